@@ -18,3 +18,8 @@
 
 pub mod identity;
 pub mod json;
+pub mod documents;
+pub mod keys;
+pub mod archive;
+pub mod layout;
+pub mod repository;

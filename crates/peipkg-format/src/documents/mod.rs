@@ -1,0 +1,1 @@
+//! Package documents: manifest, files manifest, signature envelope.

@@ -1,0 +1,1 @@
+//! Ed25519 keys, fingerprints and detached signatures.
