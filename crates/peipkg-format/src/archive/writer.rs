@@ -1,0 +1,341 @@
+//! The deterministic package writer (PSD-009 §3.1.4, §3.2, §5.1).
+//!
+//! Same manifest and same payload give the same bytes on any machine: entries
+//! are sorted by on-wire name (a directory's name carries its trailing `/`,
+//! DESIGN.md §2), every header field is fixed by the build timestamp, and
+//! zstd runs with a fixed level and a fixed worker count (zstd's
+//! multi-threaded output depends on its parameters, never on how many cores
+//! actually run the jobs).
+//!
+//! Each payload file is read exactly once: while it is copied into a spool
+//! of the payload tar section its hash is taken, because `files.json`, which
+//! precedes the payload in the archive, needs every hash. The package is
+//! written to a temporary file beside the destination and renamed into place
+//! only when complete and synced, so no half-written package is ever visible.
+
+use super::hashing_io::HashingWriter;
+use super::tar_header::{self, EntryHeader, BLOCK, MAX_USTAR_SIZE};
+use crate::documents::timestamp::{parse_build_timestamp, TimestampError};
+use crate::documents::{FileEntry, FilesManifest, Manifest};
+use crate::keys::SigningKey;
+use crate::layout::{check_path, check_symlink, PathError};
+use sha2::{Digest, Sha256};
+use std::collections::HashSet;
+use std::io::{self, BufWriter, Read, Seek, Write};
+use std::path::{Path, PathBuf};
+
+/// Worker threads zstd uses: fixed, so output never depends on the machine.
+const ZSTD_WORKERS: u32 = 2;
+
+/// One payload entry to pack.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct PayloadEntry {
+    /// Relative payload path, without a leading or trailing `/`.
+    pub path: String,
+    pub kind: EntryKind,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum EntryKind {
+    /// A regular file whose content is read from `source`; `size` is what
+    /// the caller saw when it walked the tree, checked again when read.
+    File { source: PathBuf, size: u64 },
+    Directory,
+    Symlink { target: String },
+}
+
+#[derive(Debug, Clone)]
+pub struct PackOptions {
+    pub zstd_level: i32,
+    pub signing_key: Option<SigningKey>,
+}
+
+impl Default for PackOptions {
+    fn default() -> Self {
+        PackOptions {
+            zstd_level: super::DEFAULT_ZSTD_LEVEL,
+            signing_key: None,
+        }
+    }
+}
+
+/// What was written.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct PackOutcome {
+    pub path: PathBuf,
+    pub size_compressed: u64,
+    /// Lowercase hex SHA-256 of the `.peipkg` file.
+    pub sha256: String,
+    /// The manifest as written (with `size_installed` filled in).
+    pub manifest: Manifest,
+    pub signed_by: Option<String>,
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum ArchiveError {
+    #[error("payload path {path:?} {error}")]
+    Path { path: String, error: PathError },
+    #[error("payload path {0:?} appears more than once")]
+    Duplicate(String),
+    #[error("symlink {path:?}: {reason}")]
+    Symlink { path: String, reason: String },
+    #[error("payload file {path:?} is {size} bytes, over the 8 GiB a ustar size field holds")]
+    TooLarge { path: String, size: u64 },
+    #[error("build.timestamp: {0}")]
+    Timestamp(#[from] TimestampError),
+    #[error("read payload file {source_path} (for {path:?}): {error}")]
+    ReadSource {
+        path: String,
+        source_path: PathBuf,
+        error: io::Error,
+    },
+    #[error("payload file {source_path} changed while it was packed (was {expected} bytes when the tree was walked, {actual} when read)")]
+    Changed {
+        source_path: PathBuf,
+        expected: u64,
+        actual: u64,
+    },
+    #[error("zstd level {0} is out of range 1..=22")]
+    Level(i32),
+    #[error("write package {path}: {error}")]
+    Write { path: PathBuf, error: io::Error },
+}
+
+/// Write one package to `out_path` (atomically). The manifest's
+/// `size_installed` is computed here and replaces the caller's value.
+pub fn write_package(
+    manifest: &Manifest,
+    mut entries: Vec<PayloadEntry>,
+    opts: &PackOptions,
+    out_path: &Path,
+) -> Result<PackOutcome, ArchiveError> {
+    if !(1..=22).contains(&opts.zstd_level) {
+        return Err(ArchiveError::Level(opts.zstd_level));
+    }
+    let mtime = parse_build_timestamp(&manifest.build.timestamp)? as u64;
+    check_entries(&entries)?;
+    entries.sort_by(|a, b| wire_name(a).cmp(&wire_name(b)));
+
+    let dir = match out_path.parent() {
+        Some(p) if !p.as_os_str().is_empty() => p.to_path_buf(),
+        _ => PathBuf::from("."),
+    };
+    let werr = |error: io::Error| ArchiveError::Write {
+        path: out_path.to_path_buf(),
+        error,
+    };
+
+    // Pass 1: the payload section, spooled, hashing each file as it goes.
+    let spool = tempfile::tempfile_in(&dir).map_err(werr)?;
+    let mut spool = BufWriter::with_capacity(256 * 1024, spool);
+    let mut files = Vec::new();
+    let mut size_installed = 0u64;
+    let mut header = Vec::with_capacity(3 * BLOCK);
+    for e in &entries {
+        header.clear();
+        let name = wire_name(e);
+        let (typeflag, size, linkname) = match &e.kind {
+            EntryKind::File { size, .. } => (tar_header::TYPE_FILE, *size, ""),
+            EntryKind::Directory => (tar_header::TYPE_DIR, 0, ""),
+            EntryKind::Symlink { target } => (tar_header::TYPE_SYMLINK, 0, target.as_str()),
+        };
+        tar_header::encode(
+            &EntryHeader {
+                name: &name,
+                typeflag,
+                size,
+                mtime,
+                linkname,
+            },
+            &mut header,
+        );
+        spool.write_all(&header).map_err(werr)?;
+        if let EntryKind::File { source, size } = &e.kind {
+            let hash = copy_file(source, *size, &mut spool).map_err(|err| match err {
+                CopyError::Io(error) => ArchiveError::ReadSource {
+                    path: e.path.clone(),
+                    source_path: source.clone(),
+                    error,
+                },
+                CopyError::Write(error) => werr(error),
+                CopyError::Changed(actual) => ArchiveError::Changed {
+                    source_path: source.clone(),
+                    expected: *size,
+                    actual,
+                },
+            })?;
+            spool
+                .write_all(&[0u8; BLOCK][..tar_header::padding_for(*size)])
+                .map_err(werr)?;
+            size_installed += size;
+            files.push(FileEntry {
+                path: e.path.clone(),
+                size: *size,
+                hash,
+            });
+        }
+    }
+    let mut spool = spool.into_inner().map_err(|e| werr(e.into_error()))?;
+    spool.rewind().map_err(werr)?;
+
+    let mut manifest = manifest.clone();
+    manifest.size_installed = size_installed;
+    manifest.schema_version = 1;
+    let manifest_bytes = manifest.to_bytes();
+    let files_bytes = FilesManifest::new(files).to_bytes();
+
+    // Pass 2: the archive itself, compressed into a temporary file.
+    let tmp = tempfile::Builder::new()
+        .prefix(".peipkg-partial-")
+        .tempfile_in(&dir)
+        .map_err(werr)?;
+    let out = HashingWriter::new(BufWriter::with_capacity(
+        256 * 1024,
+        tmp.as_file().try_clone().map_err(werr)?,
+    ));
+    let mut enc = zstd::stream::write::Encoder::new(out, opts.zstd_level).map_err(werr)?;
+    enc.include_checksum(true).map_err(werr)?;
+    enc.multithread(ZSTD_WORKERS).map_err(werr)?;
+    let mut tar = HashingWriter::new(enc);
+
+    write_member(&mut tar, ".peipkg/manifest.json", &manifest_bytes, mtime).map_err(werr)?;
+    write_member(&mut tar, ".peipkg/files.json", &files_bytes, mtime).map_err(werr)?;
+    io::copy(&mut spool, &mut tar).map_err(werr)?;
+    let mut signed_by = None;
+    if let Some(key) = &opts.signing_key {
+        let digest: [u8; 32] = tar.sha.clone().finalize().into();
+        let envelope = key.envelope_for_digest(&digest);
+        signed_by = Some(envelope.key_fingerprint.clone());
+        write_member(&mut tar, ".peipkg/signature", &envelope.to_bytes(), mtime).map_err(werr)?;
+    }
+    tar.write_all(&[0u8; 2 * BLOCK]).map_err(werr)?;
+    let out = tar.inner.finish().map_err(werr)?;
+    let size_compressed = out.count;
+    let sha256 = hex::encode(out.sha.finalize());
+    let file = out.inner.into_inner().map_err(|e| werr(e.into_error()))?;
+    file.sync_all().map_err(werr)?;
+    tmp.persist(out_path).map_err(|e| werr(e.error))?;
+    Ok(PackOutcome {
+        path: out_path.to_path_buf(),
+        size_compressed,
+        sha256,
+        manifest,
+        signed_by,
+    })
+}
+
+/// The name an entry has on the wire, which is also its sort key.
+fn wire_name(e: &PayloadEntry) -> String {
+    match e.kind {
+        EntryKind::Directory => format!("{}/", e.path),
+        _ => e.path.clone(),
+    }
+}
+
+fn check_entries(entries: &[PayloadEntry]) -> Result<(), ArchiveError> {
+    let mut seen = HashSet::with_capacity(entries.len());
+    for e in entries {
+        check_path(&e.path).map_err(|error| ArchiveError::Path {
+            path: e.path.clone(),
+            error,
+        })?;
+        if !seen.insert(e.path.as_str()) {
+            return Err(ArchiveError::Duplicate(e.path.clone()));
+        }
+        match &e.kind {
+            EntryKind::File { size, .. } if *size > MAX_USTAR_SIZE => {
+                return Err(ArchiveError::TooLarge {
+                    path: e.path.clone(),
+                    size: *size,
+                })
+            }
+            EntryKind::Symlink { target } => {
+                check_symlink(&e.path, target).map_err(|reason| ArchiveError::Symlink {
+                    path: e.path.clone(),
+                    reason,
+                })?;
+            }
+            _ => {}
+        }
+    }
+    Ok(())
+}
+
+/// A metadata member: header, content, padding.
+fn write_member(w: &mut impl Write, name: &str, content: &[u8], mtime: u64) -> io::Result<()> {
+    let mut block = Vec::with_capacity(BLOCK + content.len() + BLOCK);
+    tar_header::encode(
+        &EntryHeader {
+            name,
+            typeflag: tar_header::TYPE_FILE,
+            size: content.len() as u64,
+            mtime,
+            linkname: "",
+        },
+        &mut block,
+    );
+    block.extend_from_slice(content);
+    tar_header::pad_to_block(&mut block);
+    w.write_all(&block)
+}
+
+enum CopyError {
+    Io(io::Error),
+    Write(io::Error),
+    Changed(u64),
+}
+
+/// Copy exactly `size` bytes of `source` into `out`, returning the hex
+/// SHA-256. Opens without following a symlink, so a file swapped for a link
+/// after the walk is refused rather than followed.
+fn copy_file(
+    source: &Path,
+    size: u64,
+    out: &mut impl Write,
+) -> Result<String, CopyError> {
+    use std::os::unix::fs::OpenOptionsExt;
+    let mut f = std::fs::OpenOptions::new()
+        .read(true)
+        .custom_flags(libc::O_NOFOLLOW)
+        .open(source)
+        .map_err(CopyError::Io)?;
+    let mut sha = Sha256::new();
+    let mut buf = vec![0u8; 128 * 1024];
+    let mut left = size;
+    while left > 0 {
+        let want = buf.len().min(left as usize);
+        let n = match f.read(&mut buf[..want]) {
+            Ok(0) => return Err(CopyError::Changed(size - left)),
+            Ok(n) => n,
+            Err(e) if e.kind() == io::ErrorKind::Interrupted => continue,
+            Err(e) => return Err(CopyError::Io(e)),
+        };
+        sha.update(&buf[..n]);
+        out.write_all(&buf[..n]).map_err(CopyError::Write)?;
+        left -= n as u64;
+    }
+    let mut probe = [0u8; 1];
+    match f.read(&mut probe) {
+        Ok(0) => Ok(hex::encode(sha.finalize())),
+        Ok(_) => {
+            let actual = f.metadata().map(|m| m.len()).unwrap_or(size + 1);
+            Err(CopyError::Changed(actual))
+        }
+        Err(e) => Err(CopyError::Io(e)),
+    }
+}
+
+/// Used by tests and fuzz seeds: a whole package in memory.
+#[doc(hidden)]
+pub fn encode_member_for_tests(name: &str, content: &[u8], mtime: u64) -> Vec<u8> {
+    let mut v = Vec::new();
+    write_member(&mut v, name, content, mtime).expect("writing to a Vec cannot fail");
+    v
+}
+
+/// Compress a raw tar stream the way [`write_package`] does (for tests that
+/// build deliberately broken archives).
+#[doc(hidden)]
+pub fn compress_for_tests(tar: &[u8]) -> Vec<u8> {
+    zstd::stream::encode_all(tar, 3).expect("compressing a Vec cannot fail")
+}
