@@ -69,9 +69,13 @@ impl Default for VerifyOptions {
 pub enum SignatureStatus {
     Unsigned,
     /// Verified against one of the trusted keys.
-    Verified { fingerprint: String },
+    Verified {
+        fingerprint: String,
+    },
     /// Well-formed envelope, but no trusted keys were given to check it.
-    NotChecked { fingerprint: String },
+    NotChecked {
+        fingerprint: String,
+    },
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -170,7 +174,11 @@ pub enum VerifyError {
     #[error("files.json lists {0:?}, which is not a regular file in the payload (PSD-009 §3.5.2)")]
     Missing(String),
     #[error("payload file {path:?} is {actual} bytes, files.json says {listed}")]
-    Size { path: String, listed: u64, actual: u64 },
+    Size {
+        path: String,
+        listed: u64,
+        actual: u64,
+    },
     #[error("payload file {0:?} does not match its files.json hash (PSD-009 §3.5.3 step 7)")]
     Hash(String),
     #[error("manifest size_installed is {declared}, the payload files add up to {actual} (PSD-009 §3.3.6)")]
@@ -193,7 +201,10 @@ pub fn verify_package(path: &Path, opts: &VerifyOptions) -> Result<VerifiedPacka
 }
 
 /// Verify a package read from any byte source.
-pub fn verify_reader<R: Read>(input: R, opts: &VerifyOptions) -> Result<VerifiedPackage, VerifyError> {
+pub fn verify_reader<R: Read>(
+    input: R,
+    opts: &VerifyOptions,
+) -> Result<VerifiedPackage, VerifyError> {
     let compressed_limit = opts
         .expected_size_compressed
         .map(|s| s + (s / 100).min(16 << 20));
@@ -252,8 +263,8 @@ pub fn verify_reader<R: Read>(input: R, opts: &VerifyOptions) -> Result<Verified
         None if opts.require_signature => return Err(VerifyError::Unsigned),
         None => SignatureStatus::Unsigned,
         Some(env) if opts.trusted_keys.is_empty() => {
-            let (env, _) = crate::documents::SignatureEnvelope::decode(env)
-                .map_err(SignatureError::from)?;
+            let (env, _) =
+                crate::documents::SignatureEnvelope::decode(env).map_err(SignatureError::from)?;
             SignatureStatus::NotChecked {
                 fingerprint: env.key_fingerprint,
             }
@@ -409,13 +420,17 @@ impl<R: Read> Walker<R> {
         let mut raw = tar_header::decode(&block).map_err(|e| header_err(start, e.to_string()))?;
         let mut pax_path = None;
         let mut pax_link = None;
-        let mut is_signature = raw.typeflag != tar_header::TYPE_PAX && raw.name == b".peipkg/signature";
+        let mut is_signature =
+            raw.typeflag != tar_header::TYPE_PAX && raw.name == b".peipkg/signature";
         if raw.typeflag == tar_header::TYPE_PAX {
             if self.signing {
                 self.signed.update(block);
             }
             if raw.size > MAX_PAX_BYTES {
-                return Err(header_err(start, format!("PAX header of {} bytes", raw.size)));
+                return Err(header_err(
+                    start,
+                    format!("PAX header of {} bytes", raw.size),
+                ));
             }
             let data = self.read_content(raw.size, MAX_PAX_BYTES, "PAX header")?;
             let records = tar_header::parse_pax_records(&data).map_err(|r| header_err(start, r))?;
@@ -448,7 +463,10 @@ impl<R: Read> Walker<R> {
             self.signed.update(block);
         }
         if !raw.magic_ok {
-            return Err(header_err(start, "magic is not \"ustar\\0\" version \"00\" (PSD-009 §3.1.4)".into()));
+            return Err(header_err(
+                start,
+                "magic is not \"ustar\\0\" version \"00\" (PSD-009 §3.1.4)".into(),
+            ));
         }
         if let Some(p) = pax_path {
             raw.name = p;
@@ -458,21 +476,39 @@ impl<R: Read> Walker<R> {
         }
         let name = match String::from_utf8(raw.name.clone()) {
             Ok(s) => s,
-            Err(_) => return Err(VerifyError::NotUtf8(String::from_utf8_lossy(&raw.name).into_owned())),
+            Err(_) => {
+                return Err(VerifyError::NotUtf8(
+                    String::from_utf8_lossy(&raw.name).into_owned(),
+                ))
+            }
         };
         let link = match String::from_utf8(raw.linkname.clone()) {
             Ok(s) => s,
-            Err(_) => return Err(VerifyError::NotUtf8(String::from_utf8_lossy(&raw.linkname).into_owned())),
+            Err(_) => {
+                return Err(VerifyError::NotUtf8(
+                    String::from_utf8_lossy(&raw.linkname).into_owned(),
+                ))
+            }
         };
-        Ok(Some(Entry { header: raw, name, link }))
+        Ok(Some(Entry {
+            header: raw,
+            name,
+            link,
+        }))
     }
 
     fn check_mode(&mut self, e: &Entry) {
         let mode = e.header.mode;
         if mode & 0o6000 != 0 {
-            self.defer(VerifyError::Setuid { path: e.name.clone(), mode });
+            self.defer(VerifyError::Setuid {
+                path: e.name.clone(),
+                mode,
+            });
         } else if mode != 0o777 {
-            self.defer(VerifyError::Mode { path: e.name.clone(), mode });
+            self.defer(VerifyError::Mode {
+                path: e.name.clone(),
+                mode,
+            });
         }
     }
 
@@ -527,7 +563,8 @@ impl<R: Read> Walker<R> {
             if envelope.is_some() {
                 return Err(VerifyError::Layout {
                     path: e.name,
-                    reason: ".peipkg/signature must be the last entry (PSD-009 §5.3.3 condition 2)".into(),
+                    reason: ".peipkg/signature must be the last entry (PSD-009 §5.3.3 condition 2)"
+                        .into(),
                 });
             }
             if e.name == ".peipkg/signature" {
@@ -538,14 +575,24 @@ impl<R: Read> Walker<R> {
                     });
                 }
                 self.check_mode(&e);
-                envelope = Some(self.read_content(e.header.size, MAX_ENVELOPE_BYTES as u64, "signature")?);
+                envelope = Some(self.read_content(
+                    e.header.size,
+                    MAX_ENVELOPE_BYTES as u64,
+                    "signature",
+                )?);
                 continue;
             }
             if e.name.starts_with(".peipkg/") {
-                if in_payload || !is_file(e.header.typeflag) || e.name == ".peipkg/manifest.json" || e.name == ".peipkg/files.json" {
+                if in_payload
+                    || !is_file(e.header.typeflag)
+                    || e.name == ".peipkg/manifest.json"
+                    || e.name == ".peipkg/files.json"
+                {
                     return Err(VerifyError::Layout {
                         path: e.name,
-                        reason: "metadata entries go between files.json and the first payload entry".into(),
+                        reason:
+                            "metadata entries go between files.json and the first payload entry"
+                                .into(),
                     });
                 }
                 // An extension entry from a later spec version: ignored.
@@ -570,12 +617,16 @@ impl<R: Read> Walker<R> {
             };
             let wire = e.name.clone();
             if let Some(prev) = &prev_wire {
+                // Order and uniqueness are container structure: once they
+                // fail, the files.json walk below would only add noise.
                 if prev.as_bytes() >= wire.as_bytes() {
                     if *prev == wire {
-                        self.defer(VerifyError::Duplicate(wire.clone()));
-                    } else {
-                        self.defer(VerifyError::Order { prev: prev.clone(), next: wire.clone() });
+                        return Err(VerifyError::Duplicate(wire));
                     }
+                    return Err(VerifyError::Order {
+                        prev: prev.clone(),
+                        next: wire,
+                    });
                 }
             }
             prev_wire = Some(wire.clone());
@@ -593,24 +644,36 @@ impl<R: Read> Walker<R> {
                 _ => wire.clone(),
             };
             if let Err(error) = check_path(&path) {
-                self.defer(VerifyError::Path { path: path.clone(), error });
+                self.defer(VerifyError::Path {
+                    path: path.clone(),
+                    error,
+                });
             }
             if !seen.insert(path.clone()) {
-                self.defer(VerifyError::Duplicate(path.clone()));
+                return Err(VerifyError::Duplicate(path));
             }
-            let size = if kind == PayloadKind::File { e.header.size } else { 0 };
+            let size = if kind == PayloadKind::File {
+                e.header.size
+            } else {
+                0
+            };
             match kind {
                 PayloadKind::File => {
                     let hash = self.hash_content(size)?;
                     total_size += size;
-                    while cursor < listed.len() && listed[cursor].path.as_bytes() < path.as_bytes() {
+                    while cursor < listed.len() && listed[cursor].path.as_bytes() < path.as_bytes()
+                    {
                         self.defer(VerifyError::Missing(listed[cursor].path.clone()));
                         cursor += 1;
                     }
                     match listed.get(cursor) {
                         Some(l) if l.path == path => {
                             if l.size != size {
-                                self.defer(VerifyError::Size { path: path.clone(), listed: l.size, actual: size });
+                                self.defer(VerifyError::Size {
+                                    path: path.clone(),
+                                    listed: l.size,
+                                    actual: size,
+                                });
                             } else if l.hash != hash {
                                 self.defer(VerifyError::Hash(path.clone()));
                             }
@@ -626,12 +689,18 @@ impl<R: Read> Walker<R> {
                         // most readers: refuse it rather than guess.
                         return Err(VerifyError::Layout {
                             path,
-                            reason: format!("{other:?} entry declares {} content bytes", e.header.size),
+                            reason: format!(
+                                "{other:?} entry declares {} content bytes",
+                                e.header.size
+                            ),
                         });
                     }
                     if other == PayloadKind::Symlink {
                         if let Err(reason) = check_symlink(&path, &e.link) {
-                            self.defer(VerifyError::Symlink { path: path.clone(), reason });
+                            self.defer(VerifyError::Symlink {
+                                path: path.clone(),
+                                reason,
+                            });
                         }
                     }
                 }
@@ -654,7 +723,10 @@ impl<R: Read> Walker<R> {
         let manifest = match manifest {
             Some(m) => {
                 if files.is_some() && m.0.size_installed != total_size {
-                    self.defer(VerifyError::SizeInstalled { declared: m.0.size_installed, actual: total_size });
+                    self.defer(VerifyError::SizeInstalled {
+                        declared: m.0.size_installed,
+                        actual: total_size,
+                    });
                 }
                 m
             }

@@ -234,7 +234,13 @@ pub fn decode(b: &[u8; BLOCK]) -> Result<RawHeader, HeaderError> {
     let computed: u64 = b
         .iter()
         .enumerate()
-        .map(|(i, &c)| if (148..156).contains(&i) { 32 } else { u64::from(c) })
+        .map(|(i, &c)| {
+            if (148..156).contains(&i) {
+                32
+            } else {
+                u64::from(c)
+            }
+        })
         .sum();
     if stored != computed {
         return Err(HeaderError::Checksum { stored, computed });
@@ -315,7 +321,10 @@ mod tests {
 
     #[test]
     fn pax_record_lengths_count_themselves() {
-        assert_eq!(pax_record("path", "usr/share/layout-edge/café.txt"), "40 path=usr/share/layout-edge/café.txt\n");
+        assert_eq!(
+            pax_record("path", "usr/share/layout-edge/café.txt"),
+            "40 path=usr/share/layout-edge/café.txt\n"
+        );
         for n in 0..300 {
             let v = "a".repeat(n);
             let r = pax_record("path", &v);
@@ -349,15 +358,30 @@ mod tests {
         let long = format!("usr/share/{}/file", "d".repeat(95));
         let mut out = Vec::new();
         encode(
-            &EntryHeader { name: &long, typeflag: TYPE_FILE, size: 0, mtime: 0, linkname: "" },
+            &EntryHeader {
+                name: &long,
+                typeflag: TYPE_FILE,
+                size: 0,
+                mtime: 0,
+                linkname: "",
+            },
             &mut out,
         );
         assert_eq!(out.len(), BLOCK);
-        assert_eq!(decode(out[..BLOCK].try_into().unwrap()).unwrap().name, long.as_bytes());
+        assert_eq!(
+            decode(out[..BLOCK].try_into().unwrap()).unwrap().name,
+            long.as_bytes()
+        );
         let unsplittable = format!("usr/{}", "n".repeat(120));
         let mut out = Vec::new();
         encode(
-            &EntryHeader { name: &unsplittable, typeflag: TYPE_FILE, size: 0, mtime: 0, linkname: "" },
+            &EntryHeader {
+                name: &unsplittable,
+                typeflag: TYPE_FILE,
+                size: 0,
+                mtime: 0,
+                linkname: "",
+            },
             &mut out,
         );
         assert_eq!(out.len(), 3 * BLOCK);

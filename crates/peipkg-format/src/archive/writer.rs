@@ -39,9 +39,14 @@ pub struct PayloadEntry {
 pub enum EntryKind {
     /// A regular file whose content is read from `source`; `size` is what
     /// the caller saw when it walked the tree, checked again when read.
-    File { source: PathBuf, size: u64 },
+    File {
+        source: PathBuf,
+        size: u64,
+    },
     Directory,
-    Symlink { target: String },
+    Symlink {
+        target: String,
+    },
 }
 
 #[derive(Debug, Clone)]
@@ -114,7 +119,7 @@ pub fn write_package(
     }
     let mtime = parse_build_timestamp(&manifest.build.timestamp)? as u64;
     check_entries(&entries)?;
-    entries.sort_by(|a, b| wire_name(a).cmp(&wire_name(b)));
+    entries.sort_by_cached_key(wire_name);
 
     let dir = match out_path.parent() {
         Some(p) if !p.as_os_str().is_empty() => p.to_path_buf(),
@@ -288,11 +293,7 @@ enum CopyError {
 /// Copy exactly `size` bytes of `source` into `out`, returning the hex
 /// SHA-256. Opens without following a symlink, so a file swapped for a link
 /// after the walk is refused rather than followed.
-fn copy_file(
-    source: &Path,
-    size: u64,
-    out: &mut impl Write,
-) -> Result<String, CopyError> {
+fn copy_file(source: &Path, size: u64, out: &mut impl Write) -> Result<String, CopyError> {
     use std::os::unix::fs::OpenOptionsExt;
     let mut f = std::fs::OpenOptions::new()
         .read(true)

@@ -41,7 +41,7 @@ impl Formatter for CanonicalFormatter {
     ) -> io::Result<()> {
         let mut rest = fragment;
         while let Some(pos) = rest.find(['\u{2028}', '\u{2029}']) {
-            writer.write_all(rest[..pos].as_bytes())?;
+            writer.write_all(&rest.as_bytes()[..pos])?;
             let ch = &rest[pos..pos + 3];
             writer.write_all(if ch == "\u{2028}" {
                 b"\\u2028"
