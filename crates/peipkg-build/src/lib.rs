@@ -1,1 +1,3 @@
-//! placeholder
+//! peipkg-build as a library: recipe -> staged tree -> one `.peipkg` per stanza.
+pub mod glob;
+pub mod recipe;
