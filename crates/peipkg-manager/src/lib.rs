@@ -1,1 +1,8 @@
-//! placeholder
+//! `peipkg-manager`: the build farm daemon, as a library.
+//!
+//! The binary is a thin shell over this crate so that every behaviour (config
+//! strictness, tag-to-version rules, the queue and backoff, the pipeline's
+//! child processes) can be tested without spawning the daemon.
+
+pub mod config;
+pub mod log;

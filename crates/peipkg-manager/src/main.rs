@@ -1,1 +1,2 @@
+//! The `peipkg-manager` binary: everything lives in the library.
 fn main() {}

@@ -1,0 +1,206 @@
+use super::*;
+
+const FULL: &str = r#"
+[manager]
+id = "peios-build-1"
+recipes_dir = "/etc/peipkg-manager/recipes"
+state_dir = "/var/lib/peipkg-manager"
+
+[repo]
+name = "my-peios-repo"
+description = "My Peios package repository"
+
+[signing]
+key_file = "/etc/peipkg-manager/farm.ed25519"
+
+[upload]
+backend = "rclone"
+remote = "r2:pkgs.example.org"
+
+[http]
+addr = ":8080"
+webhook_secret_file = "/etc/peipkg-manager/webhook-secret"
+
+[poll]
+default_interval = "1h"
+"#;
+
+fn parse(text: &str) -> Result<Config, Problems> {
+    Config::parse(Path::new("/c/config.toml"), text.to_string())
+}
+
+fn messages(p: &Problems) -> Vec<String> {
+    p.0.iter().map(|p| p.to_string()).collect()
+}
+
+#[test]
+fn documented_example_loads_with_defaults_for_our_tables() {
+    let c = parse(FULL).unwrap();
+    assert_eq!(c.farm_id, "peios-build-1");
+    assert_eq!(c.recipes_dir, PathBuf::from("/etc/peipkg-manager/recipes"));
+    assert_eq!(c.default_interval, Duration::from_secs(3600));
+    assert_eq!(
+        c.upload.backend,
+        UploadBackend::Rclone {
+            remote: "r2:pkgs.example.org".into()
+        }
+    );
+    assert_eq!(c.http.addr.as_deref(), Some("0.0.0.0:8080"));
+    assert_eq!(c.build.workers, 1);
+    assert!(c.build.verify);
+    assert_eq!(c.git.poll_concurrency, 4);
+}
+
+#[test]
+fn every_missing_required_field_is_reported_at_once() {
+    let e = parse("[poll]\ndefault_interval = \"1h\"\n").unwrap_err();
+    let m = messages(&e).join("\n");
+    for want in [
+        "[manager].id is required",
+        "[manager].recipes_dir is required",
+        "[manager].state_dir is required",
+        "[repo].name is required",
+        "[signing].key_file is required",
+    ] {
+        assert!(m.contains(want), "missing {want:?} in\n{m}");
+    }
+}
+
+#[test]
+fn unknown_keys_anywhere_name_the_key_and_line() {
+    let text = FULL.replace("id = \"peios-build-1\"", "idd = \"x\"\nid = \"y\"")
+        + "\n[bogus]\nfield = 1\n\n[[signing_key]]\nname = \"tcb\"\nprivate = \"/k\"\nextra = 1\n";
+    let e = parse(&text).unwrap_err();
+    let m = messages(&e);
+    assert!(m.iter().any(|l| l.contains("unknown key \"idd\" in [manager]") && l.starts_with("/c/config.toml:3:")), "{m:?}");
+    assert!(m.iter().any(|l| l.contains("unknown key \"bogus\" at the top level")), "{m:?}");
+    assert!(m.iter().any(|l| l.contains("unknown key \"extra\" in [[signing_key]] #1")), "{m:?}");
+    assert_eq!(m.len(), 3, "{m:?}");
+}
+
+#[test]
+fn poll_interval_minimum_and_format() {
+    for (v, want) in [
+        ("\"10s\"", "less than the 1m0s minimum"),
+        ("60", "expected a string"),
+        ("\"1d\"", "unknown unit"),
+        ("\"\"", "empty duration"),
+    ] {
+        let text = FULL.replace("default_interval = \"1h\"", &format!("default_interval = {v}"));
+        let e = parse(&text).unwrap_err();
+        assert!(e.to_string().contains(want), "{v}: {e}");
+    }
+    let text = FULL.replace("default_interval = \"1h\"", "default_interval = \"90m\"");
+    assert_eq!(parse(&text).unwrap().default_interval, Duration::from_secs(5400));
+    let no_poll = FULL.replace("[poll]\ndefault_interval = \"1h\"\n", "");
+    assert!(parse(&no_poll).unwrap_err().to_string().contains("[poll].default_interval is required"));
+}
+
+#[test]
+fn upload_backend_rules() {
+    let bad = FULL.replace("backend = \"rclone\"", "backend = \"s3\"");
+    assert!(parse(&bad).unwrap_err().to_string().contains("not recognised"));
+    let no_remote = FULL.replace("remote = \"r2:pkgs.example.org\"", "");
+    assert!(parse(&no_remote).unwrap_err().to_string().contains("remote is required"));
+    let none = FULL.replace("backend = \"rclone\"", "backend = \"none\"");
+    assert_eq!(parse(&none).unwrap().upload.backend, UploadBackend::None);
+    let dash = FULL.replace("r2:pkgs.example.org", "-oops");
+    assert!(parse(&dash).unwrap_err().to_string().contains("must not begin with '-'"));
+}
+
+#[test]
+fn signing_keys_and_grants_are_cross_checked() {
+    let text = FULL.to_string()
+        + r#"
+[[signing_key]]
+name = "tcb"
+private = "/etc/peipkg-manager/tcb.ed25519"
+pubkey_env = "PKM_KACS_TCB_PUBKEY_HEX"
+
+[[signing_key]]
+name = "plain"
+private = "/k2"
+
+[[grant]]
+recipe = "kernel"
+inject_pubkey = ["tcb"]
+
+[[grant]]
+recipe = "loregd"
+sign = ["tcb"]
+"#;
+    let c = parse(&text).unwrap();
+    assert_eq!(c.signing_keys.len(), 2);
+    assert_eq!(c.grant_for("loregd").unwrap().sign, vec!["tcb".to_string()]);
+    assert!(c.grant_for("nginx").is_none());
+
+    let bad = FULL.to_string()
+        + r#"
+[[signing_key]]
+name = "plain"
+private = "/k2"
+
+[[signing_key]]
+name = "plain"
+
+[[grant]]
+recipe = "a"
+inject_pubkey = ["plain", "ghost"]
+sign = ["nope"]
+
+[[grant]]
+recipe = "a"
+"#;
+    let m = parse(&bad).unwrap_err().to_string();
+    for want in [
+        "duplicate name",
+        "private is required",
+        "inject_pubkey key \"plain\" has no pubkey_env",
+        "unknown signing key \"ghost\"",
+        "sign references unknown signing key \"nope\"",
+        "duplicate recipe",
+    ] {
+        assert!(m.contains(want), "missing {want:?} in\n{m}");
+    }
+}
+
+#[test]
+fn our_tables_are_strict_and_range_checked() {
+    let text = FULL.to_string()
+        + "[build]\nworkers = 0\ntimeout = \"1h\"\nbatch_max = 5\n[git]\njitter_percent = 80\nls_remote_timeout = \"30s\"\n";
+    let m = parse(&text).unwrap_err().to_string();
+    assert!(m.contains("[build].workers 0 is out of range"), "{m}");
+    assert!(m.contains("[git].jitter_percent 80 is out of range"), "{m}");
+
+    let ok = FULL.to_string()
+        + "[build]\nworkers = 3\ntimeout = \"45m\"\npeipkg_build = \"/opt/bin/peipkg-build\"\n[git]\nls_remote_timeout = \"30s\"\nallow_file_submodules = true\n[upload]\n";
+    // A second [upload] table is a TOML error, located on its line.
+    let e = parse(&ok).unwrap_err();
+    assert!(e.0[0].line.is_some(), "{e}");
+
+    let ok = FULL.replace("remote = \"r2:pkgs.example.org\"", "remote = \"r2:x\"\nretry_min = \"5s\"\nonce_attempts = 2")
+        + "[build]\nworkers = 3\ntimeout = \"45m\"\npeipkg_build = \"/opt/bin/peipkg-build\"\n";
+    let c = parse(&ok).unwrap();
+    assert_eq!(c.build.workers, 3);
+    assert_eq!(c.build.timeout, Duration::from_secs(45 * 60));
+    assert_eq!(c.build.peipkg_build, "/opt/bin/peipkg-build");
+    assert_eq!(c.upload.retry_min, Duration::from_secs(5));
+    assert_eq!(c.upload.once_attempts, 2);
+}
+
+#[test]
+fn listen_addresses() {
+    assert_eq!(normalise_addr(":8080").unwrap(), "0.0.0.0:8080");
+    assert_eq!(normalise_addr("127.0.0.1:9").unwrap(), "127.0.0.1:9");
+    assert!(normalise_addr("8080").is_err());
+    assert!(normalise_addr(":http").is_err());
+    let bad = FULL.replace("addr = \":8080\"", "addr = \"localhost\"");
+    assert!(parse(&bad).unwrap_err().to_string().contains("[http].addr"));
+}
+
+#[test]
+fn unreadable_config_is_one_clear_problem() {
+    let e = Config::load(Path::new("/nonexistent/peipkg/config.toml")).unwrap_err();
+    assert_eq!(e.0.len(), 1);
+    assert!(e.to_string().contains("cannot read config"), "{e}");
+}
