@@ -219,8 +219,10 @@ pub fn verify_reader<R: Read>(
     if let Some(si) = opts.expected_size_installed {
         cap = cap.min(si.saturating_add(DECOMPRESSED_ALLOWANCE));
     }
+    // The walker reads headers a block at a time; a large buffer keeps
+    // those small reads from each becoming a zstd call.
     let mut w = Walker {
-        src: decoder,
+        src: io::BufReader::with_capacity(256 * 1024, decoder),
         offset: 0,
         cap,
         signed: Sha256::new(),
@@ -243,7 +245,7 @@ pub fn verify_reader<R: Read>(
             });
         }
     }
-    let mut rest = w.src.finish();
+    let mut rest = w.src.into_inner().finish();
     io::copy(&mut rest, &mut io::sink()).map_err(map_io)?;
     let hashing = rest.into_inner();
     let sha256 = hex::encode(hashing.sha.clone().finalize());

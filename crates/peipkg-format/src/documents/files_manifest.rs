@@ -27,7 +27,9 @@ pub enum FilesManifestError {
     SchemaVersion(u32),
     #[error("files.json algorithm {0:?} is not supported, expected \"sha256\" (PSD-009 §3.5.5)")]
     Algorithm(String),
-    #[error("files.json entry {path:?} has hash {hash:?}, not 64 lowercase hex digits (PSD-009 §3.5.1)")]
+    #[error(
+        "files.json entry {path:?} has hash {hash:?}, not 64 lowercase hex digits (PSD-009 §3.5.1)"
+    )]
     Hash { path: String, hash: String },
     #[error("files.json entries are not sorted by path with no duplicates: {prev:?} then {next:?} (PSD-009 §3.5.1)")]
     Order { prev: String, next: String },

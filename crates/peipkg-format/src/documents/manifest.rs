@@ -7,7 +7,9 @@
 //! returns every violation at once, with warnings kept apart for the rules
 //! the real client does not enforce.
 
-use crate::identity::{Architecture, Constraint, PackageName, SideEffect, Version};
+use crate::identity::{
+    validate_arch_qualifier, Architecture, Constraint, PackageName, SideEffect, Version,
+};
 use serde::{Deserialize, Serialize};
 
 /// Largest manifest a consumer accepts (PSD-009 §3.2.8).
@@ -138,7 +140,10 @@ impl Manifest {
         }
         if !self.homepage.is_empty() {
             if let Some(problem) = homepage_problem(&self.homepage) {
-                err(format!("homepage {:?}: {problem} (PSD-009 §3.3.6)", self.homepage));
+                err(format!(
+                    "homepage {:?}: {problem} (PSD-009 §3.3.6)",
+                    self.homepage
+                ));
             }
         }
         for (field, list) in [
@@ -229,8 +234,8 @@ fn check_dependency(field: &str, i: usize, d: &Dependency, err: &mut impl FnMut(
             err(format!("{field}[{i}].constraint: {e}"));
         }
     }
-    if !d.arch.is_empty() && d.arch != "any" {
-        if let Err(e) = Architecture::parse(&d.arch) {
+    if !d.arch.is_empty() {
+        if let Err(e) = validate_arch_qualifier(Some(&d.arch)) {
             err(format!("{field}[{i}].arch: {e}"));
         }
     }

@@ -17,7 +17,9 @@ pub enum TimestampError {
     Syntax { value: String, reason: String },
     #[error("timestamp {0:?} must be UTC and end with \"Z\" (PSD-009 §3.3.4)")]
     NotUtc(String),
-    #[error("timestamp {0:?} has a fractional second; tar mtimes hold whole seconds (PSD-009 §3.1.4)")]
+    #[error(
+        "timestamp {0:?} has a fractional second; tar mtimes hold whole seconds (PSD-009 §3.1.4)"
+    )]
     Fractional(String),
     #[error("timestamp {0:?} is outside 1970-01-01T00:00:00Z..2242-03-16T12:56:31Z, the range a tar mtime holds")]
     OutOfRange(String),
@@ -62,8 +64,14 @@ mod tests {
 
     #[test]
     fn parses_the_fixture_timestamp() {
-        assert_eq!(parse_build_timestamp("2026-05-06T12:00:00Z"), Ok(1778068800));
-        assert_eq!(format_timestamp(1778068800).unwrap(), "2026-05-06T12:00:00Z");
+        assert_eq!(
+            parse_build_timestamp("2026-05-06T12:00:00Z"),
+            Ok(1778068800)
+        );
+        assert_eq!(
+            format_timestamp(1778068800).unwrap(),
+            "2026-05-06T12:00:00Z"
+        );
     }
 
     #[test]

@@ -1,0 +1,124 @@
+//! Write and verify benchmark for the archive layer (issue: foundation).
+//!
+//! `cargo run --release -p peipkg-bench --bin bench-archive -- [--size-mib N]
+//! [--files N] [--levels 1,3,9] [--workdir DIR]` generates the synthetic
+//! tree once, then for each zstd level writes a signed package and verifies
+//! it, each in its own child process, and prints a Markdown table.
+
+use anyhow::{bail, Context, Result};
+use peipkg_bench::measure::run_measured;
+use peipkg_bench::synthetic::{write_tree, TreeSpec};
+use peipkg_format::archive::{verify_package, write_package, EntryKind, PackOptions, PayloadEntry, VerifyOptions};
+use peipkg_format::documents::Manifest;
+use peipkg_format::keys::SigningKey;
+use std::path::{Path, PathBuf};
+use std::process::Command;
+
+const SEED: [u8; 32] = [0x5a; 32];
+
+fn main() -> Result<()> {
+    let args: Vec<String> = std::env::args().skip(1).collect();
+    if args.first().map(String::as_str) == Some("worker") {
+        return worker(&args[1..]);
+    }
+    let mut size_mib = 256u64;
+    let mut files = 3000u64;
+    let mut levels = vec![1, 3, 6, 9, 12, 15, 19];
+    let mut workdir: Option<PathBuf> = None;
+    let mut it = args.iter();
+    while let Some(a) = it.next() {
+        let v = it.next().context("flag needs a value")?;
+        match a.as_str() {
+            "--size-mib" => size_mib = v.parse()?,
+            "--files" => files = v.parse()?,
+            "--levels" => levels = v.split(',').map(str::parse).collect::<Result<_, _>>()?,
+            "--workdir" => workdir = Some(PathBuf::from(v)),
+            other => bail!("unknown flag {other}"),
+        }
+    }
+    let tmp = tempfile::tempdir_in(workdir.unwrap_or_else(std::env::temp_dir))?;
+    let tree = tmp.path().join("tree");
+    std::fs::create_dir(&tree)?;
+    let stats = write_tree(
+        &tree,
+        &TreeSpec { total_bytes: size_mib << 20, files, symlinks: 16, seed: 1 },
+    )?;
+    let payload_mb = stats.bytes as f64 / 1e6;
+    println!(
+        "payload: {} files, {} symlinks, {:.1} MB; machine: {} cores",
+        stats.files,
+        stats.symlinks,
+        payload_mb,
+        std::thread::available_parallelism().map_or(0, |n| n.get())
+    );
+    println!();
+    println!("| zstd level | write wall s | write CPU s | write MB/s (wall) | write peak RSS MiB | package bytes | verify wall s | verify CPU s | verify MB/s (CPU) | verify peak RSS MiB |");
+    println!("|---|---|---|---|---|---|---|---|---|---|");
+    let exe = std::env::current_exe()?;
+    for level in levels {
+        let pkg = tmp.path().join(format!("synth-{level}.peipkg"));
+        let w = run_measured(
+            Command::new(&exe).args(["worker", "write", &level.to_string()]).arg(&tree).arg(&pkg),
+        )?;
+        let size = std::fs::metadata(&pkg)?.len();
+        let v = run_measured(Command::new(&exe).args(["worker", "verify"]).arg(&pkg))?;
+        println!(
+            "| {level} | {:.2} | {:.2} | {:.0} | {:.1} | {size} | {:.2} | {:.2} | {:.0} | {:.1} |",
+            w.wall_s,
+            w.cpu_s,
+            payload_mb / w.wall_s,
+            w.max_rss_mib,
+            v.wall_s,
+            v.cpu_s,
+            payload_mb / v.cpu_s,
+            v.max_rss_mib
+        );
+        std::fs::remove_file(&pkg)?;
+    }
+    Ok(())
+}
+
+fn worker(args: &[String]) -> Result<()> {
+    let key = SigningKey::from_seed(&SEED);
+    match args {
+        [op, level, tree, out] if op == "write" => {
+            let entries = walk(Path::new(tree))?;
+            let manifest = Manifest::decode(
+                br#"{"schema_version":1,"name":"synth","version":"1.0-1","architecture":"x86_64","dependencies":[],"conflicts":[],"size_installed":0,"build":{"timestamp":"2026-05-06T12:00:00Z","farm_id":"bench","source_ref":"bench://synthetic"}}"#,
+            )?;
+            let opts = PackOptions { zstd_level: level.parse()?, signing_key: Some(key) };
+            write_package(&manifest, entries, &opts, Path::new(out))?;
+        }
+        [op, pkg] if op == "verify" => {
+            let opts = VerifyOptions { trusted_keys: vec![key.public_key()], require_signature: true, ..Default::default() };
+            verify_package(Path::new(pkg), &opts)?;
+        }
+        _ => bail!("bad worker arguments {args:?}"),
+    }
+    Ok(())
+}
+
+/// Every entry under `root`, relative, directories included.
+fn walk(root: &Path) -> Result<Vec<PayloadEntry>> {
+    let mut out = Vec::new();
+    let mut stack = vec![PathBuf::new()];
+    while let Some(rel) = stack.pop() {
+        for e in std::fs::read_dir(root.join(&rel))? {
+            let e = e?;
+            let rel_child = rel.join(e.file_name());
+            let path = rel_child.to_str().context("non-UTF-8 name")?.to_string();
+            let ft = e.file_type()?;
+            let kind = if ft.is_dir() {
+                stack.push(rel_child.clone());
+                EntryKind::Directory
+            } else if ft.is_symlink() {
+                let t = std::fs::read_link(e.path())?;
+                EntryKind::Symlink { target: t.to_str().context("non-UTF-8 link")?.to_string() }
+            } else {
+                EntryKind::File { source: e.path(), size: e.metadata()?.len() }
+            };
+            out.push(PayloadEntry { path, kind });
+        }
+    }
+    Ok(out)
+}
