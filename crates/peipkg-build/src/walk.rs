@@ -1,0 +1,263 @@
+//! Walking a staged tree (`$DESTDIR`, or `pack --staged`).
+//!
+//! Entries are read with `lstat`, so symlinks are recorded as links (never
+//! followed) and hardlinks are simply several regular files, each packed as
+//! an independent copy. Anything a package cannot carry (devices, FIFOs,
+//! sockets) or describe (names and link targets that are not UTF-8) is an
+//! error, and all such entries are reported together.
+
+use std::fs;
+use std::io;
+use std::os::unix::fs::FileTypeExt;
+use std::path::{Path, PathBuf};
+
+/// What a staged entry is.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum StagedKind {
+    File { size: u64 },
+    Symlink { target: String },
+    Dir { empty: bool },
+}
+
+/// One staged entry, by its path relative to the staged root.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct StagedEntry {
+    /// Relative, `/`-separated, without leading or trailing `/`.
+    pub path: String,
+    pub kind: StagedKind,
+}
+
+/// The staged tree could not be read, or holds what no package may carry.
+#[derive(Debug, thiserror::Error)]
+pub enum WalkError {
+    #[error("read staged tree {path}: {source}")]
+    Io { path: PathBuf, source: io::Error },
+    #[error("staged tree {0} is not a directory")]
+    NotADirectory(PathBuf),
+    #[error("{}", render_unsupported(.0))]
+    Unsupported(Vec<String>),
+}
+
+fn render_unsupported(items: &[String]) -> String {
+    let mut out = format!(
+        "the staged tree holds {} entr{} no package can carry (PSD-009 §3.2.5 allows regular files, directories and symlinks only; names must be UTF-8):",
+        items.len(),
+        if items.len() == 1 { "y" } else { "ies" }
+    );
+    for item in items {
+        out.push_str("\n  ");
+        out.push_str(item);
+    }
+    out
+}
+
+/// Walks `root` depth-first, children in byte order of their names. The
+/// root itself is not an entry. `root` may be a symlink to a directory; the
+/// walk starts at its target and follows nothing below it.
+pub fn walk(root: &Path) -> Result<Vec<StagedEntry>, WalkError> {
+    let meta = fs::metadata(root).map_err(|source| WalkError::Io {
+        path: root.to_path_buf(),
+        source,
+    })?;
+    if !meta.is_dir() {
+        return Err(WalkError::NotADirectory(root.to_path_buf()));
+    }
+    let mut entries = Vec::new();
+    let mut unsupported = Vec::new();
+    walk_dir(root, "", &mut entries, &mut unsupported)?;
+    if unsupported.is_empty() {
+        Ok(entries)
+    } else {
+        Err(WalkError::Unsupported(unsupported))
+    }
+}
+
+fn walk_dir(
+    dir: &Path,
+    prefix: &str,
+    entries: &mut Vec<StagedEntry>,
+    unsupported: &mut Vec<String>,
+) -> Result<bool, WalkError> {
+    let io_err = |path: &Path| {
+        let path = path.to_path_buf();
+        move |source| WalkError::Io { path, source }
+    };
+    let mut children: Vec<(Vec<u8>, fs::DirEntry)> = fs::read_dir(dir)
+        .map_err(io_err(dir))?
+        .map(|entry| {
+            entry
+                .map(|e| {
+                    use std::os::unix::ffi::OsStrExt;
+                    (e.file_name().as_bytes().to_vec(), e)
+                })
+                .map_err(io_err(dir))
+        })
+        .collect::<Result<_, _>>()?;
+    children.sort_by(|a, b| a.0.cmp(&b.0));
+    let had_children = !children.is_empty();
+    for (raw_name, child) in children {
+        let abs = child.path();
+        let Ok(name) = String::from_utf8(raw_name) else {
+            unsupported.push(format!(
+                "{}: the file name is not valid UTF-8 (PSD-009 §3.2.7)",
+                abs.display()
+            ));
+            continue;
+        };
+        let rel = if prefix.is_empty() {
+            name
+        } else {
+            format!("{prefix}/{name}")
+        };
+        let meta = fs::symlink_metadata(&abs).map_err(io_err(&abs))?;
+        let ft = meta.file_type();
+        if ft.is_file() {
+            entries.push(StagedEntry {
+                path: rel,
+                kind: StagedKind::File { size: meta.len() },
+            });
+        } else if ft.is_symlink() {
+            let target = fs::read_link(&abs).map_err(io_err(&abs))?;
+            match target.into_os_string().into_string() {
+                Ok(target) => entries.push(StagedEntry {
+                    path: rel,
+                    kind: StagedKind::Symlink { target },
+                }),
+                Err(_) => unsupported.push(format!(
+                    "{rel}: the symlink target is not valid UTF-8 (PSD-009 §3.4.10)"
+                )),
+            }
+        } else if ft.is_dir() {
+            let index = entries.len();
+            entries.push(StagedEntry {
+                path: rel.clone(),
+                kind: StagedKind::Dir { empty: true },
+            });
+            let non_empty = walk_dir(&abs, &rel, entries, unsupported)?;
+            entries[index].kind = StagedKind::Dir { empty: !non_empty };
+        } else {
+            let what = if ft.is_fifo() {
+                "a FIFO (named pipe)"
+            } else if ft.is_socket() {
+                "a socket"
+            } else if ft.is_char_device() {
+                "a character device"
+            } else if ft.is_block_device() {
+                "a block device"
+            } else {
+                "of an unknown file type"
+            };
+            unsupported.push(format!("{rel}: is {what}"));
+        }
+    }
+    Ok(had_children)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::os::unix::fs::symlink;
+
+    #[test]
+    fn records_files_links_and_dirs_in_byte_order() {
+        let dir = tempfile::tempdir().unwrap();
+        let root = dir.path();
+        fs::create_dir_all(root.join("usr/share/lib")).unwrap();
+        fs::create_dir_all(root.join("usr/share/lib.d")).unwrap();
+        fs::create_dir_all(root.join("var/empty")).unwrap();
+        fs::write(root.join("usr/share/lib/x"), b"abc").unwrap();
+        fs::write(root.join("usr/share/lib-extra"), b"").unwrap();
+        symlink("../lib/x", root.join("usr/share/lib.d/y")).unwrap();
+        symlink("/nonexistent", root.join("usr/share/dangling")).unwrap();
+        let entries = walk(root).unwrap();
+        let listed: Vec<(&str, &StagedKind)> =
+            entries.iter().map(|e| (e.path.as_str(), &e.kind)).collect();
+        assert_eq!(
+            listed,
+            [
+                ("usr", &StagedKind::Dir { empty: false }),
+                ("usr/share", &StagedKind::Dir { empty: false }),
+                (
+                    "usr/share/dangling",
+                    &StagedKind::Symlink {
+                        target: "/nonexistent".into()
+                    }
+                ),
+                ("usr/share/lib", &StagedKind::Dir { empty: false }),
+                ("usr/share/lib/x", &StagedKind::File { size: 3 }),
+                ("usr/share/lib-extra", &StagedKind::File { size: 0 }),
+                ("usr/share/lib.d", &StagedKind::Dir { empty: false }),
+                (
+                    "usr/share/lib.d/y",
+                    &StagedKind::Symlink {
+                        target: "../lib/x".into()
+                    }
+                ),
+                ("var", &StagedKind::Dir { empty: false }),
+                ("var/empty", &StagedKind::Dir { empty: true }),
+            ]
+        );
+    }
+
+    #[test]
+    fn hardlinks_are_independent_files() {
+        let dir = tempfile::tempdir().unwrap();
+        fs::write(dir.path().join("a"), b"same").unwrap();
+        fs::hard_link(dir.path().join("a"), dir.path().join("b")).unwrap();
+        let entries = walk(dir.path()).unwrap();
+        assert_eq!(entries.len(), 2);
+        assert!(entries
+            .iter()
+            .all(|e| e.kind == StagedKind::File { size: 4 }));
+    }
+
+    #[test]
+    fn special_files_are_all_reported() {
+        let dir = tempfile::tempdir().unwrap();
+        let fifo = |name: &str| {
+            let c = std::ffi::CString::new(dir.path().join(name).to_str().unwrap()).unwrap();
+            // SAFETY: a valid NUL-terminated path; mkfifo has no other inputs.
+            assert_eq!(unsafe { libc::mkfifo(c.as_ptr(), 0o600) }, 0);
+        };
+        fifo("pipe1");
+        fifo("pipe2");
+        let sock = std::os::unix::net::UnixListener::bind(dir.path().join("sock")).unwrap();
+        let err = walk(dir.path()).unwrap_err();
+        drop(sock);
+        let msg = err.to_string();
+        assert!(msg.contains("3 entries no package can carry"), "{msg}");
+        assert!(msg.contains("pipe1: is a FIFO"), "{msg}");
+        assert!(msg.contains("pipe2: is a FIFO"), "{msg}");
+        assert!(msg.contains("sock: is a socket"), "{msg}");
+    }
+
+    #[test]
+    fn non_utf8_names_are_refused() {
+        use std::os::unix::ffi::OsStrExt;
+        let dir = tempfile::tempdir().unwrap();
+        let name = std::ffi::OsStr::from_bytes(b"bad\xff");
+        fs::write(dir.path().join(name), b"").unwrap();
+        let msg = walk(dir.path()).unwrap_err().to_string();
+        assert!(msg.contains("not valid UTF-8"), "{msg}");
+    }
+
+    #[test]
+    fn missing_root_and_file_root() {
+        let dir = tempfile::tempdir().unwrap();
+        let missing = dir.path().join("missing");
+        assert!(matches!(walk(&missing), Err(WalkError::Io { .. })));
+        fs::write(&missing, b"").unwrap();
+        assert!(matches!(walk(&missing), Err(WalkError::NotADirectory(_))));
+    }
+
+    #[test]
+    fn symlinked_root_is_followed_once() {
+        let dir = tempfile::tempdir().unwrap();
+        fs::create_dir(dir.path().join("real")).unwrap();
+        fs::write(dir.path().join("real/f"), b"x").unwrap();
+        symlink("real", dir.path().join("link")).unwrap();
+        let entries = walk(&dir.path().join("link")).unwrap();
+        assert_eq!(entries.len(), 1);
+        assert_eq!(entries[0].path, "f");
+    }
+}
