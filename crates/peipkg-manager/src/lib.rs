@@ -6,3 +6,5 @@
 
 pub mod config;
 pub mod log;
+pub mod roster;
+pub mod tag_version;
