@@ -8,3 +8,5 @@ pub mod config;
 pub mod log;
 pub mod roster;
 pub mod tag_version;
+pub mod process;
+pub mod watch;

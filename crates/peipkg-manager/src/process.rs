@@ -1,0 +1,471 @@
+//! Running child processes: never through a shell, always with a deadline.
+//!
+//! Every external program the farm drives (git, peipkg-build, peipkg-repo,
+//! rclone) goes through [`run`]. Each child gets its own process group so a
+//! timeout or a forced shutdown stops the whole tree (a build script's
+//! compiler included), not just the direct child, and so a Ctrl-C at the
+//! terminal reaches the daemon, which decides, rather than every child.
+//! The reference had no timeouts at all: one hung clone stalled the farm.
+
+use std::ffi::{OsStr, OsString};
+use std::fs::File;
+use std::io::Read;
+use std::os::unix::process::{CommandExt, ExitStatusExt};
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, ExitStatus, Stdio};
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::Arc;
+use std::thread;
+use std::time::{Duration, Instant};
+
+/// Most output we keep from a captured stream; the rest is dropped.
+const CAPTURE_LIMIT: usize = 64 << 20;
+/// How long a child has between SIGTERM and SIGKILL.
+const KILL_GRACE: Duration = Duration::from_secs(5);
+
+/// A flag that asks running children to stop (forced shutdown).
+#[derive(Clone, Default, Debug)]
+pub struct Cancel(Arc<AtomicBool>);
+
+impl Cancel {
+    pub fn new() -> Self {
+        Cancel::default()
+    }
+    pub fn cancel(&self) {
+        self.0.store(true, Ordering::SeqCst)
+    }
+    pub fn is_cancelled(&self) -> bool {
+        self.0.load(Ordering::SeqCst)
+    }
+}
+
+/// Where a child's stdout or stderr goes.
+#[derive(Debug, Clone)]
+pub enum Sink {
+    Null,
+    /// Appended to this file (a build log).
+    File(PathBuf),
+    /// Kept in memory and returned.
+    Capture,
+}
+
+#[derive(Debug, Clone)]
+pub struct Cmd {
+    pub program: OsString,
+    pub args: Vec<OsString>,
+    pub env: Vec<(OsString, OsString)>,
+    pub cwd: Option<PathBuf>,
+    pub timeout: Duration,
+    pub stdout: Sink,
+    pub stderr: Sink,
+}
+
+impl Cmd {
+    pub fn new(program: impl AsRef<OsStr>, timeout: Duration) -> Self {
+        Cmd {
+            program: program.as_ref().to_os_string(),
+            args: Vec::new(),
+            env: Vec::new(),
+            cwd: None,
+            timeout,
+            stdout: Sink::Null,
+            stderr: Sink::Capture,
+        }
+    }
+    pub fn arg(mut self, a: impl AsRef<OsStr>) -> Self {
+        self.args.push(a.as_ref().to_os_string());
+        self
+    }
+    pub fn args<I, S>(mut self, it: I) -> Self
+    where
+        I: IntoIterator<Item = S>,
+        S: AsRef<OsStr>,
+    {
+        self.args
+            .extend(it.into_iter().map(|a| a.as_ref().to_os_string()));
+        self
+    }
+    pub fn env(mut self, k: impl AsRef<OsStr>, v: impl AsRef<OsStr>) -> Self {
+        self.env
+            .push((k.as_ref().to_os_string(), v.as_ref().to_os_string()));
+        self
+    }
+    pub fn cwd(mut self, dir: &Path) -> Self {
+        self.cwd = Some(dir.to_path_buf());
+        self
+    }
+    pub fn stdout(mut self, s: Sink) -> Self {
+        self.stdout = s;
+        self
+    }
+    pub fn stderr(mut self, s: Sink) -> Self {
+        self.stderr = s;
+        self
+    }
+    /// The command line as an operator would type it, for logs.
+    pub fn display(&self) -> String {
+        let mut out = shell_word(&self.program.to_string_lossy());
+        for a in &self.args {
+            out.push(' ');
+            out.push_str(&shell_word(&a.to_string_lossy()));
+        }
+        out
+    }
+}
+
+fn shell_word(s: &str) -> String {
+    if !s.is_empty()
+        && s.chars()
+            .all(|c| c.is_ascii_alphanumeric() || "-_./=:@+,%^".contains(c))
+    {
+        s.to_string()
+    } else {
+        format!("'{}'", s.replace('\'', "'\\''"))
+    }
+}
+
+#[derive(Debug)]
+pub struct Finished {
+    pub status: ExitStatus,
+    pub stdout: Vec<u8>,
+    pub stderr: Vec<u8>,
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum RunError {
+    #[error("{program}: cannot start: {source}")]
+    Spawn {
+        program: String,
+        source: std::io::Error,
+    },
+    #[error("{program}: cannot open output file {path}: {source}")]
+    Output {
+        program: String,
+        path: PathBuf,
+        source: std::io::Error,
+    },
+    #[error("{command}: timed out after {}", peipkg_cli::format_duration(*.after))]
+    TimedOut { command: String, after: Duration },
+    #[error("{command}: cancelled (shutting down)")]
+    Cancelled { command: String },
+    #[error("{command}: {status}{}", detail(.stderr))]
+    Failed {
+        command: String,
+        status: String,
+        stderr: String,
+    },
+    #[error("{command}: waiting for it failed: {source}")]
+    Wait {
+        command: String,
+        source: std::io::Error,
+    },
+}
+
+fn detail(stderr: &str) -> String {
+    if stderr.is_empty() {
+        String::new()
+    } else {
+        format!(": {stderr}")
+    }
+}
+
+/// Describes an exit status the way Go's `os/exec` does (`exit status 1`,
+/// `signal: killed`), which operators grep for.
+pub fn describe_status(status: &ExitStatus) -> String {
+    if let Some(code) = status.code() {
+        format!("exit status {code}")
+    } else if let Some(sig) = status.signal() {
+        let name = match sig {
+            libc::SIGKILL => "killed".to_string(),
+            libc::SIGTERM => "terminated".to_string(),
+            libc::SIGSEGV => "segmentation fault".to_string(),
+            libc::SIGABRT => "aborted".to_string(),
+            libc::SIGINT => "interrupt".to_string(),
+            n => format!("signal {n}"),
+        };
+        format!("signal: {name}")
+    } else {
+        "unknown exit status".into()
+    }
+}
+
+/// The last few lines of a child's stderr, for an error message.
+pub fn tail(bytes: &[u8], lines: usize) -> String {
+    let text = String::from_utf8_lossy(bytes);
+    let all: Vec<&str> = text.lines().filter(|l| !l.trim().is_empty()).collect();
+    let start = all.len().saturating_sub(lines);
+    all[start..].join(" | ")
+}
+
+fn open_sink(program: &str, sink: &Sink) -> Result<(Stdio, bool), RunError> {
+    match sink {
+        Sink::Null => Ok((Stdio::null(), false)),
+        Sink::Capture => Ok((Stdio::piped(), true)),
+        Sink::File(path) => {
+            let f = File::options()
+                .create(true)
+                .append(true)
+                .open(path)
+                .map_err(|source| RunError::Output {
+                    program: program.to_string(),
+                    path: path.clone(),
+                    source,
+                })?;
+            Ok((Stdio::from(f), false))
+        }
+    }
+}
+
+fn reader<R: Read + Send + 'static>(mut r: R) -> thread::JoinHandle<Vec<u8>> {
+    thread::spawn(move || {
+        let mut out = Vec::new();
+        let mut buf = [0u8; 8192];
+        loop {
+            match r.read(&mut buf) {
+                Ok(0) | Err(_) => break,
+                Ok(n) => {
+                    if out.len() < CAPTURE_LIMIT {
+                        let take = n.min(CAPTURE_LIMIT - out.len());
+                        out.extend_from_slice(&buf[..take]);
+                    }
+                }
+            }
+        }
+        out
+    })
+}
+
+fn signal_group(child: &Child, sig: i32) {
+    let pid = child.id() as libc::pid_t;
+    // SAFETY: kill(2) with a negative pid signals the process group we
+    // created for this child; it has no memory-safety preconditions.
+    unsafe {
+        libc::kill(-pid, sig);
+    }
+}
+
+/// Runs a command to completion. A non-zero exit is an error carrying the
+/// tail of stderr (when captured).
+pub fn run(cmd: &Cmd, cancel: Option<&Cancel>) -> Result<Finished, RunError> {
+    let fin = run_status(cmd, cancel)?;
+    if fin.status.success() {
+        Ok(fin)
+    } else {
+        Err(RunError::Failed {
+            command: short_command(cmd),
+            status: describe_status(&fin.status),
+            stderr: tail(&fin.stderr, 3),
+        })
+    }
+}
+
+/// The program and its first argument (the subcommand), for messages.
+fn short_command(cmd: &Cmd) -> String {
+    let prog = Path::new(&cmd.program)
+        .file_name()
+        .map(|s| s.to_string_lossy().into_owned())
+        .unwrap_or_else(|| cmd.program.to_string_lossy().into_owned());
+    match cmd.args.first() {
+        Some(a) if !a.to_string_lossy().starts_with('-') => {
+            format!("{prog} {}", a.to_string_lossy())
+        }
+        _ => prog,
+    }
+}
+
+/// Like [`run`], but any exit status is returned rather than an error.
+pub fn run_status(cmd: &Cmd, cancel: Option<&Cancel>) -> Result<Finished, RunError> {
+    let program = cmd.program.to_string_lossy().into_owned();
+    let (out, cap_out) = open_sink(&program, &cmd.stdout)?;
+    let (err, cap_err) = open_sink(&program, &cmd.stderr)?;
+    let mut c = Command::new(&cmd.program);
+    c.args(&cmd.args)
+        .stdin(Stdio::null())
+        .stdout(out)
+        .stderr(err)
+        .process_group(0);
+    for (k, v) in &cmd.env {
+        c.env(k, v);
+    }
+    if let Some(d) = &cmd.cwd {
+        c.current_dir(d);
+    }
+    let mut child = c.spawn().map_err(|source| RunError::Spawn {
+        program: program.clone(),
+        source,
+    })?;
+    let out_reader = if cap_out {
+        child.stdout.take().map(reader)
+    } else {
+        None
+    };
+    let err_reader = if cap_err {
+        child.stderr.take().map(reader)
+    } else {
+        None
+    };
+    let started = Instant::now();
+    let mut stopped: Option<RunError> = None;
+    let mut term_sent: Option<Instant> = None;
+    let status = loop {
+        match child.try_wait() {
+            Ok(Some(status)) => break status,
+            Ok(None) => {}
+            Err(source) => {
+                signal_group(&child, libc::SIGKILL);
+                let _ = child.wait();
+                return Err(RunError::Wait {
+                    command: short_command(cmd),
+                    source,
+                });
+            }
+        }
+        if stopped.is_none() {
+            if started.elapsed() >= cmd.timeout {
+                stopped = Some(RunError::TimedOut {
+                    command: short_command(cmd),
+                    after: cmd.timeout,
+                });
+            } else if cancel.is_some_and(Cancel::is_cancelled) {
+                stopped = Some(RunError::Cancelled {
+                    command: short_command(cmd),
+                });
+            }
+            if stopped.is_some() {
+                signal_group(&child, libc::SIGTERM);
+                term_sent = Some(Instant::now());
+            }
+        } else if term_sent.is_some_and(|t| t.elapsed() >= KILL_GRACE) {
+            signal_group(&child, libc::SIGKILL);
+            term_sent = None;
+        }
+        thread::sleep(Duration::from_millis(20));
+    };
+    // Grandchildren may still hold the pipes open; make sure they go too.
+    if stopped.is_some() {
+        signal_group(&child, libc::SIGKILL);
+    }
+    let stdout = out_reader
+        .map(|h| h.join().unwrap_or_default())
+        .unwrap_or_default();
+    let stderr = err_reader
+        .map(|h| h.join().unwrap_or_default())
+        .unwrap_or_default();
+    if let Some(e) = stopped {
+        return Err(e);
+    }
+    Ok(Finished {
+        status,
+        stdout,
+        stderr,
+    })
+}
+
+/// Finds a program the way the shell would: a path is used as is, a bare
+/// name is looked up on PATH.
+pub fn find_program(name: &str) -> Option<PathBuf> {
+    if name.contains('/') {
+        let p = PathBuf::from(name);
+        return is_executable(&p).then_some(p);
+    }
+    let path = std::env::var_os("PATH")?;
+    std::env::split_paths(&path)
+        .map(|d| d.join(name))
+        .find(|p| is_executable(p))
+}
+
+fn is_executable(p: &Path) -> bool {
+    use std::os::unix::fs::PermissionsExt;
+    std::fs::metadata(p)
+        .map(|m| m.is_file() && m.permissions().mode() & 0o111 != 0)
+        .unwrap_or(false)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn captures_output_and_reports_failures_with_stderr() {
+        let ok = run(
+            &Cmd::new("sh", Duration::from_secs(5))
+                .args(["-c", "echo out; echo err >&2"])
+                .stdout(Sink::Capture),
+            None,
+        )
+        .unwrap();
+        assert_eq!(ok.stdout, b"out\n");
+        assert_eq!(ok.stderr, b"err\n");
+        let e = run(
+            &Cmd::new("sh", Duration::from_secs(5)).args(["-c", "echo boom >&2; exit 3"]),
+            None,
+        )
+        .unwrap_err()
+        .to_string();
+        assert_eq!(e, "sh: exit status 3: boom");
+    }
+
+    #[test]
+    fn a_hung_child_and_its_grandchildren_are_stopped_at_the_deadline() {
+        let d = tempfile::tempdir().unwrap();
+        let marker = d.path().join("survived");
+        let script = format!("(sleep 3; touch {}) & sleep 30", marker.display());
+        let t = Instant::now();
+        let e = run(
+            &Cmd::new("sh", Duration::from_millis(300)).args(["-c", &script]),
+            None,
+        )
+        .unwrap_err();
+        assert!(matches!(e, RunError::TimedOut { .. }), "{e}");
+        assert!(e.to_string().contains("timed out after 300ms"), "{e}");
+        assert!(t.elapsed() < Duration::from_secs(4));
+        thread::sleep(Duration::from_millis(3500));
+        assert!(!marker.exists(), "the grandchild outlived the timeout");
+    }
+
+    #[test]
+    fn cancel_stops_a_running_child() {
+        let cancel = Cancel::new();
+        let c2 = cancel.clone();
+        thread::spawn(move || {
+            thread::sleep(Duration::from_millis(100));
+            c2.cancel();
+        });
+        let e = run(
+            &Cmd::new("sleep", Duration::from_secs(30)).arg("20"),
+            Some(&cancel),
+        )
+        .unwrap_err();
+        assert!(matches!(e, RunError::Cancelled { .. }), "{e}");
+    }
+
+    #[test]
+    fn output_to_a_file_appends() {
+        let d = tempfile::tempdir().unwrap();
+        let log = d.path().join("log");
+        std::fs::write(&log, "header\n").unwrap();
+        run(
+            &Cmd::new("sh", Duration::from_secs(5))
+                .args(["-c", "echo a; echo b >&2"])
+                .stdout(Sink::File(log.clone()))
+                .stderr(Sink::File(log.clone())),
+            None,
+        )
+        .unwrap();
+        assert_eq!(std::fs::read_to_string(&log).unwrap(), "header\na\nb\n");
+    }
+
+    #[test]
+    fn missing_program_is_a_spawn_error() {
+        let e = run(&Cmd::new("/nonexistent/prog", Duration::from_secs(1)), None).unwrap_err();
+        assert!(matches!(e, RunError::Spawn { .. }));
+        assert!(find_program("sh").is_some());
+        assert!(find_program("definitely-not-a-program-xyz").is_none());
+    }
+
+    #[test]
+    fn display_quotes_what_a_shell_would_split() {
+        let c = Cmd::new("git", Duration::from_secs(1)).args(["clone", "a b", "it's"]);
+        assert_eq!(c.display(), r#"git clone 'a b' 'it'\''s'"#);
+    }
+}
