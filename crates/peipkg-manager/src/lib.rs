@@ -10,3 +10,4 @@ pub mod roster;
 pub mod tag_version;
 pub mod process;
 pub mod watch;
+pub mod store;

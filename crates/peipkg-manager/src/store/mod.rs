@@ -1,0 +1,89 @@
+//! Everything the farm must remember across restarts, in one embedded
+//! SQLite database at `<state_dir>/manager.db`.
+//!
+//! The reference kept its queue, failures and counters in memory, so a
+//! restart re-polled everything, forgot every backoff and hammered failing
+//! builds. Here the queue *is* the set of unfinished builds: a restart
+//! re-queues what was running, publishes what was built, and keeps each
+//! failure's backoff window.
+
+pub mod backoff;
+pub mod builds;
+pub mod queue;
+pub mod schema;
+pub mod tags;
+pub mod upload;
+
+use std::path::Path;
+use std::time::Duration;
+
+use rusqlite::Connection;
+
+pub use backoff::{backoff_after, Failure};
+pub use builds::{BuildRow, BuildState};
+pub use queue::NewBuild;
+pub use tags::MovedTag;
+pub use upload::UploadStatus;
+
+pub const DB_FILE: &str = "manager.db";
+
+#[derive(Debug, thiserror::Error)]
+pub enum StoreError {
+    #[error("open database {path}: {source}")]
+    Open {
+        path: String,
+        source: rusqlite::Error,
+    },
+    #[error(transparent)]
+    Migrate(#[from] schema::MigrateError),
+    #[error("database: {0}")]
+    Sql(#[from] rusqlite::Error),
+    #[error("database holds a malformed value: {0}")]
+    Corrupt(String),
+}
+
+pub type Result<T> = std::result::Result<T, StoreError>;
+
+pub struct Store {
+    pub(crate) conn: Connection,
+}
+
+impl Store {
+    pub fn open(path: &Path) -> Result<Store> {
+        let conn = Connection::open(path).map_err(|source| StoreError::Open {
+            path: path.display().to_string(),
+            source,
+        })?;
+        Store::init(conn)
+    }
+
+    pub fn open_in_memory() -> Result<Store> {
+        Store::init(Connection::open_in_memory()?)
+    }
+
+    fn init(mut conn: Connection) -> Result<Store> {
+        conn.busy_timeout(Duration::from_secs(10))?;
+        // WAL lets `explain` and `check` read while the daemon writes.
+        let _: String = conn.query_row("PRAGMA journal_mode = WAL", [], |r| r.get(0))?;
+        conn.execute_batch("PRAGMA synchronous = NORMAL; PRAGMA foreign_keys = ON;")?;
+        schema::migrate(&mut conn)?;
+        Ok(Store { conn })
+    }
+}
+
+/// Seconds since the epoch; the store's unit of time.
+pub fn now() -> i64 {
+    time::OffsetDateTime::now_utc().unix_timestamp()
+}
+
+/// RFC 3339 UTC (`2026-05-07T14:32:11Z`) for a stored time.
+pub fn rfc3339(t: i64) -> String {
+    let fmt = time::macros::format_description!("[year]-[month]-[day]T[hour]:[minute]:[second]Z");
+    time::OffsetDateTime::from_unix_timestamp(t)
+        .ok()
+        .and_then(|d| d.format(&fmt).ok())
+        .unwrap_or_else(|| t.to_string())
+}
+
+#[cfg(test)]
+mod tests;
