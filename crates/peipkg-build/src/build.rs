@@ -1,0 +1,432 @@
+//! The `build` pipeline: recipe + source tree -> one `.peipkg` per stanza.
+//!
+//! Order matters and differs from the reference on purpose: every input is
+//! checked (flags, keys, timestamp, version, the whole recipe, the build
+//! script's location, the source and output paths) before the build script
+//! runs, and every package is checked (partition, layout, manifest) before
+//! the first one is written, so a failed build leaves neither a staging
+//! directory (unless `--keep-failed`) nor a partial set of packages behind.
+
+use std::path::{Path, PathBuf};
+use std::time::Duration;
+
+use peipkg_format::archive::{write_package, ArchiveError, PackOptions, PayloadEntry};
+use peipkg_format::documents::timestamp::{parse_build_timestamp, TimestampError};
+use peipkg_format::documents::Manifest;
+use peipkg_format::identity::{
+    package_file_name, Architecture, IdentityError, PackageName, Version,
+};
+use peipkg_format::keys::{KeyError, SigningKey};
+
+use crate::layout_check::{check_layouts, LayoutError};
+use crate::manifest_build::{manifest_for, BuildFacts};
+use crate::partition::{partition, PartitionError};
+use crate::recipe::{self, Recipe, RecipeError};
+use crate::script::{self, BuildEnvError, ScriptError, ScriptRun};
+use crate::signals;
+use crate::staging::Staging;
+use crate::walk::{walk, WalkError};
+
+/// Where warnings and notes go; the CLI prints them to stderr.
+pub trait Reporter {
+    /// A rule departure or suspicious input that does not stop the build.
+    fn warning(&mut self, message: &str);
+    /// Information the operator asked for or needs (e.g. a kept directory).
+    fn note(&mut self, message: &str);
+}
+
+/// Collects messages; handy for tests and library callers.
+#[derive(Debug, Default, Clone)]
+pub struct CollectReporter {
+    pub warnings: Vec<String>,
+    pub notes: Vec<String>,
+}
+
+impl Reporter for CollectReporter {
+    fn warning(&mut self, message: &str) {
+        self.warnings.push(message.to_string());
+    }
+    fn note(&mut self, message: &str) {
+        self.notes.push(message.to_string());
+    }
+}
+
+/// Everything `peipkg-build build` takes.
+#[derive(Debug, Clone, Default)]
+pub struct BuildRequest {
+    pub recipe: PathBuf,
+    pub source: PathBuf,
+    pub version: String,
+    pub source_ref: String,
+    pub farm_id: String,
+    pub timestamp: String,
+    pub out: PathBuf,
+    pub sign_key: Option<PathBuf>,
+    /// Raw `--build-env NAME=VALUE` values.
+    pub build_env: Vec<String>,
+    /// Raw `--binary-sign-key NAME=PATH` values.
+    pub binary_sign_keys: Vec<String>,
+    pub keep_failed: bool,
+    pub timeout: Option<Duration>,
+    pub zstd_level: i32,
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum BuildError {
+    #[error(transparent)]
+    BuildEnv(#[from] BuildEnvError),
+    #[error("--binary-sign-key {0:?}: expected NAME=PATH")]
+    BinarySignKeySyntax(String),
+    #[error("--binary-sign-key {0:?}: given more than once")]
+    BinarySignKeyDuplicate(String),
+    #[error("--binary-sign-key {name}: {source}")]
+    BinarySignKey { name: String, source: KeyError },
+    #[error("--zstd-level {0} is out of range; zstd levels run from 1 (fastest) to 22 (smallest)")]
+    ZstdLevel(i64),
+    #[error("--timestamp: {0}")]
+    Timestamp(#[from] TimestampError),
+    #[error("--version: {0}")]
+    Version(#[source] IdentityError),
+    #[error(transparent)]
+    Recipe(#[from] RecipeError),
+    #[error("[[sign]] #{index} ({path:?}): no signing key named {key:?} was supplied (need --binary-sign-key {key}=PATH)")]
+    MissingBinarySignKey {
+        index: usize,
+        path: String,
+        key: String,
+    },
+    #[error("the recipe has [[sign]] stanzas, but embedding ELF signatures (binary signing) is not implemented in this peipkg-build yet; refusing to ship unsigned binaries")]
+    BinarySigningUnsupported,
+    #[error("[meta].build_script {script:?}: {reason}")]
+    BuildScript { script: String, reason: String },
+    #[error("--sign-key: {0}")]
+    SignKey(#[source] KeyError),
+    #[error("--source {path}: {reason}")]
+    Source { path: PathBuf, reason: String },
+    #[error("--out {path}: {reason}")]
+    Out { path: PathBuf, reason: String },
+    #[error("package {name:?}: {source}")]
+    FileName { name: String, source: IdentityError },
+    #[error("create staging directory: {0}")]
+    Staging(#[source] std::io::Error),
+    #[error(transparent)]
+    Script(#[from] ScriptError),
+    #[error("walk the staged tree: {0}")]
+    Walk(#[from] WalkError),
+    #[error(transparent)]
+    Partition(#[from] PartitionError),
+    #[error(transparent)]
+    Layout(#[from] LayoutError),
+    #[error("package {name:?}: the manifest breaks PSD-009 rules:\n  {}", .errors.join("\n  "))]
+    Manifest { name: String, errors: Vec<String> },
+    #[error("package {name:?}: {source}")]
+    Write { name: String, source: ArchiveError },
+    #[error("interrupted by {}", signals::name(*.0))]
+    Interrupted(i32),
+}
+
+/// Inputs checked and loaded; nothing has been created yet.
+struct Prepared {
+    recipe: Recipe,
+    script: PathBuf,
+    source: PathBuf,
+    out: PathBuf,
+    env_extra: Vec<(String, String)>,
+    epoch: i64,
+    facts: BuildFacts,
+    signing_key: Option<SigningKey>,
+    /// One output file name per stanza.
+    file_names: Vec<String>,
+}
+
+/// Runs a whole build. Returns the absolute paths written, in stanza order.
+pub fn build(req: &BuildRequest, reporter: &mut dyn Reporter) -> Result<Vec<PathBuf>, BuildError> {
+    let prepared = prepare(req, reporter)?;
+    signals::install();
+    let staging = Staging::create().map_err(BuildError::Staging)?;
+    match run_staged(&prepared, &staging, req, reporter) {
+        Ok(written) => {
+            if let Err(e) = staging.remove() {
+                reporter.warning(&format!("could not remove the staging directory: {e}"));
+            }
+            Ok(written)
+        }
+        Err(err) => {
+            if req.keep_failed {
+                let kept = staging.keep();
+                reporter.note(&format!(
+                    "kept the staging directory of the failed build: {} (installed tree in destdir/, script working directory in work/)",
+                    kept.display()
+                ));
+            }
+            Err(err)
+        }
+    }
+}
+
+fn prepare(req: &BuildRequest, reporter: &mut dyn Reporter) -> Result<Prepared, BuildError> {
+    let env_extra = script::parse_build_env(&req.build_env)?;
+    let binary_keys = load_binary_sign_keys(&req.binary_sign_keys)?;
+    if !(1..=22).contains(&req.zstd_level) {
+        return Err(BuildError::ZstdLevel(i64::from(req.zstd_level)));
+    }
+    let epoch = parse_build_timestamp(&req.timestamp)?;
+    let version = Version::parse(&req.version).map_err(BuildError::Version)?;
+    let canonical_version = version.to_string();
+    if canonical_version != req.version {
+        reporter.warning(&format!(
+            "--version {:?} is written in its canonical form {canonical_version:?}",
+            req.version
+        ));
+    }
+
+    let loaded = recipe::load(&req.recipe)?;
+    for warning in &loaded.warnings {
+        reporter.warning(warning);
+    }
+    let recipe = loaded.recipe;
+
+    for (i, sign) in recipe.signs.iter().enumerate() {
+        if !binary_keys.iter().any(|(name, _)| *name == sign.key) {
+            return Err(BuildError::MissingBinarySignKey {
+                index: i + 1,
+                path: sign.path.clone(),
+                key: sign.key.clone(),
+            });
+        }
+    }
+    if !recipe.signs.is_empty() {
+        return Err(BuildError::BinarySigningUnsupported);
+    }
+    for (name, _) in &binary_keys {
+        reporter.warning(&format!(
+            "--binary-sign-key {name}: no [[sign]] stanza uses this key"
+        ));
+    }
+
+    let script = locate_build_script(&recipe)?;
+    let signing_key = match &req.sign_key {
+        Some(path) => Some(SigningKey::load(path).map_err(BuildError::SignKey)?),
+        None => None,
+    };
+    let source = absolute(&req.source).map_err(|e| BuildError::Source {
+        path: req.source.clone(),
+        reason: e.to_string(),
+    })?;
+    match std::fs::metadata(&source) {
+        Ok(m) if m.is_dir() => {}
+        Ok(_) => {
+            return Err(BuildError::Source {
+                path: source,
+                reason: "is not a directory".into(),
+            })
+        }
+        Err(e) => {
+            return Err(BuildError::Source {
+                path: source,
+                reason: e.to_string(),
+            })
+        }
+    }
+    let out = absolute(&req.out).map_err(|e| BuildError::Out {
+        path: req.out.clone(),
+        reason: e.to_string(),
+    })?;
+    check_out_dir(&out)?;
+
+    let mut file_names = Vec::with_capacity(recipe.packages.len());
+    for stanza in &recipe.packages {
+        let file_name = |e| BuildError::FileName {
+            name: stanza.name.clone(),
+            source: e,
+        };
+        let name = PackageName::parse(&stanza.name).map_err(file_name)?;
+        let arch = Architecture::parse(&stanza.architecture).map_err(file_name)?;
+        file_names.push(package_file_name(&name, &version, &arch));
+    }
+
+    Ok(Prepared {
+        recipe,
+        script,
+        source,
+        out,
+        env_extra,
+        epoch,
+        facts: BuildFacts {
+            version: canonical_version,
+            timestamp: req.timestamp.clone(),
+            farm_id: req.farm_id.clone(),
+            source_ref: req.source_ref.clone(),
+        },
+        signing_key,
+        file_names,
+    })
+}
+
+fn run_staged(
+    p: &Prepared,
+    staging: &Staging,
+    req: &BuildRequest,
+    reporter: &mut dyn Reporter,
+) -> Result<Vec<PathBuf>, BuildError> {
+    let destdir = staging.destdir();
+    let caller_path = std::env::var("PATH").ok();
+    let env = script::script_env(
+        &p.source,
+        &destdir,
+        p.epoch,
+        caller_path.as_deref(),
+        &p.env_extra,
+    );
+    script::run(&ScriptRun {
+        script: &p.script,
+        workdir: &staging.workdir(),
+        env: &env,
+        timeout: req.timeout,
+    })?;
+    check_interrupt()?;
+
+    let entries = walk(&destdir)?;
+    let split = partition(&destdir, &p.recipe.packages, &entries)?;
+    for warning in &split.warnings {
+        reporter.warning(warning);
+    }
+    check_layouts(&p.recipe.packages, &split.payloads)?;
+
+    let mut manifests: Vec<Manifest> = Vec::with_capacity(p.recipe.packages.len());
+    for stanza in &p.recipe.packages {
+        let manifest = manifest_for(&p.recipe.meta, stanza, &p.facts);
+        let report = manifest.validate();
+        if !report.is_ok() {
+            return Err(BuildError::Manifest {
+                name: stanza.name.clone(),
+                errors: report.errors,
+            });
+        }
+        manifests.push(manifest);
+    }
+    check_interrupt()?;
+
+    std::fs::create_dir_all(&p.out).map_err(|e| BuildError::Out {
+        path: p.out.clone(),
+        reason: format!("cannot create the output directory: {e}"),
+    })?;
+    let opts = PackOptions {
+        zstd_level: req.zstd_level,
+        signing_key: p.signing_key.clone(),
+    };
+    let mut written: Vec<PathBuf> = Vec::with_capacity(manifests.len());
+    let payloads: Vec<Vec<PayloadEntry>> = split.payloads;
+    for ((manifest, payload), file_name) in manifests.iter().zip(payloads).zip(&p.file_names) {
+        let path = p.out.join(file_name);
+        let outcome = check_interrupt().and_then(|()| {
+            write_package(manifest, payload, &opts, &path).map_err(|source| BuildError::Write {
+                name: manifest.name.clone(),
+                source,
+            })
+        });
+        match outcome {
+            Ok(done) => written.push(done.path),
+            Err(err) => {
+                // All or nothing: a half-published recipe (runtime without
+                // its -dev, say) is worse than none.
+                for path in &written {
+                    let _ = std::fs::remove_file(path);
+                }
+                return Err(err);
+            }
+        }
+    }
+    Ok(written)
+}
+
+fn check_interrupt() -> Result<(), BuildError> {
+    match signals::pending() {
+        Some(signal) => Err(BuildError::Interrupted(signal)),
+        None => Ok(()),
+    }
+}
+
+fn load_binary_sign_keys(args: &[String]) -> Result<Vec<(String, SigningKey)>, BuildError> {
+    let mut out: Vec<(String, SigningKey)> = Vec::new();
+    for arg in args {
+        let (name, path) = arg
+            .split_once('=')
+            .filter(|(n, p)| !n.is_empty() && !p.is_empty())
+            .ok_or_else(|| BuildError::BinarySignKeySyntax(arg.clone()))?;
+        if out.iter().any(|(n, _)| n == name) {
+            return Err(BuildError::BinarySignKeyDuplicate(name.to_string()));
+        }
+        let key =
+            SigningKey::load(Path::new(path)).map_err(|source| BuildError::BinarySignKey {
+                name: name.to_string(),
+                source,
+            })?;
+        out.push((name.to_string(), key));
+    }
+    Ok(out)
+}
+
+/// The build script's absolute path, which must resolve (symlinks
+/// included) to a regular file inside the recipe directory.
+fn locate_build_script(recipe: &Recipe) -> Result<PathBuf, BuildError> {
+    let raw = &recipe.meta.build_script;
+    let fail = |reason: String| BuildError::BuildScript {
+        script: raw.clone(),
+        reason,
+    };
+    let joined = recipe.dir.join(raw);
+    let resolved =
+        std::fs::canonicalize(&joined).map_err(|e| fail(format!("{}: {e}", joined.display())))?;
+    let dir = std::fs::canonicalize(&recipe.dir)
+        .map_err(|e| fail(format!("recipe directory {}: {e}", recipe.dir.display())))?;
+    if !resolved.starts_with(&dir) {
+        return Err(fail(format!(
+            "resolves to {}, outside the recipe directory {}",
+            resolved.display(),
+            dir.display()
+        )));
+    }
+    if !resolved.is_file() {
+        return Err(fail(format!(
+            "{} is not a regular file",
+            resolved.display()
+        )));
+    }
+    Ok(resolved)
+}
+
+fn check_out_dir(out: &Path) -> Result<(), BuildError> {
+    let mut probe = Some(out);
+    // The nearest existing ancestor must be a directory, or creating the
+    // output directory later would fail after a whole build.
+    while let Some(p) = probe {
+        match std::fs::metadata(p) {
+            Ok(m) if m.is_dir() => return Ok(()),
+            Ok(_) => {
+                return Err(BuildError::Out {
+                    path: out.to_path_buf(),
+                    reason: if p == out {
+                        "exists and is not a directory".into()
+                    } else {
+                        format!("{} exists and is not a directory", p.display())
+                    },
+                })
+            }
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => probe = p.parent(),
+            Err(e) => {
+                return Err(BuildError::Out {
+                    path: out.to_path_buf(),
+                    reason: e.to_string(),
+                })
+            }
+        }
+    }
+    Ok(())
+}
+
+/// Absolute without resolving symlinks (as the reference does), and
+/// without requiring the path to exist.
+fn absolute(path: &Path) -> std::io::Result<PathBuf> {
+    std::path::absolute(path)
+}

@@ -1,0 +1,114 @@
+//! `peipkg-build build`.
+
+use std::path::PathBuf;
+
+use peipkg_cli::{FlagKind, FlagSet, EXIT_OK};
+use peipkg_format::archive::DEFAULT_ZSTD_LEVEL;
+
+use super::{parse, StderrReporter};
+use crate::build::{build, BuildRequest};
+
+pub fn flags() -> FlagSet {
+    let mut f = FlagSet::new("peipkg-build build", "[flags]");
+    f.about(
+        "Run a recipe's build script and emit one .peipkg per [[package]] stanza.\n\
+         On success the absolute path of each package is printed on stdout, one per line;\n\
+         the build script's own output goes to stderr.",
+    );
+    let required = [
+        ("recipe", "path to peipkg.toml", "PATH"),
+        ("source", "path to the source checkout", "DIR"),
+        ("version", "package version, e.g. 1.3.2-1", "VERSION"),
+        (
+            "source-ref",
+            "machine-resolvable reference to build inputs, e.g. git+https://host/repo#refs/tags/v1.3.2",
+            "REF",
+        ),
+        ("farm-id", "build farm identifier", "ID"),
+        (
+            "timestamp",
+            "RFC 3339 UTC build timestamp ending with 'Z'; every tar mtime",
+            "TS",
+        ),
+        ("out", "output directory for .peipkg files (created if missing)", "DIR"),
+    ];
+    for (name, help, value) in required {
+        f.flag(name, FlagKind::String, help)
+            .required()
+            .value_name(value);
+    }
+    f.flag(
+        "sign-key",
+        FlagKind::String,
+        "path to an Ed25519 private key (PEM or 32-byte raw seed); empty = unsigned packages",
+    )
+    .value_name("PATH");
+    f.flag(
+        "build-env",
+        FlagKind::Strings,
+        "NAME=VALUE injected into the build script env (e.g. PKM_KACS_TCB_PUBKEY_HEX=...)",
+    )
+    .value_name("NAME=VALUE");
+    f.flag(
+        "binary-sign-key",
+        FlagKind::Strings,
+        "NAME=PATH binary-signing key for [[sign]] stanzas",
+    )
+    .value_name("NAME=PATH");
+    f.flag(
+        "keep-failed",
+        FlagKind::Bool,
+        "keep the staging directory of a failed build and print where it is",
+    );
+    f.flag(
+        "timeout",
+        FlagKind::Duration,
+        "kill the build script's whole process group after this long (e.g. 2h); default no limit",
+    );
+    f.flag("zstd-level", FlagKind::Int, "zstd compression level, 1-22")
+        .default(&DEFAULT_ZSTD_LEVEL.to_string());
+    f
+}
+
+pub fn run(args: &[String]) -> anyhow::Result<i32> {
+    let flags = flags();
+    let m = match parse(&flags, args) {
+        Ok(m) => m,
+        Err(code) => return Ok(code),
+    };
+    let text = |name: &str| m.string(name).unwrap_or_default().to_string();
+    let level = m.int("zstd-level").unwrap_or(i64::from(DEFAULT_ZSTD_LEVEL));
+    let req = BuildRequest {
+        recipe: PathBuf::from(text("recipe")),
+        source: PathBuf::from(text("source")),
+        version: text("version"),
+        source_ref: text("source-ref"),
+        farm_id: text("farm-id"),
+        timestamp: text("timestamp"),
+        out: PathBuf::from(text("out")),
+        sign_key: m
+            .string("sign-key")
+            .filter(|s| !s.is_empty())
+            .map(PathBuf::from),
+        build_env: m.strings("build-env").to_vec(),
+        binary_sign_keys: m.strings("binary-sign-key").to_vec(),
+        keep_failed: m.flag("keep-failed"),
+        timeout: m.duration("timeout").filter(|d| !d.is_zero()),
+        // Out-of-range values are reported by the build with the range.
+        zstd_level: i32::try_from(level).unwrap_or(i32::MAX),
+    };
+    for (name, value) in [
+        ("recipe", &req.recipe),
+        ("source", &req.source),
+        ("out", &req.out),
+    ] {
+        if value.as_os_str().is_empty() {
+            return Err(super::UsageError(format!("-{name} must not be empty")).into());
+        }
+    }
+    let written = build(&req, &mut StderrReporter)?;
+    for path in written {
+        println!("{}", path.display());
+    }
+    Ok(EXIT_OK)
+}

@@ -1,0 +1,220 @@
+//! `peipkg-build inspect FILE [--json]`: what is in a package.
+//!
+//! The package is read with the same streaming verifier consumers use, so
+//! what is shown has passed every structural and integrity check; only the
+//! signature is not checked against a key (use `verify` for that).
+
+use std::path::{Path, PathBuf};
+
+use anyhow::Context;
+use peipkg_cli::{FlagKind, FlagSet, EXIT_OK};
+use peipkg_format::archive::{
+    verify_package, PayloadKind, SignatureStatus, VerifiedPackage, VerifyOptions,
+};
+use peipkg_format::documents::Dependency;
+use peipkg_format::keys::group_fingerprint;
+use serde_json::json;
+
+use super::parse;
+
+pub fn flags() -> FlagSet {
+    let mut f = FlagSet::new("peipkg-build inspect", "FILE [flags]");
+    f.about(
+        "Show a package's manifest, payload listing, sizes, signature status and signing key.\n\
+         The package is fully verified except for the signature itself (see 'verify').",
+    );
+    f.args("FILE", 1, 1);
+    f.flag(
+        "json",
+        FlagKind::Bool,
+        "print one JSON object instead of text",
+    );
+    f
+}
+
+pub fn run(args: &[String]) -> anyhow::Result<i32> {
+    let flags = flags();
+    let m = match parse(&flags, args) {
+        Ok(m) => m,
+        Err(code) => return Ok(code),
+    };
+    let file = PathBuf::from(&m.positionals()[0]);
+    let file = std::path::absolute(&file).unwrap_or(file);
+    let pkg = verify_package(&file, &VerifyOptions::default())
+        .with_context(|| format!("{} failed verification", file.display()))?;
+    if m.flag("json") {
+        let value = to_json(&file, &pkg);
+        println!("{}", serde_json::to_string_pretty(&value)?);
+    } else {
+        print!("{}", to_text(&file, &pkg));
+    }
+    Ok(EXIT_OK)
+}
+
+fn signature_words(status: &SignatureStatus) -> (String, Option<&str>) {
+    match status {
+        SignatureStatus::Unsigned => ("unsigned".into(), None),
+        SignatureStatus::NotChecked { fingerprint } => (
+            "signed (signature not checked; use 'verify --key')".into(),
+            Some(fingerprint),
+        ),
+        SignatureStatus::Verified { fingerprint } => ("signed, verified".into(), Some(fingerprint)),
+    }
+}
+
+fn kind_letter(kind: PayloadKind) -> &'static str {
+    match kind {
+        PayloadKind::File => "file",
+        PayloadKind::Directory => "dir",
+        PayloadKind::Symlink => "symlink",
+    }
+}
+
+fn deps(list: &[Dependency]) -> String {
+    if list.is_empty() {
+        return "-".into();
+    }
+    list.iter()
+        .map(|d| {
+            let mut s = d.name.clone();
+            if !d.constraint.is_empty() {
+                s.push_str(&format!(" ({})", d.constraint));
+            }
+            if !d.arch.is_empty() {
+                s.push_str(&format!(" [arch {}]", d.arch));
+            }
+            s
+        })
+        .collect::<Vec<_>>()
+        .join(", ")
+}
+
+pub fn to_text(file: &Path, pkg: &VerifiedPackage) -> String {
+    let m = &pkg.manifest;
+    let (signature, fingerprint) = signature_words(&pkg.signature);
+    let mut out = String::new();
+    let mut line = |label: &str, value: &str| {
+        out.push_str(&format!("{label:<22}{value}\n"));
+    };
+    let or_dash = |s: &str| {
+        if s.is_empty() {
+            "-".to_string()
+        } else {
+            s.to_string()
+        }
+    };
+    line("file:", &file.display().to_string());
+    line(
+        "package:",
+        &format!("{} {} ({})", m.name, m.version, m.architecture),
+    );
+    line("description:", &or_dash(&m.description));
+    line("license:", &or_dash(&m.license));
+    line("homepage:", &or_dash(&m.homepage));
+    line("dependencies:", &deps(&m.dependencies));
+    line("optional_dependencies:", &deps(&m.optional_dependencies));
+    line("conflicts:", &deps(&m.conflicts));
+    let provides = m
+        .provides
+        .iter()
+        .map(|p| {
+            if p.version.is_empty() {
+                p.name.clone()
+            } else {
+                format!("{} ({})", p.name, p.version)
+            }
+        })
+        .collect::<Vec<_>>()
+        .join(", ");
+    line("provides:", &or_dash(&provides));
+    let replaces = m
+        .replaces
+        .iter()
+        .map(|r| {
+            if r.constraint.is_empty() {
+                r.name.clone()
+            } else {
+                format!("{} ({})", r.name, r.constraint)
+            }
+        })
+        .collect::<Vec<_>>()
+        .join(", ");
+    line("replaces:", &or_dash(&replaces));
+    line("side_effects:", &or_dash(&m.side_effects.join(", ")));
+    line(
+        "build:",
+        &format!(
+            "{} by {} from {}",
+            m.build.timestamp, m.build.farm_id, m.build.source_ref
+        ),
+    );
+    line(
+        "size:",
+        &format!(
+            "{} bytes compressed, {} bytes tar, {} bytes installed",
+            pkg.size_compressed, pkg.size_uncompressed, m.size_installed
+        ),
+    );
+    line("sha256:", &pkg.sha256);
+    line("signature:", &signature);
+    if let Some(fp) = fingerprint {
+        line("key fingerprint:", &group_fingerprint(fp));
+        line("", fp);
+    }
+    for warning in &pkg.manifest_warnings {
+        line("warning:", warning);
+    }
+    out.push_str(&format!("payload ({} entries):\n", pkg.payload.len()));
+    for entry in &pkg.payload {
+        match entry.kind {
+            PayloadKind::Directory => out.push_str(&format!("  dir      {}/\n", entry.path)),
+            PayloadKind::Symlink => out.push_str(&format!(
+                "  symlink  {} -> {}\n",
+                entry.path,
+                entry.link_target.as_deref().unwrap_or("")
+            )),
+            PayloadKind::File => out.push_str(&format!(
+                "  file     {}  ({} bytes)\n",
+                entry.path, entry.size
+            )),
+        }
+    }
+    out
+}
+
+pub fn to_json(file: &Path, pkg: &VerifiedPackage) -> serde_json::Value {
+    let (_, fingerprint) = signature_words(&pkg.signature);
+    let status = match pkg.signature {
+        SignatureStatus::Unsigned => "unsigned",
+        SignatureStatus::NotChecked { .. } => "not-checked",
+        SignatureStatus::Verified { .. } => "verified",
+    };
+    let payload: Vec<serde_json::Value> = pkg
+        .payload
+        .iter()
+        .map(|e| {
+            let mut v = json!({"path": e.path, "type": kind_letter(e.kind)});
+            match e.kind {
+                PayloadKind::File => {
+                    v["size"] = json!(e.size);
+                    if let Some(f) = pkg.files.entries.iter().find(|f| f.path == e.path) {
+                        v["sha256"] = json!(f.hash);
+                    }
+                }
+                PayloadKind::Symlink => v["target"] = json!(e.link_target),
+                PayloadKind::Directory => {}
+            }
+            v
+        })
+        .collect();
+    json!({
+        "file": file.display().to_string(),
+        "sha256": pkg.sha256,
+        "size_compressed": pkg.size_compressed,
+        "size_uncompressed": pkg.size_uncompressed,
+        "signature": {"status": status, "key_fingerprint": fingerprint},
+        "manifest": pkg.manifest,
+        "manifest_warnings": pkg.manifest_warnings,
+        "payload": payload,
+    })
+}

@@ -1,0 +1,44 @@
+//! `peipkg-build keygen`: a new package-signing key.
+
+use std::path::PathBuf;
+
+use anyhow::Context;
+use peipkg_cli::{FlagKind, FlagSet, EXIT_OK};
+use peipkg_format::keys::{group_fingerprint, SigningKey};
+
+use super::parse;
+
+pub fn flags() -> FlagSet {
+    let mut f = FlagSet::new("peipkg-build keygen", "--out PATH");
+    f.about(
+        "Create an Ed25519 signing key as PEM PKCS#8 with mode 0600 (an existing file is never\n\
+         overwritten) and print its public-key fingerprint, grouped for reading aloud and raw.",
+    );
+    f.flag("out", FlagKind::String, "where to write the private key")
+        .required()
+        .value_name("PATH");
+    f
+}
+
+pub fn run(args: &[String]) -> anyhow::Result<i32> {
+    let flags = flags();
+    let m = match parse(&flags, args) {
+        Ok(m) => m,
+        Err(code) => return Ok(code),
+    };
+    let out = PathBuf::from(m.string("out").unwrap_or_default());
+    if out.as_os_str().is_empty() {
+        return Err(super::UsageError("-out must not be empty".into()).into());
+    }
+    let out = std::path::absolute(&out).with_context(|| format!("--out {}", out.display()))?;
+    let key = SigningKey::generate();
+    key.write_new(&out)?;
+    let fingerprint = key.public_key().fingerprint();
+    println!(
+        "wrote Ed25519 private key {} (PEM PKCS#8, mode 0600)",
+        out.display()
+    );
+    println!("fingerprint: {}", group_fingerprint(&fingerprint));
+    println!("fingerprint (raw): {fingerprint}");
+    Ok(EXIT_OK)
+}

@@ -1,0 +1,128 @@
+//! The command line: subcommand dispatch, flag definitions and output.
+//!
+//! Exit statuses: 0 success, 1 failure, 2 usage error (unknown subcommand,
+//! unknown flag, missing value or required flag, stray argument). Errors are
+//! printed to stderr as `peipkg-build: <error>`; stdout carries only what
+//! the command produces (package paths, inspection output).
+
+mod build_cmd;
+mod inspect_cmd;
+mod keygen_cmd;
+mod pack_cmd;
+mod verify_cmd;
+
+use std::ffi::OsString;
+
+use peipkg_cli::{FlagSet, EXIT_FAILURE, EXIT_OK, EXIT_USAGE};
+
+use crate::build::Reporter;
+
+const PROGRAM: &str = "peipkg-build";
+
+const USAGE: &str = "usage: peipkg-build <subcommand> [flags]
+
+subcommands:
+  build         run a recipe end-to-end and emit one .peipkg per [[package]]
+  pack          emit one .peipkg from a manifest.json + staged tree
+  keygen        create an Ed25519 signing key (PEM PKCS#8, mode 0600)
+  inspect       show a package's manifest, payload, sizes and signature
+  verify        run the full consumer-side verification of a package
+  binary-sign   embed a .peios.sig signature into an ELF binary (not implemented yet)
+
+Run 'peipkg-build <subcommand> -h' for the flags of a subcommand.
+";
+
+/// A command line that was understood but is not acceptable (exit 2).
+#[derive(Debug, thiserror::Error)]
+#[error("{0}")]
+pub struct UsageError(pub String);
+
+/// Runs the program; returns the exit status.
+pub fn run<I: IntoIterator<Item = OsString>>(args: I) -> i32 {
+    let mut args = args.into_iter();
+    let _program = args.next();
+    let mut strings = Vec::new();
+    for arg in args {
+        match arg.into_string() {
+            Ok(s) => strings.push(s),
+            Err(raw) => {
+                eprintln!("{PROGRAM}: argument {raw:?} is not valid UTF-8");
+                return EXIT_USAGE;
+            }
+        }
+    }
+    let Some((subcommand, rest)) = strings.split_first() else {
+        eprint!("{USAGE}");
+        return EXIT_USAGE;
+    };
+    let result = match subcommand.as_str() {
+        "help" | "-h" | "-help" | "--help" => {
+            print!("{USAGE}");
+            return EXIT_OK;
+        }
+        "build" => build_cmd::run(rest),
+        "pack" => pack_cmd::run(rest),
+        "keygen" => keygen_cmd::run(rest),
+        "inspect" => inspect_cmd::run(rest),
+        "verify" => verify_cmd::run(rest),
+        "binary-sign" => binary_sign(rest),
+        other => {
+            eprint!("{PROGRAM}: unknown subcommand {other:?}\n\n{USAGE}");
+            return EXIT_USAGE;
+        }
+    };
+    match result {
+        Ok(code) => code,
+        Err(err) => {
+            if let Some(usage) = err.downcast_ref::<UsageError>() {
+                eprintln!("{PROGRAM}: {usage}");
+                return EXIT_USAGE;
+            }
+            eprintln!("{PROGRAM}: {err:#}");
+            EXIT_FAILURE
+        }
+    }
+}
+
+/// Parses `args` with `flags`; on a parse error (or `-h`) reports it the
+/// conventional way and returns the exit status to use instead.
+fn parse(flags: &FlagSet, args: &[String]) -> Result<peipkg_cli::Matches, i32> {
+    flags.parse(args).map_err(|e| flags.report(&e))
+}
+
+fn binary_sign(args: &[String]) -> anyhow::Result<i32> {
+    let mut flags = FlagSet::new("peipkg-build binary-sign", "--in PATH --key PATH");
+    flags.about("Embed a .peios.sig (PIP) signature into an ELF binary in place.");
+    flags
+        .flag(
+            "in",
+            peipkg_cli::FlagKind::String,
+            "the ELF binary to sign in place",
+        )
+        .required()
+        .value_name("PATH");
+    flags
+        .flag(
+            "key",
+            peipkg_cli::FlagKind::String,
+            "Ed25519 private key (PEM or 32-byte raw seed)",
+        )
+        .required()
+        .value_name("PATH");
+    if let Err(code) = parse(&flags, args) {
+        return Ok(code);
+    }
+    anyhow::bail!("binary-sign is not implemented in this peipkg-build yet")
+}
+
+/// Prints warnings and notes to stderr.
+pub struct StderrReporter;
+
+impl Reporter for StderrReporter {
+    fn warning(&mut self, message: &str) {
+        eprintln!("{PROGRAM}: warning: {message}");
+    }
+    fn note(&mut self, message: &str) {
+        eprintln!("{PROGRAM}: {message}");
+    }
+}
