@@ -9,6 +9,7 @@
 
 mod hashing_io;
 pub mod reader;
+mod signed_digest;
 pub mod tar_header;
 pub mod writer;
 

@@ -14,6 +14,7 @@
 //! the tampering broke.
 
 use super::hashing_io::{CompressedLimit, HashingReader};
+use super::signed_digest::SignedDigest;
 use super::tar_header::{self, RawHeader, BLOCK};
 use crate::documents::files_manifest::{FilesManifestError, MAX_FILES_MANIFEST_BYTES};
 use crate::documents::manifest::{ManifestDecodeError, MAX_MANIFEST_BYTES};
@@ -225,7 +226,7 @@ pub fn verify_reader<R: Read>(
         src: io::BufReader::with_capacity(256 * 1024, decoder),
         offset: 0,
         cap,
-        signed: Sha256::new(),
+        signed: SignedDigest::new(),
         signing: true,
         deferred: None,
     };
@@ -250,7 +251,7 @@ pub fn verify_reader<R: Read>(
     let hashing = rest.into_inner();
     let sha256 = hex::encode(hashing.sha.clone().finalize());
     let size_compressed = hashing.count;
-    let signed_digest: [u8; 32] = w.signed.finalize().into();
+    let signed_digest = w.signed.finish();
 
     // Report in the spec's order: package hash, signature, content.
     if let Some(expected) = &opts.expected_sha256 {
@@ -322,7 +323,7 @@ struct Walker<R: Read> {
     src: R,
     offset: u64,
     cap: u64,
-    signed: Sha256,
+    signed: SignedDigest,
     /// Whether consumed bytes still count towards the signed digest.
     signing: bool,
     deferred: Option<VerifyError>,
@@ -426,7 +427,7 @@ impl<R: Read> Walker<R> {
             raw.typeflag != tar_header::TYPE_PAX && raw.name == b".peipkg/signature";
         if raw.typeflag == tar_header::TYPE_PAX {
             if self.signing {
-                self.signed.update(block);
+                self.signed.update(&block);
             }
             if raw.size > MAX_PAX_BYTES {
                 return Err(header_err(
@@ -462,7 +463,7 @@ impl<R: Read> Walker<R> {
             self.signing = false;
         }
         if self.signing {
-            self.signed.update(block);
+            self.signed.update(&block);
         }
         if !raw.magic_ok {
             return Err(header_err(
