@@ -23,7 +23,11 @@ pub fn run_measured(cmd: &mut Command) -> anyhow::Result<Usage> {
     // SAFETY: waiting on our own child with valid pointers.
     let r = unsafe { libc::wait4(pid, &mut status, 0, &mut ru) };
     let wall_s = start.elapsed().as_secs_f64();
-    anyhow::ensure!(r == pid, "wait4 failed: {}", std::io::Error::last_os_error());
+    anyhow::ensure!(
+        r == pid,
+        "wait4 failed: {}",
+        std::io::Error::last_os_error()
+    );
     anyhow::ensure!(
         libc::WIFEXITED(status) && libc::WEXITSTATUS(status) == 0,
         "measured command failed with status {status}: {cmd:?}"

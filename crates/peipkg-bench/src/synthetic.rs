@@ -40,10 +40,41 @@ pub struct TreeStats {
 }
 
 const WORDS: &[&str] = &[
-    "the", "package", "build", "farm", "version", "signature", "index", "repository", "manifest",
-    "payload", "archive", "compress", "directory", "symlink", "library", "static", "shared",
-    "config", "install", "upgrade", "kernel", "driver", "function", "return", "struct", "const",
-    "while", "error", "result", "option", "buffer", "stream", "header", "checksum", "timestamp",
+    "the",
+    "package",
+    "build",
+    "farm",
+    "version",
+    "signature",
+    "index",
+    "repository",
+    "manifest",
+    "payload",
+    "archive",
+    "compress",
+    "directory",
+    "symlink",
+    "library",
+    "static",
+    "shared",
+    "config",
+    "install",
+    "upgrade",
+    "kernel",
+    "driver",
+    "function",
+    "return",
+    "struct",
+    "const",
+    "while",
+    "error",
+    "result",
+    "option",
+    "buffer",
+    "stream",
+    "header",
+    "checksum",
+    "timestamp",
 ];
 
 /// Write the tree under `root` (which must exist). File sizes vary around
@@ -54,7 +85,12 @@ pub fn write_tree(root: &Path, spec: &TreeSpec) -> io::Result<TreeStats> {
     let mean = spec.total_bytes / spec.files.max(1);
     let mut remaining = spec.total_bytes;
     let mut dirs = Vec::new();
-    let tops = ["usr/bin", "usr/share/synth", "usr/lib/x86_64-linux-peios/synth", "usr/include/synth"];
+    let tops = [
+        "usr/bin",
+        "usr/share/synth",
+        "usr/lib/x86_64-linux-peios/synth",
+        "usr/include/synth",
+    ];
     for (i, top) in tops.iter().enumerate() {
         for d in 0..8u64 {
             let depth = 1 + (d % 3);

@@ -8,7 +8,9 @@
 use anyhow::{bail, Context, Result};
 use peipkg_bench::measure::run_measured;
 use peipkg_bench::synthetic::{write_tree, TreeSpec};
-use peipkg_format::archive::{verify_package, write_package, EntryKind, PackOptions, PayloadEntry, VerifyOptions};
+use peipkg_format::archive::{
+    verify_package, write_package, EntryKind, PackOptions, PayloadEntry, VerifyOptions,
+};
 use peipkg_format::documents::Manifest;
 use peipkg_format::keys::SigningKey;
 use std::path::{Path, PathBuf};
@@ -41,7 +43,12 @@ fn main() -> Result<()> {
     std::fs::create_dir(&tree)?;
     let stats = write_tree(
         &tree,
-        &TreeSpec { total_bytes: size_mib << 20, files, symlinks: 16, seed: 1 },
+        &TreeSpec {
+            total_bytes: size_mib << 20,
+            files,
+            symlinks: 16,
+            seed: 1,
+        },
     )?;
     let payload_mb = stats.bytes as f64 / 1e6;
     println!(
@@ -58,7 +65,10 @@ fn main() -> Result<()> {
     for level in levels {
         let pkg = tmp.path().join(format!("synth-{level}.peipkg"));
         let w = run_measured(
-            Command::new(&exe).args(["worker", "write", &level.to_string()]).arg(&tree).arg(&pkg),
+            Command::new(&exe)
+                .args(["worker", "write", &level.to_string()])
+                .arg(&tree)
+                .arg(&pkg),
         )?;
         let size = std::fs::metadata(&pkg)?.len();
         let v = run_measured(Command::new(&exe).args(["worker", "verify"]).arg(&pkg))?;
@@ -86,11 +96,18 @@ fn worker(args: &[String]) -> Result<()> {
             let manifest = Manifest::decode(
                 br#"{"schema_version":1,"name":"synth","version":"1.0-1","architecture":"x86_64","dependencies":[],"conflicts":[],"size_installed":0,"build":{"timestamp":"2026-05-06T12:00:00Z","farm_id":"bench","source_ref":"bench://synthetic"}}"#,
             )?;
-            let opts = PackOptions { zstd_level: level.parse()?, signing_key: Some(key) };
+            let opts = PackOptions {
+                zstd_level: level.parse()?,
+                signing_key: Some(key),
+            };
             write_package(&manifest, entries, &opts, Path::new(out))?;
         }
         [op, pkg] if op == "verify" => {
-            let opts = VerifyOptions { trusted_keys: vec![key.public_key()], require_signature: true, ..Default::default() };
+            let opts = VerifyOptions {
+                trusted_keys: vec![key.public_key()],
+                require_signature: true,
+                ..Default::default()
+            };
             verify_package(Path::new(pkg), &opts)?;
         }
         _ => bail!("bad worker arguments {args:?}"),
@@ -113,9 +130,14 @@ fn walk(root: &Path) -> Result<Vec<PayloadEntry>> {
                 EntryKind::Directory
             } else if ft.is_symlink() {
                 let t = std::fs::read_link(e.path())?;
-                EntryKind::Symlink { target: t.to_str().context("non-UTF-8 link")?.to_string() }
+                EntryKind::Symlink {
+                    target: t.to_str().context("non-UTF-8 link")?.to_string(),
+                }
             } else {
-                EntryKind::File { source: e.path(), size: e.metadata()?.len() }
+                EntryKind::File {
+                    source: e.path(),
+                    size: e.metadata()?.len(),
+                }
             };
             out.push(PayloadEntry { path, kind });
         }

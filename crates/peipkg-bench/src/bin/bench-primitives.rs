@@ -29,7 +29,11 @@ fn main() {
     let mb = n as f64 / 1e6;
     let t = Instant::now();
     let h = Sha256::digest(&data);
-    println!("sha256: {:.0} MB/s ({:02x})", mb / t.elapsed().as_secs_f64(), h[0]);
+    println!(
+        "sha256: {:.0} MB/s ({:02x})",
+        mb / t.elapsed().as_secs_f64(),
+        h[0]
+    );
     for level in [1, 3, 9, 12, 19] {
         let t = Instant::now();
         let z = zstd::bulk::compress(&data, level).expect("compress");
