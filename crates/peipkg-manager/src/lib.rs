@@ -11,3 +11,4 @@ pub mod tag_version;
 pub mod process;
 pub mod watch;
 pub mod store;
+pub mod pipeline;

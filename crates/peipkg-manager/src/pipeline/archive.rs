@@ -1,0 +1,160 @@
+//! What the repository already holds, read from `index/archive.json`.
+//!
+//! Dedup asks "is this version of this recipe published?" by the package
+//! names the recipe declares. The reference compared the recipe directory
+//! name instead, so a recipe `zlib/` producing `libz` and `libz-dev` was
+//! rebuilt on every poll and then wedged the publisher with duplicates.
+//! Only `name`, `version` and `architecture` are read, so an index written
+//! by either implementation of `peipkg-repo` works.
+
+use std::collections::BTreeSet;
+use std::path::Path;
+
+use serde::Deserialize;
+
+#[derive(Deserialize)]
+struct RawIndex {
+    #[serde(default)]
+    packages: Vec<RawEntry>,
+}
+
+#[derive(Deserialize)]
+struct RawEntry {
+    name: String,
+    version: String,
+    #[serde(default)]
+    architecture: String,
+}
+
+/// The (name, version, architecture) triples in the archive.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Archive {
+    entries: BTreeSet<(String, String, String)>,
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum ArchiveError {
+    #[error("read {path}: {source}")]
+    Read {
+        path: String,
+        source: std::io::Error,
+    },
+    #[error("parse {path}: {source}")]
+    Parse {
+        path: String,
+        source: serde_json::Error,
+    },
+}
+
+impl Archive {
+    /// Reads `<repo>/index/archive.json`; a repository without one (not
+    /// initialised yet) is empty.
+    pub fn load(repo: &Path) -> Result<Archive, ArchiveError> {
+        let path = repo.join("index").join("archive.json");
+        let bytes = match std::fs::read(&path) {
+            Ok(b) => b,
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(Archive::default()),
+            Err(source) => {
+                return Err(ArchiveError::Read {
+                    path: path.display().to_string(),
+                    source,
+                })
+            }
+        };
+        let raw: RawIndex = serde_json::from_slice(&bytes).map_err(|source| ArchiveError::Parse {
+            path: path.display().to_string(),
+            source,
+        })?;
+        Ok(Archive {
+            entries: raw
+                .packages
+                .into_iter()
+                .map(|e| (e.name, e.version, e.architecture))
+                .collect(),
+        })
+    }
+
+    pub fn contains(&self, name: &str, version: &str, arch: &str) -> bool {
+        self.entries
+            .contains(&(name.to_string(), version.to_string(), arch.to_string()))
+    }
+
+    /// Which of `names` are present at `version` (any architecture).
+    pub fn published_names<'a>(&self, names: &'a [String], version: &str) -> Vec<&'a str> {
+        names
+            .iter()
+            .filter(|n| {
+                self.entries
+                    .iter()
+                    .any(|(en, ev, _)| en == *n && ev == version)
+            })
+            .map(String::as_str)
+            .collect()
+    }
+
+    pub fn len(&self) -> usize {
+        self.entries.len()
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.entries.is_empty()
+    }
+}
+
+/// Splits `<name>_<version>_<arch>.peipkg`. Names and versions cannot hold
+/// `_`, so the first two underscores are the separators even when the
+/// architecture (`x86_64`) has one.
+pub fn split_file_name(file: &str) -> Option<(String, String, String)> {
+    let stem = file.strip_suffix(".peipkg")?;
+    let (name, rest) = stem.split_once('_')?;
+    let (version, arch) = rest.split_once('_')?;
+    if name.is_empty() || version.is_empty() || arch.is_empty() {
+        return None;
+    }
+    Some((name.into(), version.into(), arch.into()))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn dedup_is_by_declared_package_names() {
+        let d = tempfile::tempdir().unwrap();
+        std::fs::create_dir_all(d.path().join("index")).unwrap();
+        std::fs::write(
+            d.path().join("index/archive.json"),
+            r#"{"schema_version":1,"kind":"archive","packages":[
+                {"name":"libz","version":"1.3.1-1","architecture":"x86_64","extra":1},
+                {"name":"libz-dev","version":"1.3.1-1","architecture":"x86_64"}]}"#,
+        )
+        .unwrap();
+        let a = Archive::load(d.path()).unwrap();
+        let names = vec!["libz".to_string(), "libz-dev".to_string()];
+        assert_eq!(a.published_names(&names, "1.3.1-1"), vec!["libz", "libz-dev"]);
+        assert!(a.published_names(&names, "1.3.2-1").is_empty());
+        // The recipe directory name means nothing to the archive.
+        assert!(a.published_names(&["zlib".to_string()], "1.3.1-1").is_empty());
+        assert!(a.contains("libz", "1.3.1-1", "x86_64"));
+    }
+
+    #[test]
+    fn missing_archive_is_empty_and_garbage_is_an_error() {
+        let d = tempfile::tempdir().unwrap();
+        assert!(Archive::load(d.path()).unwrap().is_empty());
+        std::fs::create_dir_all(d.path().join("index")).unwrap();
+        std::fs::write(d.path().join("index/archive.json"), "{not json").unwrap();
+        let e = Archive::load(d.path()).unwrap_err().to_string();
+        assert!(e.contains("archive.json"), "{e}");
+    }
+
+    #[test]
+    fn file_names_split_at_the_first_two_underscores() {
+        assert_eq!(
+            split_file_name("libz-dev_1:1.3.1-rc1-2_x86_64.peipkg"),
+            Some(("libz-dev".into(), "1:1.3.1-rc1-2".into(), "x86_64".into()))
+        );
+        assert_eq!(split_file_name("nope.peipkg"), None);
+        assert_eq!(split_file_name("a_b_c.tar"), None);
+    }
+}

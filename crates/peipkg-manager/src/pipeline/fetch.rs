@@ -1,0 +1,133 @@
+//! Fetching the source of one tag: a shallow clone, submodules when the
+//! recipe asks, the tag commit's committer time (the build timestamp, so a
+//! rebuild of the same tag is byte-identical), then every `.git` removed.
+
+use std::io::Write;
+use std::path::Path;
+
+use crate::config::GitConfig;
+use crate::pipeline::tree::{remove_all, strip_git};
+use crate::process::{self, Cancel, RunError, Sink};
+use crate::watch::git::git_cmd;
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Fetched {
+    /// The commit the tag pointed to when it was cloned.
+    pub commit: String,
+    /// Its committer time, RFC 3339 UTC with `Z`.
+    pub timestamp: String,
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum FetchError {
+    #[error("git clone --branch {tag} {url}: {source}")]
+    Clone {
+        tag: String,
+        url: String,
+        source: RunError,
+    },
+    #[error("fetch submodules at {tag} in {url}: {source}")]
+    Submodules {
+        tag: String,
+        url: String,
+        source: RunError,
+    },
+    #[error("read commit at {tag} in {url}: {reason}")]
+    Commit {
+        tag: String,
+        url: String,
+        reason: String,
+    },
+    #[error("prepare source directory {path}: {source}")]
+    Io {
+        path: String,
+        source: std::io::Error,
+    },
+}
+
+/// Clones `tag` of `url` into `dest` (which must not exist). Git's own
+/// output goes to `log`.
+pub fn fetch(
+    git: &GitConfig,
+    url: &str,
+    tag: &str,
+    submodules: bool,
+    dest: &Path,
+    log: &Path,
+    cancel: Option<&Cancel>,
+) -> Result<Fetched, FetchError> {
+    let io = |source| FetchError::Io {
+        path: dest.display().to_string(),
+        source,
+    };
+    remove_all(dest).map_err(io)?;
+    let logf = Sink::File(log.to_path_buf());
+    let mut clone = git_cmd(&git.program, git.clone_timeout);
+    if git.allow_file_submodules {
+        clone = clone.args(["-c", "protocol.file.allow=always"]);
+    }
+    let clone = clone
+        .args(["clone", "--depth", "1", "--single-branch", "--no-tags"])
+        .arg(format!("--branch={tag}"))
+        .arg("--")
+        .arg(url)
+        .arg(dest)
+        .stdout(logf.clone())
+        .stderr(logf.clone());
+    note(log, &clone.display());
+    process::run(&clone, cancel).map_err(|source| FetchError::Clone {
+        tag: tag.into(),
+        url: url.into(),
+        source,
+    })?;
+    if submodules {
+        let mut sub = git_cmd(&git.program, git.clone_timeout).arg("-C").arg(dest);
+        if git.allow_file_submodules {
+            sub = sub.args(["-c", "protocol.file.allow=always"]);
+        }
+        let sub = sub
+            .args(["submodule", "update", "--init", "--recursive", "--depth", "1"])
+            .stdout(logf.clone())
+            .stderr(logf.clone());
+        note(log, &sub.display());
+        process::run(&sub, cancel).map_err(|source| FetchError::Submodules {
+            tag: tag.into(),
+            url: url.into(),
+            source,
+        })?;
+    }
+    let commit_err = |reason: String| FetchError::Commit {
+        tag: tag.into(),
+        url: url.into(),
+        reason,
+    };
+    let show = git_cmd(&git.program, git.ls_remote_timeout)
+        .arg("-C")
+        .arg(dest)
+        .args(["log", "-1", "--format=%H %ct", "HEAD"])
+        .stdout(Sink::Capture);
+    let out = process::run(&show, cancel).map_err(|e| commit_err(e.to_string()))?;
+    let text = String::from_utf8_lossy(&out.stdout);
+    let (commit, secs) = text
+        .trim()
+        .split_once(' ')
+        .ok_or_else(|| commit_err(format!("unexpected git log output {:?}", text.trim())))?;
+    let secs: i64 = secs
+        .parse()
+        .map_err(|_| commit_err(format!("commit time {secs:?} is not a number")))?;
+    let timestamp = crate::store::rfc3339(secs);
+    strip_git(dest).map_err(io)?;
+    note(log, &format!("# source at commit {commit}, committed {timestamp}; .git removed"));
+    Ok(Fetched {
+        commit: commit.to_string(),
+        timestamp,
+    })
+}
+
+/// Writes a line into a build log. A log that cannot be written must not
+/// fail the build, so errors are ignored here.
+pub fn note(log: &Path, line: &str) {
+    if let Ok(mut f) = std::fs::File::options().create(true).append(true).open(log) {
+        let _ = writeln!(f, "{line}");
+    }
+}
