@@ -85,6 +85,8 @@ pub enum BuildError {
     ZstdLevel(i64),
     #[error("--timestamp: {0}")]
     Timestamp(#[from] TimestampError),
+    #[error("--timestamp {0:?}: expected exactly YYYY-MM-DDTHH:MM:SSZ (RFC 3339 in UTC, upper-case 'T' and 'Z', whole seconds), e.g. 2026-05-06T12:00:00Z")]
+    TimestampShape(String),
     #[error("--version: {0}")]
     Version(#[source] IdentityError),
     #[error(transparent)]
@@ -170,6 +172,7 @@ fn prepare(req: &BuildRequest, reporter: &mut dyn Reporter) -> Result<Prepared, 
     if !(1..=22).contains(&req.zstd_level) {
         return Err(BuildError::ZstdLevel(i64::from(req.zstd_level)));
     }
+    check_timestamp_shape(&req.timestamp)?;
     let epoch = parse_build_timestamp(&req.timestamp)?;
     let version = Version::parse(&req.version).map_err(BuildError::Version)?;
     let canonical_version = version.to_string();
@@ -338,6 +341,34 @@ fn run_staged(
         }
     }
     Ok(written)
+}
+
+/// The one spelling of a build timestamp that every consumer reads the same
+/// way. RFC 3339 parsers differ on a space or lower-case `t`/`z`; the
+/// timestamp is signed into every package, so accept only the strict form.
+fn check_timestamp_shape(ts: &str) -> Result<(), BuildError> {
+    let b = ts.as_bytes();
+    let digits = |range: std::ops::Range<usize>| b[range].iter().all(u8::is_ascii_digit);
+    let ok = b.len() == 20
+        && digits(0..4)
+        && b[4] == b'-'
+        && digits(5..7)
+        && b[7] == b'-'
+        && digits(8..10)
+        && b[10] == b'T'
+        && digits(11..13)
+        && b[13] == b':'
+        && digits(14..16)
+        && b[16] == b':'
+        && digits(17..19)
+        && b[19] == b'Z';
+    // Offsets and fractions are left to the format library, whose messages
+    // name those rules precisely.
+    if ok || !ts.ends_with('Z') || ts.contains('.') {
+        Ok(())
+    } else {
+        Err(BuildError::TimestampShape(ts.to_string()))
+    }
 }
 
 fn check_interrupt() -> Result<(), BuildError> {

@@ -30,9 +30,11 @@ impl LayoutError {
     }
 }
 
-/// Checks one payload.
+/// Checks one payload. A directory's violation is left out when an entry
+/// below it is reported too: the directory is only there as that entry's
+/// ancestor, and fixing the entry fixes both.
 pub fn violations(arch: &Architecture, payload: &[PayloadEntry]) -> Vec<LayoutViolation> {
-    check_payload(
+    let found = check_payload(
         arch,
         payload.iter().map(|e| {
             let kind = match &e.kind {
@@ -42,7 +44,25 @@ pub fn violations(arch: &Architecture, payload: &[PayloadEntry]) -> Vec<LayoutVi
             };
             (e.path.as_str(), kind)
         }),
-    )
+    );
+    let is_dir = |path: &str| {
+        payload
+            .iter()
+            .any(|e| e.path == path && e.kind == EntryKind::Directory)
+    };
+    found
+        .iter()
+        .filter(|v| {
+            !(is_dir(&v.path)
+                && found.iter().any(|other| {
+                    other
+                        .path
+                        .strip_prefix(v.path.as_str())
+                        .is_some_and(|r| r.starts_with('/'))
+                }))
+        })
+        .cloned()
+        .collect()
 }
 
 /// Checks every stanza's payload (architectures were validated with the

@@ -78,10 +78,24 @@ pub fn run<I: IntoIterator<Item = OsString>>(args: I) -> i32 {
                 eprintln!("{PROGRAM}: {usage}");
                 return EXIT_USAGE;
             }
-            eprintln!("{PROGRAM}: {err:#}");
+            eprintln!("{PROGRAM}: {}", render_chain(&err));
             EXIT_FAILURE
         }
     }
+}
+
+/// The error and its causes, joined with ": ", skipping causes whose text
+/// the message already includes (our error types quote their source).
+fn render_chain(err: &anyhow::Error) -> String {
+    let mut message = err.to_string();
+    for cause in err.chain().skip(1) {
+        let text = cause.to_string();
+        if !message.contains(&text) {
+            message.push_str(": ");
+            message.push_str(&text);
+        }
+    }
+    message
 }
 
 /// Parses `args` with `flags`; on a parse error (or `-h`) reports it the
