@@ -199,7 +199,7 @@ fn sigterm_kills_the_process_group_and_cleans_up() {
         "(sleep 2; touch \"$MARK.late\") &\necho started > \"$MARK\"\nsleep 60\n",
     );
     let mark = f.path("mark");
-    let mut child = Command::new(BIN)
+    let child = Command::new(BIN)
         .args(f.build_args(&["--build-env", &format!("MARK={}", mark.display())]))
         .env("TMPDIR", f.path("tmp"))
         .stdout(Stdio::piped())
