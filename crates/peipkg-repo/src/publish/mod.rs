@@ -1,0 +1,600 @@
+//! `publish`: add packages to a state and switch to the new state
+//! atomically.
+//!
+//! The order of work: lock, finish or undo an interrupted publish, load
+//! the previous state and check its signatures, check the signing key and
+//! the timestamp, take in every package (copy + full verification), merge
+//! and check for duplicates, sort, derive the active index, sign, switch.
+//! Every check runs before anything in the state changes, so a refused
+//! publish leaves the state exactly as it was.
+//!
+//! Output bytes match the reference for the same inputs: the descriptor is
+//! re-encoded canonically and re-signed, the archive is the previous
+//! entries plus the new ones in stable archive order, active is derived
+//! from it, `index_version` is the previous maximum plus one, and
+//! `generated_at` is `--timestamp` verbatim.
+
+pub mod ingest;
+pub mod url;
+
+use std::collections::{HashMap, HashSet};
+use std::fs;
+use std::path::{Path, PathBuf};
+use std::time::Duration;
+
+use peipkg_format::identity::Version;
+use peipkg_format::keys::{PublicKey, SigningKey};
+use peipkg_format::repository::{
+    self, BuildSubset, Dependency, Hash, Index, IndexKind, KeyStatus, PackageEntry, Provides,
+    Replaces, DEFAULT_PACKAGE_URL_TEMPLATE,
+};
+
+use crate::commit::{self, InPlace, Recovery, Tree, WORK_DIR};
+use crate::error::{RepoError, Result};
+use crate::fsutil;
+use crate::lock::{LockMode, StateLock};
+use crate::order;
+use crate::site;
+use crate::state::{Rendered, State};
+use crate::timestamp::Timestamp;
+use ingest::Incoming;
+use url::Location;
+
+#[derive(Debug)]
+pub struct PublishOptions {
+    pub input: PathBuf,
+    /// Directory of new packages; ignored with `rebuild`.
+    pub new_dir: Option<PathBuf>,
+    pub key: SigningKey,
+    pub timestamp: Timestamp,
+    pub out: PathBuf,
+    /// Empty means the conventional `/p/{name}/{version}/{filename}`.
+    pub url_template: String,
+    pub rebuild: bool,
+    pub all_packages_dir: Option<PathBuf>,
+    /// Accept unsigned packages (with a warning).
+    pub allow_unsigned: bool,
+    /// How long to wait for another writer's lock.
+    pub wait: Duration,
+}
+
+#[derive(Debug)]
+pub struct PublishReport {
+    pub index_version: i64,
+    /// `<name>_<version>_<arch>.peipkg` of each added package, sorted.
+    pub added: Vec<String>,
+    pub warnings: Vec<String>,
+    pub recovered: Recovery,
+}
+
+/// The new state, computed from the previous one and the verified packages.
+struct Plan {
+    index_version: i64,
+    rendered: Rendered,
+    /// For each incoming package: its entry and where its file goes.
+    new: Vec<(PackageEntry, Location)>,
+    /// Entries of the previous archive that stay (everything unless rebuild).
+    kept: Vec<PackageEntry>,
+    archive: Index,
+}
+
+pub fn publish(o: &PublishOptions) -> Result<PublishReport> {
+    if o.rebuild && o.all_packages_dir.is_none() {
+        return Err(RepoError::refused("--rebuild requires --all-packages-dir"));
+    }
+    let in_abs = fsutil::absolute(&o.input)?;
+    let out_abs = fsutil::absolute(&o.out)?;
+    if !in_abs.is_dir() {
+        return Err(RepoError::bad_file(
+            &o.input,
+            "not a directory: --in must be an existing repository state",
+        ));
+    }
+    let in_place = in_abs == out_abs;
+    let _lock = StateLock::acquire(
+        &in_abs,
+        if in_place {
+            LockMode::Exclusive
+        } else {
+            LockMode::Shared
+        },
+        o.wait,
+    )?;
+    let recovered = if in_place {
+        commit::recover(&in_abs, &site::refresh_in_place)?
+    } else {
+        Recovery::Nothing
+    };
+
+    let state = State::load(&in_abs)?;
+    state.check_signatures()?;
+    let problems = state.descriptor.validate();
+    if !problems.is_empty() {
+        return Err(RepoError::bad_file(
+            &in_abs.join(repository::DESCRIPTOR_PATH),
+            format!("invalid descriptor: {}", problems.join("; ")),
+        ));
+    }
+    check_sign_key(&state, &o.key, &in_abs)?;
+    if let Some(prev) = state.generated_at() {
+        if o.timestamp < prev {
+            return Err(RepoError::refused(format!(
+                "--timestamp {} is older than the state's generated_at {}; a consumer rejects an index older than the one it has (PSD-009 §6.2.4)",
+                o.timestamp, prev
+            )));
+        }
+    }
+    let trusted: Vec<PublicKey> = state
+        .declared_keys()
+        .into_iter()
+        .filter(|(k, _)| k.status() == Some(KeyStatus::Active))
+        .filter_map(|(_, pk)| pk.ok())
+        .collect();
+    let source_dir = if o.rebuild {
+        o.all_packages_dir.clone().unwrap_or_default()
+    } else {
+        o.new_dir.clone().ok_or_else(|| {
+            RepoError::refused("--new is required (or use --rebuild + --all-packages-dir)")
+        })?
+    };
+    let sources = ingest::scan(&source_dir)?;
+    let template = if o.url_template.is_empty() {
+        DEFAULT_PACKAGE_URL_TEMPLATE
+    } else {
+        o.url_template.as_str()
+    };
+    let descriptor_changes = state.descriptor.to_bytes() != state.files[0].bytes;
+
+    let mut warnings = Vec::new();
+    let report_added;
+    let index_version;
+    let ctx = Ctx {
+        state: &state,
+        opts: o,
+        trusted: &trusted,
+        template,
+    };
+    if !in_place {
+        let mut result = None;
+        commit::fresh_tree(&out_abs, |tree| {
+            let r = ctx.build_tree(tree, &sources, true)?;
+            result = Some(r);
+            Ok(())
+        })?;
+        let (plan, w) = result.ok_or_else(|| RepoError::refused("internal: no plan"))?;
+        warnings.extend(w);
+        report_added = added_names(&plan);
+        index_version = plan.index_version;
+    } else if o.rebuild || descriptor_changes {
+        let mut result = None;
+        commit::replace_tree(&in_abs, |tree| {
+            let r = ctx.build_tree(tree, &sources, false)?;
+            result = Some(r);
+            Ok(())
+        })?;
+        let (plan, w) = result.ok_or_else(|| RepoError::refused("internal: no plan"))?;
+        warnings.extend(w);
+        report_added = added_names(&plan);
+        index_version = plan.index_version;
+    } else {
+        let (plan, w) = ctx.in_place(&in_abs, &sources)?;
+        warnings.extend(w);
+        report_added = added_names(&plan);
+        index_version = plan.index_version;
+    }
+    Ok(PublishReport {
+        index_version,
+        added: report_added,
+        warnings,
+        recovered,
+    })
+}
+
+fn added_names(plan: &Plan) -> Vec<String> {
+    let mut v: Vec<String> = plan.new.iter().map(|(e, _)| e.file_name()).collect();
+    v.sort();
+    v
+}
+
+fn check_sign_key(state: &State, key: &SigningKey, root: &Path) -> Result<()> {
+    let fp = key.public_key().fingerprint();
+    match state.descriptor.key(&fp) {
+        Some(k) if k.status() == Some(KeyStatus::Active) => Ok(()),
+        Some(k) => Err(RepoError::refused(format!(
+            "--sign-key is key {fp}, which {}/repo.json declares {:?}; only an active key signs new content (PSD-009 §6.1.4)",
+            root.display(),
+            k.status
+        ))),
+        None => {
+            let declared: Vec<String> = state
+                .descriptor
+                .repo
+                .signing
+                .keys
+                .iter()
+                .map(|k| format!("{} ({})", k.fingerprint, k.status))
+                .collect();
+            Err(RepoError::refused(format!(
+                "--sign-key is key {fp}, which is not declared in {}/repo.json (declared: {}); \
+                 sign with the repository's active key, or add this key with `peipkg-repo rotate-key`",
+                root.display(),
+                declared.join(", ")
+            )))
+        }
+    }
+}
+
+/// The index entry for a verified package (PSD-009 §6.2.3, §6.2.5): every
+/// field from the manifest, size and hash from the file.
+pub fn entry_for(
+    m: &peipkg_format::documents::Manifest,
+    size_compressed: u64,
+    sha256: &str,
+    url: String,
+) -> PackageEntry {
+    let deps = |list: &[peipkg_format::documents::Dependency]| -> Vec<Dependency> {
+        list.iter()
+            .map(|d| Dependency {
+                name: d.name.clone(),
+                constraint: d.constraint.clone(),
+                arch: d.arch.clone(),
+            })
+            .collect()
+    };
+    PackageEntry {
+        name: m.name.clone(),
+        version: m.version.clone(),
+        architecture: m.architecture.clone(),
+        description: m.description.clone(),
+        license: m.license.clone(),
+        homepage: m.homepage.clone(),
+        dependencies: deps(&m.dependencies),
+        optional_dependencies: deps(&m.optional_dependencies),
+        conflicts: deps(&m.conflicts),
+        provides: m
+            .provides
+            .iter()
+            .map(|p| Provides {
+                name: p.name.clone(),
+                version: p.version.clone(),
+            })
+            .collect(),
+        replaces: m
+            .replaces
+            .iter()
+            .map(|r| Replaces {
+                name: r.name.clone(),
+                constraint: r.constraint.clone(),
+            })
+            .collect(),
+        side_effects: m.side_effects.clone(),
+        size_compressed,
+        size_installed: m.size_installed,
+        hash: Hash::sha256(sha256),
+        url,
+        build: BuildSubset {
+            timestamp: m.build.timestamp.clone(),
+            farm_id: m.build.farm_id.clone(),
+        },
+    }
+}
+
+struct Ctx<'a> {
+    state: &'a State,
+    opts: &'a PublishOptions,
+    trusted: &'a [PublicKey],
+    template: &'a str,
+}
+
+impl Ctx<'_> {
+    fn ingest_all(
+        &self,
+        sources: &[PathBuf],
+        stage: &Path,
+    ) -> Result<(Vec<Incoming>, Vec<String>)> {
+        let mut out = Vec::with_capacity(sources.len());
+        let mut warnings = Vec::new();
+        for (i, src) in sources.iter().enumerate() {
+            let inc = ingest::ingest(
+                src,
+                &stage.join(format!("{i}.peipkg")),
+                self.trusted,
+                self.opts.allow_unsigned,
+            )?;
+            warnings.extend(inc.warnings.iter().cloned());
+            out.push(inc);
+        }
+        Ok((out, warnings))
+    }
+
+    /// Merge, check and sign: everything but writing.
+    fn plan(&self, incoming: &[Incoming]) -> Result<Plan> {
+        let prev: &[PackageEntry] = if self.opts.rebuild {
+            &[]
+        } else {
+            &self.state.archive.packages
+        };
+        let mut new = Vec::with_capacity(incoming.len());
+        for inc in incoming {
+            let m = &inc.pkg.manifest;
+            let url = url::render(
+                self.template,
+                &m.name,
+                &m.version,
+                &m.architecture,
+                &inc.file_name,
+            );
+            let loc = url::locate_new(&url).map_err(|e| {
+                RepoError::bad_file(
+                    &inc.source,
+                    format!("--package-url-template gives a bad URL: {e}"),
+                )
+            })?;
+            new.push((
+                entry_for(m, inc.pkg.size_compressed, &inc.pkg.sha256, url),
+                loc,
+            ));
+        }
+        check_new_entries(prev, &new, incoming)?;
+
+        let mut entries: Vec<PackageEntry> = prev.to_vec();
+        entries.extend(new.iter().map(|(e, _)| e.clone()));
+        let versions = order::parse_versions(&entries, "archive")
+            .map_err(|e| RepoError::bad_file(&self.state.root.join(repository::ARCHIVE_PATH), e))?;
+        let (archive, versions) = order::sort_archive(entries, versions);
+        let active = order::derive_active(&archive, &versions).map_err(RepoError::refused)?;
+        let index_version = self.state.index_version().checked_add(1).ok_or_else(|| {
+            RepoError::refused("index_version cannot grow past the largest 64-bit integer")
+        })?;
+        let name = &self.state.descriptor.repo.name;
+        let ts = self.opts.timestamp.as_str();
+        let active_idx = Index::new(IndexKind::Active, name, index_version, ts, active);
+        let archive_idx = Index::new(IndexKind::Archive, name, index_version, ts, archive);
+        let rendered = Rendered::new(
+            &self.state.descriptor,
+            &self.opts.key,
+            &active_idx,
+            &archive_idx,
+            &self.opts.key,
+        );
+        Ok(Plan {
+            index_version,
+            rendered,
+            new,
+            kept: prev.to_vec(),
+            archive: archive_idx,
+        })
+    }
+
+    /// The common path: new files first, then one exchange of `index/`.
+    fn in_place(&self, root: &Path, sources: &[PathBuf]) -> Result<(Plan, Vec<String>)> {
+        let mut tx = InPlace::begin(root)?;
+        let result = self.stage_in_place(&mut tx, sources);
+        let (plan, warnings) = match result {
+            Ok(v) => v,
+            Err(e) => {
+                let _ = fsutil::remove_all(&root.join(WORK_DIR));
+                return Err(e);
+            }
+        };
+        let descriptor = &self.state.descriptor;
+        let archive = &plan.archive;
+        let hook = |root: &Path, names: &[String]| site::refresh(root, names, descriptor, archive);
+        if let Err(e) = tx.commit(&hook) {
+            // Undo (or finish) at once rather than leaving it to the next run.
+            let _ = commit::recover(root, &site::refresh_in_place);
+            return Err(e);
+        }
+        Ok((plan, warnings))
+    }
+
+    fn stage_in_place(&self, tx: &mut InPlace, sources: &[PathBuf]) -> Result<(Plan, Vec<String>)> {
+        let incoming_dir = tx.incoming_dir();
+        let (incoming, warnings) = self.ingest_all(sources, &incoming_dir)?;
+        let plan = self.plan(&incoming)?;
+        let mut names = Vec::new();
+        for (inc, (entry, loc)) in incoming.iter().zip(&plan.new) {
+            if let Location::Local(rel) = loc {
+                tx.add_file(inc.staged.clone(), rel.clone(), inc.pkg.sha256.clone());
+            }
+            let (rel, bytes) = site::record(entry, &inc.pkg, self.opts.timestamp.as_str());
+            let staged = incoming_dir.join(format!("{}.record", names.len()));
+            fsutil::write_synced(&staged, &bytes)?;
+            tx.add_file(staged, rel, sha256_hex(&bytes));
+            names.push(entry.name.clone());
+        }
+        names.sort();
+        names.dedup();
+        tx.site_names(names);
+        let get = |rel: &str| plan.rendered.get(rel).to_vec();
+        tx.set_index(
+            &[
+                ("active.json", &get(repository::ACTIVE_PATH)),
+                ("active.json.sig", &get(repository::ACTIVE_SIG_PATH)),
+                ("archive.json", &get(repository::ARCHIVE_PATH)),
+                ("archive.json.sig", &get(repository::ARCHIVE_SIG_PATH)),
+            ],
+            plan.rendered.get(repository::ARCHIVE_PATH),
+        )?;
+        let new_sig = plan.rendered.get(repository::DESCRIPTOR_SIG_PATH);
+        if self.state.files[0].sig.as_deref() != Some(new_sig) {
+            tx.set_descriptor_sig(new_sig)?;
+        }
+        Ok((plan, warnings))
+    }
+
+    /// A whole new tree: out of place (`fresh`), or in place when the
+    /// descriptor changes or the state is rebuilt.
+    fn build_tree(
+        &self,
+        tree: &mut Tree,
+        sources: &[PathBuf],
+        fresh: bool,
+    ) -> Result<(Plan, Vec<String>)> {
+        let stage = tree.path(".peipkg-repo-incoming");
+        fs::create_dir(&stage).map_err(|e| RepoError::io("create", &stage, e))?;
+        let (incoming, warnings) = self.ingest_all(sources, &stage)?;
+        let plan = self.plan(&incoming)?;
+        let src = &self.state.root;
+        if fresh {
+            // Reference carry-forward: keys and the previous archive's files.
+            let keys_dir = src.join("keys");
+            if keys_dir.is_dir() {
+                for entry in
+                    fs::read_dir(&keys_dir).map_err(|e| RepoError::io("read", &keys_dir, e))?
+                {
+                    let entry = entry.map_err(|e| RepoError::io("read", &keys_dir, e))?;
+                    if entry.path().is_file() {
+                        let rel = format!("keys/{}", entry.file_name().to_string_lossy());
+                        tree.copy(&entry.path(), &rel)?;
+                    }
+                }
+            }
+            let mut seen = HashSet::new();
+            for e in &plan.kept {
+                if let Ok(Location::Local(rel)) = url::locate_recorded(&e.url) {
+                    if !seen.insert(rel.clone()) {
+                        continue;
+                    }
+                    let from = src.join(&rel);
+                    if !from.is_file() {
+                        return Err(RepoError::bad_file(
+                            &from,
+                            format!(
+                                "missing: archive entry {} points here; restore the file or recover with --rebuild",
+                                e.label()
+                            ),
+                        ));
+                    }
+                    tree.copy(&from, &rel)?;
+                    let record = site::record_path(e);
+                    let rfrom = src.join(&record);
+                    if rfrom.is_file() {
+                        tree.copy(&rfrom, &record)?;
+                    }
+                }
+            }
+        } else {
+            let rebuild = self.opts.rebuild;
+            let reserved = |rel: &str| {
+                let top = rel.split('/').next().unwrap_or("");
+                matches!(top, "repo.json" | "repo.json.sig" | "index" | WORK_DIR)
+                    || site::is_page(rel)
+                    || (rebuild && (top == "p" || site::is_record(rel)))
+            };
+            tree.mirror(src, &reserved)?;
+        }
+        for (inc, (entry, loc)) in incoming.iter().zip(&plan.new) {
+            if let Location::Local(rel) = loc {
+                tree.rename_in(&inc.staged, rel)?;
+            }
+            let (rel, bytes) = site::record(entry, &inc.pkg, self.opts.timestamp.as_str());
+            tree.write(&rel, &bytes)?;
+        }
+        fsutil::remove_all(&stage)?;
+        for (rel, bytes) in &plan.rendered.files {
+            tree.write(rel, bytes)?;
+        }
+        site::render_all(tree, &self.state.descriptor, &plan.archive)?;
+        Ok((plan, warnings))
+    }
+}
+
+fn sha256_hex(bytes: &[u8]) -> String {
+    use sha2::{Digest, Sha256};
+    hex::encode(Sha256::digest(bytes))
+}
+
+/// Duplicates (exact or equal under §2.2) against the archive and within
+/// the batch, URL collisions, and a second architecture for a name.
+fn check_new_entries(
+    prev: &[PackageEntry],
+    new: &[(PackageEntry, Location)],
+    incoming: &[Incoming],
+) -> Result<()> {
+    let mut by_name: HashMap<&str, Vec<usize>> = HashMap::new();
+    let mut prev_paths: HashMap<String, usize> = HashMap::new();
+    for (i, e) in prev.iter().enumerate() {
+        by_name.entry(e.name.as_str()).or_default().push(i);
+        if let Ok(Location::Local(rel)) = url::locate_recorded(&e.url) {
+            prev_paths.entry(rel).or_insert(i);
+        }
+    }
+    let mut batch_paths: HashMap<&str, usize> = HashMap::new();
+    for (n, (e, loc)) in new.iter().enumerate() {
+        let src = incoming[n].source.display();
+        let v = Version::parse(&e.version).ok();
+        for &i in by_name
+            .get(e.name.as_str())
+            .map(Vec::as_slice)
+            .unwrap_or(&[])
+        {
+            let p = &prev[i];
+            if p.architecture != e.architecture {
+                return Err(RepoError::refused(format!(
+                    "{src}: {} would add architecture {:?} for {}, which the archive already has as {} ({:?}); \
+                     the active index lists one entry per name (PSD-009 §6.2.7) — publish each architecture to its own repository",
+                    e.label(), e.architecture, e.name, p.label(), p.architecture
+                )));
+            }
+            if p.version == e.version {
+                return Err(RepoError::refused(format!(
+                    "package {} already exists in the archive (§6.3 forbids re-publishing the same name+version+architecture): \
+                     {src} duplicates the archive entry published at {}",
+                    e.label(),
+                    p.url
+                )));
+            }
+            if let (Some(v), Ok(pv)) = (&v, Version::parse(&p.version)) {
+                if *v == pv {
+                    return Err(RepoError::refused(format!(
+                        "package {} from {src} has version {:?}, equal under PSD-009 §2.2 to the archived {} (published at {}); \
+                         re-publishing a version under another spelling is re-publishing it",
+                        e.label(), e.version, p.label(), p.url
+                    )));
+                }
+            }
+        }
+        for (m, (o, _)) in new.iter().enumerate().take(n) {
+            if o.name != e.name {
+                continue;
+            }
+            let other = incoming[m].source.display();
+            if o.architecture != e.architecture {
+                return Err(RepoError::refused(format!(
+                    "{src} ({}) and {other} ({}) are two architectures of {}; the active index lists one entry per name \
+                     (PSD-009 §6.2.7) — publish each architecture to its own repository",
+                    e.label(), o.label(), e.name
+                )));
+            }
+            let equal = o.version == e.version
+                || matches!((&v, Version::parse(&o.version)), (Some(a), Ok(b)) if *a == b);
+            if equal {
+                return Err(RepoError::refused(format!(
+                    "package {} already exists in the archive (§6.3 forbids re-publishing the same name+version+architecture): \
+                     {src} and {other} are the same package in one batch",
+                    e.label()
+                )));
+            }
+        }
+        if let Location::Local(rel) = loc {
+            if let Some(&i) = prev_paths.get(rel) {
+                return Err(RepoError::refused(format!(
+                    "{src}: URL {} of {} is already the file of archive entry {}",
+                    e.url,
+                    e.label(),
+                    prev[i].label()
+                )));
+            }
+            if let Some(&m) = batch_paths.get(rel.as_str()) {
+                return Err(RepoError::refused(format!(
+                    "{src} and {}: both would be published at URL {}",
+                    incoming[m].source.display(),
+                    e.url
+                )));
+            }
+            batch_paths.insert(rel.as_str(), n);
+        }
+    }
+    Ok(())
+}

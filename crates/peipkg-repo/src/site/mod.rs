@@ -1,0 +1,282 @@
+//! The browse site: static HTML pages written beside the state on every
+//! publish, for people (consumers read the indexes).
+//!
+//! Layout, all links relative so the site works under any path prefix and
+//! on hosts that do not serve directory indexes (object storage):
+//!
+//! - `index.html`: every active package, one row each.
+//! - `packages/<name>.html`: one package, every archived version, each
+//!   version's file list and the signing key checked at publish time.
+//! - `packages/<name>/<name>_<version>_<arch>.json`: the publish record the
+//!   pages are built from (what verification saw: signer and file list),
+//!   so a later publish can re-render a page without re-reading old
+//!   packages.
+//! - `assets/style.css`.
+//!
+//! No scripts, fonts or third-party resources. Pages carry no per-publish
+//! data except the front page, so a publish re-renders only the front page
+//! and the pages of the names it touched.
+
+mod html;
+
+use std::fs;
+use std::path::Path;
+
+use peipkg_format::archive::{PayloadKind, SignatureStatus, VerifiedPackage};
+use peipkg_format::repository::{Descriptor, Index, PackageEntry};
+use serde::{Deserialize, Serialize};
+
+use crate::commit::{Tree, WORK_DIR};
+use crate::error::{IoContext, Result};
+use crate::fsutil;
+use crate::state::State;
+
+pub const STYLE_CSS: &str = include_str!("style.css");
+
+/// What publish-time verification established about one package.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Record {
+    pub name: String,
+    pub version: String,
+    pub architecture: String,
+    pub sha256: String,
+    /// `verified` or `unsigned`.
+    pub signature: String,
+    #[serde(default, skip_serializing_if = "String::is_empty")]
+    pub key_fingerprint: String,
+    /// The publish's `--timestamp`.
+    pub checked_at: String,
+    pub files: Vec<RecordFile>,
+}
+
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct RecordFile {
+    pub path: String,
+    /// `file`, `dir` or `symlink`.
+    #[serde(rename = "type")]
+    pub kind: String,
+    pub size: u64,
+    #[serde(default, skip_serializing_if = "String::is_empty")]
+    pub target: String,
+}
+
+/// Where an entry's record lives.
+pub fn record_path(e: &PackageEntry) -> String {
+    format!("packages/{}/{}.json", e.name, e.label())
+}
+
+/// The record of a package verified at publish time.
+pub fn record(e: &PackageEntry, pkg: &VerifiedPackage, checked_at: &str) -> (String, Vec<u8>) {
+    let (signature, fp) = match &pkg.signature {
+        SignatureStatus::Verified { fingerprint } => ("verified", fingerprint.clone()),
+        SignatureStatus::NotChecked { fingerprint } => ("not checked", fingerprint.clone()),
+        SignatureStatus::Unsigned => ("unsigned", String::new()),
+    };
+    let rec = Record {
+        name: e.name.clone(),
+        version: e.version.clone(),
+        architecture: e.architecture.clone(),
+        sha256: pkg.sha256.clone(),
+        signature: signature.to_string(),
+        key_fingerprint: fp,
+        checked_at: checked_at.to_string(),
+        files: pkg
+            .payload
+            .iter()
+            .map(|p| RecordFile {
+                path: p.path.clone(),
+                kind: match p.kind {
+                    PayloadKind::File => "file",
+                    PayloadKind::Directory => "dir",
+                    PayloadKind::Symlink => "symlink",
+                }
+                .to_string(),
+                size: p.size,
+                target: p.link_target.clone().unwrap_or_default(),
+            })
+            .collect(),
+    };
+    (record_path(e), peipkg_format::json::to_canonical_vec(&rec))
+}
+
+/// Read an entry's record under `root`, if there is one for these bytes.
+pub fn load_record(root: &Path, e: &PackageEntry) -> Option<Record> {
+    let bytes = fs::read(root.join(record_path(e))).ok()?;
+    let rec: Record = serde_json::from_slice(&bytes).ok()?;
+    (rec.sha256 == e.hash.value).then_some(rec)
+}
+
+/// Whether a state-relative path is a rendered page or asset (regenerated,
+/// never carried over).
+pub fn is_page(rel: &str) -> bool {
+    rel == "index.html"
+        || rel == "assets"
+        || rel.starts_with("assets/")
+        || (rel.starts_with("packages/") && rel.ends_with(".html"))
+}
+
+/// Whether a state-relative path is a publish record.
+pub fn is_record(rel: &str) -> bool {
+    rel.starts_with("packages/") && rel.ends_with(".json")
+}
+
+/// The entries of `name` in an archive sorted by name.
+fn entries_of<'a>(archive: &'a [PackageEntry], name: &str) -> &'a [PackageEntry] {
+    let start = archive.partition_point(|e| e.name.as_str() < name);
+    let end = start + archive[start..].partition_point(|e| e.name == name);
+    &archive[start..end]
+}
+
+/// Active entries from an archive in archive order: the first of each name.
+fn active_of(archive: &[PackageEntry]) -> Vec<&PackageEntry> {
+    let mut out: Vec<&PackageEntry> = Vec::new();
+    for e in archive {
+        if out.last().is_none_or(|l| l.name != e.name) {
+            out.push(e);
+        }
+    }
+    out
+}
+
+/// Index metadata shown on the front page.
+#[derive(Debug, Clone, Copy)]
+pub struct IndexMeta<'a> {
+    pub index_version: i64,
+    pub generated_at: &'a str,
+}
+
+/// Render the whole site into a tree being built (records are read from
+/// the tree).
+pub fn render_all(tree: &mut Tree, descriptor: &Descriptor, archive: &Index) -> Result<()> {
+    let meta = IndexMeta {
+        index_version: archive.index_version,
+        generated_at: &archive.generated_at,
+    };
+    let root = tree.root().to_path_buf();
+    tree.write("assets/style.css", STYLE_CSS.as_bytes())?;
+    let active = active_of(&archive.packages);
+    tree.write(
+        "index.html",
+        html::front_page(descriptor, &active, meta).as_bytes(),
+    )?;
+    for top in active {
+        let entries = entries_of(&archive.packages, &top.name);
+        let page = html::package_page(&root, descriptor, entries);
+        tree.write(&format!("packages/{}.html", top.name), page.as_bytes())?;
+    }
+    Ok(())
+}
+
+/// Bring the site of a switched state up to date for `names`: the front
+/// page, those names' pages (removed when a name has left the archive),
+/// and any page that is missing. Writes go through the work directory and
+/// a rename, so a reader never sees half a page.
+pub fn refresh(
+    root: &Path,
+    names: &[String],
+    descriptor: &Descriptor,
+    archive: &Index,
+) -> Result<()> {
+    let tmp_dir = root.join(WORK_DIR).join("site");
+    fs::create_dir_all(&tmp_dir).ctx("create", &tmp_dir)?;
+    let put = |rel: &str, bytes: &[u8]| -> Result<()> {
+        let dst = root.join(rel);
+        if fs::read(&dst).is_ok_and(|old| old == bytes) {
+            return Ok(());
+        }
+        if let Some(parent) = dst.parent() {
+            fsutil::create_dirs(root, parent)?;
+        }
+        let tmp = tmp_dir.join("page.tmp");
+        fsutil::write_synced(&tmp, bytes)?;
+        fs::rename(&tmp, &dst).ctx("write", &dst)?;
+        Ok(())
+    };
+    let meta = IndexMeta {
+        index_version: archive.index_version,
+        generated_at: &archive.generated_at,
+    };
+    put("assets/style.css", STYLE_CSS.as_bytes())?;
+    let active = active_of(&archive.packages);
+    let mut todo: Vec<&str> = names.iter().map(String::as_str).collect();
+    for top in &active {
+        if !root.join(format!("packages/{}.html", top.name)).exists() {
+            todo.push(&top.name);
+        }
+    }
+    todo.sort_unstable();
+    todo.dedup();
+    for name in todo {
+        let entries = entries_of(&archive.packages, name);
+        let rel = format!("packages/{name}.html");
+        if entries.is_empty() {
+            fsutil::remove_all(&root.join(&rel))?;
+            let dir = root.join("packages").join(name);
+            if dir.is_dir() && fsutil::dir_is_empty(&dir)? {
+                fsutil::remove_all(&dir)?;
+            }
+            continue;
+        }
+        put(
+            &rel,
+            html::package_page(root, descriptor, entries).as_bytes(),
+        )?;
+    }
+    put(
+        "index.html",
+        html::front_page(descriptor, &active, meta).as_bytes(),
+    )?;
+    for d in [
+        root.to_path_buf(),
+        root.join("packages"),
+        root.join("assets"),
+    ] {
+        if d.is_dir() {
+            fsutil::fsync_dir(&d)?;
+        }
+    }
+    Ok(())
+}
+
+/// [`refresh`] for a state read back from disk (recovery).
+pub fn refresh_in_place(root: &Path, names: &[String]) -> Result<()> {
+    let state = State::load(root)?;
+    refresh(root, names, &state.descriptor, &state.archive)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn e(name: &str, version: &str) -> PackageEntry {
+        PackageEntry {
+            name: name.into(),
+            version: version.into(),
+            architecture: "noarch".into(),
+            ..Default::default()
+        }
+    }
+
+    #[test]
+    fn finds_entries_and_active_in_a_sorted_archive() {
+        let archive = vec![e("a", "2-1"), e("a", "1-1"), e("b", "1-1"), e("bc", "1-1")];
+        assert_eq!(entries_of(&archive, "a").len(), 2);
+        assert_eq!(entries_of(&archive, "b").len(), 1);
+        assert!(entries_of(&archive, "z").is_empty());
+        let act: Vec<&str> = active_of(&archive)
+            .iter()
+            .map(|e| e.version.as_str())
+            .collect();
+        assert_eq!(act, ["2-1", "1-1", "1-1"]);
+    }
+
+    #[test]
+    fn classifies_site_paths() {
+        assert!(is_page("index.html"));
+        assert!(is_page("packages/a.html"));
+        assert!(is_page("assets/style.css"));
+        assert!(!is_page("p/a/1-1/a_1-1_noarch.peipkg"));
+        assert!(is_record("packages/a/a_1-1_noarch.json"));
+        assert!(!is_record("index/active.json"));
+    }
+}

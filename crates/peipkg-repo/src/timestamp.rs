@@ -1,0 +1,322 @@
+//! `--timestamp` values: RFC 3339 in UTC, ending in `Z`.
+//!
+//! The reference accepts what Go's `time.Parse(time.RFC3339, …)` accepts
+//! (a comma as decimal mark, any number of fraction digits) and then
+//! insists on the `Z`; it stores the text verbatim as `generated_at`. We
+//! accept the same set so that a farm's existing scripts keep working, and
+//! additionally parse the instant so a publish can refuse to go back in time.
+
+use std::cmp::Ordering;
+use std::fmt;
+
+/// A parsed timestamp. Ordering is by instant; the text is kept verbatim.
+#[derive(Debug, Clone)]
+pub struct Timestamp {
+    text: String,
+    unix: i64,
+    nanos: u32,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum TimestampError {
+    #[error("Timestamp must end with 'Z' for UTC (got {0:?})")]
+    NotUtc(String),
+    #[error(
+        "Timestamp: {value:?} is not an RFC 3339 date-time like 2026-05-07T00:00:00Z: {reason}"
+    )]
+    Syntax { value: String, reason: String },
+}
+
+impl Timestamp {
+    pub fn parse(s: &str) -> Result<Timestamp, TimestampError> {
+        let (unix, nanos, utc) = parse_rfc3339(s).map_err(|reason| TimestampError::Syntax {
+            value: s.to_string(),
+            reason: reason.to_string(),
+        })?;
+        if !utc {
+            return Err(TimestampError::NotUtc(s.to_string()));
+        }
+        Ok(Timestamp {
+            text: s.to_string(),
+            unix,
+            nanos,
+        })
+    }
+
+    /// A timestamp for a Unix time, written `YYYY-MM-DDTHH:MM:SSZ`.
+    pub fn from_unix(unix: i64) -> Timestamp {
+        let days = unix.div_euclid(86_400);
+        let secs = unix.rem_euclid(86_400);
+        let (y, m, d) = civil_from_days(days);
+        Timestamp {
+            text: format!(
+                "{y:04}-{m:02}-{d:02}T{:02}:{:02}:{:02}Z",
+                secs / 3600,
+                secs / 60 % 60,
+                secs % 60
+            ),
+            unix,
+            nanos: 0,
+        }
+    }
+
+    /// The current time, to the second.
+    pub fn now() -> Timestamp {
+        let unix = std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .map(|d| d.as_secs() as i64)
+            .unwrap_or(0);
+        Timestamp::from_unix(unix)
+    }
+
+    pub fn as_str(&self) -> &str {
+        &self.text
+    }
+
+    pub fn unix(&self) -> i64 {
+        self.unix
+    }
+
+    /// This instant plus whole seconds (saturating).
+    pub fn plus_secs(&self, secs: i64) -> Timestamp {
+        Timestamp::from_unix(self.unix.saturating_add(secs))
+    }
+}
+
+impl PartialEq for Timestamp {
+    fn eq(&self, other: &Self) -> bool {
+        self.cmp(other) == Ordering::Equal
+    }
+}
+impl Eq for Timestamp {}
+impl PartialOrd for Timestamp {
+    fn partial_cmp(&self, other: &Self) -> Option<Ordering> {
+        Some(self.cmp(other))
+    }
+}
+impl Ord for Timestamp {
+    fn cmp(&self, other: &Self) -> Ordering {
+        (self.unix, self.nanos).cmp(&(other.unix, other.nanos))
+    }
+}
+
+impl fmt::Display for Timestamp {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(&self.text)
+    }
+}
+
+/// Parses RFC 3339 as Go's layout does. Returns (unix seconds, nanoseconds,
+/// whether the zone was `Z`).
+fn parse_rfc3339(s: &str) -> Result<(i64, u32, bool), &'static str> {
+    let b = s.as_bytes();
+    let num = |from: usize, len: usize| -> Result<i64, &'static str> {
+        let part = b.get(from..from + len).ok_or("too short")?;
+        if !part.iter().all(u8::is_ascii_digit) {
+            return Err("expected digits");
+        }
+        Ok(part.iter().fold(0i64, |n, d| n * 10 + i64::from(d - b'0')))
+    };
+    let lit = |at: usize, c: u8| -> Result<(), &'static str> {
+        if b.get(at) == Some(&c) {
+            Ok(())
+        } else {
+            Err("unexpected character")
+        }
+    };
+    let year = num(0, 4)?;
+    lit(4, b'-')?;
+    let month = num(5, 2)?;
+    lit(7, b'-')?;
+    let day = num(8, 2)?;
+    lit(10, b'T')?;
+    let hour = num(11, 2)?;
+    lit(13, b':')?;
+    let minute = num(14, 2)?;
+    lit(16, b':')?;
+    let second = num(17, 2)?;
+    let mut at = 19;
+    let mut nanos: u32 = 0;
+    if matches!(b.get(at), Some(b'.') | Some(b',')) {
+        at += 1;
+        let start = at;
+        while b.get(at).is_some_and(u8::is_ascii_digit) {
+            at += 1;
+        }
+        if at == start {
+            return Err("fraction has no digits");
+        }
+        for (i, d) in b[start..at].iter().take(9).enumerate() {
+            nanos += u32::from(d - b'0') * 10u32.pow(8 - i as u32);
+        }
+    }
+    if !(1..=12).contains(&month) {
+        return Err("month out of range");
+    }
+    if day < 1 || day > days_in_month(year, month) {
+        return Err("day out of range");
+    }
+    if hour > 23 {
+        return Err("hour out of range");
+    }
+    if minute > 59 {
+        return Err("minute out of range");
+    }
+    if second > 59 {
+        return Err("second out of range");
+    }
+    let (offset, utc) = match b.get(at) {
+        Some(b'Z') => {
+            at += 1;
+            (0, true)
+        }
+        Some(sign @ (b'+' | b'-')) => {
+            let oh = num(at + 1, 2)?;
+            lit(at + 3, b':')?;
+            let om = num(at + 4, 2)?;
+            if oh > 23 || om > 59 {
+                return Err("time zone offset out of range");
+            }
+            at += 6;
+            let off = oh * 3600 + om * 60;
+            (if *sign == b'+' { off } else { -off }, false)
+        }
+        _ => return Err("missing time zone (Z or +hh:mm)"),
+    };
+    if at != b.len() {
+        return Err("extra text after the time zone");
+    }
+    let days = days_from_civil(year, month, day);
+    let unix = days * 86_400 + hour * 3600 + minute * 60 + second - offset;
+    Ok((unix, nanos, utc))
+}
+
+fn days_in_month(year: i64, month: i64) -> i64 {
+    match month {
+        2 if (year % 4 == 0 && year % 100 != 0) || year % 400 == 0 => 29,
+        2 => 28,
+        4 | 6 | 9 | 11 => 30,
+        _ => 31,
+    }
+}
+
+/// Days since 1970-01-01 of a proleptic Gregorian date (Howard Hinnant's
+/// algorithm).
+fn days_from_civil(y: i64, m: i64, d: i64) -> i64 {
+    let y = if m <= 2 { y - 1 } else { y };
+    let era = y.div_euclid(400);
+    let yoe = y - era * 400;
+    let mp = (m + 9) % 12;
+    let doy = (153 * mp + 2) / 5 + d - 1;
+    let doe = yoe * 365 + yoe / 4 - yoe / 100 + doy;
+    era * 146_097 + doe - 719_468
+}
+
+fn civil_from_days(z: i64) -> (i64, i64, i64) {
+    let z = z + 719_468;
+    let era = z.div_euclid(146_097);
+    let doe = z - era * 146_097;
+    let yoe = (doe - doe / 1460 + doe / 36_524 - doe / 146_096) / 365;
+    let y = yoe + era * 400;
+    let doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
+    let mp = (5 * doy + 2) / 153;
+    let d = doy - (153 * mp + 2) / 5 + 1;
+    let m = if mp < 10 { mp + 3 } else { mp - 9 };
+    (if m <= 2 { y + 1 } else { y }, m, d)
+}
+
+/// Parses a retention or transition period: a whole number of days (`30d`)
+/// or a Go duration (`720h`). Returns seconds.
+pub fn parse_period(s: &str) -> Result<i64, String> {
+    if let Some(days) = s.strip_suffix('d') {
+        if !days.is_empty() && days.bytes().all(|c| c.is_ascii_digit()) {
+            return days
+                .parse::<i64>()
+                .ok()
+                .and_then(|d| d.checked_mul(86_400))
+                .ok_or_else(|| format!("period {s:?} is out of range"));
+        }
+    }
+    peipkg_cli::parse_duration(s)
+        .map(|d| d.as_secs() as i64)
+        .map_err(|e| format!("{e}; or a number of days such as 30d"))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn accepts_what_the_reference_accepts() {
+        for ok in [
+            "2026-05-07T00:00:00Z",
+            "2026-05-07T00:00:00.123456789Z",
+            "2026-05-07T00:00:00.5Z",
+            "2026-05-07T00:00:00.1234567891234Z",
+            "2026-05-07T00:00:00,5Z",
+            "0000-01-01T00:00:00Z",
+            "9999-12-31T23:59:59Z",
+            "2024-02-29T00:00:00Z",
+        ] {
+            let t = Timestamp::parse(ok).unwrap_or_else(|e| panic!("{ok}: {e}"));
+            assert_eq!(t.as_str(), ok);
+        }
+    }
+
+    #[test]
+    fn rejects_what_the_reference_rejects() {
+        assert_eq!(
+            Timestamp::parse("2026-05-07T00:00:00+00:00"),
+            Err(TimestampError::NotUtc("2026-05-07T00:00:00+00:00".into()))
+        );
+        for bad in [
+            "2026-05-07t00:00:00Z",
+            "2026-05-07T00:00:00z",
+            "2026-05-07 00:00:00Z",
+            "2026-05-07T00:00Z",
+            "2026-5-07T00:00:00Z",
+            "2026-05-07T00:00:00.Z",
+            " 2026-05-07T00:00:00Z",
+            "2026-05-07T00:00:00Z ",
+            "2026-05-07T00:00:00ZZ",
+            "2023-02-29T00:00:00Z",
+            "2026-05-07T24:00:00Z",
+            "2026-05-07T00:00:60Z",
+            "",
+        ] {
+            assert!(
+                matches!(Timestamp::parse(bad), Err(TimestampError::Syntax { .. })),
+                "{bad:?}"
+            );
+        }
+    }
+
+    #[test]
+    fn orders_by_instant() {
+        let a = Timestamp::parse("2026-05-07T00:00:00Z").unwrap();
+        let b = Timestamp::parse("2026-05-07T00:00:00.5Z").unwrap();
+        let c = Timestamp::parse("2026-05-07T00:00:00,50Z").unwrap();
+        assert!(a < b);
+        assert_eq!(b, c);
+        assert_eq!(a.unix(), 1_778_112_000);
+        assert_eq!(
+            Timestamp::from_unix(a.unix()).as_str(),
+            "2026-05-07T00:00:00Z"
+        );
+        assert_eq!(Timestamp::from_unix(0).as_str(), "1970-01-01T00:00:00Z");
+        assert_eq!(
+            Timestamp::from_unix(951_782_400).as_str(),
+            "2000-02-29T00:00:00Z"
+        );
+    }
+
+    #[test]
+    fn periods() {
+        assert_eq!(parse_period("30d"), Ok(30 * 86_400));
+        assert_eq!(parse_period("720h"), Ok(30 * 86_400));
+        assert_eq!(parse_period("90s"), Ok(90));
+        assert!(parse_period("d").is_err());
+        assert!(parse_period("1w").is_err());
+        assert!(parse_period("-3d").is_err());
+    }
+}
