@@ -12,3 +12,6 @@ pub mod process;
 pub mod watch;
 pub mod store;
 pub mod pipeline;
+pub mod executor;
+pub mod upload;
+pub mod farm;

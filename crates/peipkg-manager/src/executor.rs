@@ -1,0 +1,133 @@
+//! The one seam through which builds run.
+//!
+//! Today every build is a local child process. A farm that outgrows one
+//! machine should run builds as jobs on an existing cluster engine
+//! (Kubernetes Jobs, Nomad) while publishing stays a single serial writer
+//! here; such an engine plugs in by implementing [`Executor`]. Nothing else
+//! in the manager knows how a build is carried out.
+
+use std::path::PathBuf;
+use std::time::Duration;
+
+use crate::config::GitConfig;
+use crate::pipeline::build::{run_build, BuildArgs, BuildError};
+use crate::pipeline::fetch::{fetch, FetchError};
+use crate::process::{Cancel, RunError};
+
+/// Everything needed to build one version of one recipe.
+#[derive(Debug, Clone)]
+pub struct BuildJob {
+    pub id: i64,
+    pub recipe: String,
+    pub recipe_file: PathBuf,
+    pub packages: Vec<String>,
+    pub git: String,
+    pub tag: String,
+    pub version: String,
+    pub submodules: bool,
+    pub farm_id: String,
+    pub sign_key: PathBuf,
+    pub build_env: Vec<(String, String)>,
+    pub binary_sign_keys: Vec<(String, PathBuf)>,
+    /// Scratch space the executor may use; the caller removes it.
+    pub work_dir: PathBuf,
+    /// The build's log file; everything the build prints goes here.
+    pub log: PathBuf,
+}
+
+#[derive(Debug, Clone)]
+pub struct BuildResult {
+    /// The produced packages (inside `work_dir`).
+    pub outputs: Vec<PathBuf>,
+    /// The commit that was built and its committer time.
+    pub commit: String,
+    pub timestamp: String,
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum JobError {
+    #[error("fetch source: {0}")]
+    Fetch(#[from] FetchError),
+    #[error(transparent)]
+    Build(#[from] BuildError),
+    #[error("{0}")]
+    Other(String),
+}
+
+impl JobError {
+    /// Stopped by a shutdown rather than failed: the job should be
+    /// re-queued, not counted against the recipe.
+    pub fn is_cancelled(&self) -> bool {
+        let run = match self {
+            JobError::Fetch(FetchError::Clone { source, .. })
+            | JobError::Fetch(FetchError::Submodules { source, .. }) => Some(source),
+            JobError::Build(BuildError::Run(source)) => Some(source),
+            _ => None,
+        };
+        matches!(run, Some(RunError::Cancelled { .. }))
+    }
+}
+
+pub trait Executor: Send + Sync {
+    /// A short name for logs and `/status`.
+    fn name(&self) -> &str;
+    /// Runs the job to completion (or until `cancel` is set).
+    fn run(&self, job: &BuildJob, cancel: &Cancel) -> Result<BuildResult, JobError>;
+}
+
+/// Fetches and builds in child processes on this machine.
+pub struct LocalExecutor {
+    pub git: GitConfig,
+    pub peipkg_build: PathBuf,
+    pub timeout: Duration,
+}
+
+impl Executor for LocalExecutor {
+    fn name(&self) -> &str {
+        "local"
+    }
+
+    fn run(&self, job: &BuildJob, cancel: &Cancel) -> Result<BuildResult, JobError> {
+        std::fs::create_dir_all(&job.work_dir)
+            .map_err(|e| JobError::Other(format!("create {}: {e}", job.work_dir.display())))?;
+        let source = job.work_dir.join("src");
+        let out = job.work_dir.join("out");
+        let fetched = fetch(
+            &self.git,
+            &job.git,
+            &job.tag,
+            job.submodules,
+            &source,
+            &job.log,
+            Some(cancel),
+        )?;
+        let args = BuildArgs {
+            recipe_file: job.recipe_file.clone(),
+            source,
+            version: job.version.clone(),
+            git: job.git.clone(),
+            tag: job.tag.clone(),
+            farm_id: job.farm_id.clone(),
+            timestamp: fetched.timestamp.clone(),
+            out,
+            sign_key: job.sign_key.clone(),
+            build_env: job.build_env.clone(),
+            binary_sign_keys: job.binary_sign_keys.clone(),
+        };
+        let outputs = run_build(
+            &self.peipkg_build,
+            &args,
+            &job.packages,
+            self.timeout,
+            &job.log,
+            Some(cancel),
+        )?;
+        // The checkout is not needed once the packages exist.
+        let _ = crate::pipeline::tree::remove_all(&args.source);
+        Ok(BuildResult {
+            outputs,
+            commit: fetched.commit,
+            timestamp: fetched.timestamp,
+        })
+    }
+}

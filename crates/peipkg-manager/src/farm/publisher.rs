@@ -1,0 +1,196 @@
+//! The single publisher: folds every finished build into the repository,
+//! several at once when they are ready together.
+//!
+//! A publish that fails with a batch is retried one build at a time, so
+//! one bad package cannot keep the others out. Files the archive already
+//! lists are never handed to `peipkg-repo` again: that, and keeping
+//! failed outputs in the publish directory, is how the reference wedged
+//! every later publish after one failed upload.
+
+use std::path::PathBuf;
+use std::sync::atomic::Ordering;
+use std::time::Duration;
+
+use anyhow::Result;
+
+use super::Farm;
+use crate::log::{n, s};
+use crate::pipeline::archive::{split_file_name, Archive};
+use crate::pipeline::publish::publish;
+use crate::pipeline::tree::remove_all;
+use crate::store::{self, BuildRow, BuildState};
+
+impl Farm {
+    /// Runs until the farm stops and nothing is left to publish.
+    pub fn publisher_loop(&self, workers_done: &std::sync::atomic::AtomicBool) {
+        loop {
+            let seen = self.wake_publisher.seen();
+            match self.publish_ready() {
+                Ok(true) => continue,
+                Ok(false) => {
+                    if workers_done.load(Ordering::SeqCst) {
+                        // Last look: a worker may have finished just now.
+                        if matches!(self.publish_ready(), Ok(false)) {
+                            return;
+                        }
+                        continue;
+                    }
+                }
+                Err(e) => self.log.error("publisher error", &[("err", s(format!("{e:#}")))]),
+            }
+            self.wake_publisher.wait(seen, Duration::from_secs(2));
+        }
+    }
+
+    /// Publishes what is built. Returns whether there was anything.
+    pub fn publish_ready(&self) -> Result<bool> {
+        let mut built = self.store().builds_in(BuildState::Built)?;
+        if built.is_empty() {
+            return Ok(false);
+        }
+        built.truncate(self.cfg.build.batch_max);
+        self.publishing.store(true, Ordering::SeqCst);
+        let r = self.publish_builds(built);
+        self.publishing.store(false, Ordering::SeqCst);
+        r?;
+        Ok(true)
+    }
+
+    fn publish_builds(&self, built: Vec<BuildRow>) -> Result<()> {
+        let archive = Archive::load(&self.layout.repo);
+        let archive = match archive {
+            Ok(a) => a,
+            Err(e) => {
+                // Without a readable archive nothing can be published
+                // safely; fail the batch so it backs off.
+                let err = format!("cannot read the repository's archive index: {e}");
+                for b in &built {
+                    self.fail_publish(b, &err)?;
+                }
+                return Ok(());
+            }
+        };
+        let mut batch: Vec<(BuildRow, Vec<PathBuf>)> = Vec::new();
+        for b in built {
+            let dir = self.built_dir(b.id);
+            let files: Vec<PathBuf> = b.outputs.iter().map(|f| dir.join(f)).collect();
+            if let Some(missing) = files.iter().find(|f| !f.exists()) {
+                // Outputs lost (removed by hand?): build again.
+                self.log.warn(
+                    "built outputs missing; re-queued",
+                    &[("recipe", s(&b.recipe)), ("version", s(&b.version)), ("file", s(missing.display()))],
+                );
+                self.store().mark_cancelled(b.id, "outputs missing", store::now())?;
+                continue;
+            }
+            let fresh: Vec<PathBuf> = files
+                .into_iter()
+                .filter(|f| {
+                    let name = f.file_name().map(|n| n.to_string_lossy().into_owned()).unwrap_or_default();
+                    match split_file_name(&name) {
+                        Some((n, v, a)) => !archive.contains(&n, &v, &a),
+                        None => true,
+                    }
+                })
+                .collect();
+            if fresh.is_empty() {
+                // Already in the archive (a crash after the swap, or an
+                // identical build published another way).
+                self.finish_published(&b)?;
+            } else {
+                batch.push((b, fresh));
+            }
+        }
+        if batch.is_empty() {
+            return Ok(());
+        }
+        let all: Vec<PathBuf> = batch.iter().flat_map(|(_, f)| f.clone()).collect();
+        match self.publish_files(&all) {
+            Ok(()) => {
+                for (b, _) in &batch {
+                    self.finish_published(b)?;
+                }
+                self.after_publish()?;
+            }
+            Err(e) if batch.len() > 1 => {
+                self.log.warn(
+                    "batch publish failed; publishing one build at a time",
+                    &[("builds", n(batch.len())), ("err", s(&e))],
+                );
+                for (b, files) in &batch {
+                    match self.publish_files(files) {
+                        Ok(()) => {
+                            self.finish_published(b)?;
+                            self.after_publish()?;
+                        }
+                        Err(e) => self.fail_publish(b, &e)?,
+                    }
+                }
+            }
+            Err(e) => self.fail_publish(&batch[0].0, &e)?,
+        }
+        Ok(())
+    }
+
+    fn publish_files(&self, files: &[PathBuf]) -> Result<(), String> {
+        let _g = self.repo_lock.lock().unwrap_or_else(|p| p.into_inner());
+        publish(&self.repo_tool, &self.layout, files)
+            .map_err(|e| format!("{e} (see {})", self.repo_tool.log.display()))
+    }
+
+    fn after_publish(&self) -> Result<()> {
+        let generation = self.store().bump_generation()?;
+        self.log.debug("repository state published", &[("generation", n(generation))]);
+        self.wake_uploader.notify();
+        Ok(())
+    }
+
+    fn finish_published(&self, b: &BuildRow) -> Result<()> {
+        let now = store::now();
+        {
+            let st = self.store();
+            st.mark_published(b.id, now)?;
+            st.clear_failure(&b.recipe, &b.version)?;
+            let commit = b.built_commit.as_deref().unwrap_or(&b.tag_commit);
+            st.record_published_tag(&b.recipe, &b.tag, &b.version, commit, now)?;
+        }
+        let _ = remove_all(&self.built_dir(b.id));
+        self.log.info(
+            "build + publish complete",
+            &[
+                ("recipe", s(&b.recipe)),
+                ("version", s(&b.version)),
+                ("outputs", n(b.outputs.len())),
+                ("build_timestamp", s(b.build_timestamp.as_deref().unwrap_or(""))),
+            ],
+        );
+        self.report().published.push(b.key());
+        Ok(())
+    }
+
+    fn fail_publish(&self, b: &BuildRow, err: &str) -> Result<()> {
+        let now = store::now();
+        let f = {
+            let st = self.store();
+            st.mark_failed(b.id, err, now)?;
+            st.record_failure(&b.recipe, &b.version, &b.tag, err, now)?
+        };
+        // Never keep a rejected package around to poison the next publish.
+        let _ = remove_all(&self.built_dir(b.id));
+        if let Some(log) = &b.log_path {
+            crate::pipeline::fetch::note(std::path::Path::new(log), &format!("# PUBLISH FAILED: {err}"));
+        }
+        self.log.error(
+            "publish failed",
+            &[
+                ("recipe", s(&b.recipe)),
+                ("version", s(&b.version)),
+                ("err", s(err)),
+                ("next_retry_after", s(peipkg_cli::format_duration(crate::store::backoff_after(f.failures)))),
+            ],
+        );
+        self.report().publish_failures.push((b.key(), err.to_string()));
+        self.wake_scheduler.notify();
+        Ok(())
+    }
+}

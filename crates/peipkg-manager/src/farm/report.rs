@@ -1,0 +1,60 @@
+//! What happened during one `--once` sweep, for its summary and exit code.
+
+use std::fmt::Write;
+
+#[derive(Debug, Clone, Default)]
+pub struct RunReport {
+    pub broken_recipes: Vec<(String, String)>,
+    pub poll_failures: Vec<(String, String)>,
+    pub build_failures: Vec<(String, String)>,
+    pub publish_failures: Vec<(String, String)>,
+    /// Versions skipped because they are still in a failure's backoff.
+    pub in_backoff: Vec<(String, String)>,
+    pub published: Vec<String>,
+    pub upload: Option<Result<(), String>>,
+}
+
+impl RunReport {
+    pub fn ok(&self) -> bool {
+        self.broken_recipes.is_empty()
+            && self.poll_failures.is_empty()
+            && self.build_failures.is_empty()
+            && self.publish_failures.is_empty()
+            && self.in_backoff.is_empty()
+            && !matches!(self.upload, Some(Err(_)))
+    }
+
+    pub fn summary(&self) -> String {
+        let mut out = String::new();
+        let _ = writeln!(out, "published: {}", self.published.len());
+        for p in &self.published {
+            let _ = writeln!(out, "  {p}");
+        }
+        let sections = [
+            ("broken recipes", &self.broken_recipes),
+            ("failed polls", &self.poll_failures),
+            ("failed builds", &self.build_failures),
+            ("failed publishes", &self.publish_failures),
+            ("waiting for retry (backoff)", &self.in_backoff),
+        ];
+        for (title, list) in sections {
+            if !list.is_empty() {
+                let _ = writeln!(out, "{title}: {}", list.len());
+                for (k, v) in list {
+                    let _ = writeln!(out, "  {k}: {v}");
+                }
+            }
+        }
+        match &self.upload {
+            None => {}
+            Some(Ok(())) => {
+                let _ = writeln!(out, "upload: ok");
+            }
+            Some(Err(e)) => {
+                let _ = writeln!(out, "upload: FAILED: {e}");
+            }
+        }
+        let _ = write!(out, "result: {}", if self.ok() { "ok" } else { "FAILED" });
+        out
+    }
+}

@@ -1,0 +1,241 @@
+//! Building a [`Farm`]: the checks that must pass before any work starts.
+//!
+//! The reference checked only that its two helper programs were on PATH;
+//! a missing git, rclone, an unreadable signing key or a bad webhook secret
+//! surfaced hours later as a failed build. Here they fail the start, with
+//! a message that names the file or program.
+
+use std::collections::BTreeMap;
+use std::fs::File;
+use std::os::unix::fs::PermissionsExt;
+use std::os::unix::io::AsRawFd;
+use std::path::{Path, PathBuf};
+use std::sync::atomic::AtomicBool;
+use std::sync::{Arc, Mutex, RwLock};
+
+use anyhow::{anyhow, bail, Context, Result};
+
+use super::{Farm, RunReport};
+use crate::config::{Config, UploadBackend};
+use crate::executor::{Executor, LocalExecutor};
+use crate::log::{s, Logger};
+use crate::pipeline::publish::{Layout, RepoTool};
+use crate::process::{find_program, Cancel};
+use crate::roster::{load_roster, Roster};
+use crate::store::{Store, DB_FILE};
+
+/// An exclusive lock on `state_dir`: two managers sharing one state would
+/// publish over each other.
+pub struct StateLock {
+    _file: File,
+}
+
+impl StateLock {
+    pub fn acquire(state_dir: &Path) -> Result<StateLock> {
+        let path = state_dir.join("manager.lock");
+        let file = File::options()
+            .create(true)
+            .truncate(false)
+            .write(true)
+            .open(&path)
+            .with_context(|| format!("open lock file {}", path.display()))?;
+        // SAFETY: flock on a file descriptor we own; no memory is involved.
+        let rc = unsafe { libc::flock(file.as_raw_fd(), libc::LOCK_EX | libc::LOCK_NB) };
+        if rc != 0 {
+            bail!(
+                "another peipkg-manager is already using state_dir {} (lock {} is held)",
+                state_dir.display(),
+                path.display()
+            );
+        }
+        Ok(StateLock { _file: file })
+    }
+}
+
+/// Options a test (or an embedding) can override.
+#[derive(Default)]
+pub struct FarmOptions {
+    pub executor: Option<Box<dyn Executor>>,
+}
+
+/// A program from the config, found on PATH or as given.
+pub fn resolve_program(what: &str, name: &str, key: &str) -> Result<PathBuf> {
+    find_program(name).ok_or_else(|| {
+        anyhow!("{what} not found: {name:?} is not an executable on PATH (set {key} to its path)")
+    })
+}
+
+/// Warns about a private key that others can read; errors if we cannot.
+pub fn check_private_key(log: &Logger, label: &str, path: &Path) -> Result<()> {
+    let meta = std::fs::metadata(path)
+        .with_context(|| format!("{label} {}: cannot read", path.display()))?;
+    File::open(path).with_context(|| format!("{label} {}: cannot read", path.display()))?;
+    let mode = meta.permissions().mode() & 0o777;
+    if mode & 0o077 != 0 {
+        log.warn(
+            "signing key file is accessible to other users",
+            &[
+                ("key", s(label)),
+                ("path", s(path.display())),
+                ("mode", s(format!("{mode:04o}"))),
+                ("fix", s(format!("chmod 600 {}", path.display()))),
+            ],
+        );
+    }
+    Ok(())
+}
+
+/// Lowercase hex public key of a private key file.
+pub fn pubkey_hex(path: &Path) -> Result<String> {
+    let key = peipkg_format::keys::SigningKey::load(path).map_err(|e| anyhow!("{e}"))?;
+    Ok(hex::encode(key.public_key().as_bytes()))
+}
+
+pub fn read_webhook_secret(path: &Path) -> Result<Vec<u8>> {
+    let bytes = std::fs::read(path)
+        .with_context(|| format!("read webhook secret {}", path.display()))?;
+    let end = bytes
+        .iter()
+        .rposition(|b| !matches!(b, b' ' | b'\t' | b'\r' | b'\n'))
+        .map(|i| i + 1)
+        .unwrap_or(0);
+    Ok(bytes[..end].to_vec())
+}
+
+pub fn log_roster(log: &Logger, roster: &Roster) {
+    for (id, problems) in &roster.broken {
+        log.error(
+            "recipe invalid; skipped",
+            &[("recipe", s(id)), ("err", s(problems))],
+        );
+    }
+    for (id, why) in &roster.skipped {
+        log.warn("recipe directory skipped", &[("entry", s(id)), ("reason", s(why))]);
+    }
+}
+
+impl Farm {
+    pub fn new(cfg: Config, log: Logger, opts: FarmOptions) -> Result<Arc<Farm>> {
+        let peipkg_build = resolve_program("peipkg-build", &cfg.build.peipkg_build, "[build].peipkg_build")?;
+        let peipkg_repo = resolve_program("peipkg-repo", &cfg.build.peipkg_repo, "[build].peipkg_repo")?;
+        resolve_program("git", &cfg.git.program, "[git].program")?;
+        if let UploadBackend::Rclone { .. } = cfg.upload.backend {
+            resolve_program("rclone", &cfg.upload.rclone, "[upload].rclone")?;
+        }
+
+        let roster = load_roster(&cfg.recipes_dir)?;
+        log.info(
+            "recipe roster loaded",
+            &[
+                ("count", crate::log::n(roster.recipes.len())),
+                ("broken", crate::log::n(roster.broken.len())),
+                ("dir", s(cfg.recipes_dir.display())),
+            ],
+        );
+        log_roster(&log, &roster);
+
+        for sub in ["", "logs", "work", "built"] {
+            let d = cfg.state_dir.join(sub);
+            std::fs::create_dir_all(&d).with_context(|| format!("create {}", d.display()))?;
+        }
+        let lock = StateLock::acquire(&cfg.state_dir)?;
+        let store = Store::open(&cfg.state_dir.join(DB_FILE))?;
+
+        check_private_key(&log, "[signing].key_file", &cfg.key_file)?;
+        let mut inject_hex = BTreeMap::new();
+        for k in &cfg.signing_keys {
+            check_private_key(&log, &format!("signing key {:?}", k.name), &k.private)?;
+            if k.pubkey_env.is_some() {
+                let hex = pubkey_hex(&k.private)
+                    .with_context(|| format!("signing key {:?}", k.name))?;
+                inject_hex.insert(k.name.clone(), hex);
+            }
+        }
+
+        let webhook_secret = match (&cfg.http.addr, &cfg.http.webhook_secret_file) {
+            (Some(_), Some(path)) => Some(read_webhook_secret(path)?),
+            _ => None,
+        };
+
+        let layout = Layout::new(&cfg.state_dir);
+        layout.recover()?;
+        // Work directories of a process that died are garbage now.
+        let _ = crate::pipeline::tree::remove_all(&cfg.state_dir.join("work"));
+        std::fs::create_dir_all(cfg.state_dir.join("work"))?;
+
+        let repo_tool = RepoTool {
+            program: peipkg_repo,
+            sign_key: cfg.key_file.clone(),
+            timeout: cfg.build.publish_timeout,
+            verify: cfg.build.verify,
+            log: cfg.state_dir.join("logs").join("publish.log"),
+        };
+        let executor = opts.executor.unwrap_or_else(|| {
+            Box::new(LocalExecutor {
+                git: cfg.git.clone(),
+                peipkg_build,
+                timeout: cfg.build.timeout,
+            })
+        });
+        Ok(Arc::new(Farm {
+            log,
+            store: Mutex::new(store),
+            roster: RwLock::new(Arc::new(roster)),
+            executor,
+            repo_tool,
+            layout,
+            inject_hex,
+            webhook_secret,
+            repo_lock: Mutex::new(()),
+            wake_workers: Default::default(),
+            wake_publisher: Default::default(),
+            wake_uploader: Default::default(),
+            wake_scheduler: Default::default(),
+            stopping: AtomicBool::new(false),
+            cancel: Cancel::new(),
+            running: Mutex::new(BTreeMap::new()),
+            poll_now: Mutex::new(Default::default()),
+            polling: Mutex::new(Default::default()),
+            started_at: crate::store::now(),
+            report: Mutex::new(RunReport::default()),
+            publishing: AtomicBool::new(false),
+            uploading: AtomicBool::new(false),
+            _lock: lock,
+            cfg,
+        }))
+    }
+
+    /// Creates the repository if this is the first run.
+    pub fn ensure_repo(&self) -> Result<()> {
+        let _g = self.repo_lock.lock().unwrap_or_else(|p| p.into_inner());
+        let created = crate::pipeline::publish::ensure_repo(
+            &self.repo_tool,
+            &self.layout,
+            &self.cfg.repo_name,
+            &self.cfg.repo_description,
+        )
+        .context("initialise repo")?;
+        if created {
+            self.log.info(
+                "repository initialised",
+                &[("repo", s(self.layout.repo.display())), ("name", s(&self.cfg.repo_name))],
+            );
+            // A fresh repository has never been uploaded.
+            self.store().bump_generation()?;
+        }
+        Ok(())
+    }
+
+    /// At start: builds that were running when the last process stopped
+    /// go back to the queue.
+    pub fn requeue_interrupted(&self) -> Result<()> {
+        let again = self.store().requeue_interrupted()?;
+        for b in again {
+            self.log.info(
+                "re-queued interrupted build",
+                &[("recipe", s(&b.recipe)), ("version", s(&b.version)), ("id", crate::log::n(b.id))],
+            );
+        }
+        Ok(())
+    }
+}

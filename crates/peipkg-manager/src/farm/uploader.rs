@@ -1,0 +1,112 @@
+//! The uploader: brings the remote up to the latest published state, and
+//! keeps retrying (with doubling waits) until it has. It runs beside the
+//! publisher, never in its way: a failed upload does not hold back builds
+//! or publishes, and the next successful upload carries all of them.
+
+use std::sync::atomic::Ordering;
+use std::time::Duration;
+
+use anyhow::Result;
+
+use super::Farm;
+use crate::config::UploadBackend;
+use crate::log::{n, s};
+use crate::pipeline::tree::{link_tree, remove_all};
+use crate::store;
+use crate::upload::{retry_delay, Rclone};
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum UploadOutcome {
+    /// Nothing to upload (up to date, or no backend).
+    Nothing,
+    /// Waiting for the retry time.
+    NotYet { at: i64 },
+    Uploaded,
+    Failed(String),
+}
+
+impl Farm {
+    pub fn uploader_loop(&self) {
+        while !self.is_stopping() {
+            let seen = self.wake_uploader.seen();
+            let wait = match self.upload_step(false) {
+                Ok(UploadOutcome::NotYet { at }) => {
+                    Duration::from_secs((at - store::now()).clamp(1, 60) as u64)
+                }
+                Ok(UploadOutcome::Failed(_)) => Duration::from_secs(1),
+                Ok(_) => Duration::from_secs(60),
+                Err(e) => {
+                    self.log.error("uploader error", &[("err", s(format!("{e:#}")))]);
+                    Duration::from_secs(30)
+                }
+            };
+            self.wake_uploader.wait(seen, wait);
+        }
+    }
+
+    /// One upload attempt if one is due (`force` ignores the retry time).
+    pub fn upload_step(&self, force: bool) -> Result<UploadOutcome> {
+        let st = self.store().upload_status()?;
+        if !st.pending() {
+            return Ok(UploadOutcome::Nothing);
+        }
+        let UploadBackend::Rclone { remote } = &self.cfg.upload.backend else {
+            // backend = "none": the local state is the end of the line.
+            self.store()
+                .record_upload_success(st.published_generation, store::now())?;
+            return Ok(UploadOutcome::Nothing);
+        };
+        let now = store::now();
+        if let Some(at) = st.next_attempt_at {
+            if !force && at > now {
+                return Ok(UploadOutcome::NotYet { at });
+            }
+        }
+        let generation = st.published_generation;
+        let snapshot = self.cfg.state_dir.join("upload");
+        {
+            let _g = self.repo_lock.lock().unwrap_or_else(|p| p.into_inner());
+            remove_all(&snapshot)?;
+            link_tree(&self.layout.repo, &snapshot)?;
+        }
+        let rclone = Rclone {
+            program: self.cfg.upload.rclone.clone(),
+            remote: remote.clone(),
+            timeout: self.cfg.upload.timeout,
+            log: self.logs_dir().join("upload.log"),
+        };
+        self.uploading.store(true, Ordering::SeqCst);
+        let result = rclone.upload(&snapshot, Some(&self.cancel));
+        self.uploading.store(false, Ordering::SeqCst);
+        let _ = remove_all(&snapshot);
+        match result {
+            Ok(()) => {
+                self.store().record_upload_success(generation, store::now())?;
+                self.log.info(
+                    "upload complete",
+                    &[("remote", s(remote)), ("generation", n(generation))],
+                );
+                self.report().upload = Some(Ok(()));
+                Ok(UploadOutcome::Uploaded)
+            }
+            Err(e) => {
+                let err = format!("{e} (see {})", rclone.log.display());
+                let failures = st.failures + 1;
+                let delay = retry_delay(failures, self.cfg.upload.retry_min, self.cfg.upload.retry_max);
+                let next = store::now() + delay.as_secs() as i64;
+                self.store().record_upload_failure(&err, store::now(), next)?;
+                self.log.error(
+                    "upload failed",
+                    &[
+                        ("remote", s(remote)),
+                        ("err", s(&err)),
+                        ("failures", n(failures)),
+                        ("next_retry_after", s(peipkg_cli::format_duration(delay))),
+                    ],
+                );
+                self.report().upload = Some(Err(err.clone()));
+                Ok(UploadOutcome::Failed(err))
+            }
+        }
+    }
+}

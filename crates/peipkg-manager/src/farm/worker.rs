@@ -1,0 +1,278 @@
+//! A build worker: takes the oldest queued build, re-checks it against the
+//! current roster, runs it through the executor, and leaves the outputs
+//! for the publisher. Its work directory is removed on every path.
+
+use std::path::PathBuf;
+use std::time::Duration;
+
+use anyhow::Result;
+
+use super::{Farm, InFlight};
+use crate::executor::BuildJob;
+use crate::log::{n, s};
+use crate::pipeline::archive::Archive;
+use crate::pipeline::tree::remove_all;
+use crate::store::{self, BuildRow};
+use crate::tag_version::compose;
+
+pub enum Step {
+    /// Took and finished (or dropped) one build.
+    Worked,
+    /// The queue is empty.
+    Idle,
+}
+
+impl Farm {
+    /// Runs workers until the farm stops (daemon) or, with `until_empty`,
+    /// until the queue is empty and `polls_done` says no more will come.
+    pub fn worker_loop(&self, until_empty: Option<&std::sync::atomic::AtomicBool>) {
+        loop {
+            if self.is_stopping() {
+                return;
+            }
+            let seen = self.wake_workers.seen();
+            match self.work_one() {
+                Ok(Step::Worked) => continue,
+                Ok(Step::Idle) => {
+                    if let Some(done) = until_empty {
+                        if done.load(std::sync::atomic::Ordering::SeqCst) {
+                            // Re-check: a poll may have queued between.
+                            if matches!(self.work_one(), Ok(Step::Idle)) {
+                                return;
+                            }
+                            continue;
+                        }
+                    }
+                }
+                Err(e) => {
+                    self.log.error("build worker error", &[("err", s(format!("{e:#}")))]);
+                }
+            }
+            self.wake_workers.wait(seen, Duration::from_secs(2));
+        }
+    }
+
+    pub fn work_one(&self) -> Result<Step> {
+        let claimed = self.store().claim_next(store::now())?;
+        let Some(b) = claimed else {
+            return Ok(Step::Idle);
+        };
+        if let Some(why) = self.still_wanted(&b)? {
+            self.store().mark_cancelled(b.id, &why, store::now())?;
+            self.log.debug(
+                "trigger dropped",
+                &[("recipe", s(&b.recipe)), ("tag", s(&b.tag)), ("version", s(&b.version)), ("reason", s(&why))],
+            );
+            return Ok(Step::Worked);
+        }
+        self.run_claimed(b)?;
+        Ok(Step::Worked)
+    }
+
+    /// Re-validates a queued build against the roster as it is now; the
+    /// reference built with a stale snapshot. `Some(reason)` drops it.
+    fn still_wanted(&self, b: &BuildRow) -> Result<Option<String>> {
+        let roster = self.roster();
+        let Some(recipe) = roster.get(&b.recipe) else {
+            return Ok(Some("recipe removed from roster".into()));
+        };
+        let Some(up) = &recipe.upstream else {
+            return Ok(Some("recipe no longer has [upstream]".into()));
+        };
+        let Some(captured) = up.pattern.capture(&b.tag) else {
+            return Ok(Some("tag no longer matches the recipe's tag_pattern".into()));
+        };
+        match compose(&captured, up.peios_revision) {
+            Ok(v) if v.to_string() == b.version => {
+                if let Some((min, minv)) = &up.min_version {
+                    if !crate::tag_version::at_least(&v, minv) {
+                        return Ok(Some(format!("current recipe min_version {min} forbids it")));
+                    }
+                }
+            }
+            Ok(v) => {
+                return Ok(Some(format!(
+                    "the recipe now gives version {v} for this tag"
+                )))
+            }
+            Err(e) => return Ok(Some(e)),
+        }
+        if let Ok(a) = Archive::load(&self.layout.repo) {
+            if !a.published_names(&recipe.packages, &b.version).is_empty() {
+                return Ok(Some("already published".into()));
+            }
+        }
+        Ok(None)
+    }
+
+    fn job_for(&self, b: &BuildRow, log: PathBuf) -> Option<BuildJob> {
+        let roster = self.roster();
+        let recipe = roster.get(&b.recipe)?;
+        let up = recipe.upstream.as_ref()?;
+        let mut build_env = Vec::new();
+        let mut binary_sign_keys = Vec::new();
+        if let Some(g) = self.cfg.grant_for(&b.recipe) {
+            for k in &g.inject_pubkey {
+                let entry = self.cfg.signing_keys.iter().find(|e| &e.name == k)?;
+                let env = entry.pubkey_env.clone()?;
+                let hex = self.inject_hex.get(k)?.clone();
+                build_env.push((env, hex));
+            }
+            for k in &g.sign {
+                let entry = self.cfg.signing_keys.iter().find(|e| &e.name == k)?;
+                binary_sign_keys.push((k.clone(), entry.private.clone()));
+            }
+        }
+        Some(BuildJob {
+            id: b.id,
+            recipe: b.recipe.clone(),
+            recipe_file: recipe.path.clone(),
+            packages: recipe.packages.clone(),
+            git: up.git.clone(),
+            tag: b.tag.clone(),
+            version: b.version.clone(),
+            submodules: up.submodules,
+            farm_id: self.cfg.farm_id.clone(),
+            sign_key: self.cfg.key_file.clone(),
+            build_env,
+            binary_sign_keys,
+            work_dir: self.work_dir(b.id),
+            log,
+        })
+    }
+
+    fn run_claimed(&self, b: BuildRow) -> Result<()> {
+        let log_path = self.logs_dir().join(format!("build-{}.log", b.id));
+        let _ = remove_all(&log_path);
+        self.store()
+            .set_log_path(b.id, &log_path.display().to_string())?;
+        crate::pipeline::fetch::note(
+            &log_path,
+            &format!(
+                "# build {} of {} {} (tag {}, source {}) at {}",
+                b.id,
+                b.recipe,
+                b.version,
+                b.tag,
+                b.source,
+                store::rfc3339(store::now())
+            ),
+        );
+        let Some(job) = self.job_for(&b, log_path.clone()) else {
+            let err = "the recipe's grant names a signing key that is not usable".to_string();
+            self.fail_build(&b, &err, &log_path)?;
+            return Ok(());
+        };
+        self.log.info(
+            "starting build",
+            &[
+                ("recipe", s(&b.recipe)),
+                ("tag", s(&b.tag)),
+                ("version", s(&b.version)),
+                ("source", s(&b.source)),
+                ("id", n(b.id)),
+            ],
+        );
+        if let Ok(mut r) = self.running.lock() {
+            r.insert(
+                b.id,
+                InFlight {
+                    id: b.id,
+                    recipe: b.recipe.clone(),
+                    version: b.version.clone(),
+                    tag: b.tag.clone(),
+                    started_at: store::now(),
+                },
+            );
+        }
+        let result = self.executor.run(&job, &self.cancel);
+        let outcome = match result {
+            Ok(r) => self.keep_outputs(&b, &r.outputs).map(|names| (names, r)),
+            Err(e) => Err(e.into()),
+        };
+        let _ = remove_all(&job.work_dir);
+        if let Ok(mut r) = self.running.lock() {
+            r.remove(&b.id);
+        }
+        match outcome {
+            Ok((names, r)) => {
+                self.store()
+                    .mark_built(b.id, &names, &r.timestamp, &r.commit, store::now())?;
+                crate::pipeline::fetch::note(&log_path, &format!("# built: {}", names.join(" ")));
+                self.log.info(
+                    "build complete; waiting to publish",
+                    &[
+                        ("recipe", s(&b.recipe)),
+                        ("version", s(&b.version)),
+                        ("outputs", n(names.len())),
+                        ("commit", s(&r.commit)),
+                    ],
+                );
+                self.wake_publisher.notify();
+            }
+            Err(e) => {
+                let cancelled = e
+                    .downcast_ref::<crate::executor::JobError>()
+                    .is_some_and(|j| j.is_cancelled());
+                if cancelled {
+                    let _ = remove_all(&self.built_dir(b.id));
+                    self.store().requeue(b.id)?;
+                    self.log.info(
+                        "build interrupted by shutdown; re-queued",
+                        &[("recipe", s(&b.recipe)), ("version", s(&b.version))],
+                    );
+                } else {
+                    self.fail_build(&b, &format!("{e:#}"), &log_path)?;
+                }
+            }
+        }
+        Ok(())
+    }
+
+    /// Moves the outputs out of the work directory into `built/<id>/`,
+    /// where they wait (across restarts) for the publisher.
+    fn keep_outputs(&self, b: &BuildRow, outputs: &[PathBuf]) -> Result<Vec<String>> {
+        let dir = self.built_dir(b.id);
+        remove_all(&dir)?;
+        std::fs::create_dir_all(&dir)?;
+        let mut names = Vec::new();
+        for f in outputs {
+            let name = f
+                .file_name()
+                .map(|n| n.to_string_lossy().into_owned())
+                .ok_or_else(|| anyhow::anyhow!("output {} has no file name", f.display()))?;
+            let to = dir.join(&name);
+            if std::fs::rename(f, &to).is_err() {
+                std::fs::copy(f, &to)?;
+            }
+            names.push(name);
+        }
+        Ok(names)
+    }
+
+    fn fail_build(&self, b: &BuildRow, err: &str, log_path: &std::path::Path) -> Result<()> {
+        let now = store::now();
+        let f = {
+            let st = self.store();
+            st.mark_failed(b.id, err, now)?;
+            st.record_failure(&b.recipe, &b.version, &b.tag, err, now)?
+        };
+        crate::pipeline::fetch::note(log_path, &format!("# FAILED: {err}"));
+        let wait = crate::store::backoff_after(f.failures);
+        self.log.error(
+            "build failed",
+            &[
+                ("recipe", s(&b.recipe)),
+                ("version", s(&b.version)),
+                ("err", s(err)),
+                ("next_retry_after", s(peipkg_cli::format_duration(wait))),
+                ("failures", n(f.failures)),
+                ("log", s(log_path.display())),
+            ],
+        );
+        self.report().build_failures.push((b.key(), err.to_string()));
+        // The retry timer may now be earlier than the scheduler thinks.
+        self.wake_scheduler.notify();
+        Ok(())
+    }
+}

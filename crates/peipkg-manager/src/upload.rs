@@ -1,0 +1,120 @@
+//! Uploading the repository state with `rclone`, in an order that never
+//! lets a client see an index naming a package that is not there yet:
+//! first everything except the indexes and the descriptor (packages, keys,
+//! sidecars, the browse site), then `index/`, then `repo.json` and its
+//! signature last. Objects are copied, never deleted: a repository keeps
+//! every published version, and the remote may hold files we did not put
+//! there.
+//!
+//! The upload runs from a hard-linked snapshot of the live state, so a
+//! publish that swaps in a new state mid-upload cannot mix two states.
+
+use std::path::{Path, PathBuf};
+use std::time::Duration;
+
+use crate::pipeline::fetch::note;
+use crate::process::{self, Cancel, Cmd, RunError, Sink};
+
+#[derive(Debug, Clone)]
+pub struct Rclone {
+    pub program: String,
+    pub remote: String,
+    pub timeout: Duration,
+    pub log: PathBuf,
+}
+
+#[derive(Debug, thiserror::Error)]
+#[error("rclone {pass}: {source}")]
+pub struct UploadError {
+    pub pass: &'static str,
+    #[source]
+    pub source: RunError,
+}
+
+/// `remote` joined with a sub-path (`r2:bucket` + `index`).
+pub fn remote_join(remote: &str, sub: &str) -> String {
+    if remote.ends_with(':') || remote.ends_with('/') {
+        format!("{remote}{sub}")
+    } else {
+        format!("{remote}/{sub}")
+    }
+}
+
+impl Rclone {
+    fn copy(&self, from: &Path, to: &str, filters: &[&str]) -> Cmd {
+        Cmd::new(&self.program, self.timeout)
+            .arg("copy")
+            .arg(from)
+            .arg(to)
+            .args(filters)
+            .args(["--retries", "3", "--low-level-retries", "10"])
+            .stdout(Sink::File(self.log.clone()))
+            .stderr(Sink::File(self.log.clone()))
+    }
+
+    /// Uploads `snapshot` in three ordered passes.
+    pub fn upload(&self, snapshot: &Path, cancel: Option<&Cancel>) -> Result<(), UploadError> {
+        let passes: [(&'static str, Cmd); 3] = [
+            (
+                "objects",
+                self.copy(
+                    snapshot,
+                    &self.remote,
+                    &[
+                        "--exclude",
+                        "/repo.json",
+                        "--exclude",
+                        "/repo.json.sig",
+                        "--exclude",
+                        "/index/**",
+                    ],
+                ),
+            ),
+            (
+                "indexes",
+                self.copy(&snapshot.join("index"), &remote_join(&self.remote, "index"), &[]),
+            ),
+            (
+                "descriptor",
+                self.copy(
+                    snapshot,
+                    &self.remote,
+                    &["--include", "/repo.json", "--include", "/repo.json.sig"],
+                ),
+            ),
+        ];
+        note(&self.log, &format!("# upload {}", crate::pipeline::publish::now_rfc3339()));
+        for (pass, cmd) in passes {
+            note(&self.log, &cmd.display());
+            process::run(&cmd, cancel).map_err(|source| UploadError { pass, source })?;
+        }
+        Ok(())
+    }
+}
+
+/// The wait before upload attempt `failures + 1`: doubling from `min`,
+/// capped at `max`.
+pub fn retry_delay(failures: i64, min: Duration, max: Duration) -> Duration {
+    let shift = (failures.max(1) - 1).min(20) as u32;
+    min.saturating_mul(1 << shift).min(max)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn remote_paths_join_like_rclone_expects() {
+        assert_eq!(remote_join("r2:bucket", "index"), "r2:bucket/index");
+        assert_eq!(remote_join("local:", "index"), "local:index");
+        assert_eq!(remote_join("/srv/www/", "index"), "/srv/www/index");
+    }
+
+    #[test]
+    fn retry_delay_doubles_and_caps() {
+        let min = Duration::from_secs(30);
+        let max = Duration::from_secs(600);
+        let d: Vec<u64> = (1..=7).map(|n| retry_delay(n, min, max).as_secs()).collect();
+        assert_eq!(d, vec![30, 60, 120, 240, 480, 600, 600]);
+    }
+}
