@@ -1,0 +1,214 @@
+//! Bad input: each failure names the file and the reason, and leaves the
+//! state untouched.
+
+mod common;
+
+use std::fs;
+use std::path::Path;
+
+use common::*;
+
+const T1: &str = "2026-05-07T01:00:00Z";
+
+fn with_package(t: &Path) -> (std::path::PathBuf, std::path::PathBuf) {
+    let repo = init_repo(t);
+    let new = t.join("new");
+    package(
+        &new,
+        &manifest("alpha", "1.0-1", "noarch", "2026-05-06T00:00:00Z"),
+        Some(&test_key()),
+    );
+    (repo, new)
+}
+
+fn fails_untouched(repo: &Path, new: &Path, fragments: &[&str]) {
+    let before = snapshot(repo);
+    let (code, out, err) = publish(repo, new, T1, &[]);
+    assert_eq!(code, 1, "{out}{err}");
+    for f in fragments {
+        assert!(err.contains(f), "missing {f:?} in {err}");
+    }
+    assert_eq!(snapshot(repo), before);
+}
+
+#[test]
+fn missing_descriptor() {
+    let t = tempfile::tempdir().unwrap();
+    let (repo, new) = with_package(t.path());
+    fs::remove_file(repo.join("repo.json")).unwrap();
+    fails_untouched(&repo, &new, &["repo.json", "missing"]);
+    let (code, _, err) = run(&["verify", "--repo", p(&repo)]);
+    assert_eq!(code, 1);
+    assert!(
+        err.contains("repo.json") && err.contains("missing"),
+        "{err}"
+    );
+}
+
+#[test]
+fn corrupt_descriptor_and_indexes() {
+    for (file, garbage) in [
+        ("repo.json", "{\"schema_version\":1,"),
+        ("index/archive.json", "not json"),
+        ("index/active.json", "{\"index_version\":\"two\"}"),
+    ] {
+        let t = tempfile::tempdir().unwrap();
+        let (repo, new) = with_package(t.path());
+        fs::write(repo.join(file), garbage).unwrap();
+        fails_untouched(&repo, &new, &[file, "does not parse"]);
+        let (code, _, err) = run(&["verify", "--repo", p(&repo)]);
+        assert_eq!(code, 1, "{file}");
+        assert!(err.contains(file), "{err}");
+    }
+}
+
+#[test]
+fn a_signature_that_does_not_verify() {
+    let t = tempfile::tempdir().unwrap();
+    let (repo, new) = with_package(t.path());
+    // Same JSON, different bytes: the archive's signature no longer holds.
+    let a = fs::read_to_string(repo.join("index/archive.json")).unwrap();
+    fs::write(
+        repo.join("index/archive.json"),
+        a.replace("\"packages\":[]", "\"packages\":[ ]"),
+    )
+    .unwrap();
+    fails_untouched(&repo, &new, &["index/archive.json.sig", "does not verify"]);
+    let (code, _, err) = run(&["verify", "--repo", p(&repo), "--mode", "metadata"]);
+    assert_eq!(code, 1);
+    assert!(
+        err.contains("FAIL: archive.json: signature does not verify against the declared key"),
+        "{err}"
+    );
+}
+
+#[test]
+fn a_missing_signature() {
+    let t = tempfile::tempdir().unwrap();
+    let (repo, new) = with_package(t.path());
+    fs::remove_file(repo.join("repo.json.sig")).unwrap();
+    fails_untouched(&repo, &new, &["repo.json.sig", "missing"]);
+}
+
+#[test]
+fn a_key_that_is_not_in_the_descriptor() {
+    let t = tempfile::tempdir().unwrap();
+    let (repo, new) = with_package(t.path());
+    let (_, other) = seed_key(t.path(), "other", 5);
+    // Re-sign the descriptor with a key the descriptor does not declare.
+    let body = fs::read(repo.join("repo.json")).unwrap();
+    fs::write(
+        repo.join("repo.json.sig"),
+        peipkg_format::keys::sign_detached(&other, &body),
+    )
+    .unwrap();
+    let fp = other.public_key().fingerprint();
+    fails_untouched(&repo, &new, &["repo.json.sig", &fp, "not declared"]);
+    let (code, _, err) = run(&["verify", "--repo", p(&repo)]);
+    assert_eq!(code, 1);
+    assert!(
+        err.contains(&format!(
+            "repo.json: signing key fingerprint {fp} is not declared in the descriptor"
+        )),
+        "{err}"
+    );
+}
+
+#[test]
+fn a_key_file_that_does_not_match_its_fingerprint() {
+    let t = tempfile::tempdir().unwrap();
+    let (repo, new) = with_package(t.path());
+    let (_, other) = seed_key(t.path(), "other", 6);
+    let fp = test_key().public_key().fingerprint();
+    fs::write(
+        repo.join(format!("keys/{fp}.pub")),
+        other.public_key().to_pem(),
+    )
+    .unwrap();
+    fails_untouched(&repo, &new, &["fingerprints to"]);
+    let (code, _, err) = run(&["verify", "--repo", p(&repo), "--mode", "metadata"]);
+    assert_eq!(code, 1);
+    assert!(
+        err.contains(&format!("key file {fp}.pub fingerprints to")),
+        "{err}"
+    );
+}
+
+#[test]
+fn init_into_a_non_empty_directory() {
+    let t = tempfile::tempdir().unwrap();
+    let out = t.path().join("out");
+    fs::create_dir(&out).unwrap();
+    fs::write(out.join("keep.txt"), "operator data").unwrap();
+    let before = snapshot(&out);
+    let (code, _, err) = run(&[
+        "init",
+        "--name",
+        "r",
+        "--sign-key",
+        p(&test_key_path()),
+        "--timestamp",
+        "2026-05-07T00:00:00Z",
+        "--out",
+        p(&out),
+    ]);
+    assert_eq!(code, 1);
+    assert!(
+        err.contains(p(&out)) && err.contains("is not empty"),
+        "{err}"
+    );
+    assert_eq!(snapshot(&out), before);
+    // A regular file is refused too.
+    let file = t.path().join("file");
+    fs::write(&file, "x").unwrap();
+    let (code, _, err) = run(&[
+        "init",
+        "--name",
+        "r",
+        "--sign-key",
+        p(&test_key_path()),
+        "--timestamp",
+        "2026-05-07T00:00:00Z",
+        "--out",
+        p(&file),
+    ]);
+    assert_eq!(code, 1);
+    assert!(err.contains("not a directory"), "{err}");
+}
+
+#[test]
+fn out_of_place_publish_refuses_a_non_empty_out() {
+    let t = tempfile::tempdir().unwrap();
+    let (repo, new) = with_package(t.path());
+    let out = t.path().join("out");
+    fs::create_dir(&out).unwrap();
+    fs::write(out.join("x"), "y").unwrap();
+    let (code, _, err) = run(&[
+        "publish",
+        "--in",
+        p(&repo),
+        "--new",
+        p(&new),
+        "--sign-key",
+        p(&test_key_path()),
+        "--timestamp",
+        T1,
+        "--out",
+        p(&out),
+    ]);
+    assert_eq!(code, 1);
+    assert!(err.contains("is not empty"), "{err}");
+    assert_eq!(fs::read_dir(&out).unwrap().count(), 1);
+    assert_eq!(
+        fs::read_dir(t.path()).unwrap().count(),
+        3,
+        "a build directory was left beside --out"
+    );
+}
+
+#[test]
+fn a_missing_new_directory() {
+    let t = tempfile::tempdir().unwrap();
+    let repo = init_repo(t.path());
+    fails_untouched(&repo, &t.path().join("absent"), &["absent"]);
+}
