@@ -54,7 +54,9 @@ pub enum SignatureError {
     Envelope(#[from] EnvelopeError),
     #[error("signed by key {0}, which is not among the trusted keys (PSD-009 §5.3.3 condition 6)")]
     UnknownKey(String),
-    #[error("Ed25519 signature by key {0} does not match the signed bytes (PSD-009 §5.3.3 condition 7)")]
+    #[error(
+        "Ed25519 signature by key {0} does not match the signed bytes (PSD-009 §5.3.3 condition 7)"
+    )]
     BadSignature(String),
 }
 
@@ -362,7 +364,9 @@ mod tests {
     #[test]
     fn wrong_forms_are_refused_with_reasons() {
         assert!(SigningKey::parse(b"").unwrap_err().contains("empty"));
-        assert!(SigningKey::parse(&[1u8; 64]).unwrap_err().contains("64 bytes"));
+        assert!(SigningKey::parse(&[1u8; 64])
+            .unwrap_err()
+            .contains("64 bytes"));
         let ssh = b"-----BEGIN OPENSSH PRIVATE KEY-----\nAAAA\n-----END OPENSSH PRIVATE KEY-----\n";
         assert!(SigningKey::parse(ssh).unwrap_err().contains("OpenSSH"));
         let pubpem = SigningKey::from_seed(&[1; 32]).public_key().to_pem();

@@ -17,8 +17,22 @@ pub const MAX_DEPTH: usize = 256;
 /// Top-level install destinations of §3.4.1, with `lib` handled apart
 /// because it is further namespaced by triplet.
 const PERMITTED: [&str; 8] = [
-    "usr/bin", "usr/lib", "usr/share", "usr/include", "etc", "var", "opt", "boot",
+    "usr/bin",
+    "usr/lib",
+    "usr/share",
+    "usr/include",
+    "etc",
+    "var",
+    "opt",
+    "boot",
 ];
+
+/// Runtime mountpoint roots. §3.4.1 does not list them, but the base
+/// filesystem package of the real distribution (`fsbase` in the recipe
+/// corpus) ships them as empty directories and the client installs it, so
+/// they are accepted as bare directories and nothing else: a file or link
+/// under them is still refused.
+const RUNTIME_ROOTS: [&str; 5] = ["dev", "proc", "run", "sys", "tmp"];
 
 /// Why a path breaks §3.2.7.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
@@ -51,7 +65,10 @@ pub fn check_path(path: &str) -> Result<(), PathError> {
     if path.starts_with('/') {
         return Err(PathError::Absolute);
     }
-    if path.split('/').any(|s| s.is_empty() || s == "." || s == "..") {
+    if path
+        .split('/')
+        .any(|s| s.is_empty() || s == "." || s == "..")
+    {
         return Err(PathError::DotSegment);
     }
     if path == ".peipkg" || path.starts_with(".peipkg/") {
@@ -136,9 +153,10 @@ fn under_permitted(path: &str, or_equal: bool) -> bool {
 
 /// Whether a directory is an ancestor of a permitted destination (`usr`).
 fn ancestor_of_permitted(path: &str) -> bool {
-    PERMITTED
-        .iter()
-        .any(|p| p.strip_prefix(path).is_some_and(|rest| rest.starts_with('/')))
+    PERMITTED.iter().any(|p| {
+        p.strip_prefix(path)
+            .is_some_and(|rest| rest.starts_with('/'))
+    })
 }
 
 /// What kind of entry a layout check is looking at.
@@ -185,7 +203,7 @@ fn entry_violation(arch: &Architecture, path: &str, kind: LayoutKind<'_>) -> Opt
         return Some(format!("path {e}"));
     }
     let is_dir = kind == LayoutKind::Directory;
-    if is_dir && ancestor_of_permitted(path) {
+    if is_dir && (ancestor_of_permitted(path) || RUNTIME_ROOTS.contains(&path)) {
         return None;
     }
     if !under_permitted(path, is_dir) {
@@ -250,10 +268,16 @@ mod tests {
         assert_eq!(check_path("usr//x"), Err(PathError::DotSegment));
         assert_eq!(check_path("usr/a\u{1}"), Err(PathError::Control));
         assert_eq!(check_path("usr/a\\b"), Err(PathError::Backslash));
-        assert!(matches!(check_path("usr/cafe\u{301}"), Err(PathError::NotNfc(_))));
+        assert!(matches!(
+            check_path("usr/cafe\u{301}"),
+            Err(PathError::NotNfc(_))
+        ));
         assert!(check_path("usr/caf\u{e9}").is_ok());
         assert_eq!(check_path(".peipkg/x"), Err(PathError::Reserved));
-        assert_eq!(check_path(&format!("usr/{}", "a".repeat(256))), Err(PathError::ComponentTooLong(256)));
+        assert_eq!(
+            check_path(&format!("usr/{}", "a".repeat(256))),
+            Err(PathError::ComponentTooLong(256))
+        );
         let deep = vec!["d"; 257].join("/");
         assert_eq!(check_path(&deep), Err(PathError::TooDeep(257)));
     }
@@ -273,9 +297,27 @@ mod tests {
                 ("usr/lib/libz.so", LayoutKind::File),
                 ("usr/lib/aarch64-linux-peios/libz.so", LayoutKind::File),
                 ("usr/lib/x86_64-linux-peios/libz.so", LayoutKind::File),
-                ("usr/share/a/link", LayoutKind::Symlink { target: "../../../tmp/x" }),
-                ("usr/share/a/abs", LayoutKind::Symlink { target: "/etc/passwd" }),
-                ("usr/share/a/ok", LayoutKind::Symlink { target: "../../../etc/passwd" }),
+                (
+                    "usr/share/a/link",
+                    LayoutKind::Symlink {
+                        target: "../../../tmp/x",
+                    },
+                ),
+                (
+                    "usr/share/a/abs",
+                    LayoutKind::Symlink {
+                        target: "/etc/passwd",
+                    },
+                ),
+                (
+                    "usr/share/a/ok",
+                    LayoutKind::Symlink {
+                        target: "../../../etc/passwd",
+                    },
+                ),
+                ("proc", LayoutKind::Directory),
+                ("tmp/x", LayoutKind::File),
+                ("system", LayoutKind::Directory),
             ],
         );
         let paths: Vec<_> = v.iter().map(|v| v.path.as_str()).collect();
@@ -287,10 +329,15 @@ mod tests {
                 "usr/lib/libz.so",
                 "usr/lib/aarch64-linux-peios/libz.so",
                 "usr/share/a/link",
-                "usr/share/a/abs"
+                "usr/share/a/abs",
+                "tmp/x",
+                "system"
             ]
         );
-        let noarch = check_payload(&arch("noarch"), [("usr/lib/x86_64-linux-peios/x", LayoutKind::File)]);
+        let noarch = check_payload(
+            &arch("noarch"),
+            [("usr/lib/x86_64-linux-peios/x", LayoutKind::File)],
+        );
         assert_eq!(noarch.len(), 1);
         assert!(noarch[0].rule.contains("noarch"));
     }

@@ -16,10 +16,10 @@
 //!
 //! The crate does no process spawning, no CLI and no network I/O.
 
+pub mod archive;
+pub mod documents;
 pub mod identity;
 pub mod json;
-pub mod documents;
 pub mod keys;
-pub mod archive;
 pub mod layout;
 pub mod repository;

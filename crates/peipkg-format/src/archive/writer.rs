@@ -218,6 +218,12 @@ pub fn write_package(
     let size_compressed = out.count;
     let sha256 = hex::encode(out.sha.finalize());
     let file = out.inner.into_inner().map_err(|e| werr(e.into_error()))?;
+    // A temporary file is created 0600; a package is public data.
+    {
+        use std::os::unix::fs::PermissionsExt;
+        file.set_permissions(std::fs::Permissions::from_mode(0o644))
+            .map_err(werr)?;
+    }
     file.sync_all().map_err(werr)?;
     tmp.persist(out_path).map_err(|e| werr(e.error))?;
     Ok(PackOutcome {

@@ -27,6 +27,14 @@ pub enum TimestampError {
 
 /// Parse a build timestamp to Unix seconds.
 pub fn parse_build_timestamp(s: &str) -> Result<i64, TimestampError> {
+    // RFC 3339 allows a lower-case `t`/`z` or a space as separators; the
+    // manifest form is the one canonical spelling, so only that is taken.
+    if s.as_bytes().get(10) != Some(&b'T') || s.contains([' ', 't', 'z']) {
+        return Err(TimestampError::Syntax {
+            value: s.to_string(),
+            reason: "use the form YYYY-MM-DDTHH:MM:SSZ (upper-case T and Z)".into(),
+        });
+    }
     let t = OffsetDateTime::parse(s, &Rfc3339).map_err(|e| TimestampError::Syntax {
         value: s.to_string(),
         reason: e.to_string(),
@@ -87,6 +95,14 @@ mod tests {
         assert!(matches!(
             parse_build_timestamp("1969-12-31T23:59:59Z"),
             Err(TimestampError::OutOfRange(_))
+        ));
+        assert!(matches!(
+            parse_build_timestamp("2026-05-06 12:00:00Z"),
+            Err(TimestampError::Syntax { .. })
+        ));
+        assert!(matches!(
+            parse_build_timestamp("2026-05-06t12:00:00z"),
+            Err(TimestampError::Syntax { .. })
         ));
         assert!(matches!(
             parse_build_timestamp("yesterday"),
