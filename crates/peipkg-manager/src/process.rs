@@ -161,6 +161,25 @@ pub enum RunError {
     },
 }
 
+impl RunError {
+    /// The message without the command name, for callers whose own
+    /// message already names the command.
+    pub fn reason(&self) -> String {
+        match self {
+            RunError::Spawn { source, .. } => format!("cannot start: {source}"),
+            RunError::Output { path, source, .. } => {
+                format!("cannot open output file {}: {source}", path.display())
+            }
+            RunError::TimedOut { after, .. } => {
+                format!("timed out after {}", peipkg_cli::format_duration(*after))
+            }
+            RunError::Cancelled { .. } => "cancelled (shutting down)".into(),
+            RunError::Failed { status, stderr, .. } => format!("{status}{}", detail(stderr)),
+            RunError::Wait { source, .. } => format!("waiting for it failed: {source}"),
+        }
+    }
+}
+
 fn detail(stderr: &str) -> String {
     if stderr.is_empty() {
         String::new()

@@ -24,10 +24,9 @@ pub struct Rclone {
 }
 
 #[derive(Debug, thiserror::Error)]
-#[error("rclone {pass}: {source}")]
+#[error("rclone copy ({pass}): {}", source.reason())]
 pub struct UploadError {
     pub pass: &'static str,
-    #[source]
     pub source: RunError,
 }
 

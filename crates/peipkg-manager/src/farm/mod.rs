@@ -8,6 +8,7 @@
 pub mod poll;
 pub mod publisher;
 pub mod report;
+pub mod scheduler;
 pub mod startup;
 pub mod uploader;
 pub mod wake;

@@ -58,7 +58,12 @@ impl Farm {
             return Ok(Step::Idle);
         };
         if let Some(why) = self.still_wanted(&b)? {
-            self.store().mark_cancelled(b.id, &why, store::now())?;
+            {
+                let st = self.store();
+                st.mark_cancelled(b.id, &why, store::now())?;
+                // A version that is no longer wanted needs no retries.
+                st.clear_failure(&b.recipe, &b.version)?;
+            }
             self.log.debug(
                 "trigger dropped",
                 &[("recipe", s(&b.recipe)), ("tag", s(&b.tag)), ("version", s(&b.version)), ("reason", s(&why))],

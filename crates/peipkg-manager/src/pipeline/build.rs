@@ -60,6 +60,19 @@ impl BuildArgs {
     }
 }
 
+/// The last lines of a log file (skipping our own `#` notes and command
+/// lines), for an error message.
+pub fn log_tail(log: &Path, lines: usize) -> String {
+    let text = std::fs::read(log).unwrap_or_default();
+    let text = String::from_utf8_lossy(&text);
+    let kept: Vec<&str> = text
+        .lines()
+        .filter(|l| !l.trim().is_empty() && !l.starts_with("# "))
+        .collect();
+    let start = kept.len().saturating_sub(lines);
+    kept[start..].iter().map(|l| l.trim()).collect::<Vec<_>>().join(" | ")
+}
+
 /// `git+<url as written in the recipe>#refs/tags/<tag>`.
 pub fn source_ref(git: &str, tag: &str) -> String {
     format!("git+{git}#refs/tags/{tag}")
@@ -67,8 +80,8 @@ pub fn source_ref(git: &str, tag: &str) -> String {
 
 #[derive(Debug, thiserror::Error)]
 pub enum BuildError {
-    #[error("peipkg-build: {0}")]
-    Run(#[source] RunError),
+    #[error("peipkg-build: {}", .0.reason())]
+    Run(RunError),
     #[error("read build output directory {path}: {source}")]
     Io {
         path: String,
@@ -98,7 +111,20 @@ pub fn run_build(
         .stdout(Sink::File(log.to_path_buf()))
         .stderr(Sink::File(log.to_path_buf()));
     note(log, &cmd.display());
-    process::run(&cmd, cancel).map_err(BuildError::Run)?;
+    process::run(&cmd, cancel).map_err(|e| match e {
+        // The output went to the log; its last lines say what went wrong.
+        RunError::Failed {
+            command,
+            status,
+            stderr,
+        } if stderr.is_empty() => RunError::Failed {
+            command,
+            status,
+            stderr: log_tail(log, 3),
+        },
+        other => other,
+    })
+    .map_err(BuildError::Run)?;
     collect_outputs(&args.out, packages, &args.version)
 }
 

@@ -20,13 +20,13 @@ pub struct Fetched {
 
 #[derive(Debug, thiserror::Error)]
 pub enum FetchError {
-    #[error("git clone --branch {tag} {url}: {source}")]
+    #[error("git clone --branch {tag} {url}: {}", source.reason())]
     Clone {
         tag: String,
         url: String,
         source: RunError,
     },
-    #[error("fetch submodules at {tag} in {url}: {source}")]
+    #[error("fetch submodules at {tag} in {url}: {}", source.reason())]
     Submodules {
         tag: String,
         url: String,
@@ -67,6 +67,7 @@ pub fn fetch(
         clone = clone.args(["-c", "protocol.file.allow=always"]);
     }
     let clone = clone
+        .args(["-c", "advice.detachedHead=false"])
         .args(["clone", "--depth", "1", "--single-branch", "--no-tags"])
         .arg(format!("--branch={tag}"))
         .arg("--")

@@ -18,12 +18,12 @@ use crate::process::{self, Cmd, RunError, Sink};
 
 #[derive(Debug, thiserror::Error)]
 pub enum PublishError {
-    #[error("peipkg-repo init: {0}")]
-    Init(#[source] RunError),
-    #[error("peipkg-repo publish: {0}")]
-    Publish(#[source] RunError),
-    #[error("peipkg-repo verify: {0}")]
-    Verify(#[source] RunError),
+    #[error("peipkg-repo init: {}", .0.reason())]
+    Init(RunError),
+    #[error("peipkg-repo publish: {}", .0.reason())]
+    Publish(RunError),
+    #[error("peipkg-repo verify: {}", .0.reason())]
+    Verify(RunError),
     #[error("{path}: {message}")]
     State { path: String, message: String },
     #[error("{what} {path}: {source}")]

@@ -8,8 +8,7 @@ use crate::process::Cmd;
 pub fn git_cmd(program: &str, timeout: std::time::Duration) -> Cmd {
     let mut cmd = Cmd::new(program, timeout)
         .env("GIT_TERMINAL_PROMPT", "0")
-        .env("GCM_INTERACTIVE", "never")
-        .env("GIT_PROTOCOL_FROM_USER", "0");
+        .env("GCM_INTERACTIVE", "never");
     if std::env::var_os("GIT_SSH_COMMAND").is_none() && std::env::var_os("GIT_SSH").is_none() {
         cmd = cmd.env("GIT_SSH_COMMAND", "ssh -o BatchMode=yes");
     }

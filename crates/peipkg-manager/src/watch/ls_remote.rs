@@ -20,7 +20,7 @@ pub struct RemoteTag {
 
 #[derive(Debug, thiserror::Error)]
 pub enum LsRemoteError {
-    #[error("git ls-remote --tags {url}: {source}")]
+    #[error("git ls-remote --tags {url}: {}", source.reason())]
     Run { url: String, source: RunError },
 }
 

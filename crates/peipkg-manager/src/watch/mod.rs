@@ -4,3 +4,4 @@
 pub mod candidates;
 pub mod git;
 pub mod ls_remote;
+pub mod webhook;

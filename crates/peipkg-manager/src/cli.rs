@@ -1,0 +1,246 @@
+//! The command line: the reference's flags (`--config`, `--log-level`,
+//! `--once`, in any Go spelling) plus our subcommands `check`, `explain`
+//! and `demo`.
+//!
+//! Exit codes: 0 success; 1 a failure (config, startup, or an unsuccessful
+//! `--once` sweep); 2 a command line that cannot be understood.
+
+use std::path::PathBuf;
+use std::sync::Arc;
+
+use peipkg_cli::{FlagKind, FlagSet, EXIT_FAILURE, EXIT_OK, EXIT_USAGE};
+
+use crate::config::{Config, DEFAULT_CONFIG_PATH};
+use crate::farm::startup::FarmOptions;
+use crate::farm::Farm;
+use crate::log::{s, Level, Logger};
+
+const PROGRAM: &str = "peipkg-manager";
+
+fn main_flags() -> FlagSet {
+    let mut f = FlagSet::new(PROGRAM, "[flags] | check|explain|demo [flags]");
+    f.about(
+        "The peipkg build farm daemon: watches each recipe's upstream tags, builds new \
+         versions with peipkg-build, publishes them with peipkg-repo and uploads the \
+         repository with rclone.\n\nSubcommands: check (validate config and recipes), \
+         explain RECIPE (every upstream tag and why it was or was not built), demo (a \
+         self-contained farm in a temporary directory).",
+    );
+    f.flag("config", FlagKind::String, "path to the config file")
+        .value_name("PATH")
+        .default(DEFAULT_CONFIG_PATH);
+    f.flag("log-level", FlagKind::String, "one of debug, info, warn, error")
+        .value_name("LEVEL")
+        .default("info");
+    f.flag(
+        "once",
+        FlagKind::Bool,
+        "run a single poll/build/publish sweep and exit (cron/CI mode); default is the long-running daemon",
+    );
+    f
+}
+
+fn level(raw: Option<&str>) -> Result<Level, i32> {
+    raw.unwrap_or("info").parse::<Level>().map_err(|e| {
+        eprintln!("{PROGRAM}: {e}");
+        EXIT_USAGE
+    })
+}
+
+pub fn main_with(args: &[String]) -> i32 {
+    match args.first().map(String::as_str) {
+        Some("check") => return cmd_check(&args[1..]),
+        Some("explain") => return cmd_explain(&args[1..]),
+        Some("demo") => return crate::demo::cmd_demo(&args[1..]),
+        _ => {}
+    }
+    let flags = main_flags();
+    let m = match flags.parse(args) {
+        Ok(m) => m,
+        Err(e) => return flags.report(&e),
+    };
+    let lvl = match level(m.string("log-level")) {
+        Ok(l) => l,
+        Err(code) => return code,
+    };
+    let log = Logger::stderr(lvl);
+    let config = PathBuf::from(m.string("config").unwrap_or(DEFAULT_CONFIG_PATH));
+    run(&config, m.flag("once"), log)
+}
+
+/// Loads the config and runs the daemon or one sweep.
+pub fn run(config: &std::path::Path, once: bool, log: Logger) -> i32 {
+    let cfg = match Config::load(config) {
+        Ok(c) => c,
+        Err(p) => {
+            log.error("load config", &[("err", s(&p))]);
+            return EXIT_FAILURE;
+        }
+    };
+    let farm_id = cfg.farm_id.clone();
+    let farm = match Farm::new(cfg, log.clone(), FarmOptions::default()) {
+        Ok(f) => f,
+        Err(e) => {
+            log.error("construct manager", &[("err", s(format!("{e:#}")))]);
+            return EXIT_FAILURE;
+        }
+    };
+    log.info(
+        "peipkg-manager starting",
+        &[
+            ("config", s(config.display())),
+            ("farm_id", s(&farm_id)),
+            ("mode", s(if once { "once" } else { "daemon" })),
+        ],
+    );
+    if once {
+        run_once_with_signals(&farm, &log)
+    } else {
+        match crate::daemon::run_daemon(&farm) {
+            Ok(()) => {
+                log.info("peipkg-manager stopped", &[]);
+                EXIT_OK
+            }
+            Err(e) => {
+                log.error("manager exited with error", &[("err", s(format!("{e:#}")))]);
+                EXIT_FAILURE
+            }
+        }
+    }
+}
+
+fn run_once_with_signals(farm: &Arc<Farm>, log: &Logger) -> i32 {
+    // SIGTERM during a sweep: finish what runs, start nothing new.
+    let signals = signal_hook::iterator::Signals::new([
+        signal_hook::consts::SIGTERM,
+        signal_hook::consts::SIGINT,
+        signal_hook::consts::SIGHUP,
+    ]);
+    let handle = signals.as_ref().ok().map(|s| s.handle());
+    if let Ok(mut sigs) = signals {
+        let f = Arc::clone(farm);
+        std::thread::spawn(move || {
+            for sig in sigs.forever() {
+                if sig == signal_hook::consts::SIGHUP {
+                    f.log.info("SIGHUP ignored in --once mode", &[]);
+                } else if f.is_stopping() {
+                    f.cancel.cancel();
+                } else {
+                    f.log.info("stop requested; finishing running builds", &[]);
+                    f.stop();
+                }
+            }
+        });
+    }
+    let report = crate::once::run_once(farm);
+    if let Some(h) = handle {
+        h.close();
+    }
+    for line in report.summary().lines() {
+        eprintln!("{PROGRAM}: {line}");
+    }
+    if report.ok() {
+        log.info("peipkg-manager stopped", &[]);
+        EXIT_OK
+    } else {
+        log.error("sweep finished with failures", &[]);
+        EXIT_FAILURE
+    }
+}
+
+fn cmd_check(args: &[String]) -> i32 {
+    let mut f = FlagSet::new("peipkg-manager check", "[flags]");
+    f.about("Validates the config file and every recipe, and lists every problem found.");
+    f.flag("config", FlagKind::String, "path to the config file")
+        .value_name("PATH")
+        .default(DEFAULT_CONFIG_PATH);
+    let m = match f.parse(args) {
+        Ok(m) => m,
+        Err(e) => return f.report(&e),
+    };
+    let path = PathBuf::from(m.string("config").unwrap_or(DEFAULT_CONFIG_PATH));
+    let rep = crate::check::check(&path);
+    for n in &rep.notes {
+        println!("{n}");
+    }
+    for w in &rep.warnings {
+        eprintln!("warning: {w}");
+    }
+    for p in &rep.problems {
+        eprintln!("error: {p}");
+    }
+    if rep.problems.is_empty() {
+        println!("OK");
+        EXIT_OK
+    } else {
+        eprintln!("{PROGRAM}: {} problem(s) found", rep.problems.len());
+        EXIT_FAILURE
+    }
+}
+
+fn cmd_explain(args: &[String]) -> i32 {
+    let mut f = FlagSet::new("peipkg-manager explain", "RECIPE [flags]");
+    f.about("Lists every upstream tag of RECIPE: whether it matches, the version it gives, and why it was or was not built.");
+    f.args("RECIPE", 1, 1);
+    f.flag("config", FlagKind::String, "path to the config file")
+        .value_name("PATH")
+        .default(DEFAULT_CONFIG_PATH);
+    f.flag("json", FlagKind::Bool, "print JSON instead of a table");
+    let m = match f.parse(args) {
+        Ok(m) => m,
+        Err(e) => return f.report(&e),
+    };
+    let id = m.positionals()[0].clone();
+    let path = PathBuf::from(m.string("config").unwrap_or(DEFAULT_CONFIG_PATH));
+    let cfg = match Config::load(&path) {
+        Ok(c) => c,
+        Err(p) => {
+            eprintln!("{p}");
+            return EXIT_FAILURE;
+        }
+    };
+    let recipe = match crate::roster::load_recipe(&id, &cfg.recipes_dir.join(&id)) {
+        Ok(r) => r,
+        Err(p) => {
+            eprintln!("{p}");
+            return EXIT_FAILURE;
+        }
+    };
+    let Some(up) = &recipe.upstream else {
+        println!("recipe {id} has no [upstream]; it is not watched");
+        return EXIT_OK;
+    };
+    let tags = match crate::watch::ls_remote::ls_remote(&cfg.git, &up.git) {
+        Ok(t) => t,
+        Err(e) => {
+            eprintln!("{PROGRAM}: {e}");
+            return EXIT_FAILURE;
+        }
+    };
+    let archive = match crate::pipeline::archive::Archive::load(&cfg.repo_dir()) {
+        Ok(a) => a,
+        Err(e) => {
+            eprintln!("{PROGRAM}: warning: {e}; treating the repository as empty");
+            Default::default()
+        }
+    };
+    let db = cfg.state_dir.join(crate::store::DB_FILE);
+    let store = if db.exists() {
+        crate::store::Store::open(&db).ok()
+    } else {
+        None
+    };
+    let rows = crate::explain::explain_tags(&recipe, &tags, &archive, store.as_ref(), crate::store::now());
+    if m.flag("json") {
+        match serde_json::to_string_pretty(&rows) {
+            Ok(j) => println!("{j}"),
+            Err(e) => {
+                eprintln!("{PROGRAM}: {e}");
+                return EXIT_FAILURE;
+            }
+        }
+    } else {
+        print!("{}", crate::explain::render(&recipe, &rows));
+    }
+    EXIT_OK
+}

@@ -1,0 +1,203 @@
+//! The HTTP server: `/healthz`, `/status` (JSON), `/metrics` (Prometheus),
+//! `/` (a dashboard), `/builds/<id>/log`, and `POST /webhooks/github`.
+//!
+//! A webhook's poll is handed to the scheduler and runs on the farm's own
+//! threads; the reference started it on the request's context, which was
+//! cancelled as soon as the response was sent, so webhooks never built
+//! anything.
+
+pub mod dashboard;
+pub mod metrics;
+pub mod status;
+
+use std::io::Read;
+use std::sync::Arc;
+
+use anyhow::{anyhow, Result};
+use tiny_http::{Header, Method, Request, Response, Server};
+
+use crate::farm::Farm;
+use crate::log::s;
+use crate::watch::webhook::{route, signature_valid, Payload, Route};
+
+const MAX_BODY: u64 = 16 << 20;
+
+pub struct HttpHandle {
+    server: Arc<Server>,
+    thread: std::thread::JoinHandle<()>,
+}
+
+impl HttpHandle {
+    pub fn stop(self) {
+        self.server.unblock();
+        let _ = self.thread.join();
+    }
+
+    pub fn addr(&self) -> Option<std::net::SocketAddr> {
+        self.server.server_addr().to_ip()
+    }
+}
+
+/// Starts the server if `[http].addr` is set. A bind failure is an error:
+/// an operator who configured monitoring wants to know at once.
+pub fn start(farm: &Arc<Farm>) -> Result<Option<HttpHandle>> {
+    let Some(addr) = farm.cfg.http.addr.clone() else {
+        return Ok(None);
+    };
+    let server = Server::http(&addr).map_err(|e| anyhow!("listen on {addr}: {e}"))?;
+    let server = Arc::new(server);
+    farm.log
+        .info("webhook server listening", &[("addr", s(&addr))]);
+    let srv = Arc::clone(&server);
+    let f = Arc::clone(farm);
+    let thread = std::thread::spawn(move || {
+        while let Ok(req) = srv.recv() {
+            let f = Arc::clone(&f);
+            std::thread::spawn(move || handle(&f, req));
+        }
+    });
+    Ok(Some(HttpHandle { server, thread }))
+}
+
+fn header(name: &str, value: &str) -> Header {
+    Header::from_bytes(name.as_bytes(), value.as_bytes())
+        .unwrap_or_else(|_| Header::from_bytes(&b"X-Invalid"[..], &b"1"[..]).expect("static header"))
+}
+
+fn text(code: u16, body: &str) -> Response<std::io::Cursor<Vec<u8>>> {
+    Response::from_string(body)
+        .with_status_code(code)
+        .with_header(header("Content-Type", "text/plain; charset=utf-8"))
+        .with_header(header("X-Content-Type-Options", "nosniff"))
+}
+
+fn handle(farm: &Farm, mut req: Request) {
+    let path = req.url().split('?').next().unwrap_or("").to_string();
+    let method = req.method().clone();
+    let resp = match (&method, path.as_str()) {
+        (_, "/healthz") => text(200, "ok\n"),
+        (Method::Get | Method::Head, "/status") => match status::status(farm)
+            .map_err(|e| e.to_string())
+            .and_then(|s| serde_json::to_string_pretty(&s).map_err(|e| e.to_string()))
+        {
+            Ok(mut body) => {
+                body.push('\n');
+                Response::from_string(body)
+                    .with_header(header("Content-Type", "application/json; charset=utf-8"))
+            }
+            Err(e) => text(500, &format!("status: {e}\n")),
+        },
+        (Method::Get | Method::Head, "/metrics") => match metrics::metrics(farm) {
+            Ok(body) => Response::from_string(body)
+                .with_header(header("Content-Type", "text/plain; version=0.0.4; charset=utf-8")),
+            Err(e) => text(500, &format!("metrics: {e}\n")),
+        },
+        (Method::Get | Method::Head, "/") => match dashboard::page(farm) {
+            Ok(body) => Response::from_string(body)
+                .with_header(header("Content-Type", "text/html; charset=utf-8")),
+            Err(e) => text(500, &format!("dashboard: {e}\n")),
+        },
+        (Method::Get | Method::Head, p) if p.starts_with("/builds/") && p.ends_with("/log") => {
+            build_log(farm, p)
+        }
+        (Method::Post, "/webhooks/github") => webhook(farm, &mut req),
+        (_, "/webhooks/github") => text(405, "method not allowed\n"),
+        _ => text(404, "404 page not found\n"),
+    };
+    let _ = req.respond(resp);
+}
+
+fn build_log(farm: &Farm, path: &str) -> Response<std::io::Cursor<Vec<u8>>> {
+    let id = path
+        .trim_start_matches("/builds/")
+        .trim_end_matches("/log")
+        .parse::<i64>();
+    let Ok(id) = id else {
+        return text(404, "404 page not found\n");
+    };
+    let row = farm.store().build(id);
+    let Ok(Some(b)) = row else {
+        return text(404, "no such build\n");
+    };
+    let Some(p) = b.log_path else {
+        return text(404, "this build has no log yet\n");
+    };
+    // Only files the manager itself named, under its own logs directory.
+    let p = std::path::PathBuf::from(p);
+    if !p.starts_with(farm.logs_dir()) {
+        return text(404, "no such log\n");
+    }
+    match std::fs::read(&p) {
+        Ok(bytes) => Response::from_data(bytes)
+            .with_header(header("Content-Type", "text/plain; charset=utf-8"))
+            .with_header(header("X-Content-Type-Options", "nosniff")),
+        Err(_) => text(404, "log file is gone\n"),
+    }
+}
+
+fn webhook(farm: &Farm, req: &mut Request) -> Response<std::io::Cursor<Vec<u8>>> {
+    let remote = req.remote_addr().map(|a| a.to_string()).unwrap_or_default();
+    let mut body = Vec::new();
+    if req
+        .as_reader()
+        .take(MAX_BODY + 1)
+        .read_to_end(&mut body)
+        .is_err()
+    {
+        return text(400, "read body\n");
+    }
+    if body.len() as u64 > MAX_BODY {
+        return text(413, "payload too large\n");
+    }
+    let find = |name: &str| {
+        req.headers()
+            .iter()
+            .find(|h| h.field.as_str().as_str().eq_ignore_ascii_case(name))
+            .map(|h| h.value.as_str().to_string())
+    };
+    let Some(secret) = &farm.webhook_secret else {
+        farm.log.warn(
+            "webhook refused: no [http].webhook_secret_file configured",
+            &[("remote", s(&remote))],
+        );
+        return text(403, "webhooks are disabled: no secret configured\n");
+    };
+    if secret.is_empty() || !signature_valid(secret, &body, find("X-Hub-Signature-256").as_deref()) {
+        farm.log
+            .warn("webhook signature invalid", &[("remote", s(&remote))]);
+        return text(401, "invalid signature\n");
+    }
+    let payload: Payload = match serde_json::from_slice(&body) {
+        Ok(p) => p,
+        Err(_) => return text(400, "parse json\n"),
+    };
+    let event = find("X-GitHub-Event");
+    let roster = farm.roster();
+    match route(&roster, event.as_deref(), &payload) {
+        Route::Pong => text(200, "pong\n"),
+        Route::Ignored(why) => {
+            farm.log.debug("webhook ignored", &[("reason", s(&why))]);
+            text(200, "")
+        }
+        Route::Unrecognised(url) => {
+            farm.log.info(
+                "webhook for unrecognised or opted-out repo",
+                &[("html_url", s(url))],
+            );
+            text(200, "")
+        }
+        Route::Poll(ids) => {
+            for id in &ids {
+                farm.log.info(
+                    "webhook accepted, triggering immediate poll",
+                    &[("recipe", s(id))],
+                );
+            }
+            if let Ok(mut p) = farm.poll_now.lock() {
+                p.extend(ids);
+            }
+            farm.wake_scheduler.notify();
+            text(200, "")
+        }
+    }
+}

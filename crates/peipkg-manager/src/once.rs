@@ -1,0 +1,93 @@
+//! `--once`: one sweep for cron and CI. Initialise the repository if it is
+//! missing, poll every recipe, build, publish and upload everything new,
+//! and say (with the exit code) whether all of it worked. The reference
+//! exited 0 even when every build failed.
+
+use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
+use std::sync::Arc;
+
+use crate::farm::uploader::UploadOutcome;
+use crate::farm::{Farm, RunReport};
+use crate::log::s;
+
+pub fn run_once(farm: &Arc<Farm>) -> RunReport {
+    if let Err(e) = farm.ensure_repo().and_then(|_| farm.requeue_interrupted()) {
+        farm.log.error("manager exited with error", &[("err", s(format!("{e:#}")))]);
+        let mut r = farm.report().clone();
+        r.publish_failures.push(("repository".into(), format!("{e:#}")));
+        return r;
+    }
+    {
+        let roster = farm.roster();
+        let mut rep = farm.report();
+        for (id, p) in &roster.broken {
+            rep.broken_recipes.push((id.clone(), p.to_string()));
+        }
+    }
+    // Failures whose window ended are due again; the poll finds most of
+    // them, this catches tags that were since deleted upstream.
+    farm.start_due_retries();
+
+    let polls_done = AtomicBool::new(false);
+    let workers_done = AtomicBool::new(false);
+    let roster = farm.roster();
+    let recipes: Vec<_> = roster.watched().cloned().collect();
+    let next = AtomicUsize::new(0);
+    std::thread::scope(|sc| {
+        let workers: Vec<_> = (0..farm.cfg.build.workers)
+            .map(|_| sc.spawn(|| farm.worker_loop(Some(&polls_done))))
+            .collect();
+        let publisher = sc.spawn(|| farm.publisher_loop(&workers_done));
+        let pollers: Vec<_> = (0..farm.cfg.git.poll_concurrency.min(recipes.len().max(1)))
+            .map(|_| {
+                sc.spawn(|| loop {
+                    let i = next.fetch_add(1, Ordering::SeqCst);
+                    let Some(r) = recipes.get(i) else { break };
+                    if farm.is_stopping() {
+                        break;
+                    }
+                    let _ = farm.poll_recipe(r, "poll");
+                })
+            })
+            .collect();
+        for p in pollers {
+            let _ = p.join();
+        }
+        polls_done.store(true, Ordering::SeqCst);
+        farm.wake_workers.notify();
+        for w in workers {
+            let _ = w.join();
+        }
+        workers_done.store(true, Ordering::SeqCst);
+        farm.wake_publisher.notify();
+        let _ = publisher.join();
+    });
+
+    let attempts = farm.cfg.upload.once_attempts;
+    for attempt in 1..=attempts {
+        match farm.upload_step(true) {
+            Ok(UploadOutcome::Failed(_)) if attempt < attempts && !farm.is_stopping() => {
+                let delay = crate::upload::retry_delay(
+                    attempt as i64,
+                    farm.cfg.upload.retry_min,
+                    farm.cfg.upload.retry_max,
+                );
+                std::thread::sleep(delay);
+            }
+            Ok(_) => break,
+            Err(e) => {
+                farm.report().upload = Some(Err(format!("{e:#}")));
+                break;
+            }
+        }
+    }
+    // Builds still queued mean the sweep was interrupted.
+    let left = farm.store().queued().map(|q| q.len()).unwrap_or(0);
+    let mut report = farm.report().clone();
+    if left > 0 {
+        report
+            .build_failures
+            .push(("queue".into(), format!("{left} build(s) left queued (interrupted)")));
+    }
+    report
+}

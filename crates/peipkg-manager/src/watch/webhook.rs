@@ -1,0 +1,215 @@
+//! GitHub webhooks: verify, route, and ask for a poll.
+//!
+//! A webhook only means "poll this recipe now"; the poll decides what to
+//! build, so a forged or replayed event can at worst cause an extra
+//! `ls-remote`. Even so, a secret is required: without one every request
+//! is refused (the reference accepted anything when the secret was unset).
+//! Routing fans out to every recipe with that repository (monorepos such
+//! as `fsbase` and `live-boot` share one), and understands the SSH and
+//! `git://` forms of a URL.
+
+use hmac::{Hmac, Mac};
+use serde::Deserialize;
+use sha2::Sha256;
+
+use crate::roster::Roster;
+
+/// Verifies `X-Hub-Signature-256: sha256=<hex>` in constant time.
+pub fn signature_valid(secret: &[u8], body: &[u8], header: Option<&str>) -> bool {
+    let Some(hexsig) = header.and_then(|h| h.strip_prefix("sha256=")) else {
+        return false;
+    };
+    let Ok(sig) = hex::decode(hexsig) else {
+        return false;
+    };
+    let Ok(mut mac) = Hmac::<Sha256>::new_from_slice(secret) else {
+        return false;
+    };
+    mac.update(body);
+    mac.verify_slice(&sig).is_ok()
+}
+
+/// A repository URL reduced to `host/path`, lower case, without scheme,
+/// user, trailing slash or `.git`.
+pub fn normalise_url(url: &str) -> String {
+    let mut u = url.trim().to_ascii_lowercase();
+    for scheme in ["https://", "http://", "ssh://", "git://", "git+ssh://", "ssh+git://"] {
+        if let Some(rest) = u.strip_prefix(scheme) {
+            u = rest.to_string();
+            break;
+        }
+    }
+    if let Some((user, rest)) = u.split_once('@') {
+        if !user.contains('/') {
+            u = rest.to_string();
+        }
+    }
+    // scp-like `host:owner/repo`, and `host:22/owner/repo` after ssh://.
+    if let Some((host, path)) = u.split_once(':') {
+        let path = path
+            .trim_start_matches(|c: char| c.is_ascii_digit())
+            .trim_start_matches('/');
+        if !host.contains('/') {
+            u = format!("{host}/{path}");
+        }
+    }
+    while u.ends_with('/') {
+        u.pop();
+    }
+    if let Some(s) = u.strip_suffix(".git") {
+        u = s.to_string();
+    }
+    u
+}
+
+#[derive(Debug, Deserialize, Default)]
+pub struct Payload {
+    #[serde(default)]
+    pub r#ref: Option<String>,
+    #[serde(default)]
+    pub ref_type: Option<String>,
+    #[serde(default)]
+    pub repository: Option<Repository>,
+}
+
+#[derive(Debug, Deserialize, Default)]
+pub struct Repository {
+    #[serde(default)]
+    pub html_url: Option<String>,
+    #[serde(default)]
+    pub clone_url: Option<String>,
+    #[serde(default)]
+    pub ssh_url: Option<String>,
+    #[serde(default)]
+    pub git_url: Option<String>,
+}
+
+/// What the handler should do with an event.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Route {
+    Pong,
+    /// Not an event that can add a tag (a branch push, an issue...).
+    Ignored(String),
+    /// No opted-in recipe watches this repository.
+    Unrecognised(String),
+    Poll(Vec<String>),
+}
+
+pub fn route(roster: &Roster, event: Option<&str>, payload: &Payload) -> Route {
+    let event = event.unwrap_or("push");
+    match event {
+        "ping" => return Route::Pong,
+        "push" => {
+            if let Some(r) = &payload.r#ref {
+                if !r.starts_with("refs/tags/") {
+                    return Route::Ignored(format!("push to {r} is not a tag"));
+                }
+            }
+        }
+        "create" => {
+            if payload.ref_type.as_deref().is_some_and(|t| t != "tag") {
+                return Route::Ignored("created ref is not a tag".into());
+            }
+        }
+        "release" => {}
+        other => return Route::Ignored(format!("event {other:?} cannot add a tag")),
+    }
+    let Some(repo) = &payload.repository else {
+        return Route::Unrecognised(String::new());
+    };
+    let urls: Vec<String> = [&repo.html_url, &repo.clone_url, &repo.ssh_url, &repo.git_url]
+        .into_iter()
+        .flatten()
+        .filter(|u| !u.is_empty())
+        .map(|u| normalise_url(u))
+        .collect();
+    let mut hits: Vec<String> = roster
+        .recipes
+        .values()
+        .filter(|r| r.watch.github_webhook)
+        .filter(|r| {
+            r.upstream
+                .as_ref()
+                .is_some_and(|u| urls.contains(&normalise_url(&u.git)))
+        })
+        .map(|r| r.id.clone())
+        .collect();
+    hits.sort();
+    if hits.is_empty() {
+        Route::Unrecognised(repo.html_url.clone().unwrap_or_default())
+    } else {
+        Route::Poll(hits)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::roster::parse_recipe;
+    use std::path::Path;
+
+    fn sign(secret: &[u8], body: &[u8]) -> String {
+        let mut mac = Hmac::<Sha256>::new_from_slice(secret).unwrap();
+        mac.update(body);
+        format!("sha256={}", hex::encode(mac.finalize().into_bytes()))
+    }
+
+    #[test]
+    fn signatures() {
+        let good = sign(b"s3cret", b"{}");
+        assert!(signature_valid(b"s3cret", b"{}", Some(&good)));
+        assert!(signature_valid(b"s3cret", b"{}", Some(&good.to_uppercase().replace("SHA256=", "sha256="))));
+        assert!(!signature_valid(b"s3cret", b"{ }", Some(&good)));
+        assert!(!signature_valid(b"other", b"{}", Some(&good)));
+        assert!(!signature_valid(b"s3cret", b"{}", Some("sha256=00ff")));
+        assert!(!signature_valid(b"s3cret", b"{}", Some("md5=00")));
+        assert!(!signature_valid(b"s3cret", b"{}", None));
+    }
+
+    #[test]
+    fn urls_normalise_across_forms() {
+        let want = "github.com/madler/zlib";
+        for u in [
+            "https://github.com/Madler/Zlib.git/",
+            "https://github.com/madler/zlib",
+            "git@github.com:madler/zlib.git",
+            "ssh://git@github.com/madler/zlib.git",
+            "ssh://git@github.com:22/madler/zlib.git",
+            "git://github.com/madler/zlib.git",
+            "http://github.com/madler/zlib/",
+        ] {
+            assert_eq!(normalise_url(u), want, "{u}");
+        }
+    }
+
+    fn roster() -> Roster {
+        let mut r = Roster::default();
+        for (id, pattern, hook) in [("fsbase", "^fsbase-v(.+)$", true), ("live-boot", "^live-boot-v(.+)$", true), ("quiet", "^q(.+)$", false)] {
+            let text = format!(
+                "[[package]]\nname = \"{id}\"\n[upstream]\ngit = \"https://github.com/peios/peipkgs-official-recipes.git\"\ntag_pattern = \"{pattern}\"\n[watch]\ngithub_webhook = {hook}\n"
+            );
+            let rec = parse_recipe(id, Path::new("/r"), Path::new("/r/x"), text, String::new()).unwrap();
+            r.recipes.insert(id.into(), rec);
+        }
+        r
+    }
+
+    fn payload(json: &str) -> Payload {
+        serde_json::from_str(json).unwrap()
+    }
+
+    #[test]
+    fn routing_fans_out_and_filters_events() {
+        let r = roster();
+        let tag_push = payload(r#"{"ref":"refs/tags/fsbase-v1.0.0","repository":{"html_url":"https://github.com/peios/peipkgs-official-recipes","ssh_url":"git@github.com:peios/peipkgs-official-recipes.git"}}"#);
+        assert_eq!(route(&r, Some("push"), &tag_push), Route::Poll(vec!["fsbase".into(), "live-boot".into()]));
+        let branch = payload(r#"{"ref":"refs/heads/main","repository":{"html_url":"https://github.com/peios/peipkgs-official-recipes"}}"#);
+        assert!(matches!(route(&r, Some("push"), &branch), Route::Ignored(_)));
+        assert_eq!(route(&r, Some("ping"), &branch), Route::Pong);
+        assert!(matches!(route(&r, Some("issues"), &tag_push), Route::Ignored(_)));
+        let ssh_only = payload(r#"{"repository":{"ssh_url":"git@github.com:peios/peipkgs-official-recipes.git"}}"#);
+        assert!(matches!(route(&r, Some("release"), &ssh_only), Route::Poll(v) if v.len() == 2));
+        let other = payload(r#"{"repository":{"html_url":"https://github.com/x/y"}}"#);
+        assert!(matches!(route(&r, Some("push"), &other), Route::Unrecognised(_)));
+    }
+}
