@@ -83,9 +83,28 @@ pub fn manifest(name: &str, version: &str, arch: &str, ts: &str) -> Manifest {
 
 /// Build a real package with one file into `dir`, named canonically.
 pub fn package(dir: &Path, m: &Manifest, key: Option<&SigningKey>) -> PathBuf {
+    let content = format!("content of {} {}\n", m.name, m.version).into_bytes();
+    package_with(dir, m, key, &content)
+}
+
+/// Pseudo-random bytes (incompressible, reproducible).
+pub fn noise(len: usize, seed: u64) -> Vec<u8> {
+    let mut x = seed | 1;
+    (0..len)
+        .map(|_| {
+            x ^= x << 13;
+            x ^= x >> 7;
+            x ^= x << 17;
+            x as u8
+        })
+        .collect()
+}
+
+/// Build a real package whose one file holds `content`.
+pub fn package_with(dir: &Path, m: &Manifest, key: Option<&SigningKey>, content: &[u8]) -> PathBuf {
     fs::create_dir_all(dir).unwrap();
     let src = dir.join(format!(".src-{}-{}", m.name, m.version));
-    fs::write(&src, format!("content of {} {}\n", m.name, m.version)).unwrap();
+    fs::write(&src, content).unwrap();
     let size = fs::metadata(&src).unwrap().len();
     let out = dir.join(format!(
         "{}_{}_{}.peipkg",
