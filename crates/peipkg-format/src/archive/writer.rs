@@ -24,8 +24,17 @@ use std::collections::HashSet;
 use std::io::{self, BufWriter, Read, Seek, Write};
 use std::path::{Path, PathBuf};
 
-/// Worker threads zstd uses: fixed, so output never depends on the machine.
-const ZSTD_WORKERS: u32 = 2;
+/// zstd always runs in its multi-threaded mode, whose output depends on its
+/// parameters and never on how many workers run (pinned by a test below):
+/// the worker count is a speed and memory knob only. Two workers at most,
+/// because each holds its own match-finder tables.
+fn zstd_workers() -> u32 {
+    std::thread::available_parallelism().map_or(1, |n| n.get().min(2) as u32)
+}
+/// zstd's default job is four windows (32 MiB at level 9 and up), and each
+/// worker holds a job's input and output: memory grows with the level.
+/// Fixed 2 MiB jobs keep the writer's peak RSS low at every level.
+const ZSTD_JOB_BYTES: u32 = 2 << 20;
 
 /// One payload entry to pack.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -200,7 +209,9 @@ pub fn write_package(
     ));
     let mut enc = zstd::stream::write::Encoder::new(out, opts.zstd_level).map_err(werr)?;
     enc.include_checksum(true).map_err(werr)?;
-    enc.multithread(ZSTD_WORKERS).map_err(werr)?;
+    enc.multithread(zstd_workers()).map_err(werr)?;
+    enc.set_parameter(zstd::stream::raw::CParameter::JobSize(ZSTD_JOB_BYTES))
+        .map_err(werr)?;
     let mut tar = HashingWriter::new(enc);
 
     write_member(&mut tar, ".peipkg/manifest.json", &manifest_bytes, mtime).map_err(werr)?;
@@ -345,4 +356,55 @@ pub fn encode_member_for_tests(name: &str, content: &[u8], mtime: u64) -> Vec<u8
 #[doc(hidden)]
 pub fn compress_for_tests(tar: &[u8]) -> Vec<u8> {
     zstd::stream::encode_all(tar, 3).expect("compressing a Vec cannot fail")
+}
+
+#[cfg(test)]
+mod tests {
+    use std::io::Write;
+
+    fn compress(data: &[u8], workers: u32, level: i32) -> Vec<u8> {
+        let mut enc = zstd::stream::write::Encoder::new(Vec::new(), level).unwrap();
+        enc.include_checksum(true).unwrap();
+        enc.multithread(workers).unwrap();
+        enc.set_parameter(zstd::stream::raw::CParameter::JobSize(
+            super::ZSTD_JOB_BYTES,
+        ))
+        .unwrap();
+        // Uneven write sizes, as the archive writer produces.
+        for chunk in data.chunks(70_001) {
+            enc.write_all(chunk).unwrap();
+        }
+        enc.finish().unwrap()
+    }
+
+    /// The property reproducibility rests on: once zstd runs multi-threaded,
+    /// the bytes depend on its parameters, not on how many workers run.
+    #[test]
+    fn output_does_not_depend_on_worker_count() {
+        let mut data = Vec::new();
+        let mut x = 1u64;
+        while data.len() < 9 << 20 {
+            x ^= x << 13;
+            x ^= x >> 7;
+            x ^= x << 17;
+            if x % 3 == 0 {
+                data.extend_from_slice(&x.to_le_bytes());
+            } else {
+                data.extend_from_slice(b"text text payload ");
+            }
+        }
+        for level in [1, 3, 9] {
+            let one = compress(&data, 1, level);
+            assert_eq!(
+                one,
+                compress(&data, 2, level),
+                "level {level}: 1 vs 2 workers"
+            );
+            assert_eq!(
+                one,
+                compress(&data, 4, level),
+                "level {level}: 1 vs 4 workers"
+            );
+        }
+    }
 }
