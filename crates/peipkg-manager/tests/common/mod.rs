@@ -1,0 +1,282 @@
+//! Shared fixtures for the end-to-end tests: real upstream git repositories
+//! with real tags, real recipes and keys, and the real binaries.
+#![allow(dead_code)]
+
+use std::path::{Path, PathBuf};
+use std::process::{Command, Output, Stdio};
+use std::sync::OnceLock;
+
+/// The target directory this test binary was built into.
+fn target_profile_dir() -> PathBuf {
+    let exe = std::env::current_exe().expect("test executable path");
+    // .../target/debug/deps/e2e-xxxx -> .../target/debug
+    exe.parent()
+        .and_then(Path::parent)
+        .expect("target/<profile> directory")
+        .to_path_buf()
+}
+
+/// `peipkg-build` and `peipkg-repo`, built into the same target directory
+/// as this test (built here if needed, so `cargo test -p peipkg-manager`
+/// alone is enough).
+pub fn sibling(name: &str) -> PathBuf {
+    static BUILT: OnceLock<()> = OnceLock::new();
+    BUILT.get_or_init(|| {
+        let profile = target_profile_dir();
+        let target = profile.parent().expect("target dir").to_path_buf();
+        let cargo = std::env::var("CARGO").unwrap_or_else(|_| "cargo".into());
+        let mut cmd = Command::new(cargo);
+        cmd.args(["build", "-q", "-p", "peipkg-build", "-p", "peipkg-repo"])
+            .env("CARGO_TARGET_DIR", &target)
+            .current_dir(env!("CARGO_MANIFEST_DIR"));
+        if profile.file_name().is_some_and(|n| n == "release") {
+            cmd.arg("--release");
+        }
+        let st = cmd.status().expect("run cargo build for the sibling binaries");
+        assert!(st.success(), "building peipkg-build and peipkg-repo failed");
+    });
+    let p = target_profile_dir().join(name);
+    assert!(p.exists(), "{} missing", p.display());
+    p
+}
+
+pub fn manager() -> PathBuf {
+    PathBuf::from(env!("CARGO_BIN_EXE_peipkg-manager"))
+}
+
+pub fn git(dir: &Path, args: &[&str]) -> String {
+    let out = Command::new("git")
+        .args(["-c", "user.name=Upstream", "-c", "user.email=up@example.org"])
+        .args(["-c", "protocol.file.allow=always", "-c", "init.defaultBranch=main"])
+        .args(args)
+        .current_dir(dir)
+        .env("GIT_COMMITTER_DATE", "2024-03-15T10:30:00Z")
+        .env("GIT_AUTHOR_DATE", "2024-03-15T10:30:00Z")
+        .output()
+        .expect("run git");
+    assert!(
+        out.status.success(),
+        "git {args:?} failed: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    String::from_utf8_lossy(&out.stdout).trim().to_string()
+}
+
+/// A local upstream repository.
+pub struct Upstream {
+    pub dir: PathBuf,
+}
+
+impl Upstream {
+    pub fn new(root: &Path, name: &str) -> Upstream {
+        let dir = root.join("upstreams").join(name);
+        std::fs::create_dir_all(&dir).unwrap();
+        git(&dir, &["init", "-q"]);
+        Upstream { dir }
+    }
+
+    /// Commits `file` with `content` and tags it (annotated when asked).
+    pub fn release(&self, tag: &str, file: &str, content: &str, annotated: bool) -> String {
+        let p = self.dir.join(file);
+        if let Some(parent) = p.parent() {
+            std::fs::create_dir_all(parent).unwrap();
+        }
+        std::fs::write(&p, content).unwrap();
+        git(&self.dir, &["add", "-A"]);
+        git(&self.dir, &["commit", "-q", "-m", &format!("release {tag}")]);
+        if annotated {
+            git(&self.dir, &["tag", "-a", "-m", tag, tag]);
+        } else {
+            git(&self.dir, &["tag", tag]);
+        }
+        git(&self.dir, &["rev-parse", "HEAD"])
+    }
+
+    pub fn url(&self) -> String {
+        self.dir.display().to_string()
+    }
+}
+
+/// A farm: recipes dir, key, state dir, config.
+pub struct FarmDir {
+    pub root: PathBuf,
+    pub recipes: PathBuf,
+    pub state: PathBuf,
+    pub key: PathBuf,
+    pub config: PathBuf,
+    pub extra_config: String,
+}
+
+impl FarmDir {
+    pub fn new(root: &Path) -> FarmDir {
+        let recipes = root.join("recipes");
+        std::fs::create_dir_all(&recipes).unwrap();
+        let key = root.join("farm.key");
+        let out = Command::new(sibling("peipkg-build"))
+            .args(["keygen", "--out"])
+            .arg(&key)
+            .output()
+            .unwrap();
+        assert!(out.status.success(), "keygen: {}", String::from_utf8_lossy(&out.stderr));
+        let f = FarmDir {
+            root: root.to_path_buf(),
+            recipes,
+            state: root.join("state"),
+            key,
+            config: root.join("config.toml"),
+            extra_config: String::new(),
+        };
+        f.write_config("");
+        f
+    }
+
+    pub fn write_config(&self, extra: &str) {
+        let text = format!(
+            r#"[manager]
+id = "test-farm"
+recipes_dir = "{recipes}"
+state_dir = "{state}"
+
+[repo]
+name = "test-repo"
+description = "end-to-end test repository"
+
+[signing]
+key_file = "{key}"
+
+[poll]
+default_interval = "1h"
+
+[build]
+peipkg_build = "{build}"
+peipkg_repo = "{repo}"
+{extra}
+"#,
+            recipes = self.recipes.display(),
+            state = self.state.display(),
+            key = self.key.display(),
+            build = sibling("peipkg-build").display(),
+            repo = sibling("peipkg-repo").display(),
+        );
+        std::fs::write(&self.config, text).unwrap();
+    }
+
+    /// Writes a recipe directory with `toml` and a build script.
+    pub fn recipe(&self, id: &str, toml: &str, build_sh: &str) {
+        let d = self.recipes.join(id);
+        std::fs::create_dir_all(&d).unwrap();
+        std::fs::write(d.join("peipkg.toml"), toml).unwrap();
+        let script = d.join("build.sh");
+        std::fs::write(&script, build_sh).unwrap();
+        use std::os::unix::fs::PermissionsExt;
+        std::fs::set_permissions(&script, std::fs::Permissions::from_mode(0o755)).unwrap();
+    }
+
+    pub fn once(&self) -> Run {
+        self.run_manager(&["--once"], &[])
+    }
+
+    pub fn run_manager(&self, args: &[&str], env: &[(&str, &str)]) -> Run {
+        let mut cmd = Command::new(manager());
+        cmd.arg("--config").arg(&self.config).args(args);
+        for (k, v) in env {
+            cmd.env(k, v);
+        }
+        let out = cmd.stdin(Stdio::null()).output().expect("run peipkg-manager");
+        Run::from(out)
+    }
+
+    pub fn repo(&self) -> PathBuf {
+        self.state.join("repo")
+    }
+
+    /// (name, version, arch) of every archive entry.
+    pub fn archive(&self) -> Vec<(String, String, String)> {
+        let text = std::fs::read_to_string(self.repo().join("index/archive.json")).unwrap();
+        let v: serde_json::Value = serde_json::from_str(&text).unwrap();
+        let mut out: Vec<(String, String, String)> = v["packages"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|p| {
+                (
+                    p["name"].as_str().unwrap().to_string(),
+                    p["version"].as_str().unwrap().to_string(),
+                    p["architecture"].as_str().unwrap().to_string(),
+                )
+            })
+            .collect();
+        out.sort();
+        out
+    }
+
+    pub fn verify(&self) -> Output {
+        Command::new(sibling("peipkg-repo"))
+            .args(["verify", "--repo"])
+            .arg(self.repo())
+            .args(["--mode", "metadata"])
+            .output()
+            .unwrap()
+    }
+}
+
+pub struct Run {
+    pub code: i32,
+    pub stdout: String,
+    pub stderr: String,
+}
+
+impl From<Output> for Run {
+    fn from(o: Output) -> Run {
+        Run {
+            code: o.status.code().unwrap_or(-1),
+            stdout: String::from_utf8_lossy(&o.stdout).into_owned(),
+            stderr: String::from_utf8_lossy(&o.stderr).into_owned(),
+        }
+    }
+}
+
+impl Run {
+    /// Log lines with this `msg`.
+    pub fn events(&self, msg: &str) -> Vec<&str> {
+        let needle_q = format!("msg=\"{msg}\"");
+        let needle = format!("msg={msg} ");
+        self.stderr
+            .lines()
+            .filter(|l| l.contains(&needle_q) || l.contains(&needle) || l.ends_with(&format!("msg={msg}")))
+            .collect()
+    }
+
+    pub fn count(&self, msg: &str) -> usize {
+        self.events(msg).len()
+    }
+}
+
+/// A recipe TOML for a simple single-package recipe.
+pub fn simple_recipe(name: &str, git: &str, pattern: &str, extra_upstream: &str) -> String {
+    format!(
+        r#"[meta]
+license = "MIT"
+build_script = "build.sh"
+
+[[package]]
+name = "{name}"
+architecture = "noarch"
+description = "test package {name}"
+files = ["usr/share/{name}/**"]
+
+[upstream]
+git = "{git}"
+tag_pattern = '{pattern}'
+peios_revision = 1
+{extra_upstream}
+"#
+    )
+}
+
+/// A build script that installs the whole source tree as data.
+pub fn copy_build(name: &str) -> String {
+    format!(
+        "#!/bin/sh\nset -e\nmkdir -p \"$DESTDIR/usr/share/{name}\"\ncp -R \"$SOURCE_DIR/.\" \"$DESTDIR/usr/share/{name}/\"\n"
+    )
+}
