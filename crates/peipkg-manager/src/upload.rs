@@ -46,7 +46,9 @@ impl Rclone {
             .arg(from)
             .arg(to)
             .args(filters)
-            .args(["--retries", "3", "--low-level-retries", "10"])
+            // Our own retry loop handles failures; rclone's would only
+            // multiply the time a dead remote takes to report.
+            .args(["--retries", "1", "--low-level-retries", "3"])
             .stdout(Sink::File(self.log.clone()))
             .stderr(Sink::File(self.log.clone()))
     }

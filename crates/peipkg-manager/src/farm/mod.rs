@@ -115,8 +115,13 @@ impl Farm {
         self.cfg.state_dir.join("logs")
     }
 
+    /// Unique per process: a build orphaned by a crashed manager must not
+    /// write into the directory of its re-run.
     pub fn work_dir(&self, id: i64) -> PathBuf {
-        self.cfg.state_dir.join("work").join(id.to_string())
+        self.cfg
+            .state_dir
+            .join("work")
+            .join(format!("{id}.{}", std::process::id()))
     }
 
     pub fn built_dir(&self, id: i64) -> PathBuf {

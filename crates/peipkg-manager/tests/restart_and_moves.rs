@@ -1,0 +1,100 @@
+//! Persistence: a moved tag is noticed and not rebuilt; a manager killed
+//! in the middle of its queue resumes where it stopped.
+
+mod common;
+
+use common::*;
+use std::io::Read;
+use std::process::{Command, Stdio};
+use std::time::{Duration, Instant};
+
+#[test]
+fn a_moved_published_tag_is_reported_not_rebuilt() {
+    let t = tempfile::tempdir().unwrap();
+    let up = Upstream::new(t.path(), "lib");
+    let first = up.release("v1.0.0", "a.txt", "original", true);
+    let farm = FarmDir::new(t.path());
+    farm.recipe("lib", &simple_recipe("lib", &up.url(), r"^v(\d+\.\d+\.\d+)$", ""), &copy_build("lib"));
+    let r = farm.once();
+    assert_eq!(r.code, 0, "{}", r.stderr);
+
+    // Upstream force-moves the release tag to a new commit.
+    std::fs::write(up.dir.join("a.txt"), "sneaky change").unwrap();
+    git(&up.dir, &["commit", "-q", "-am", "rewrite"]);
+    git(&up.dir, &["tag", "-f", "-a", "-m", "moved", "v1.0.0"]);
+    let moved_to = git(&up.dir, &["rev-parse", "HEAD"]);
+    assert_ne!(first, moved_to);
+
+    let r = farm.once();
+    assert_eq!(r.code, 0, "{}", r.stderr);
+    assert_eq!(r.count("starting build"), 0, "{}", r.stderr);
+    let warn = r.events("published tag moved; not rebuilding");
+    assert_eq!(warn.len(), 1, "{}", r.stderr);
+    assert!(warn[0].contains(&first) && warn[0].contains(&moved_to), "{}", warn[0]);
+
+    // Logged once per move, not on every poll.
+    let r = farm.once();
+    assert_eq!(r.count("published tag moved; not rebuilding"), 0, "{}", r.stderr);
+
+    // explain shows it.
+    let out = Command::new(manager())
+        .args(["explain", "lib", "--json", "--config"])
+        .arg(&farm.config)
+        .output()
+        .unwrap();
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    let rows: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(rows[0]["tag"], "v1.0.0");
+    assert_eq!(rows[0]["status"], "moved");
+}
+
+#[test]
+fn a_killed_manager_resumes_its_queue_after_restart() {
+    let t = tempfile::tempdir().unwrap();
+    let up = Upstream::new(t.path(), "slow");
+    up.release("v1.0.0", "a.txt", "fast", false);
+    up.release("v1.1.0", "a.txt", "slow", false);
+    up.release("v1.2.0", "a.txt", "fast again", false);
+    let farm = FarmDir::new(t.path());
+    let build = "#!/bin/sh\nset -e\nif grep -qx slow \"$SOURCE_DIR/a.txt\"; then sleep 4; fi\nmkdir -p \"$DESTDIR/usr/share/slow\"\ncp -R \"$SOURCE_DIR/.\" \"$DESTDIR/usr/share/slow/\"\n";
+    farm.recipe("slow", &simple_recipe("slow", &up.url(), r"^v(\d+\.\d+\.\d+)$", ""), build);
+
+    let errlog = t.path().join("first.err");
+    let mut child = Command::new(manager())
+        .args(["--once", "--config"])
+        .arg(&farm.config)
+        .stdin(Stdio::null())
+        .stdout(Stdio::null())
+        .stderr(std::fs::File::create(&errlog).unwrap())
+        .spawn()
+        .unwrap();
+    let deadline = Instant::now() + Duration::from_secs(60);
+    loop {
+        let text = std::fs::read_to_string(&errlog).unwrap_or_default();
+        if text
+            .lines()
+            .any(|l| l.contains("msg=\"starting build\"") && l.contains("version=1.1.0-1"))
+        {
+            break;
+        }
+        assert!(Instant::now() < deadline, "the slow build never started:\n{text}");
+        std::thread::sleep(Duration::from_millis(50));
+    }
+    child.kill().unwrap();
+    child.wait().unwrap();
+    let mut first = String::new();
+    std::fs::File::open(&errlog).unwrap().read_to_string(&mut first).unwrap();
+    assert!(first.contains("build + publish complete") || first.contains("version=1.0.0-1"));
+
+    let r = farm.once();
+    assert_eq!(r.code, 0, "{}", r.stderr);
+    let requeued = r.events("re-queued interrupted build");
+    assert_eq!(requeued.len(), 1, "{}", r.stderr);
+    assert!(requeued[0].contains("version=1.1.0-1"));
+    let versions: Vec<String> = farm.archive().into_iter().map(|(_, v, _)| v).collect();
+    assert_eq!(versions, vec!["1.0.0-1", "1.1.0-1", "1.2.0-1"]);
+    assert!(farm.verify().status.success());
+    // Nothing was built twice into the archive and nothing is left queued.
+    let r = farm.once();
+    assert_eq!((r.code, r.count("starting build")), (0, 0), "{}", r.stderr);
+}
