@@ -156,11 +156,32 @@ fn check_one(
         }
         Err(err) => {
             out.hashed = true;
-            out.issues
-                .push(format!("{file}: {} : {err}", path.display()));
+            // The stream stopped before its end, so the package hash was
+            // never finished. A consumer checks that hash first (§3.5.3
+            // step 2); so do we, to report corruption as what it is.
+            match sha256_file(&path) {
+                Ok((actual, len)) if actual != e.hash.value => {
+                    out.bytes = len;
+                    out.issues.push(format!(
+                        "hash mismatch: {file} computed {actual}, index claimed {}",
+                        e.hash.value
+                    ));
+                }
+                _ => out
+                    .issues
+                    .push(format!("{file}: {}: {err}", path.display())),
+            }
         }
     }
     out
+}
+
+fn sha256_file(path: &std::path::Path) -> std::io::Result<(String, u64)> {
+    use sha2::{Digest, Sha256};
+    let mut f = std::fs::File::open(path)?;
+    let mut h = Sha256::new();
+    let n = std::io::copy(&mut f, &mut h)?;
+    Ok((hex::encode(h.finalize()), n))
 }
 
 /// The entry the package's own manifest implies, with the file-derived
