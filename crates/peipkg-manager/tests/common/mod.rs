@@ -177,8 +177,16 @@ peipkg_repo = "{repo}"
     }
 
     pub fn run_manager(&self, args: &[&str], env: &[(&str, &str)]) -> Run {
+        self.run_manager_with(args, env, &[])
+    }
+
+    /// Like `run_manager`, also removing variables from the environment.
+    pub fn run_manager_with(&self, args: &[&str], env: &[(&str, &str)], remove: &[&str]) -> Run {
         let mut cmd = Command::new(manager());
         cmd.arg("--config").arg(&self.config).args(args);
+        for k in remove {
+            cmd.env_remove(k);
+        }
         for (k, v) in env {
             cmd.env(k, v);
         }
