@@ -34,7 +34,9 @@ fn expected_packages() -> Vec<Expected> {
     for case in cases {
         for (sub, signed) in [("expected", false), ("expected-signed", true)] {
             let dir = case.join(sub);
-            let Ok(rd) = std::fs::read_dir(&dir) else { continue };
+            let Ok(rd) = std::fs::read_dir(&dir) else {
+                continue;
+            };
             let mut tars: Vec<_> = rd
                 .map(|e| e.unwrap().path())
                 .filter(|p| p.extension().is_some_and(|e| e == "tar"))
@@ -50,7 +52,11 @@ fn expected_packages() -> Vec<Expected> {
             }
         }
     }
-    assert!(out.len() >= 7, "expected at least 7 conformance packages, found {}", out.len());
+    assert!(
+        out.len() >= 7,
+        "expected at least 7 conformance packages, found {}",
+        out.len()
+    );
     out
 }
 
@@ -67,7 +73,9 @@ fn inputs_from(exp: &Expected) -> (Manifest, Vec<PayloadEntry>) {
             let path = e.name.trim_end_matches('/').to_string();
             let kind = match e.typeflag {
                 b'5' => EntryKind::Directory,
-                b'2' => EntryKind::Symlink { target: e.link.clone() },
+                b'2' => EntryKind::Symlink {
+                    target: e.link.clone(),
+                },
                 _ => {
                     let src = source.join(&path);
                     let size = std::fs::metadata(&src).unwrap().len();
@@ -102,7 +110,11 @@ fn writer_reproduces_every_expected_tar() {
         let bytes = write(&exp, &out, 3);
         let tar = zstd::stream::decode_all(bytes.as_slice()).unwrap();
         let want = std::fs::read(&exp.tar).unwrap();
-        assert!(tar == want, "{}: decompressed tar differs from the reference", exp.tar.display());
+        assert!(
+            tar == want,
+            "{}: decompressed tar differs from the reference",
+            exp.tar.display()
+        );
     }
 }
 
@@ -129,12 +141,13 @@ fn verifier_accepts_expected_and_our_packages() {
                 require_signature: exp.signed,
                 ..Default::default()
             };
-            let v = verify_package(pkg, &opts)
-                .unwrap_or_else(|e| panic!("{}: {e}", pkg.display()));
+            let v = verify_package(pkg, &opts).unwrap_or_else(|e| panic!("{}: {e}", pkg.display()));
             if exp.signed {
                 assert_eq!(
                     v.signature,
-                    SignatureStatus::Verified { fingerprint: key.fingerprint() }
+                    SignatureStatus::Verified {
+                        fingerprint: key.fingerprint()
+                    }
                 );
             } else {
                 assert_eq!(v.signature, SignatureStatus::Unsigned);

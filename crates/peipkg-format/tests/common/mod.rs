@@ -60,7 +60,12 @@ pub fn read_tar(data: &[u8]) -> Vec<TarEntry> {
                 _ => panic!("unexpected PAX key {k}"),
             }
         }
-        out.push(TarEntry { name, typeflag: h.typeflag, link, content });
+        out.push(TarEntry {
+            name,
+            typeflag: h.typeflag,
+            link,
+            content,
+        });
     }
     out
 }
