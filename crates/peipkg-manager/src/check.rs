@@ -23,16 +23,26 @@ pub fn check(config_path: &std::path::Path) -> CheckReport {
             return rep;
         }
     };
-    rep.notes.push(format!("config {}: ok", config_path.display()));
+    rep.notes
+        .push(format!("config {}: ok", config_path.display()));
 
     for (what, name, key) in [
-        ("peipkg-build", cfg.build.peipkg_build.as_str(), "[build].peipkg_build"),
-        ("peipkg-repo", cfg.build.peipkg_repo.as_str(), "[build].peipkg_repo"),
+        (
+            "peipkg-build",
+            cfg.build.peipkg_build.as_str(),
+            "[build].peipkg_build",
+        ),
+        (
+            "peipkg-repo",
+            cfg.build.peipkg_repo.as_str(),
+            "[build].peipkg_repo",
+        ),
         ("git", cfg.git.program.as_str(), "[git].program"),
     ] {
         if find_program(name).is_none() {
-            rep.problems
-                .push(format!("{what} not found: {name:?} is not an executable on PATH (set {key})"));
+            rep.problems.push(format!(
+                "{what} not found: {name:?} is not an executable on PATH (set {key})"
+            ));
         }
     }
     if let UploadBackend::Rclone { .. } = cfg.upload.backend {
@@ -50,7 +60,9 @@ pub fn check(config_path: &std::path::Path) -> CheckReport {
     }
     for (label, path) in keys {
         match std::fs::metadata(&path) {
-            Err(e) => rep.problems.push(format!("{label} {}: {e}", path.display())),
+            Err(e) => rep
+                .problems
+                .push(format!("{label} {}: {e}", path.display())),
             Ok(m) => {
                 if let Err(e) = peipkg_format::keys::SigningKey::load(&path) {
                     rep.problems.push(format!("{label}: {e}"));
@@ -74,15 +86,19 @@ pub fn check(config_path: &std::path::Path) -> CheckReport {
         }
     };
     for problems in roster.broken.values() {
-        rep.problems.extend(problems.0.iter().map(|p| p.to_string()));
+        rep.problems
+            .extend(problems.0.iter().map(|p| p.to_string()));
     }
     for (entry, why) in &roster.skipped {
-        rep.warnings.push(format!("{}: {why}", roster.dir.join(entry).display()));
+        rep.warnings
+            .push(format!("{}: {why}", roster.dir.join(entry).display()));
     }
     for g in &cfg.grants {
         if roster.get(&g.recipe).is_none() && !roster.broken.contains_key(&g.recipe) {
-            rep.warnings
-                .push(format!("[[grant]] {}: no recipe with that directory name", g.recipe));
+            rep.warnings.push(format!(
+                "[[grant]] {}: no recipe with that directory name",
+                g.recipe
+            ));
         }
     }
     let webhooks: Vec<&str> = roster

@@ -29,9 +29,13 @@ fn main_flags() -> FlagSet {
     f.flag("config", FlagKind::String, "path to the config file")
         .value_name("PATH")
         .default(DEFAULT_CONFIG_PATH);
-    f.flag("log-level", FlagKind::String, "one of debug, info, warn, error")
-        .value_name("LEVEL")
-        .default("info");
+    f.flag(
+        "log-level",
+        FlagKind::String,
+        "one of debug, info, warn, error",
+    )
+    .value_name("LEVEL")
+    .default("info");
     f.flag(
         "once",
         FlagKind::Bool,
@@ -230,7 +234,13 @@ fn cmd_explain(args: &[String]) -> i32 {
     } else {
         None
     };
-    let rows = crate::explain::explain_tags(&recipe, &tags, &archive, store.as_ref(), crate::store::now());
+    let rows = crate::explain::explain_tags(
+        &recipe,
+        &tags,
+        &archive,
+        store.as_ref(),
+        crate::store::now(),
+    );
     if m.flag("json") {
         match serde_json::to_string_pretty(&rows) {
             Ok(j) => println!("{j}"),

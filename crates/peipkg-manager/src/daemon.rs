@@ -59,14 +59,21 @@ pub fn run_daemon(farm: &Arc<Farm>) -> Result<()> {
                         f.reload();
                     }
                     _ if f.is_stopping() => {
-                        f.log.warn("second stop signal; stopping running builds now", &[]);
+                        f.log
+                            .warn("second stop signal; stopping running builds now", &[]);
                         f.cancel.cancel();
                     }
                     _ => {
                         let running = f.running_count();
                         f.log.info(
                             "shutting down: draining running builds",
-                            &[("running", crate::log::n(running)), ("drain_timeout", s(peipkg_cli::format_duration(f.cfg.build.drain_timeout)))],
+                            &[
+                                ("running", crate::log::n(running)),
+                                (
+                                    "drain_timeout",
+                                    s(peipkg_cli::format_duration(f.cfg.build.drain_timeout)),
+                                ),
+                            ],
                         );
                         f.stop();
                         let f2 = Arc::clone(&f);

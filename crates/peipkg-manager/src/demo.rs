@@ -1,5 +1,382 @@
-//! `peipkg-manager demo`: placeholder until the demo lands.
-pub fn cmd_demo(_args: &[String]) -> i32 {
-    eprintln!("peipkg-manager demo: not yet available");
-    1
+//! `peipkg-manager demo`: a whole farm in a temporary directory, to see the
+//! system work in one command. It creates local upstream git repositories
+//! with release tags, a signing key, recipes (a two-package recipe with a
+//! `same_build` dependency, and a busybox-style recipe with named groups and
+//! a `min_version` floor) and a config; runs one `--once` sweep; then shows
+//! the published repository, what `explain` says about the tags, and the
+//! result of `peipkg-repo verify`.
+
+use std::path::{Path, PathBuf};
+use std::process::Command;
+
+use peipkg_cli::{FlagKind, FlagSet, EXIT_FAILURE, EXIT_OK};
+
+use crate::log::{Level, Logger};
+
+fn sibling_or_path(name: &str) -> Option<PathBuf> {
+    if let Ok(exe) = std::env::current_exe() {
+        if let Some(dir) = exe.parent() {
+            let p = dir.join(name);
+            if p.is_file() {
+                return Some(p);
+            }
+        }
+    }
+    crate::process::find_program(name)
+}
+
+fn git(dir: &Path, args: &[&str]) -> Result<(), String> {
+    let out = Command::new("git")
+        .args([
+            "-c",
+            "user.name=Demo Upstream",
+            "-c",
+            "user.email=upstream@example.org",
+        ])
+        .args([
+            "-c",
+            "init.defaultBranch=main",
+            "-c",
+            "advice.detachedHead=false",
+        ])
+        .args(args)
+        .current_dir(dir)
+        .env("GIT_COMMITTER_DATE", "2024-03-15T10:30:00Z")
+        .env("GIT_AUTHOR_DATE", "2024-03-15T10:30:00Z")
+        .output()
+        .map_err(|e| format!("git: {e}"))?;
+    if out.status.success() {
+        Ok(())
+    } else {
+        Err(format!(
+            "git {args:?}: {}",
+            String::from_utf8_lossy(&out.stderr).trim()
+        ))
+    }
+}
+
+fn write(path: &Path, text: &str) -> Result<(), String> {
+    if let Some(p) = path.parent() {
+        std::fs::create_dir_all(p).map_err(|e| format!("create {}: {e}", p.display()))?;
+    }
+    std::fs::write(path, text).map_err(|e| format!("write {}: {e}", path.display()))
+}
+
+fn upstream(root: &Path, name: &str, releases: &[(&str, &str, &str)]) -> Result<PathBuf, String> {
+    let dir = root.join("upstreams").join(name);
+    std::fs::create_dir_all(&dir).map_err(|e| e.to_string())?;
+    git(&dir, &["init", "-q"])?;
+    for (tag, file, content) in releases {
+        write(&dir.join(file), content)?;
+        git(&dir, &["add", "-A"])?;
+        git(&dir, &["commit", "-q", "-m", &format!("release {tag}")])?;
+        git(&dir, &["tag", "-a", "-m", tag, tag])?;
+    }
+    Ok(dir)
+}
+
+fn script(path: &Path, text: &str) -> Result<(), String> {
+    write(path, text)?;
+    use std::os::unix::fs::PermissionsExt;
+    std::fs::set_permissions(path, std::fs::Permissions::from_mode(0o755))
+        .map_err(|e| e.to_string())
+}
+
+fn tree(root: &Path, dir: &Path, out: &mut Vec<String>) {
+    let Ok(rd) = std::fs::read_dir(dir) else {
+        return;
+    };
+    let mut entries: Vec<_> = rd.flatten().collect();
+    entries.sort_by_key(|e| e.file_name());
+    for e in entries {
+        let p = e.path();
+        let rel = p.strip_prefix(root).unwrap_or(&p).display().to_string();
+        if p.is_dir() {
+            if rel == "assets" {
+                out.push("assets/ (browse site)".into());
+                continue;
+            }
+            tree(root, &p, out);
+        } else {
+            let size = e.metadata().map(|m| m.len()).unwrap_or(0);
+            out.push(format!("{rel}  ({size} bytes)"));
+        }
+    }
+}
+
+pub fn cmd_demo(args: &[String]) -> i32 {
+    let mut f = FlagSet::new("peipkg-manager demo", "[flags]");
+    f.about("Builds a self-contained farm in a temporary directory, runs one --once sweep and shows the result.");
+    f.flag(
+        "dir",
+        FlagKind::String,
+        "use this (new or empty) directory and keep it",
+    )
+    .value_name("DIR");
+    f.flag("log-level", FlagKind::String, "log level of the sweep")
+        .default("info");
+    let m = match f.parse(args) {
+        Ok(m) => m,
+        Err(e) => return f.report(&e),
+    };
+    let level = m
+        .string("log-level")
+        .unwrap_or("info")
+        .parse::<Level>()
+        .unwrap_or(Level::Info);
+    let tmp;
+    let root = match m.string("dir") {
+        Some(d) => {
+            let p = PathBuf::from(d);
+            if let Err(e) = std::fs::create_dir_all(&p) {
+                eprintln!("peipkg-manager demo: create {}: {e}", p.display());
+                return EXIT_FAILURE;
+            }
+            p
+        }
+        None => match tempfile::Builder::new()
+            .prefix("peipkg-farm-demo.")
+            .tempdir()
+        {
+            Ok(t) => {
+                tmp = t;
+                tmp.path().to_path_buf()
+            }
+            Err(e) => {
+                eprintln!("peipkg-manager demo: create a temporary directory: {e}");
+                return EXIT_FAILURE;
+            }
+        },
+    };
+    match demo(&root, level) {
+        Ok(true) => EXIT_OK,
+        Ok(false) => EXIT_FAILURE,
+        Err(e) => {
+            eprintln!("peipkg-manager demo: {e}");
+            EXIT_FAILURE
+        }
+    }
+}
+
+fn demo(root: &Path, level: Level) -> Result<bool, String> {
+    let build = sibling_or_path("peipkg-build").ok_or(
+        "peipkg-build not found next to peipkg-manager or on PATH (cargo build --workspace)",
+    )?;
+    let repo_tool = sibling_or_path("peipkg-repo").ok_or(
+        "peipkg-repo not found next to peipkg-manager or on PATH (cargo build --workspace)",
+    )?;
+    println!("== demo farm in {}", root.display());
+
+    let zlib = upstream(
+        root,
+        "zlib",
+        &[
+            ("v1.3.0", "zlib.c", "/* zlib 1.3.0 */\n"),
+            ("v1.3.1", "zlib.c", "/* zlib 1.3.1 */\n"),
+            (
+                "v1.4.0-rc1",
+                "zlib.c",
+                "/* zlib 1.4.0 release candidate */\n",
+            ),
+        ],
+    )?;
+    let busybox = upstream(
+        root,
+        "busybox",
+        &[
+            ("1_36_1", "VERSION", "1.36.1\n"),
+            ("1_37_0", "VERSION", "1.37.0\n"),
+        ],
+    )?;
+    println!("upstreams: zlib tags v1.3.0 v1.3.1 v1.4.0-rc1; busybox tags 1_36_1 1_37_0");
+
+    let key = root.join("farm.ed25519");
+    if !key.exists() {
+        let out = Command::new(&build)
+            .args(["keygen", "--out"])
+            .arg(&key)
+            .output()
+            .map_err(|e| format!("peipkg-build keygen: {e}"))?;
+        if !out.status.success() {
+            return Err(format!(
+                "peipkg-build keygen: {}",
+                String::from_utf8_lossy(&out.stderr).trim()
+            ));
+        }
+    }
+
+    let recipes = root.join("recipes");
+    write(
+        &recipes.join("zlib/peipkg.toml"),
+        &format!(
+            r#"[meta]
+license = "Zlib"
+homepage = "https://zlib.net"
+build_script = "build.sh"
+
+[[package]]
+name = "libz"
+architecture = "x86_64"
+description = "zlib compression library (runtime)"
+side_effects = ["ldconfig"]
+files = ["usr/lib/x86_64-linux-peios/**"]
+
+[[package]]
+name = "libz-dev"
+architecture = "x86_64"
+description = "zlib compression library (headers)"
+dependencies = [{{ name = "libz", same_build = true }}]
+files = ["usr/include/**"]
+
+[upstream]
+git = "{}"
+tag_pattern = "^v(\\d+\\.\\d+\\.\\d+)$"
+peios_revision = 1
+
+[watch]
+poll_interval = "1h"
+"#,
+            zlib.display()
+        ),
+    )?;
+    script(
+        &recipes.join("zlib/build.sh"),
+        "#!/bin/sh\nset -e\nmkdir -p \"$DESTDIR/usr/lib/x86_64-linux-peios\" \"$DESTDIR/usr/include\"\ncp \"$SOURCE_DIR/zlib.c\" \"$DESTDIR/usr/lib/x86_64-linux-peios/libz.so.1\"\necho '/* zlib.h */' > \"$DESTDIR/usr/include/zlib.h\"\n",
+    )?;
+    write(
+        &recipes.join("busybox/peipkg.toml"),
+        &format!(
+            r#"[meta]
+license = "GPL-2.0-only"
+build_script = "build.sh"
+
+[[package]]
+name = "busybox"
+architecture = "noarch"
+description = "busybox version file"
+files = ["usr/share/busybox/**"]
+
+[upstream]
+git = "{}"
+tag_pattern = "^(?P<major>[0-9]+)_(?P<minor>[0-9]+)_(?P<patch>[0-9]+)$"
+peios_revision = 1
+min_version = "1.37.0"
+"#,
+            busybox.display()
+        ),
+    )?;
+    script(
+        &recipes.join("busybox/build.sh"),
+        "#!/bin/sh\nset -e\nmkdir -p \"$DESTDIR/usr/share/busybox\"\ncp \"$SOURCE_DIR/VERSION\" \"$DESTDIR/usr/share/busybox/VERSION\"\n",
+    )?;
+
+    let remote = root.join("published-remote");
+    let upload = if crate::process::find_program("rclone").is_some() {
+        // A local-filesystem rclone remote configured through the
+        // environment, as an operator would point at R2 or S3.
+        std::env::set_var("RCLONE_CONFIG_DEMOREMOTE_TYPE", "local");
+        format!(
+            "[upload]\nbackend = \"rclone\"\nremote = \"demoremote:{}\"\n",
+            remote.display()
+        )
+    } else {
+        "[upload]\nbackend = \"none\"\n".to_string()
+    };
+    let config = root.join("config.toml");
+    write(
+        &config,
+        &format!(
+            r#"[manager]
+id = "demo-farm"
+recipes_dir = "{recipes}"
+state_dir = "{state}"
+
+[repo]
+name = "demo-repo"
+description = "A repository built by the peipkg-manager demo"
+
+[signing]
+key_file = "{key}"
+
+{upload}
+[poll]
+default_interval = "1h"
+
+[build]
+peipkg_build = "{build}"
+peipkg_repo = "{repo}"
+"#,
+            recipes = recipes.display(),
+            state = root.join("state").display(),
+            key = key.display(),
+            build = build.display(),
+            repo = repo_tool.display(),
+        ),
+    )?;
+    println!("config: {}\n", config.display());
+    println!("== peipkg-manager --once --config {}", config.display());
+    let code = crate::cli::run(&config, true, Logger::stderr(level));
+
+    let repo = root.join("state/repo");
+    println!("\n== published repository {}", repo.display());
+    let mut lines = Vec::new();
+    tree(&repo, &repo, &mut lines);
+    for l in lines {
+        println!("  {l}");
+    }
+    if remote.exists() {
+        let mut lines = Vec::new();
+        tree(&remote, &remote, &mut lines);
+        println!(
+            "\n== uploaded with rclone to {} ({} files)",
+            remote.display(),
+            lines.len()
+        );
+    }
+
+    println!("\n== peipkg-manager explain zlib");
+    if let Ok(me) = std::env::current_exe() {
+        let _ = Command::new(me)
+            .args(["explain", "zlib", "--config"])
+            .arg(&config)
+            .status();
+    }
+
+    // Verify like a consumer: signatures and indexes, then every package's
+    // hash against a flat directory of the published files.
+    let flat = root.join("all-packages");
+    let _ = std::fs::create_dir_all(&flat);
+    let mut stack = vec![repo.join("p")];
+    while let Some(d) = stack.pop() {
+        for e in std::fs::read_dir(&d).into_iter().flatten().flatten() {
+            let p = e.path();
+            if p.is_dir() {
+                stack.push(p);
+            } else if p.extension().is_some_and(|x| x == "peipkg") {
+                if let Some(name) = p.file_name() {
+                    let _ = std::fs::hard_link(&p, flat.join(name));
+                }
+            }
+        }
+    }
+    println!(
+        "\n== peipkg-repo verify --repo {} --mode both --all-packages-dir {}",
+        repo.display(),
+        flat.display()
+    );
+    let verified = Command::new(&repo_tool)
+        .args(["verify", "--repo"])
+        .arg(&repo)
+        .args(["--mode", "both", "--all-packages-dir"])
+        .arg(&flat)
+        .status()
+        .map(|s| s.success())
+        .unwrap_or(false);
+    let ok = code == 0 && verified;
+    println!(
+        "\n== demo {}: sweep exit {code}, verify {}",
+        if ok { "succeeded" } else { "FAILED" },
+        if verified { "ok" } else { "FAILED" }
+    );
+    Ok(ok)
 }

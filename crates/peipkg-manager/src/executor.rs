@@ -47,11 +47,23 @@ pub struct BuildResult {
 #[derive(Debug, thiserror::Error)]
 pub enum JobError {
     #[error("fetch source: {0}")]
-    Fetch(#[from] FetchError),
+    Fetch(Box<FetchError>),
     #[error(transparent)]
-    Build(#[from] BuildError),
+    Build(Box<BuildError>),
     #[error("{0}")]
     Other(String),
+}
+
+impl From<FetchError> for JobError {
+    fn from(e: FetchError) -> Self {
+        JobError::Fetch(Box::new(e))
+    }
+}
+
+impl From<BuildError> for JobError {
+    fn from(e: BuildError) -> Self {
+        JobError::Build(Box::new(e))
+    }
 }
 
 impl JobError {
@@ -59,9 +71,16 @@ impl JobError {
     /// re-queued, not counted against the recipe.
     pub fn is_cancelled(&self) -> bool {
         let run = match self {
-            JobError::Fetch(FetchError::Clone { source, .. })
-            | JobError::Fetch(FetchError::Submodules { source, .. }) => Some(source),
-            JobError::Build(BuildError::Run(source)) => Some(source),
+            JobError::Fetch(f) => match f.as_ref() {
+                FetchError::Clone { source, .. } | FetchError::Submodules { source, .. } => {
+                    Some(source)
+                }
+                _ => None,
+            },
+            JobError::Build(b) => match b.as_ref() {
+                BuildError::Run(source) => Some(source),
+                _ => None,
+            },
             _ => None,
         };
         matches!(run, Some(RunError::Cancelled { .. }))

@@ -48,7 +48,12 @@ pub fn explain_tags(
             detail,
         };
         let row = match j.verdict {
-            Verdict::NoMatch => base("no-match", None, format!("does not match {}", up.pattern.as_str()), false),
+            Verdict::NoMatch => base(
+                "no-match",
+                None,
+                format!("does not match {}", up.pattern.as_str()),
+                false,
+            ),
             Verdict::Invalid { captured, reason } => base(
                 "invalid",
                 None,
@@ -56,7 +61,11 @@ pub fn explain_tags(
                 true,
             ),
             Verdict::BelowMin { version } => {
-                let min = up.min_version.as_ref().map(|(m, _)| m.as_str()).unwrap_or("");
+                let min = up
+                    .min_version
+                    .as_ref()
+                    .map(|(m, _)| m.as_str())
+                    .unwrap_or("");
                 base(
                     "below-min-version",
                     Some(version.to_string()),
@@ -97,7 +106,10 @@ fn candidate_status(
                 );
             }
         }
-        return ("published".into(), format!("in the archive as {}", published.join(", ")));
+        return (
+            "published".into(),
+            format!("in the archive as {}", published.join(", ")),
+        );
     }
     let Some(st) = store else {
         return ("new".into(), "would be queued at the next poll".into());
@@ -122,7 +134,10 @@ fn candidate_status(
         };
         return (
             "backoff".into(),
-            format!("{} failure(s), {when}; last error: {}", f.failures, f.last_error),
+            format!(
+                "{} failure(s), {when}; last error: {}",
+                f.failures, f.last_error
+            ),
         );
     }
     ("new".into(), "would be queued at the next poll".into())
@@ -152,7 +167,11 @@ pub fn render(recipe: &Recipe, rows: &[TagRow]) -> String {
         .max()
         .unwrap_or(7)
         .max(7);
-    let _ = writeln!(out, "\n{:w_tag$}  {:12}  {:w_ver$}  {:17}  DETAIL", "TAG", "COMMIT", "VERSION", "STATUS");
+    let _ = writeln!(
+        out,
+        "\n{:w_tag$}  {:12}  {:w_ver$}  {:17}  DETAIL",
+        "TAG", "COMMIT", "VERSION", "STATUS"
+    );
     for r in rows {
         let _ = writeln!(
             out,
@@ -199,7 +218,10 @@ mod tests {
     }
 
     fn t(name: &str, c: char) -> RemoteTag {
-        RemoteTag { name: name.into(), commit: c.to_string().repeat(40) }
+        RemoteTag {
+            name: name.into(),
+            commit: c.to_string().repeat(40),
+        }
     }
 
     #[test]
@@ -214,7 +236,8 @@ mod tests {
         .unwrap();
         let archive = Archive::load(d.path()).unwrap();
         let mut st = Store::open_in_memory().unwrap();
-        st.record_published_tag("zlib", "v1.2", "1.2-1", &"a".repeat(40), 1).unwrap();
+        st.record_published_tag("zlib", "v1.2", "1.2-1", &"a".repeat(40), 1)
+            .unwrap();
         st.enqueue(
             &NewBuild {
                 recipe: "zlib".into(),
@@ -227,7 +250,8 @@ mod tests {
             5,
         )
         .unwrap();
-        st.record_failure("zlib", "1.4-1", "v1.4", "compiler exploded", 100).unwrap();
+        st.record_failure("zlib", "1.4-1", "v1.4", "compiler exploded", 100)
+            .unwrap();
         let tags = vec![
             t("v1.0", 'a'),
             t("v1.1", 'a'),

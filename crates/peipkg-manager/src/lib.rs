@@ -4,21 +4,21 @@
 //! strictness, tag-to-version rules, the queue and backoff, the pipeline's
 //! child processes) can be tested without spawning the daemon.
 
-pub mod config;
-pub mod log;
-pub mod roster;
-pub mod tag_version;
-pub mod process;
-pub mod watch;
-pub mod store;
-pub mod pipeline;
-pub mod executor;
-pub mod upload;
-pub mod farm;
-pub mod once;
-pub mod explain;
 pub mod check;
-pub mod daemon;
-pub mod http;
 pub mod cli;
+pub mod config;
+pub mod daemon;
 pub mod demo;
+pub mod executor;
+pub mod explain;
+pub mod farm;
+pub mod http;
+pub mod log;
+pub mod once;
+pub mod pipeline;
+pub mod process;
+pub mod roster;
+pub mod store;
+pub mod tag_version;
+pub mod upload;
+pub mod watch;

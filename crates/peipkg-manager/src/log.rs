@@ -178,7 +178,8 @@ fn now_rfc3339_millis() -> String {
     let fmt = time::macros::format_description!(
         "[year]-[month]-[day]T[hour]:[minute]:[second].[subsecond digits:3]Z"
     );
-    now.format(&fmt).unwrap_or_else(|_| now.unix_timestamp().to_string())
+    now.format(&fmt)
+        .unwrap_or_else(|_| now.unix_timestamp().to_string())
 }
 
 /// Renders one line; split out so the quoting rules are testable.
@@ -204,8 +205,7 @@ pub fn format_line(time: &str, level: Level, msg: &str, attrs: &[(&str, Val<'_>)
 /// when an error message from a child process spans several.
 fn quote_into(v: &str, out: &mut String) {
     let needs = v.is_empty()
-        || v
-            .chars()
+        || v.chars()
             .any(|c| c == ' ' || c == '=' || c == '"' || c.is_control() || c == '\u{FFFD}');
     if !needs {
         out.push_str(v);

@@ -12,9 +12,11 @@ use crate::log::s;
 
 pub fn run_once(farm: &Arc<Farm>) -> RunReport {
     if let Err(e) = farm.ensure_repo().and_then(|_| farm.requeue_interrupted()) {
-        farm.log.error("manager exited with error", &[("err", s(format!("{e:#}")))]);
+        farm.log
+            .error("manager exited with error", &[("err", s(format!("{e:#}")))]);
         let mut r = farm.report().clone();
-        r.publish_failures.push(("repository".into(), format!("{e:#}")));
+        r.publish_failures
+            .push(("repository".into(), format!("{e:#}")));
         return r;
     }
     {
@@ -85,9 +87,10 @@ pub fn run_once(farm: &Arc<Farm>) -> RunReport {
     let left = farm.store().queued().map(|q| q.len()).unwrap_or(0);
     let mut report = farm.report().clone();
     if left > 0 {
-        report
-            .build_failures
-            .push(("queue".into(), format!("{left} build(s) left queued (interrupted)")));
+        report.build_failures.push((
+            "queue".into(),
+            format!("{left} build(s) left queued (interrupted)"),
+        ));
     }
     report
 }

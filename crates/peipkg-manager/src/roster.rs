@@ -277,7 +277,10 @@ fn read_upstream(r: &mut Reporter<'_>, mut s: Section<'_>) -> Option<Upstream> {
         },
         None => {
             if !s.has("git") {
-                r.push(s.line, "[upstream].git is required when [upstream] is present");
+                r.push(
+                    s.line,
+                    "[upstream].git is required when [upstream] is present",
+                );
             }
             ok = false;
             None
@@ -294,7 +297,10 @@ fn read_upstream(r: &mut Reporter<'_>, mut s: Section<'_>) -> Option<Upstream> {
         },
         None => {
             if !s.has("tag_pattern") {
-                r.push(s.line, "[upstream].tag_pattern is required when [upstream] is present");
+                r.push(
+                    s.line,
+                    "[upstream].tag_pattern is required when [upstream] is present",
+                );
             }
             ok = false;
             None
@@ -350,13 +356,19 @@ pub fn check_git_url(url: &str) -> Result<(), String> {
         return Err("must not be empty".into());
     }
     if url.starts_with('-') {
-        return Err(format!("{url:?} must not begin with '-' (git would read it as an option)"));
+        return Err(format!(
+            "{url:?} must not begin with '-' (git would read it as an option)"
+        ));
     }
     if url.chars().any(|c| c.is_control() || c.is_whitespace()) {
         return Err(format!("{url:?} contains whitespace or control characters"));
     }
-    if url.starts_with("ext::") || url.contains("::") && url.split("::").next().is_some_and(|p| !p.contains('/')) {
-        return Err(format!("{url:?} uses a git remote helper transport (<transport>::), which is not allowed"));
+    if url.starts_with("ext::")
+        || url.contains("::") && url.split("::").next().is_some_and(|p| !p.contains('/'))
+    {
+        return Err(format!(
+            "{url:?} uses a git remote helper transport (<transport>::), which is not allowed"
+        ));
     }
     Ok(())
 }

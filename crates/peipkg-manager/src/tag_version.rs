@@ -188,8 +188,13 @@ mod tests {
         let busybox = p("^(?P<major>[0-9]+)_(?P<minor>[0-9]+)_(?P<patch>[0-9]+)$");
         assert_eq!(busybox.capture("1_37_0").as_deref(), Some("1.37.0"));
         assert_eq!(busybox.capture("1_36_1").as_deref(), Some("1.36.1"));
-        let pre = p(r"^v(?P<major>\d+)\.(?P<minor>\d+)(?:\.(?P<patch>\d+))?(?:-(?P<prerelease>[a-z]+\d+))?$");
-        assert_eq!(pre.capture("v0.20.0-alpha1").as_deref(), Some("0.20.0-alpha1"));
+        let pre = p(
+            r"^v(?P<major>\d+)\.(?P<minor>\d+)(?:\.(?P<patch>\d+))?(?:-(?P<prerelease>[a-z]+\d+))?$",
+        );
+        assert_eq!(
+            pre.capture("v0.20.0-alpha1").as_deref(),
+            Some("0.20.0-alpha1")
+        );
         assert_eq!(pre.capture("v0.20").as_deref(), Some("0.20"));
         assert_eq!(pre.capture("v0.20.0").as_deref(), Some("0.20.0"));
     }
@@ -200,7 +205,10 @@ mod tests {
             ("^v(\\d+", "invalid tag_pattern"),
             ("^v\\d+$", "must have a capture group"),
             ("^(\\d+)\\.(\\d+)$", "exactly one"),
-            ("^(?P<major>\\d+)_(?P<build>\\d+)$", "unknown named group \"build\""),
+            (
+                "^(?P<major>\\d+)_(?P<build>\\d+)$",
+                "unknown named group \"build\"",
+            ),
             ("^(?P<major>\\d+)_(\\d+)$", "mixes named and unnamed"),
             ("^(?P<major>\\d+)$", "requires both 'major' and 'minor'"),
         ] {
@@ -213,7 +221,10 @@ mod tests {
     #[test]
     fn composed_versions_are_validated() {
         assert_eq!(compose("1.3.2", 1).unwrap().to_string(), "1.3.2-1");
-        assert_eq!(compose("0.20.0-rc1", 4).unwrap().to_string(), "0.20.0-rc1-4");
+        assert_eq!(
+            compose("0.20.0-rc1", 4).unwrap().to_string(),
+            "0.20.0-rc1-4"
+        );
         for bad in ["", "1.0/x", "1;rm -rf", "-1.0", ".5", "1:2.0", "1.0 2"] {
             assert!(compose(bad, 1).is_err(), "{bad:?} should be refused");
         }
@@ -222,7 +233,12 @@ mod tests {
     #[test]
     fn min_version_floor_uses_spec_order() {
         let min = parse_min_version("2.12").unwrap();
-        for (v, ok) in [("2.11", false), ("2.12", true), ("2.12.5", true), ("3.0.0", true)] {
+        for (v, ok) in [
+            ("2.11", false),
+            ("2.12", true),
+            ("2.12.5", true),
+            ("3.0.0", true),
+        ] {
             assert_eq!(at_least(&compose(v, 3).unwrap(), &min), ok, "{v}");
         }
         let min = parse_min_version("1.37.0").unwrap();

@@ -73,7 +73,11 @@ impl Rclone {
             ),
             (
                 "indexes",
-                self.copy(&snapshot.join("index"), &remote_join(&self.remote, "index"), &[]),
+                self.copy(
+                    &snapshot.join("index"),
+                    &remote_join(&self.remote, "index"),
+                    &[],
+                ),
             ),
             (
                 "descriptor",
@@ -84,7 +88,10 @@ impl Rclone {
                 ),
             ),
         ];
-        note(&self.log, &format!("# upload {}", crate::pipeline::publish::now_rfc3339()));
+        note(
+            &self.log,
+            &format!("# upload {}", crate::pipeline::publish::now_rfc3339()),
+        );
         for (pass, cmd) in passes {
             note(&self.log, &cmd.display());
             process::run(&cmd, cancel).map_err(|source| UploadError { pass, source })?;
@@ -115,7 +122,9 @@ mod tests {
     fn retry_delay_doubles_and_caps() {
         let min = Duration::from_secs(30);
         let max = Duration::from_secs(600);
-        let d: Vec<u64> = (1..=7).map(|n| retry_delay(n, min, max).as_secs()).collect();
+        let d: Vec<u64> = (1..=7)
+            .map(|n| retry_delay(n, min, max).as_secs())
+            .collect();
         assert_eq!(d, vec![30, 60, 120, 240, 480, 600, 600]);
     }
 }

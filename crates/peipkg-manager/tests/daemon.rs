@@ -12,7 +12,13 @@ use std::net::TcpStream;
 use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
 
-fn http(port: u16, method: &str, path: &str, headers: &[(&str, &str)], body: &[u8]) -> (u16, String) {
+fn http(
+    port: u16,
+    method: &str,
+    path: &str,
+    headers: &[(&str, &str)],
+    body: &[u8],
+) -> (u16, String) {
     let mut s = TcpStream::connect(("127.0.0.1", port)).unwrap();
     s.set_read_timeout(Some(Duration::from_secs(20))).unwrap();
     let mut req = format!("{method} {path} HTTP/1.1\r\nHost: localhost\r\nConnection: close\r\nContent-Length: {}\r\n", body.len());
@@ -25,8 +31,15 @@ fn http(port: u16, method: &str, path: &str, headers: &[(&str, &str)], body: &[u
     let mut out = Vec::new();
     s.read_to_end(&mut out).unwrap();
     let text = String::from_utf8_lossy(&out).to_string();
-    let code = text.split(' ').nth(1).and_then(|c| c.parse().ok()).unwrap_or(0);
-    let body = text.split_once("\r\n\r\n").map(|(_, b)| b.to_string()).unwrap_or_default();
+    let code = text
+        .split(' ')
+        .nth(1)
+        .and_then(|c| c.parse().ok())
+        .unwrap_or(0);
+    let body = text
+        .split_once("\r\n\r\n")
+        .map(|(_, b)| b.to_string())
+        .unwrap_or_default();
     (code, body)
 }
 
@@ -37,7 +50,10 @@ fn wait_for(log: &std::path::Path, what: &str, pred: impl Fn(&str) -> bool) -> S
         if text.lines().any(&pred) {
             return text;
         }
-        assert!(Instant::now() < deadline, "timed out waiting for {what}:\n{text}");
+        assert!(
+            Instant::now() < deadline,
+            "timed out waiting for {what}:\n{text}"
+        );
         std::thread::sleep(Duration::from_millis(100));
     }
 }
@@ -56,9 +72,14 @@ fn daemon_webhooks_http_reload_and_drain() {
     up.release("v1.0.0", "a.txt", "one", false);
     let farm = FarmDir::new(t.path());
     let build = "#!/bin/sh\nset -e\nif grep -qx slow \"$SOURCE_DIR/a.txt\"; then sleep 3; fi\nmkdir -p \"$DESTDIR/usr/share/hooked\"\ncp -R \"$SOURCE_DIR/.\" \"$DESTDIR/usr/share/hooked/\"\n";
-    let recipe = simple_recipe("hooked", &up.url(), r"^v(\d+\.\d+\.\d+)$", "") + "\n[watch]\ngithub_webhook = true\npoll_interval = \"1h\"\n";
+    let recipe = simple_recipe("hooked", &up.url(), r"^v(\d+\.\d+\.\d+)$", "")
+        + "\n[watch]\ngithub_webhook = true\npoll_interval = \"1h\"\n";
     farm.recipe("hooked", &recipe, build);
-    let port = std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port();
+    let port = std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port();
     let secret_file = t.path().join("webhook-secret");
     std::fs::write(&secret_file, "s3cret\n").unwrap();
     farm.write_config(&format!(
@@ -76,7 +97,9 @@ fn daemon_webhooks_http_reload_and_drain() {
         .spawn()
         .unwrap();
     let pid = child.id();
-    wait_for(&log, "first publish", |l| l.contains("build + publish complete") && l.contains("version=1.0.0-1"));
+    wait_for(&log, "first publish", |l| {
+        l.contains("build + publish complete") && l.contains("version=1.0.0-1")
+    });
 
     let (code, body) = http(port, "GET", "/healthz", &[], b"");
     assert_eq!((code, body.as_str()), (200, "ok\n"));
@@ -86,14 +109,26 @@ fn daemon_webhooks_http_reload_and_drain() {
     assert_eq!(st["farm_id"], "test-farm");
     assert_eq!(st["recipes"], serde_json::json!(["hooked"]));
     assert_eq!(st["builds_succeeded"], 1);
-    assert!(st.get("in_flight").is_none(), "in_flight must be omitted when idle: {body}");
-    assert!(st.get("failures").is_none(), "failures must be omitted when empty: {body}");
+    assert!(
+        st.get("in_flight").is_none(),
+        "in_flight must be omitted when idle: {body}"
+    );
+    assert!(
+        st.get("failures").is_none(),
+        "failures must be omitted when empty: {body}"
+    );
     let (code, body) = http(port, "GET", "/metrics", &[], b"");
     assert_eq!(code, 200);
-    assert!(body.contains("peipkg_manager_builds{state=\"published\"} 1"), "{body}");
+    assert!(
+        body.contains("peipkg_manager_builds{state=\"published\"} 1"),
+        "{body}"
+    );
     let (code, body) = http(port, "GET", "/", &[], b"");
     assert_eq!(code, 200);
-    assert!(body.contains("Recent builds") && body.contains("/builds/1/log"), "{body}");
+    assert!(
+        body.contains("Recent builds") && body.contains("/builds/1/log"),
+        "{body}"
+    );
     let (code, body) = http(port, "GET", "/builds/1/log", &[], b"");
     assert_eq!(code, 200);
     assert!(body.contains("peipkg-build build --recipe"), "{body}");
@@ -111,22 +146,74 @@ fn daemon_webhooks_http_reload_and_drain() {
         m.update(body);
         format!("sha256={}", hex::encode(m.finalize().into_bytes()))
     };
-    assert_eq!(http(port, "POST", "/webhooks/github", &[("X-GitHub-Event", "push")], payload.as_bytes()).0, 401);
-    assert_eq!(http(port, "POST", "/webhooks/github", &[("X-GitHub-Event", "push"), ("X-Hub-Signature-256", "sha256=00")], payload.as_bytes()).0, 401);
+    assert_eq!(
+        http(
+            port,
+            "POST",
+            "/webhooks/github",
+            &[("X-GitHub-Event", "push")],
+            payload.as_bytes()
+        )
+        .0,
+        401
+    );
+    assert_eq!(
+        http(
+            port,
+            "POST",
+            "/webhooks/github",
+            &[
+                ("X-GitHub-Event", "push"),
+                ("X-Hub-Signature-256", "sha256=00")
+            ],
+            payload.as_bytes()
+        )
+        .0,
+        401
+    );
     let branch = payload.replace("refs/tags/v1.1.0", "refs/heads/main");
-    let (code, _) = http(port, "POST", "/webhooks/github", &[("X-GitHub-Event", "push"), ("X-Hub-Signature-256", &sign(branch.as_bytes()))], branch.as_bytes());
+    let (code, _) = http(
+        port,
+        "POST",
+        "/webhooks/github",
+        &[
+            ("X-GitHub-Event", "push"),
+            ("X-Hub-Signature-256", &sign(branch.as_bytes())),
+        ],
+        branch.as_bytes(),
+    );
     assert_eq!(code, 200);
-    let (code, _) = http(port, "POST", "/webhooks/github", &[("X-GitHub-Event", "push"), ("X-Hub-Signature-256", &sign(payload.as_bytes()))], payload.as_bytes());
+    let (code, _) = http(
+        port,
+        "POST",
+        "/webhooks/github",
+        &[
+            ("X-GitHub-Event", "push"),
+            ("X-Hub-Signature-256", &sign(payload.as_bytes())),
+        ],
+        payload.as_bytes(),
+    );
     assert_eq!(code, 200);
-    let text = wait_for(&log, "webhook-triggered publish", |l| l.contains("build + publish complete") && l.contains("version=1.1.0-1"));
-    assert!(text.contains("webhook accepted, triggering immediate poll"), "{text}");
-    assert_eq!(text.matches("msg=\"webhook signature invalid\"").count(), 2, "{text}");
+    let text = wait_for(&log, "webhook-triggered publish", |l| {
+        l.contains("build + publish complete") && l.contains("version=1.1.0-1")
+    });
+    assert!(
+        text.contains("webhook accepted, triggering immediate poll"),
+        "{text}"
+    );
+    assert_eq!(
+        text.matches("msg=\"webhook signature invalid\"").count(),
+        2,
+        "{text}"
+    );
 
     // The recipes directory vanishes: a reload keeps the roster we have.
     let moved = t.path().join("recipes.away");
     std::fs::rename(&farm.recipes, &moved).unwrap();
     signal(pid, libc::SIGHUP);
-    wait_for(&log, "failed reload", |l| l.contains("reload: load roster failed; continuing with existing recipes"));
+    wait_for(&log, "failed reload", |l| {
+        l.contains("reload: load roster failed; continuing with existing recipes")
+    });
     let (_, body) = http(port, "GET", "/status", &[], b"");
     let st: serde_json::Value = serde_json::from_str(&body).unwrap();
     assert_eq!(st["recipes"], serde_json::json!(["hooked"]));
@@ -138,8 +225,19 @@ fn daemon_webhooks_http_reload_and_drain() {
     // daemon exits 0.
     up.release("v1.2.0", "a.txt", "slow", false);
     let payload = payload.replace("v1.1.0", "v1.2.0");
-    http(port, "POST", "/webhooks/github", &[("X-GitHub-Event", "push"), ("X-Hub-Signature-256", &sign(payload.as_bytes()))], payload.as_bytes());
-    wait_for(&log, "slow build start", |l| l.contains("msg=\"starting build\"") && l.contains("version=1.2.0-1"));
+    http(
+        port,
+        "POST",
+        "/webhooks/github",
+        &[
+            ("X-GitHub-Event", "push"),
+            ("X-Hub-Signature-256", &sign(payload.as_bytes())),
+        ],
+        payload.as_bytes(),
+    );
+    wait_for(&log, "slow build start", |l| {
+        l.contains("msg=\"starting build\"") && l.contains("version=1.2.0-1")
+    });
     signal(pid, libc::SIGTERM);
     let deadline = Instant::now() + Duration::from_secs(60);
     let status = loop {
@@ -151,7 +249,11 @@ fn daemon_webhooks_http_reload_and_drain() {
     };
     let text = std::fs::read_to_string(&log).unwrap();
     assert_eq!(status.code(), Some(0), "{text}");
-    assert!(text.lines().any(|l| l.contains("build + publish complete") && l.contains("version=1.2.0-1")), "the running build was not drained:\n{text}");
+    assert!(
+        text.lines()
+            .any(|l| l.contains("build + publish complete") && l.contains("version=1.2.0-1")),
+        "the running build was not drained:\n{text}"
+    );
     assert!(text.contains("msg=\"peipkg-manager stopped\""), "{text}");
     assert!(!text.contains("panicked"), "{text}");
     let versions: Vec<String> = farm.archive().into_iter().map(|(_, v, _)| v).collect();

@@ -49,9 +49,20 @@ fn multi_package_recipe_builds_dedups_and_picks_up_only_new_tags() {
     let started: Vec<&str> = r.events("starting build");
     let order: Vec<&str> = started
         .iter()
-        .map(|l| l.split("version=").nth(1).unwrap().split(' ').next().unwrap())
+        .map(|l| {
+            l.split("version=")
+                .nth(1)
+                .unwrap()
+                .split(' ')
+                .next()
+                .unwrap()
+        })
         .collect();
-    assert_eq!(order, vec!["1.3.0-1", "1.9.0-1", "1.10.0-1"], "versions must be built in version order");
+    assert_eq!(
+        order,
+        vec!["1.3.0-1", "1.9.0-1", "1.10.0-1"],
+        "versions must be built in version order"
+    );
     let archive = farm.archive();
     assert_eq!(archive.len(), 6, "{archive:?}");
     for v in ["1.3.0-1", "1.9.0-1", "1.10.0-1"] {
@@ -59,20 +70,37 @@ fn multi_package_recipe_builds_dedups_and_picks_up_only_new_tags() {
         assert!(archive.contains(&("libz-dev".into(), v.into(), "x86_64".into())));
     }
     let v = farm.verify();
-    assert!(v.status.success(), "verify: {}", String::from_utf8_lossy(&v.stderr));
+    assert!(
+        v.status.success(),
+        "verify: {}",
+        String::from_utf8_lossy(&v.stderr)
+    );
     // same_build pinned libz-dev to its sibling's exact version.
     let active = std::fs::read_to_string(farm.repo().join("index/active.json")).unwrap();
     assert!(active.contains("\"constraint\":\"= 1.10.0-1\""), "{active}");
     // Per-build logs exist and are non-empty.
-    let logs: Vec<_> = std::fs::read_dir(farm.state.join("logs")).unwrap().collect();
+    let logs: Vec<_> = std::fs::read_dir(farm.state.join("logs"))
+        .unwrap()
+        .collect();
     assert!(logs.len() >= 3);
     // Work directories are gone.
-    assert_eq!(std::fs::read_dir(farm.state.join("work")).unwrap().count(), 0);
-    assert_eq!(std::fs::read_dir(farm.state.join("built")).unwrap().count(), 0);
+    assert_eq!(
+        std::fs::read_dir(farm.state.join("work")).unwrap().count(),
+        0
+    );
+    assert_eq!(
+        std::fs::read_dir(farm.state.join("built")).unwrap().count(),
+        0
+    );
 
     let r = farm.once();
     assert_eq!(r.code, 0, "second run failed:\n{}", r.stderr);
-    assert_eq!(r.count("starting build"), 0, "second run rebuilt something:\n{}", r.stderr);
+    assert_eq!(
+        r.count("starting build"),
+        0,
+        "second run rebuilt something:\n{}",
+        r.stderr
+    );
     assert_eq!(farm.archive().len(), 6);
 
     up.release("v1.11.0", "zlib.c", "int v1110;", true);
@@ -82,7 +110,10 @@ fn multi_package_recipe_builds_dedups_and_picks_up_only_new_tags() {
     assert!(r.events("starting build")[0].contains("version=1.11.0-1"));
     assert_eq!(farm.archive().len(), 8);
     let active = std::fs::read_to_string(farm.repo().join("index/active.json")).unwrap();
-    assert!(active.contains("1.11.0-1") && !active.contains("1.10.0-1"), "{active}");
+    assert!(
+        active.contains("1.11.0-1") && !active.contains("1.10.0-1"),
+        "{active}"
+    );
 }
 
 #[test]
@@ -108,7 +139,11 @@ fn named_groups_and_min_version() {
     let names: Vec<String> = farm.archive().into_iter().map(|(_, v, _)| v).collect();
     assert_eq!(names, vec!["1.37.0-1", "1.38.0-1"]);
     let poll = r.events("poll complete");
-    assert!(poll[0].contains("tags_seen=5") && poll[0].contains("skipped_below_min_version=1"), "{}", poll[0]);
+    assert!(
+        poll[0].contains("tags_seen=5") && poll[0].contains("skipped_below_min_version=1"),
+        "{}",
+        poll[0]
+    );
 }
 
 #[test]
@@ -124,12 +159,20 @@ fn submodules_are_fetched_when_asked_and_git_metadata_is_stripped() {
     let build = "#!/bin/sh\nset -e\ntest -f \"$SOURCE_DIR/gnulib/lib/gnulib.h\"\nif find \"$SOURCE_DIR\" -name .git | grep -q .; then echo '.git present' >&2; exit 1; fi\nmkdir -p \"$DESTDIR/usr/share/hello\"\ncp -R \"$SOURCE_DIR/.\" \"$DESTDIR/usr/share/hello/\"\n";
     farm.recipe(
         "hello",
-        &simple_recipe("hello", &up.url(), r"^v([0-9]+\.[0-9]+(?:\.[0-9]+)*)$", "submodules = true\nmin_version = \"2.12\""),
+        &simple_recipe(
+            "hello",
+            &up.url(),
+            r"^v([0-9]+\.[0-9]+(?:\.[0-9]+)*)$",
+            "submodules = true\nmin_version = \"2.12\"",
+        ),
         build,
     );
     let r = farm.once();
     assert_eq!(r.code, 0, "{}", r.stderr);
-    assert_eq!(farm.archive(), vec![("hello".into(), "2.12-1".into(), "noarch".into())]);
+    assert_eq!(
+        farm.archive(),
+        vec![("hello".into(), "2.12-1".into(), "noarch".into())]
+    );
 
     // Without the opt-in, a local submodule URL is refused by git, and the
     // build fails cleanly.
@@ -137,7 +180,12 @@ fn submodules_are_fetched_when_asked_and_git_metadata_is_stripped() {
     let farm2 = FarmDir::new(t2.path());
     farm2.recipe(
         "hello",
-        &simple_recipe("hello", &up.url(), r"^v([0-9]+\.[0-9]+(?:\.[0-9]+)*)$", "submodules = true"),
+        &simple_recipe(
+            "hello",
+            &up.url(),
+            r"^v([0-9]+\.[0-9]+(?:\.[0-9]+)*)$",
+            "submodules = true",
+        ),
         &copy_build("hello"),
     );
     let r = farm2.once();
@@ -155,7 +203,11 @@ fn a_failing_recipe_backs_off_without_blocking_others() {
     let bad = Upstream::new(t.path(), "bad");
     bad.release("v0.1.0", "b.txt", "b", false);
     let farm = FarmDir::new(t.path());
-    farm.recipe("good", &simple_recipe("good", &good.url(), r"^v(\d+\.\d+\.\d+)$", ""), &copy_build("good"));
+    farm.recipe(
+        "good",
+        &simple_recipe("good", &good.url(), r"^v(\d+\.\d+\.\d+)$", ""),
+        &copy_build("good"),
+    );
     farm.recipe(
         "bad",
         &simple_recipe("bad", &bad.url(), r"^v(\d+\.\d+\.\d+)$", ""),
@@ -165,9 +217,20 @@ fn a_failing_recipe_backs_off_without_blocking_others() {
     assert_eq!(r.code, 1, "a failed build must fail --once:\n{}", r.stderr);
     let failed = r.events("build failed");
     assert_eq!(failed.len(), 1);
-    assert!(failed[0].contains("recipe=bad") && failed[0].contains("next_retry_after=1m0s"), "{}", failed[0]);
-    assert!(failed[0].contains("compiler exploded"), "the error should carry the log tail: {}", failed[0]);
-    assert_eq!(farm.archive(), vec![("good".into(), "1.0.0-1".into(), "noarch".into())]);
+    assert!(
+        failed[0].contains("recipe=bad") && failed[0].contains("next_retry_after=1m0s"),
+        "{}",
+        failed[0]
+    );
+    assert!(
+        failed[0].contains("compiler exploded"),
+        "the error should carry the log tail: {}",
+        failed[0]
+    );
+    assert_eq!(
+        farm.archive(),
+        vec![("good".into(), "1.0.0-1".into(), "noarch".into())]
+    );
     assert!(r.stderr.contains("failed builds: 1"), "{}", r.stderr);
 
     // Within the window the failing version is not rebuilt (no hammering),
@@ -177,7 +240,11 @@ fn a_failing_recipe_backs_off_without_blocking_others() {
     assert_eq!(r.code, 1, "{}", r.stderr);
     assert_eq!(r.count("starting build"), 1, "{}", r.stderr);
     assert!(r.events("starting build")[0].contains("recipe=good"));
-    assert!(r.stderr.contains("waiting for retry (backoff): 1"), "{}", r.stderr);
+    assert!(
+        r.stderr.contains("waiting for retry (backoff): 1"),
+        "{}",
+        r.stderr
+    );
     assert!(r.stderr.contains("bad@0.1.0-1"), "{}", r.stderr);
 }
 
@@ -190,12 +257,25 @@ fn bad_inputs_are_reported_and_isolated() {
     good.release("v1.0.1;touch${IFS}pwned", "a.txt", "b", false);
     good.release("v1.0.2$(id)", "a.txt", "c", false);
     let farm = FarmDir::new(t.path());
-    farm.recipe("good", &simple_recipe("good", &good.url(), r"^v(.+)$", ""), &copy_build("good"));
-    farm.recipe("dash", &simple_recipe("dash", "--upload-pack=touch /tmp/x", r"^v(.+)$", ""), &copy_build("dash"));
+    farm.recipe(
+        "good",
+        &simple_recipe("good", &good.url(), r"^v(.+)$", ""),
+        &copy_build("good"),
+    );
+    farm.recipe(
+        "dash",
+        &simple_recipe("dash", "--upload-pack=touch /tmp/x", r"^v(.+)$", ""),
+        &copy_build("dash"),
+    );
     farm.recipe("garbage", "[upstream\ngit = ", "");
     farm.recipe(
         "unreachable",
-        &simple_recipe("unreachable", "http://127.0.0.1:1/nothing.git", r"^v(.+)$", ""),
+        &simple_recipe(
+            "unreachable",
+            "http://127.0.0.1:1/nothing.git",
+            r"^v(.+)$",
+            "",
+        ),
         &copy_build("unreachable"),
     );
     // A server that accepts and never answers: ls-remote must time out.
@@ -203,7 +283,12 @@ fn bad_inputs_are_reported_and_isolated() {
     let port = listener.local_addr().unwrap().port();
     farm.recipe(
         "hang",
-        &simple_recipe("hang", &format!("http://127.0.0.1:{port}/x.git"), r"^v(.+)$", ""),
+        &simple_recipe(
+            "hang",
+            &format!("http://127.0.0.1:{port}/x.git"),
+            r"^v(.+)$",
+            "",
+        ),
         &copy_build("hang"),
     );
     farm.write_config("[git]\nls_remote_timeout = \"2s\"\n");
@@ -212,20 +297,39 @@ fn bad_inputs_are_reported_and_isolated() {
 
     let started = std::time::Instant::now();
     let r = farm.once();
-    assert!(started.elapsed() < std::time::Duration::from_secs(60), "a hung upstream stalled the sweep");
+    assert!(
+        started.elapsed() < std::time::Duration::from_secs(60),
+        "a hung upstream stalled the sweep"
+    );
     assert_eq!(r.code, 1, "{}", r.stderr);
     assert!(!r.stderr.contains("panicked"), "{}", r.stderr);
-    assert_eq!(farm.archive(), vec![("good".into(), "1.0.0-1".into(), "noarch".into())]);
+    assert_eq!(
+        farm.archive(),
+        vec![("good".into(), "1.0.0-1".into(), "noarch".into())]
+    );
     let invalid = r.events("tag gives an invalid version; skipped");
     assert_eq!(invalid.len(), 2, "{}", r.stderr);
     let broken = r.events("recipe invalid; skipped");
     assert_eq!(broken.len(), 2, "{}", r.stderr);
-    assert!(broken.iter().any(|l| l.contains("recipe=dash") && l.contains("must not begin with '-'")));
-    assert!(broken.iter().any(|l| l.contains("recipe=garbage") && l.contains("invalid TOML")));
+    assert!(broken
+        .iter()
+        .any(|l| l.contains("recipe=dash") && l.contains("must not begin with '-'")));
+    assert!(broken
+        .iter()
+        .any(|l| l.contains("recipe=garbage") && l.contains("invalid TOML")));
     let ls = r.events("ls-remote failed");
     assert_eq!(ls.len(), 2, "{}", r.stderr);
-    assert!(ls.iter().any(|l| l.contains("recipe=hang") && l.contains("timed out after 2s")), "{ls:?}");
-    assert_eq!(r.count("signing key file is accessible to other users"), 1, "{}", r.stderr);
+    assert!(
+        ls.iter()
+            .any(|l| l.contains("recipe=hang") && l.contains("timed out after 2s")),
+        "{ls:?}"
+    );
+    assert_eq!(
+        r.count("signing key file is accessible to other users"),
+        1,
+        "{}",
+        r.stderr
+    );
     assert!(!t.path().join("pwned").exists() && !std::path::Path::new("/tmp/x").exists());
     drop(listener);
 }
@@ -234,8 +338,10 @@ fn bad_inputs_are_reported_and_isolated() {
 fn config_errors_exit_1_with_every_problem_and_check_agrees() {
     let t = tempfile::tempdir().unwrap();
     let farm = FarmDir::new(t.path());
-    let text = std::fs::read_to_string(&farm.config).unwrap()
-        .replace("[poll]\ndefault_interval = \"1h\"", "[poll]\ndefault_interval = \"10s\"\nintervall = \"1h\"");
+    let text = std::fs::read_to_string(&farm.config).unwrap().replace(
+        "[poll]\ndefault_interval = \"1h\"",
+        "[poll]\ndefault_interval = \"10s\"\nintervall = \"1h\"",
+    );
     std::fs::write(&farm.config, text).unwrap();
     let r = farm.once();
     assert_eq!(r.code, 1);
@@ -249,14 +355,21 @@ fn config_errors_exit_1_with_every_problem_and_check_agrees() {
         .unwrap();
     assert_eq!(c.status.code(), Some(1));
     let err = String::from_utf8_lossy(&c.stderr);
-    assert!(err.contains("[poll].default_interval: \"10s\" is less than the 1m0s minimum"), "{err}");
+    assert!(
+        err.contains("[poll].default_interval: \"10s\" is less than the 1m0s minimum"),
+        "{err}"
+    );
     assert!(err.contains("unknown key \"intervall\" in [poll]"), "{err}");
     assert!(err.contains("2 problem(s) found"), "{err}");
 
     // Bad flags and levels are usage errors.
     let r = farm.run_manager(&["--log-level", "INFO"], &[]);
     assert_eq!(r.code, 2);
-    assert!(r.stderr.contains("unknown log level \"INFO\""), "{}", r.stderr);
+    assert!(
+        r.stderr.contains("unknown log level \"INFO\""),
+        "{}",
+        r.stderr
+    );
     let r = farm.run_manager(&["--bogus"], &[]);
     assert_eq!(r.code, 2);
     let r = farm.run_manager(&["-h"], &[]);

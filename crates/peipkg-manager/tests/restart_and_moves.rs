@@ -14,7 +14,11 @@ fn a_moved_published_tag_is_reported_not_rebuilt() {
     let up = Upstream::new(t.path(), "lib");
     let first = up.release("v1.0.0", "a.txt", "original", true);
     let farm = FarmDir::new(t.path());
-    farm.recipe("lib", &simple_recipe("lib", &up.url(), r"^v(\d+\.\d+\.\d+)$", ""), &copy_build("lib"));
+    farm.recipe(
+        "lib",
+        &simple_recipe("lib", &up.url(), r"^v(\d+\.\d+\.\d+)$", ""),
+        &copy_build("lib"),
+    );
     let r = farm.once();
     assert_eq!(r.code, 0, "{}", r.stderr);
 
@@ -30,11 +34,20 @@ fn a_moved_published_tag_is_reported_not_rebuilt() {
     assert_eq!(r.count("starting build"), 0, "{}", r.stderr);
     let warn = r.events("published tag moved; not rebuilding");
     assert_eq!(warn.len(), 1, "{}", r.stderr);
-    assert!(warn[0].contains(&first) && warn[0].contains(&moved_to), "{}", warn[0]);
+    assert!(
+        warn[0].contains(&first) && warn[0].contains(&moved_to),
+        "{}",
+        warn[0]
+    );
 
     // Logged once per move, not on every poll.
     let r = farm.once();
-    assert_eq!(r.count("published tag moved; not rebuilding"), 0, "{}", r.stderr);
+    assert_eq!(
+        r.count("published tag moved; not rebuilding"),
+        0,
+        "{}",
+        r.stderr
+    );
 
     // explain shows it.
     let out = Command::new(manager())
@@ -42,7 +55,11 @@ fn a_moved_published_tag_is_reported_not_rebuilt() {
         .arg(&farm.config)
         .output()
         .unwrap();
-    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
     let rows: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
     assert_eq!(rows[0]["tag"], "v1.0.0");
     assert_eq!(rows[0]["status"], "moved");
@@ -57,7 +74,11 @@ fn a_killed_manager_resumes_its_queue_after_restart() {
     up.release("v1.2.0", "a.txt", "fast again", false);
     let farm = FarmDir::new(t.path());
     let build = "#!/bin/sh\nset -e\nif grep -qx slow \"$SOURCE_DIR/a.txt\"; then sleep 4; fi\nmkdir -p \"$DESTDIR/usr/share/slow\"\ncp -R \"$SOURCE_DIR/.\" \"$DESTDIR/usr/share/slow/\"\n";
-    farm.recipe("slow", &simple_recipe("slow", &up.url(), r"^v(\d+\.\d+\.\d+)$", ""), build);
+    farm.recipe(
+        "slow",
+        &simple_recipe("slow", &up.url(), r"^v(\d+\.\d+\.\d+)$", ""),
+        build,
+    );
 
     let errlog = t.path().join("first.err");
     let mut child = Command::new(manager())
@@ -77,13 +98,19 @@ fn a_killed_manager_resumes_its_queue_after_restart() {
         {
             break;
         }
-        assert!(Instant::now() < deadline, "the slow build never started:\n{text}");
+        assert!(
+            Instant::now() < deadline,
+            "the slow build never started:\n{text}"
+        );
         std::thread::sleep(Duration::from_millis(50));
     }
     child.kill().unwrap();
     child.wait().unwrap();
     let mut first = String::new();
-    std::fs::File::open(&errlog).unwrap().read_to_string(&mut first).unwrap();
+    std::fs::File::open(&errlog)
+        .unwrap()
+        .read_to_string(&mut first)
+        .unwrap();
     assert!(first.contains("build + publish complete") || first.contains("version=1.0.0-1"));
 
     let r = farm.once();

@@ -19,10 +19,16 @@ fn recording_rclone(dir: &Path) -> (std::path::PathBuf, std::path::PathBuf) {
         .output()
         .unwrap();
     let real = String::from_utf8_lossy(&real.stdout).trim().to_string();
-    assert!(!real.is_empty(), "rclone is not installed (apt-get install -y rclone)");
+    assert!(
+        !real.is_empty(),
+        "rclone is not installed (apt-get install -y rclone)"
+    );
     std::fs::write(
         &wrapper,
-        format!("#!/bin/sh\necho \"$*\" >> '{}'\nexec '{real}' \"$@\"\n", calls.display()),
+        format!(
+            "#!/bin/sh\necho \"$*\" >> '{}'\nexec '{real}' \"$@\"\n",
+            calls.display()
+        ),
     )
     .unwrap();
     use std::os::unix::fs::PermissionsExt;
@@ -55,7 +61,11 @@ fn local_remote_two_pass_order_failure_and_recovery() {
     let up = Upstream::new(t.path(), "pkg");
     up.release("v1.0.0", "a.txt", "one", false);
     let farm = FarmDir::new(t.path());
-    farm.recipe("pkg", &simple_recipe("pkg", &up.url(), r"^v(\d+\.\d+\.\d+)$", ""), &copy_build("pkg"));
+    farm.recipe(
+        "pkg",
+        &simple_recipe("pkg", &up.url(), r"^v(\d+\.\d+\.\d+)$", ""),
+        &copy_build("pkg"),
+    );
     let (wrapper, calls) = recording_rclone(t.path());
     // The remote sits below a regular file: every upload fails until the
     // file is replaced by a directory.
@@ -73,7 +83,11 @@ fn local_remote_two_pass_order_failure_and_recovery() {
     assert_eq!(r.code, 1, "a failed upload must fail --once:\n{}", r.stderr);
     assert_eq!(r.count("upload failed"), 2, "{}", r.stderr);
     assert!(r.stderr.contains("upload: FAILED"), "{}", r.stderr);
-    assert_eq!(farm.archive().len(), 1, "the publish must not wait for the upload");
+    assert_eq!(
+        farm.archive().len(),
+        1,
+        "the publish must not wait for the upload"
+    );
 
     // Still unavailable; a new release is built and published anyway.
     up.release("v1.1.0", "a.txt", "two", false);
@@ -94,8 +108,17 @@ fn local_remote_two_pass_order_failure_and_recovery() {
     let local = files_under(&farm.repo());
     let remote = files_under(&remote_dir);
     assert_eq!(local, remote, "remote must mirror the local state");
-    for f in ["p/pkg/1.0.0-1/pkg_1.0.0-1_noarch.peipkg", "p/pkg/1.1.0-1/pkg_1.1.0-1_noarch.peipkg", "repo.json", "repo.json.sig", "index/archive.json"] {
-        assert!(remote.contains(&f.to_string()), "{f} missing from remote: {remote:?}");
+    for f in [
+        "p/pkg/1.0.0-1/pkg_1.0.0-1_noarch.peipkg",
+        "p/pkg/1.1.0-1/pkg_1.1.0-1_noarch.peipkg",
+        "repo.json",
+        "repo.json.sig",
+        "index/archive.json",
+    ] {
+        assert!(
+            remote.contains(&f.to_string()),
+            "{f} missing from remote: {remote:?}"
+        );
     }
     assert_eq!(
         std::fs::read(remote_dir.join("index/archive.json")).unwrap(),
@@ -106,9 +129,18 @@ fn local_remote_two_pass_order_failure_and_recovery() {
     let log = std::fs::read_to_string(&calls).unwrap();
     let lines: Vec<&str> = log.lines().collect();
     assert_eq!(lines.len(), 3, "{log}");
-    assert!(lines[0].contains("--exclude /index/**") && lines[0].contains("--exclude /repo.json"), "{log}");
-    assert!(lines[1].contains("/index") && lines[1].contains("bucket/index"), "{log}");
-    assert!(lines[2].contains("--include /repo.json") && lines[2].contains("--include /repo.json.sig"), "{log}");
+    assert!(
+        lines[0].contains("--exclude /index/**") && lines[0].contains("--exclude /repo.json"),
+        "{log}"
+    );
+    assert!(
+        lines[1].contains("/index") && lines[1].contains("bucket/index"),
+        "{log}"
+    );
+    assert!(
+        lines[2].contains("--include /repo.json") && lines[2].contains("--include /repo.json.sig"),
+        "{log}"
+    );
 
     // Up to date: the next run uploads nothing.
     let r = farm.run_manager(&["--once"], &env);
@@ -116,7 +148,11 @@ fn local_remote_two_pass_order_failure_and_recovery() {
 }
 
 fn free_port() -> u16 {
-    std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port()
+    std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port()
 }
 
 struct Moto {
@@ -175,7 +211,10 @@ fn s3_endpoint_on_loopback_with_an_outage() {
     let env: Vec<(String, String)> = [
         ("RCLONE_CONFIG_TS3_TYPE", "s3".to_string()),
         ("RCLONE_CONFIG_TS3_PROVIDER", "Other".into()),
-        ("RCLONE_CONFIG_TS3_ENDPOINT", format!("http://127.0.0.1:{port}")),
+        (
+            "RCLONE_CONFIG_TS3_ENDPOINT",
+            format!("http://127.0.0.1:{port}"),
+        ),
         ("RCLONE_CONFIG_TS3_ACCESS_KEY_ID", "test".into()),
         ("RCLONE_CONFIG_TS3_SECRET_ACCESS_KEY", "test".into()),
         ("RCLONE_CONFIG_TS3_REGION", "us-east-1".into()),
@@ -185,12 +224,20 @@ fn s3_endpoint_on_loopback_with_an_outage() {
     .map(|(k, v)| (k.to_string(), v))
     .collect();
     let mk = rclone(&env, &["mkdir", "ts3:pkgs"]);
-    assert!(mk.status.success(), "{}", String::from_utf8_lossy(&mk.stderr));
+    assert!(
+        mk.status.success(),
+        "{}",
+        String::from_utf8_lossy(&mk.stderr)
+    );
 
     let up = Upstream::new(t.path(), "pkg");
     up.release("v1.0.0", "a.txt", "one", false);
     let farm = FarmDir::new(t.path());
-    farm.recipe("pkg", &simple_recipe("pkg", &up.url(), r"^v(\d+\.\d+\.\d+)$", ""), &copy_build("pkg"));
+    farm.recipe(
+        "pkg",
+        &simple_recipe("pkg", &up.url(), r"^v(\d+\.\d+\.\d+)$", ""),
+        &copy_build("pkg"),
+    );
     farm.write_config(
         "[upload]\nbackend = \"rclone\"\nremote = \"ts3:pkgs/repo\"\nretry_min = \"1s\"\nretry_max = \"1s\"\nonce_attempts = 1\ntimeout = \"60s\"\n",
     );
@@ -199,7 +246,10 @@ fn s3_endpoint_on_loopback_with_an_outage() {
     assert_eq!(r.code, 0, "{}", r.stderr);
     let ls = rclone(&env, &["lsf", "-R", "--files-only", "ts3:pkgs/repo"]);
     let listed = String::from_utf8_lossy(&ls.stdout).to_string();
-    assert!(listed.contains("p/pkg/1.0.0-1/pkg_1.0.0-1_noarch.peipkg"), "{listed}");
+    assert!(
+        listed.contains("p/pkg/1.0.0-1/pkg_1.0.0-1_noarch.peipkg"),
+        "{listed}"
+    );
     assert!(listed.lines().any(|l| l == "repo.json"), "{listed}");
 
     // The endpoint goes away; a new release still publishes locally.
@@ -219,10 +269,18 @@ fn s3_endpoint_on_loopback_with_an_outage() {
     assert_eq!(r.code, 0, "{}", r.stderr);
     let ls = rclone(&env, &["lsf", "-R", "--files-only", "ts3:pkgs/repo"]);
     let listed = String::from_utf8_lossy(&ls.stdout).to_string();
-    for f in ["p/pkg/1.0.0-1/pkg_1.0.0-1_noarch.peipkg", "p/pkg/1.1.0-1/pkg_1.1.0-1_noarch.peipkg", "index/archive.json", "repo.json.sig"] {
+    for f in [
+        "p/pkg/1.0.0-1/pkg_1.0.0-1_noarch.peipkg",
+        "p/pkg/1.1.0-1/pkg_1.1.0-1_noarch.peipkg",
+        "index/archive.json",
+        "repo.json.sig",
+    ] {
         assert!(listed.lines().any(|l| l == f), "{f} missing:\n{listed}");
     }
     let cat = rclone(&env, &["cat", "ts3:pkgs/repo/index/archive.json"]);
-    assert_eq!(cat.stdout, std::fs::read(farm.repo().join("index/archive.json")).unwrap());
+    assert_eq!(
+        cat.stdout,
+        std::fs::read(farm.repo().join("index/archive.json")).unwrap()
+    );
     moto.stop();
 }

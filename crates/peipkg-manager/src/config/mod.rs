@@ -202,7 +202,10 @@ fn required(
     }
     let v = s.string(r, key)?;
     if v.is_empty() {
-        r.push(s.key_line(key), format!("[{table}].{key} must not be empty"));
+        r.push(
+            s.key_line(key),
+            format!("[{table}].{key} must not be empty"),
+        );
         return None;
     }
     Some(v)
@@ -250,11 +253,17 @@ fn read(doc: &Doc, r: &mut Reporter<'_>) -> Option<Config> {
     let default_interval = match poll.as_mut() {
         Some(p) if p.has("default_interval") => p.duration(r, "default_interval", MINUTE),
         Some(p) => {
-            r.push(p.line, "[poll].default_interval is required (for example \"1h\")");
+            r.push(
+                p.line,
+                "[poll].default_interval is required (for example \"1h\")",
+            );
             None
         }
         None => {
-            r.push(None, "[poll].default_interval is required (for example \"1h\")");
+            r.push(
+                None,
+                "[poll].default_interval is required (for example \"1h\")",
+            );
             None
         }
     };
@@ -400,7 +409,10 @@ fn read_signing_keys(r: &mut Reporter<'_>, entries: Vec<Section<'_>>) -> Vec<Sig
         if name.is_empty() {
             r.push(line, format!("{}: name is required", e.label));
         } else if out.iter().any(|k| k.name == name) {
-            r.push(e.key_line("name"), format!("[[signing_key]] {name}: duplicate name"));
+            r.push(
+                e.key_line("name"),
+                format!("[[signing_key]] {name}: duplicate name"),
+            );
         }
         if private.is_empty() {
             r.push(line, format!("[[signing_key]] {name}: private is required"));
@@ -445,13 +457,18 @@ fn read_grants(
         if recipe.is_empty() {
             r.push(e.line, format!("{}: recipe is required", e.label));
         } else if !seen.insert(recipe.clone()) {
-            r.push(e.key_line("recipe"), format!("[[grant]] {recipe}: duplicate recipe"));
+            r.push(
+                e.key_line("recipe"),
+                format!("[[grant]] {recipe}: duplicate recipe"),
+            );
         }
         for k in &inject_pubkey {
             match keys.iter().find(|x| &x.name == k) {
                 None => r.push(
                     e.key_line("inject_pubkey"),
-                    format!("[[grant]] {recipe}: inject_pubkey references unknown signing key {k:?}"),
+                    format!(
+                        "[[grant]] {recipe}: inject_pubkey references unknown signing key {k:?}"
+                    ),
                 ),
                 Some(x) if x.pubkey_env.is_none() => r.push(
                     e.key_line("inject_pubkey"),
@@ -499,7 +516,10 @@ fn read_build(r: &mut Reporter<'_>, sec: Option<Section<'_>>) -> Option<BuildCon
         if (1..=64).contains(&n) {
             cfg.workers = n as usize;
         } else {
-            r.push(s.key_line("workers"), format!("[build].workers {n} is out of range (1 to 64)"));
+            r.push(
+                s.key_line("workers"),
+                format!("[build].workers {n} is out of range (1 to 64)"),
+            );
             ok = false;
         }
     }

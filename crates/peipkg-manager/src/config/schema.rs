@@ -94,7 +94,11 @@ impl Doc {
 
 fn line_of(text: &str, offset: usize) -> usize {
     let end = offset.min(text.len());
-    text.as_bytes()[..end].iter().filter(|&&b| b == b'\n').count() + 1
+    text.as_bytes()[..end]
+        .iter()
+        .filter(|&&b| b == b'\n')
+        .count()
+        + 1
 }
 
 /// Collects problems for one file.
@@ -354,9 +358,9 @@ fn describe(item: &Item) -> &'static str {
 
 fn short_duration(d: Duration) -> String {
     let secs = d.as_secs();
-    if secs >= 3600 && secs % 3600 == 0 {
+    if secs >= 3600 && secs.checked_rem(3600) == Some(0) {
         format!("{}h", secs / 3600)
-    } else if secs >= 60 && secs % 60 == 0 {
+    } else if secs >= 60 && secs.checked_rem(60) == Some(0) {
         format!("{}m", secs / 60)
     } else {
         format!("{secs}s")
@@ -412,7 +416,10 @@ mod tests {
         assert_eq!(p.duration(&mut r, "a", min), None);
         assert_eq!(p.duration(&mut r, "b", min), None);
         assert_eq!(p.duration(&mut r, "c", min), None);
-        assert_eq!(p.duration(&mut r, "d", min), Some(Duration::from_secs(5400)));
+        assert_eq!(
+            p.duration(&mut r, "d", min),
+            Some(Duration::from_secs(5400))
+        );
         let probs = r.into_problems();
         assert_eq!(probs.0.len(), 3);
         assert!(probs.0[2].message.contains("1m"), "{}", probs.0[2]);

@@ -72,9 +72,22 @@ fn unknown_keys_anywhere_name_the_key_and_line() {
         + "\n[bogus]\nfield = 1\n\n[[signing_key]]\nname = \"tcb\"\nprivate = \"/k\"\nextra = 1\n";
     let e = parse(&text).unwrap_err();
     let m = messages(&e);
-    assert!(m.iter().any(|l| l.contains("unknown key \"idd\" in [manager]") && l.starts_with("/c/config.toml:3:")), "{m:?}");
-    assert!(m.iter().any(|l| l.contains("unknown key \"bogus\" at the top level")), "{m:?}");
-    assert!(m.iter().any(|l| l.contains("unknown key \"extra\" in [[signing_key]] #1")), "{m:?}");
+    assert!(
+        m.iter()
+            .any(|l| l.contains("unknown key \"idd\" in [manager]")
+                && l.starts_with("/c/config.toml:3:")),
+        "{m:?}"
+    );
+    assert!(
+        m.iter()
+            .any(|l| l.contains("unknown key \"bogus\" at the top level")),
+        "{m:?}"
+    );
+    assert!(
+        m.iter()
+            .any(|l| l.contains("unknown key \"extra\" in [[signing_key]] #1")),
+        "{m:?}"
+    );
     assert_eq!(m.len(), 3, "{m:?}");
 }
 
@@ -86,26 +99,44 @@ fn poll_interval_minimum_and_format() {
         ("\"1d\"", "unknown unit"),
         ("\"\"", "empty duration"),
     ] {
-        let text = FULL.replace("default_interval = \"1h\"", &format!("default_interval = {v}"));
+        let text = FULL.replace(
+            "default_interval = \"1h\"",
+            &format!("default_interval = {v}"),
+        );
         let e = parse(&text).unwrap_err();
         assert!(e.to_string().contains(want), "{v}: {e}");
     }
     let text = FULL.replace("default_interval = \"1h\"", "default_interval = \"90m\"");
-    assert_eq!(parse(&text).unwrap().default_interval, Duration::from_secs(5400));
+    assert_eq!(
+        parse(&text).unwrap().default_interval,
+        Duration::from_secs(5400)
+    );
     let no_poll = FULL.replace("[poll]\ndefault_interval = \"1h\"\n", "");
-    assert!(parse(&no_poll).unwrap_err().to_string().contains("[poll].default_interval is required"));
+    assert!(parse(&no_poll)
+        .unwrap_err()
+        .to_string()
+        .contains("[poll].default_interval is required"));
 }
 
 #[test]
 fn upload_backend_rules() {
     let bad = FULL.replace("backend = \"rclone\"", "backend = \"s3\"");
-    assert!(parse(&bad).unwrap_err().to_string().contains("not recognised"));
+    assert!(parse(&bad)
+        .unwrap_err()
+        .to_string()
+        .contains("not recognised"));
     let no_remote = FULL.replace("remote = \"r2:pkgs.example.org\"", "");
-    assert!(parse(&no_remote).unwrap_err().to_string().contains("remote is required"));
+    assert!(parse(&no_remote)
+        .unwrap_err()
+        .to_string()
+        .contains("remote is required"));
     let none = FULL.replace("backend = \"rclone\"", "backend = \"none\"");
     assert_eq!(parse(&none).unwrap().upload.backend, UploadBackend::None);
     let dash = FULL.replace("r2:pkgs.example.org", "-oops");
-    assert!(parse(&dash).unwrap_err().to_string().contains("must not begin with '-'"));
+    assert!(parse(&dash)
+        .unwrap_err()
+        .to_string()
+        .contains("must not begin with '-'"));
 }
 
 #[test]
@@ -178,7 +209,10 @@ fn our_tables_are_strict_and_range_checked() {
     let e = parse(&ok).unwrap_err();
     assert!(e.0[0].line.is_some(), "{e}");
 
-    let ok = FULL.replace("remote = \"r2:pkgs.example.org\"", "remote = \"r2:x\"\nretry_min = \"5s\"\nonce_attempts = 2")
+    let ok = FULL.replace(
+        "remote = \"r2:pkgs.example.org\"",
+        "remote = \"r2:x\"\nretry_min = \"5s\"\nonce_attempts = 2",
+    )
         + "[build]\nworkers = 3\ntimeout = \"45m\"\npeipkg_build = \"/opt/bin/peipkg-build\"\n";
     let c = parse(&ok).unwrap();
     assert_eq!(c.build.workers, 3);

@@ -43,20 +43,26 @@ impl Farm {
             Ok(t) => t,
             Err(e) => {
                 let err = e.to_string();
-                self.log
-                    .warn("ls-remote failed", &[("recipe", s(&recipe.id)), ("err", s(&err))]);
+                self.log.warn(
+                    "ls-remote failed",
+                    &[("recipe", s(&recipe.id)), ("err", s(&err))],
+                );
                 let _ = self
                     .store()
                     .record_poll(&recipe.id, false, Some(&err), 0, 0, store::now());
-                self.report().poll_failures.push((recipe.id.clone(), err.clone()));
+                self.report()
+                    .poll_failures
+                    .push((recipe.id.clone(), err.clone()));
                 return Err(err);
             }
         };
         let archive = match Archive::load(&self.layout.repo) {
             Ok(a) => a,
             Err(e) => {
-                self.log
-                    .warn("dedup check failed; proceeding with build", &[("err", s(e))]);
+                self.log.warn(
+                    "dedup check failed; proceeding with build",
+                    &[("err", s(e))],
+                );
                 Archive::default()
             }
         };
@@ -142,7 +148,14 @@ impl Farm {
             let st = self.store();
             if let Some(old) = st.published_commit(&recipe.id, &tag.name)? {
                 if old != tag.commit
-                    && st.record_moved_tag(&recipe.id, &tag.name, version, &old, &tag.commit, now)?
+                    && st.record_moved_tag(
+                        &recipe.id,
+                        &tag.name,
+                        version,
+                        &old,
+                        &tag.commit,
+                        now,
+                    )?
                 {
                     self.log.warn(
                         "published tag moved; not rebuilding",
@@ -158,7 +171,11 @@ impl Farm {
             }
             self.log.debug(
                 "trigger skipped (already published)",
-                &[("recipe", s(&recipe.id)), ("version", s(version)), ("source", s(source))],
+                &[
+                    ("recipe", s(&recipe.id)),
+                    ("version", s(version)),
+                    ("source", s(source)),
+                ],
             );
             return Ok(Decision::Published);
         }
@@ -166,7 +183,11 @@ impl Farm {
         if st.active_build(&recipe.id, version)?.is_some() {
             self.log.debug(
                 "trigger skipped (already queued)",
-                &[("recipe", s(&recipe.id)), ("version", s(version)), ("source", s(source))],
+                &[
+                    ("recipe", s(&recipe.id)),
+                    ("version", s(version)),
+                    ("source", s(source)),
+                ],
             );
             return Ok(Decision::AlreadyQueued);
         }
@@ -183,7 +204,12 @@ impl Farm {
             drop(st);
             self.report().in_backoff.push((
                 f.key(),
-                format!("{} failure(s), next retry {}: {}", f.failures, store::rfc3339(f.next_retry_at), f.last_error),
+                format!(
+                    "{} failure(s), next retry {}: {}",
+                    f.failures,
+                    store::rfc3339(f.next_retry_at),
+                    f.last_error
+                ),
             ));
             return Ok(Decision::Backoff {
                 until: f.next_retry_at,
@@ -193,7 +219,11 @@ impl Farm {
             recipe: recipe.id.clone(),
             version: version.to_string(),
             tag: tag.name.clone(),
-            git: recipe.upstream.as_ref().map(|u| u.git.clone()).unwrap_or_default(),
+            git: recipe
+                .upstream
+                .as_ref()
+                .map(|u| u.git.clone())
+                .unwrap_or_default(),
             tag_commit: tag.commit.clone(),
             source: source.to_string(),
         };

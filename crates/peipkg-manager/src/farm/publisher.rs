@@ -36,7 +36,9 @@ impl Farm {
                         continue;
                     }
                 }
-                Err(e) => self.log.error("publisher error", &[("err", s(format!("{e:#}")))]),
+                Err(e) => self
+                    .log
+                    .error("publisher error", &[("err", s(format!("{e:#}")))]),
             }
             self.wake_publisher.wait(seen, Duration::from_secs(2));
         }
@@ -78,15 +80,23 @@ impl Farm {
                 // Outputs lost (removed by hand?): build again.
                 self.log.warn(
                     "built outputs missing; re-queued",
-                    &[("recipe", s(&b.recipe)), ("version", s(&b.version)), ("file", s(missing.display()))],
+                    &[
+                        ("recipe", s(&b.recipe)),
+                        ("version", s(&b.version)),
+                        ("file", s(missing.display())),
+                    ],
                 );
-                self.store().mark_cancelled(b.id, "outputs missing", store::now())?;
+                self.store()
+                    .mark_cancelled(b.id, "outputs missing", store::now())?;
                 continue;
             }
             let fresh: Vec<PathBuf> = files
                 .into_iter()
                 .filter(|f| {
-                    let name = f.file_name().map(|n| n.to_string_lossy().into_owned()).unwrap_or_default();
+                    let name = f
+                        .file_name()
+                        .map(|n| n.to_string_lossy().into_owned())
+                        .unwrap_or_default();
                     match split_file_name(&name) {
                         Some((n, v, a)) => !archive.contains(&n, &v, &a),
                         None => true,
@@ -140,7 +150,10 @@ impl Farm {
 
     fn after_publish(&self) -> Result<()> {
         let generation = self.store().bump_generation()?;
-        self.log.debug("repository state published", &[("generation", n(generation))]);
+        self.log.debug(
+            "repository state published",
+            &[("generation", n(generation))],
+        );
         self.wake_uploader.notify();
         Ok(())
     }
@@ -161,7 +174,10 @@ impl Farm {
                 ("recipe", s(&b.recipe)),
                 ("version", s(&b.version)),
                 ("outputs", n(b.outputs.len())),
-                ("build_timestamp", s(b.build_timestamp.as_deref().unwrap_or(""))),
+                (
+                    "build_timestamp",
+                    s(b.build_timestamp.as_deref().unwrap_or("")),
+                ),
             ],
         );
         self.report().published.push(b.key());
@@ -178,7 +194,10 @@ impl Farm {
         // Never keep a rejected package around to poison the next publish.
         let _ = remove_all(&self.built_dir(b.id));
         if let Some(log) = &b.log_path {
-            crate::pipeline::fetch::note(std::path::Path::new(log), &format!("# PUBLISH FAILED: {err}"));
+            crate::pipeline::fetch::note(
+                std::path::Path::new(log),
+                &format!("# PUBLISH FAILED: {err}"),
+            );
         }
         self.log.error(
             "publish failed",
@@ -186,10 +205,17 @@ impl Farm {
                 ("recipe", s(&b.recipe)),
                 ("version", s(&b.version)),
                 ("err", s(err)),
-                ("next_retry_after", s(peipkg_cli::format_duration(crate::store::backoff_after(f.failures)))),
+                (
+                    "next_retry_after",
+                    s(peipkg_cli::format_duration(crate::store::backoff_after(
+                        f.failures,
+                    ))),
+                ),
             ],
         );
-        self.report().publish_failures.push((b.key(), err.to_string()));
+        self.report()
+            .publish_failures
+            .push((b.key(), err.to_string()));
         self.wake_scheduler.notify();
         Ok(())
     }

@@ -35,8 +35,9 @@ fn seed(id: &str) -> u64 {
         .duration_since(UNIX_EPOCH)
         .map(|d| d.as_nanos() as u64)
         .unwrap_or(0);
-    id.bytes()
-        .fold(nanos ^ 0x9E37_79B9_7F4A_7C15, |h, b| h.rotate_left(5) ^ b as u64)
+    id.bytes().fold(nanos ^ 0x9E37_79B9_7F4A_7C15, |h, b| {
+        h.rotate_left(5) ^ b as u64
+    })
 }
 
 struct Slot {
@@ -71,8 +72,8 @@ impl Farm {
             while let Ok(id) = done_rx.try_recv() {
                 if let (Some(slot), Some(r)) = (slots.get_mut(&id), roster.get(&id)) {
                     let every = r.poll_interval(self.cfg.default_interval);
-                    slot.due = Instant::now()
-                        + with_jitter(every, self.cfg.git.jitter_percent, seed(&id));
+                    slot.due =
+                        Instant::now() + with_jitter(every, self.cfg.git.jitter_percent, seed(&id));
                 }
             }
             // Webhook requests jump the queue.
@@ -132,7 +133,9 @@ impl Farm {
                 .flatten()
                 .map(|t| Duration::from_secs((t - store::now()).max(0) as u64))
                 .unwrap_or(Duration::from_secs(60));
-            let wait = next_poll.min(next_retry).clamp(Duration::from_millis(50), Duration::from_secs(60));
+            let wait = next_poll
+                .min(next_retry)
+                .clamp(Duration::from_millis(50), Duration::from_secs(60));
             self.wake_scheduler.wait(seen, wait);
         }
     }
@@ -154,7 +157,11 @@ impl Farm {
                 }
                 continue;
             };
-            let git = recipe.upstream.as_ref().map(|u| u.git.clone()).unwrap_or_default();
+            let git = recipe
+                .upstream
+                .as_ref()
+                .map(|u| u.git.clone())
+                .unwrap_or_default();
             let nb = NewBuild {
                 recipe: f.recipe.clone(),
                 version: f.version.clone(),
@@ -188,7 +195,10 @@ impl Farm {
                 self.set_roster(r);
                 self.log.info(
                     "recipes reloaded",
-                    &[("count", n(count)), ("dir", s(self.cfg.recipes_dir.display()))],
+                    &[
+                        ("count", n(count)),
+                        ("dir", s(self.cfg.recipes_dir.display())),
+                    ],
                 );
                 self.wake_scheduler.notify();
             }

@@ -92,8 +92,8 @@ pub fn pubkey_hex(path: &Path) -> Result<String> {
 }
 
 pub fn read_webhook_secret(path: &Path) -> Result<Vec<u8>> {
-    let bytes = std::fs::read(path)
-        .with_context(|| format!("read webhook secret {}", path.display()))?;
+    let bytes =
+        std::fs::read(path).with_context(|| format!("read webhook secret {}", path.display()))?;
     let end = bytes
         .iter()
         .rposition(|b| !matches!(b, b' ' | b'\t' | b'\r' | b'\n'))
@@ -110,14 +110,22 @@ pub fn log_roster(log: &Logger, roster: &Roster) {
         );
     }
     for (id, why) in &roster.skipped {
-        log.warn("recipe directory skipped", &[("entry", s(id)), ("reason", s(why))]);
+        log.warn(
+            "recipe directory skipped",
+            &[("entry", s(id)), ("reason", s(why))],
+        );
     }
 }
 
 impl Farm {
     pub fn new(cfg: Config, log: Logger, opts: FarmOptions) -> Result<Arc<Farm>> {
-        let peipkg_build = resolve_program("peipkg-build", &cfg.build.peipkg_build, "[build].peipkg_build")?;
-        let peipkg_repo = resolve_program("peipkg-repo", &cfg.build.peipkg_repo, "[build].peipkg_repo")?;
+        let peipkg_build = resolve_program(
+            "peipkg-build",
+            &cfg.build.peipkg_build,
+            "[build].peipkg_build",
+        )?;
+        let peipkg_repo =
+            resolve_program("peipkg-repo", &cfg.build.peipkg_repo, "[build].peipkg_repo")?;
         resolve_program("git", &cfg.git.program, "[git].program")?;
         if let UploadBackend::Rclone { .. } = cfg.upload.backend {
             resolve_program("rclone", &cfg.upload.rclone, "[upload].rclone")?;
@@ -146,8 +154,8 @@ impl Farm {
         for k in &cfg.signing_keys {
             check_private_key(&log, &format!("signing key {:?}", k.name), &k.private)?;
             if k.pubkey_env.is_some() {
-                let hex = pubkey_hex(&k.private)
-                    .with_context(|| format!("signing key {:?}", k.name))?;
+                let hex =
+                    pubkey_hex(&k.private).with_context(|| format!("signing key {:?}", k.name))?;
                 inject_hex.insert(k.name.clone(), hex);
             }
         }
@@ -218,7 +226,10 @@ impl Farm {
         if created {
             self.log.info(
                 "repository initialised",
-                &[("repo", s(self.layout.repo.display())), ("name", s(&self.cfg.repo_name))],
+                &[
+                    ("repo", s(self.layout.repo.display())),
+                    ("name", s(&self.cfg.repo_name)),
+                ],
             );
             // A fresh repository has never been uploaded.
             self.store().bump_generation()?;
@@ -233,7 +244,11 @@ impl Farm {
         for b in again {
             self.log.info(
                 "re-queued interrupted build",
-                &[("recipe", s(&b.recipe)), ("version", s(&b.version)), ("id", crate::log::n(b.id))],
+                &[
+                    ("recipe", s(&b.recipe)),
+                    ("version", s(&b.version)),
+                    ("id", crate::log::n(b.id)),
+                ],
             );
         }
         Ok(())

@@ -20,7 +20,9 @@ pub enum UploadOutcome {
     /// Nothing to upload (up to date, or no backend).
     Nothing,
     /// Waiting for the retry time.
-    NotYet { at: i64 },
+    NotYet {
+        at: i64,
+    },
     Uploaded,
     Failed(String),
 }
@@ -36,7 +38,8 @@ impl Farm {
                 Ok(UploadOutcome::Failed(_)) => Duration::from_secs(1),
                 Ok(_) => Duration::from_secs(60),
                 Err(e) => {
-                    self.log.error("uploader error", &[("err", s(format!("{e:#}")))]);
+                    self.log
+                        .error("uploader error", &[("err", s(format!("{e:#}")))]);
                     Duration::from_secs(30)
                 }
             };
@@ -81,7 +84,8 @@ impl Farm {
         let _ = remove_all(&snapshot);
         match result {
             Ok(()) => {
-                self.store().record_upload_success(generation, store::now())?;
+                self.store()
+                    .record_upload_success(generation, store::now())?;
                 self.log.info(
                     "upload complete",
                     &[("remote", s(remote)), ("generation", n(generation))],
@@ -92,9 +96,14 @@ impl Farm {
             Err(e) => {
                 let err = format!("{e} (see {})", rclone.log.display());
                 let failures = st.failures + 1;
-                let delay = retry_delay(failures, self.cfg.upload.retry_min, self.cfg.upload.retry_max);
+                let delay = retry_delay(
+                    failures,
+                    self.cfg.upload.retry_min,
+                    self.cfg.upload.retry_max,
+                );
                 let next = store::now() + delay.as_secs() as i64;
-                self.store().record_upload_failure(&err, store::now(), next)?;
+                self.store()
+                    .record_upload_failure(&err, store::now(), next)?;
                 self.log.error(
                     "upload failed",
                     &[

@@ -45,7 +45,8 @@ impl Farm {
                     }
                 }
                 Err(e) => {
-                    self.log.error("build worker error", &[("err", s(format!("{e:#}")))]);
+                    self.log
+                        .error("build worker error", &[("err", s(format!("{e:#}")))]);
                 }
             }
             self.wake_workers.wait(seen, Duration::from_secs(2));
@@ -66,7 +67,12 @@ impl Farm {
             }
             self.log.debug(
                 "trigger dropped",
-                &[("recipe", s(&b.recipe)), ("tag", s(&b.tag)), ("version", s(&b.version)), ("reason", s(&why))],
+                &[
+                    ("recipe", s(&b.recipe)),
+                    ("tag", s(&b.tag)),
+                    ("version", s(&b.version)),
+                    ("reason", s(&why)),
+                ],
             );
             return Ok(Step::Worked);
         }
@@ -85,7 +91,9 @@ impl Farm {
             return Ok(Some("recipe no longer has [upstream]".into()));
         };
         let Some(captured) = up.pattern.capture(&b.tag) else {
-            return Ok(Some("tag no longer matches the recipe's tag_pattern".into()));
+            return Ok(Some(
+                "tag no longer matches the recipe's tag_pattern".into(),
+            ));
         };
         match compose(&captured, up.peios_revision) {
             Ok(v) if v.to_string() == b.version => {
@@ -275,7 +283,9 @@ impl Farm {
                 ("log", s(log_path.display())),
             ],
         );
-        self.report().build_failures.push((b.key(), err.to_string()));
+        self.report()
+            .build_failures
+            .push((b.key(), err.to_string()));
         // The retry timer may now be earlier than the scheduler thinks.
         self.wake_scheduler.notify();
         Ok(())

@@ -51,7 +51,10 @@ pub fn page(farm: &Farm) -> anyhow::Result<String> {
         "<h2>Upload</h2><p>Backend <code>{}</code>: {}{}</p>",
         esc(&u.backend),
         if u.pending {
-            format!("behind (generation {} of {})", u.uploaded_generation, u.published_generation)
+            format!(
+                "behind (generation {} of {})",
+                u.uploaded_generation, u.published_generation
+            )
         } else {
             "up to date".into()
         },
@@ -60,29 +63,106 @@ pub fn page(farm: &Farm) -> anyhow::Result<String> {
             .map(|e| format!(" <span class=\"failed\">last error: {}</span>", esc(e)))
             .unwrap_or_default()
     );
-    section(&mut h, "Running", &st.running.iter().map(|r| vec![
-        esc(&r.recipe), esc(&r.version), esc(&r.tag), esc(&r.started_at),
-        format!("<a href=\"/builds/{}/log\">log</a>", r.build_id),
-    ]).collect::<Vec<_>>(), &["recipe", "version", "tag", "started", ""]);
-    section(&mut h, "Queue", &st.queue.iter().map(|q| vec![
-        esc(&q.recipe), esc(&q.version), esc(&q.tag), esc(&q.source),
-    ]).collect::<Vec<_>>(), &["recipe", "version", "tag", "source"]);
-    section(&mut h, "Failing (backing off)", &st.failures.iter().map(|(k, f)| vec![
-        esc(k), f.failures.to_string(), esc(&f.next_retry), format!("<code>{}</code>", esc(&f.last_error)),
-    ]).collect::<Vec<_>>(), &["build", "failures", "next retry", "last error"]);
-    section(&mut h, "Broken recipes", &st.broken_recipes.iter().map(|(k, e)| vec![
-        esc(k), format!("<code>{}</code>", esc(e)),
-    ]).collect::<Vec<_>>(), &["recipe", "problems"]);
-    section(&mut h, "Moved tags (not rebuilt)", &st.moved_tags.iter().map(|m| vec![
-        esc(&m.recipe), esc(&m.tag), esc(&m.version), esc(&m.published_commit), esc(&m.current_commit),
-    ]).collect::<Vec<_>>(), &["recipe", "tag", "version", "published from", "now points to"]);
-    section(&mut h, "Recent builds", &recent.iter().map(|b| vec![
-        b.id.to_string(), esc(&b.recipe), esc(&b.version),
-        format!("<span class=\"{s}\">{s}</span>", s = b.state.as_str()),
-        b.started_at.map(rfc3339).unwrap_or_default(),
-        b.error.as_deref().map(|e| format!("<code>{}</code>", esc(e))).unwrap_or_default(),
-        if b.log_path.is_some() { format!("<a href=\"/builds/{}/log\">log</a>", b.id) } else { String::new() },
-    ]).collect::<Vec<_>>(), &["id", "recipe", "version", "state", "started", "error", ""]);
+    section(
+        &mut h,
+        "Running",
+        &st.running
+            .iter()
+            .map(|r| {
+                vec![
+                    esc(&r.recipe),
+                    esc(&r.version),
+                    esc(&r.tag),
+                    esc(&r.started_at),
+                    format!("<a href=\"/builds/{}/log\">log</a>", r.build_id),
+                ]
+            })
+            .collect::<Vec<_>>(),
+        &["recipe", "version", "tag", "started", ""],
+    );
+    section(
+        &mut h,
+        "Queue",
+        &st.queue
+            .iter()
+            .map(|q| vec![esc(&q.recipe), esc(&q.version), esc(&q.tag), esc(&q.source)])
+            .collect::<Vec<_>>(),
+        &["recipe", "version", "tag", "source"],
+    );
+    section(
+        &mut h,
+        "Failing (backing off)",
+        &st.failures
+            .iter()
+            .map(|(k, f)| {
+                vec![
+                    esc(k),
+                    f.failures.to_string(),
+                    esc(&f.next_retry),
+                    format!("<code>{}</code>", esc(&f.last_error)),
+                ]
+            })
+            .collect::<Vec<_>>(),
+        &["build", "failures", "next retry", "last error"],
+    );
+    section(
+        &mut h,
+        "Broken recipes",
+        &st.broken_recipes
+            .iter()
+            .map(|(k, e)| vec![esc(k), format!("<code>{}</code>", esc(e))])
+            .collect::<Vec<_>>(),
+        &["recipe", "problems"],
+    );
+    section(
+        &mut h,
+        "Moved tags (not rebuilt)",
+        &st.moved_tags
+            .iter()
+            .map(|m| {
+                vec![
+                    esc(&m.recipe),
+                    esc(&m.tag),
+                    esc(&m.version),
+                    esc(&m.published_commit),
+                    esc(&m.current_commit),
+                ]
+            })
+            .collect::<Vec<_>>(),
+        &[
+            "recipe",
+            "tag",
+            "version",
+            "published from",
+            "now points to",
+        ],
+    );
+    section(
+        &mut h,
+        "Recent builds",
+        &recent
+            .iter()
+            .map(|b| {
+                vec![
+                    b.id.to_string(),
+                    esc(&b.recipe),
+                    esc(&b.version),
+                    format!("<span class=\"{s}\">{s}</span>", s = b.state.as_str()),
+                    b.started_at.map(rfc3339).unwrap_or_default(),
+                    b.error
+                        .as_deref()
+                        .map(|e| format!("<code>{}</code>", esc(e)))
+                        .unwrap_or_default(),
+                    if b.log_path.is_some() {
+                        format!("<a href=\"/builds/{}/log\">log</a>", b.id)
+                    } else {
+                        String::new()
+                    },
+                ]
+            })
+            .collect::<Vec<_>>(),
+        &["id", "recipe", "version", "state", "started", "error", ""],
+    );
     h.push_str("<p><a href=\"/status\">/status</a> · <a href=\"/metrics\">/metrics</a> · <a href=\"/healthz\">/healthz</a></p></body></html>\n");
     Ok(h)
 }

@@ -6,7 +6,9 @@ use std::fmt::Write;
 use crate::farm::Farm;
 
 fn esc(v: &str) -> String {
-    v.replace('\\', "\\\\").replace('"', "\\\"").replace('\n', "\\n")
+    v.replace('\\', "\\\\")
+        .replace('"', "\\\"")
+        .replace('\n', "\\n")
 }
 
 pub fn metrics(farm: &Farm) -> anyhow::Result<String> {
@@ -68,8 +70,14 @@ pub fn metrics(farm: &Farm) -> anyhow::Result<String> {
         "gauge",
         "Recipes by state.",
         &[
-            ("{state=\"loaded\"}".to_string(), roster.recipes.len() as f64),
-            ("{state=\"watched\"}".to_string(), roster.watched().count() as f64),
+            (
+                "{state=\"loaded\"}".to_string(),
+                roster.recipes.len() as f64,
+            ),
+            (
+                "{state=\"watched\"}".to_string(),
+                roster.watched().count() as f64,
+            ),
             ("{state=\"broken\"}".to_string(), roster.broken.len() as f64),
         ],
     );
@@ -93,7 +101,7 @@ pub fn metrics(farm: &Farm) -> anyhow::Result<String> {
     );
     let poll_time: Vec<(String, f64)> = polls
         .iter()
-        .map(|(r, t, _, _)| (format!("{{recipe=\"{}\"}}", esc(r)), *t as f64))
+        .map(|p| (format!("{{recipe=\"{}\"}}", esc(&p.recipe)), p.at as f64))
         .collect();
     metric(
         "peipkg_manager_poll_last_timestamp_seconds",
@@ -103,7 +111,12 @@ pub fn metrics(farm: &Farm) -> anyhow::Result<String> {
     );
     let poll_ok: Vec<(String, f64)> = polls
         .iter()
-        .map(|(r, _, ok, _)| (format!("{{recipe=\"{}\"}}", esc(r)), if *ok { 1.0 } else { 0.0 }))
+        .map(|p| {
+            (
+                format!("{{recipe=\"{}\"}}", esc(&p.recipe)),
+                if p.ok { 1.0 } else { 0.0 },
+            )
+        })
         .collect();
     metric(
         "peipkg_manager_poll_ok",

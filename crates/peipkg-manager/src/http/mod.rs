@@ -60,8 +60,9 @@ pub fn start(farm: &Arc<Farm>) -> Result<Option<HttpHandle>> {
 }
 
 fn header(name: &str, value: &str) -> Header {
-    Header::from_bytes(name.as_bytes(), value.as_bytes())
-        .unwrap_or_else(|_| Header::from_bytes(&b"X-Invalid"[..], &b"1"[..]).expect("static header"))
+    Header::from_bytes(name.as_bytes(), value.as_bytes()).unwrap_or_else(|_| {
+        Header::from_bytes(&b"X-Invalid"[..], &b"1"[..]).expect("static header")
+    })
 }
 
 fn text(code: u16, body: &str) -> Response<std::io::Cursor<Vec<u8>>> {
@@ -88,8 +89,10 @@ fn handle(farm: &Farm, mut req: Request) {
             Err(e) => text(500, &format!("status: {e}\n")),
         },
         (Method::Get | Method::Head, "/metrics") => match metrics::metrics(farm) {
-            Ok(body) => Response::from_string(body)
-                .with_header(header("Content-Type", "text/plain; version=0.0.4; charset=utf-8")),
+            Ok(body) => Response::from_string(body).with_header(header(
+                "Content-Type",
+                "text/plain; version=0.0.4; charset=utf-8",
+            )),
             Err(e) => text(500, &format!("metrics: {e}\n")),
         },
         (Method::Get | Method::Head, "/") => match dashboard::page(farm) {
@@ -162,7 +165,8 @@ fn webhook(farm: &Farm, req: &mut Request) -> Response<std::io::Cursor<Vec<u8>>>
         );
         return text(403, "webhooks are disabled: no secret configured\n");
     };
-    if secret.is_empty() || !signature_valid(secret, &body, find("X-Hub-Signature-256").as_deref()) {
+    if secret.is_empty() || !signature_valid(secret, &body, find("X-Hub-Signature-256").as_deref())
+    {
         farm.log
             .warn("webhook signature invalid", &[("remote", s(&remote))]);
         return text(401, "invalid signature\n");

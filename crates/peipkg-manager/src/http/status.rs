@@ -152,13 +152,13 @@ pub fn status(farm: &Farm) -> anyhow::Result<Status> {
     let polls = st
         .polls()?
         .into_iter()
-        .map(|(r, t, ok, error)| {
+        .map(|p| {
             (
-                r,
+                p.recipe,
                 PollJson {
-                    last_poll: rfc3339(t),
-                    ok,
-                    error,
+                    last_poll: rfc3339(p.at),
+                    ok: p.ok,
+                    error: p.error,
                 },
             )
         })

@@ -61,10 +61,11 @@ impl Archive {
                 })
             }
         };
-        let raw: RawIndex = serde_json::from_slice(&bytes).map_err(|source| ArchiveError::Parse {
-            path: path.display().to_string(),
-            source,
-        })?;
+        let raw: RawIndex =
+            serde_json::from_slice(&bytes).map_err(|source| ArchiveError::Parse {
+                path: path.display().to_string(),
+                source,
+            })?;
         Ok(Archive {
             entries: raw
                 .packages
@@ -131,10 +132,15 @@ mod tests {
         .unwrap();
         let a = Archive::load(d.path()).unwrap();
         let names = vec!["libz".to_string(), "libz-dev".to_string()];
-        assert_eq!(a.published_names(&names, "1.3.1-1"), vec!["libz", "libz-dev"]);
+        assert_eq!(
+            a.published_names(&names, "1.3.1-1"),
+            vec!["libz", "libz-dev"]
+        );
         assert!(a.published_names(&names, "1.3.2-1").is_empty());
         // The recipe directory name means nothing to the archive.
-        assert!(a.published_names(&["zlib".to_string()], "1.3.1-1").is_empty());
+        assert!(a
+            .published_names(&["zlib".to_string()], "1.3.1-1")
+            .is_empty());
         assert!(a.contains("libz", "1.3.1-1", "x86_64"));
     }
 

@@ -70,7 +70,11 @@ pub fn log_tail(log: &Path, lines: usize) -> String {
         .filter(|l| !l.trim().is_empty() && !l.starts_with("# "))
         .collect();
     let start = kept.len().saturating_sub(lines);
-    kept[start..].iter().map(|l| l.trim()).collect::<Vec<_>>().join(" | ")
+    kept[start..]
+        .iter()
+        .map(|l| l.trim())
+        .collect::<Vec<_>>()
+        .join(" | ")
 }
 
 /// `git+<url as written in the recipe>#refs/tags/<tag>`.
@@ -111,20 +115,21 @@ pub fn run_build(
         .stdout(Sink::File(log.to_path_buf()))
         .stderr(Sink::File(log.to_path_buf()));
     note(log, &cmd.display());
-    process::run(&cmd, cancel).map_err(|e| match e {
-        // The output went to the log; its last lines say what went wrong.
-        RunError::Failed {
-            command,
-            status,
-            stderr,
-        } if stderr.is_empty() => RunError::Failed {
-            command,
-            status,
-            stderr: log_tail(log, 3),
-        },
-        other => other,
-    })
-    .map_err(BuildError::Run)?;
+    process::run(&cmd, cancel)
+        .map_err(|e| match e {
+            // The output went to the log; its last lines say what went wrong.
+            RunError::Failed {
+                command,
+                status,
+                stderr,
+            } if stderr.is_empty() => RunError::Failed {
+                command,
+                status,
+                stderr: log_tail(log, 3),
+            },
+            other => other,
+        })
+        .map_err(BuildError::Run)?;
     collect_outputs(&args.out, packages, &args.version)
 }
 
@@ -162,7 +167,10 @@ pub fn collect_outputs(
         if !packages.contains(&pkg) {
             return Err(BuildError::Unexpected {
                 file: name,
-                reason: format!("is not one of the recipe's packages ({})", packages.join(", ")),
+                reason: format!(
+                    "is not one of the recipe's packages ({})",
+                    packages.join(", ")
+                ),
             });
         }
         files.push(entry.path());
@@ -214,11 +222,15 @@ mod tests {
         std::fs::write(d.path().join("notes.txt"), "x").unwrap();
         assert_eq!(collect_outputs(d.path(), &pk, "1-1").unwrap().len(), 1);
         std::fs::write(d.path().join("libz-dev_2-1_x86_64.peipkg"), "x").unwrap();
-        let e = collect_outputs(d.path(), &pk, "1-1").unwrap_err().to_string();
+        let e = collect_outputs(d.path(), &pk, "1-1")
+            .unwrap_err()
+            .to_string();
         assert!(e.contains("has version 2-1"), "{e}");
         std::fs::remove_file(d.path().join("libz-dev_2-1_x86_64.peipkg")).unwrap();
         std::fs::write(d.path().join("evil_1-1_x86_64.peipkg"), "x").unwrap();
-        let e = collect_outputs(d.path(), &pk, "1-1").unwrap_err().to_string();
+        let e = collect_outputs(d.path(), &pk, "1-1")
+            .unwrap_err()
+            .to_string();
         assert!(e.contains("not one of the recipe's packages"), "{e}");
     }
 }

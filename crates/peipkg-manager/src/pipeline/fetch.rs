@@ -87,7 +87,14 @@ pub fn fetch(
             sub = sub.args(["-c", "protocol.file.allow=always"]);
         }
         let sub = sub
-            .args(["submodule", "update", "--init", "--recursive", "--depth", "1"])
+            .args([
+                "submodule",
+                "update",
+                "--init",
+                "--recursive",
+                "--depth",
+                "1",
+            ])
             .stdout(logf.clone())
             .stderr(logf.clone());
         note(log, &sub.display());
@@ -118,7 +125,10 @@ pub fn fetch(
         .map_err(|_| commit_err(format!("commit time {secs:?} is not a number")))?;
     let timestamp = crate::store::rfc3339(secs);
     strip_git(dest).map_err(io)?;
-    note(log, &format!("# source at commit {commit}, committed {timestamp}; .git removed"));
+    note(
+        log,
+        &format!("# source at commit {commit}, committed {timestamp}; .git removed"),
+    );
     Ok(Fetched {
         commit: commit.to_string(),
         timestamp,

@@ -168,7 +168,8 @@ pub fn publish(tool: &RepoTool, layout: &Layout, files: &[PathBuf]) -> Result<()
         }
     }
     remove_all(&layout.next).map_err(io("remove", &layout.next))?;
-    clone_for_publish(&layout.repo, &layout.next).map_err(io("copy repository to", &layout.next))?;
+    clone_for_publish(&layout.repo, &layout.next)
+        .map_err(io("copy repository to", &layout.next))?;
 
     let cmd = tool
         .cmd()
@@ -208,7 +209,9 @@ fn check(tool: &RepoTool, layout: &Layout, files: &[PathBuf]) -> Result<(), Publ
             .map(|n| n.to_string_lossy().into_owned())
             .unwrap_or_default();
         let Some((n, v, a)) = split_file_name(&name) else {
-            return Err(PublishError::Missing(format!("{name} has no package file name")));
+            return Err(PublishError::Missing(format!(
+                "{name} has no package file name"
+            )));
         };
         if !archive.contains(&n, &v, &a) {
             return Err(PublishError::Missing(format!(

@@ -43,35 +43,88 @@ fn reads_upstream_watch_and_package_names() {
     assert_eq!(u.peios_revision, 2);
     assert!(!u.submodules);
     assert!(r.watch.github_webhook);
-    assert_eq!(r.poll_interval(Duration::from_secs(3600)), Duration::from_secs(1800));
+    assert_eq!(
+        r.poll_interval(Duration::from_secs(3600)),
+        Duration::from_secs(1800)
+    );
     assert_eq!(r.digest.len(), 64);
 }
 
 #[test]
 fn typos_in_owned_tables_are_errors_with_lines() {
     let d = tempfile::tempdir().unwrap();
-    let text = GOOD.replace("peios_revision = 2", "peios_revision = 2\nmin_verison = \"1.0\"")
-        .replace("poll_interval = \"30m\"", "poll_interval = \"10s\"\npoll_intervall = \"1h\"");
+    let text = GOOD
+        .replace(
+            "peios_revision = 2",
+            "peios_revision = 2\nmin_verison = \"1.0\"",
+        )
+        .replace(
+            "poll_interval = \"30m\"",
+            "poll_interval = \"10s\"\npoll_intervall = \"1h\"",
+        );
     write_recipe(d.path(), "zlib", &text);
     let e = load_recipe("zlib", &d.path().join("zlib")).unwrap_err();
     let m: Vec<String> = e.0.iter().map(|p| p.to_string()).collect();
-    assert!(m.iter().any(|l| l.contains("unknown key \"min_verison\" in [upstream]") && l.contains(":21:")), "{m:?}");
-    assert!(m.iter().any(|l| l.contains("unknown key \"poll_intervall\" in [watch]")), "{m:?}");
-    assert!(m.iter().any(|l| l.contains("less than the 1m0s minimum")), "{m:?}");
+    assert!(
+        m.iter()
+            .any(|l| l.contains("unknown key \"min_verison\" in [upstream]") && l.contains(":21:")),
+        "{m:?}"
+    );
+    assert!(
+        m.iter()
+            .any(|l| l.contains("unknown key \"poll_intervall\" in [watch]")),
+        "{m:?}"
+    );
+    assert!(
+        m.iter().any(|l| l.contains("less than the 1m0s minimum")),
+        "{m:?}"
+    );
 }
 
 #[test]
 fn upstream_values_are_validated_when_the_recipe_loads() {
     let d = tempfile::tempdir().unwrap();
     for (i, (from, to, want)) in [
-        ("git = \"https://github.com/madler/zlib\"", "git = \"--upload-pack=touch /tmp/x\"", "must not begin with '-'"),
-        ("git = \"https://github.com/madler/zlib\"", "git = \"ext::sh -c touch% /tmp/pwned\"", "contains whitespace"),
-        ("git = \"https://github.com/madler/zlib\"", "git = \"ext::ssh\"", "remote helper"),
-        ("peios_revision = 2", "peios_revision = 0", "must be 1 or greater"),
-        ("peios_revision = 2", "peios_revision = \"1\"", "expected an integer"),
-        ("peios_revision = 2", "min_version = \"not valid!\"", "min_version \"not valid!\""),
-        ("tag_pattern = \"^v(\\\\d+\\\\.\\\\d+\\\\.\\\\d+)$\"", "tag_pattern = \"^v\\\\d+$\"", "capture group"),
-        ("tag_pattern = \"^v(\\\\d+\\\\.\\\\d+\\\\.\\\\d+)$\"", "", "tag_pattern is required"),
+        (
+            "git = \"https://github.com/madler/zlib\"",
+            "git = \"--upload-pack=touch /tmp/x\"",
+            "must not begin with '-'",
+        ),
+        (
+            "git = \"https://github.com/madler/zlib\"",
+            "git = \"ext::sh -c touch% /tmp/pwned\"",
+            "contains whitespace",
+        ),
+        (
+            "git = \"https://github.com/madler/zlib\"",
+            "git = \"ext::ssh\"",
+            "remote helper",
+        ),
+        (
+            "peios_revision = 2",
+            "peios_revision = 0",
+            "must be 1 or greater",
+        ),
+        (
+            "peios_revision = 2",
+            "peios_revision = \"1\"",
+            "expected an integer",
+        ),
+        (
+            "peios_revision = 2",
+            "min_version = \"not valid!\"",
+            "min_version \"not valid!\"",
+        ),
+        (
+            "tag_pattern = \"^v(\\\\d+\\\\.\\\\d+\\\\.\\\\d+)$\"",
+            "tag_pattern = \"^v\\\\d+$\"",
+            "capture group",
+        ),
+        (
+            "tag_pattern = \"^v(\\\\d+\\\\.\\\\d+\\\\.\\\\d+)$\"",
+            "",
+            "tag_pattern is required",
+        ),
     ]
     .iter()
     .enumerate()
@@ -80,7 +133,9 @@ fn upstream_values_are_validated_when_the_recipe_loads() {
         assert_ne!(text, GOOD, "case {i} did not apply");
         let id = format!("r{i}");
         write_recipe(d.path(), &id, &text);
-        let e = load_recipe(&id, &d.path().join(&id)).unwrap_err().to_string();
+        let e = load_recipe(&id, &d.path().join(&id))
+            .unwrap_err()
+            .to_string();
         assert!(e.contains(want), "case {i}: {e}");
     }
 }
@@ -95,7 +150,10 @@ fn one_broken_recipe_does_not_hide_the_others() {
     fs::write(d.path().join("README.md"), "notes").unwrap();
     std::os::unix::fs::symlink(d.path().join("alpha"), d.path().join("link")).unwrap();
     let roster = load_roster(d.path()).unwrap();
-    assert_eq!(roster.recipes.keys().collect::<Vec<_>>(), vec!["alpha", "manual"]);
+    assert_eq!(
+        roster.recipes.keys().collect::<Vec<_>>(),
+        vec!["alpha", "manual"]
+    );
     assert_eq!(roster.broken.keys().collect::<Vec<_>>(), vec!["broken"]);
     assert!(roster.broken["broken"].to_string().contains("invalid TOML"));
     assert_eq!(roster.skipped.len(), 1);
@@ -120,7 +178,9 @@ fn every_corpus_recipe_loads() {
     for e in entries {
         let e = e.unwrap();
         let name = e.file_name().to_string_lossy().into_owned();
-        let Some(id) = name.strip_suffix(".peipkg.toml") else { continue };
+        let Some(id) = name.strip_suffix(".peipkg.toml") else {
+            continue;
+        };
         let text = fs::read_to_string(e.path()).unwrap();
         let r = parse_recipe(id, &corpus, &e.path(), text, String::new())
             .unwrap_or_else(|p| panic!("{id}: {p}"));

@@ -60,7 +60,10 @@ impl Store {
         error: &str,
         now: i64,
     ) -> Result<Failure> {
-        let previous = self.failure(recipe, version)?.map(|f| f.failures).unwrap_or(0);
+        let previous = self
+            .failure(recipe, version)?
+            .map(|f| f.failures)
+            .unwrap_or(0);
         let n = previous + 1;
         let next = now + backoff_after(n).as_secs() as i64;
         self.conn.execute(
@@ -109,9 +112,9 @@ impl Store {
     }
 
     pub fn failures(&self) -> Result<Vec<Failure>> {
-        let mut st = self
-            .conn
-            .prepare(&format!("SELECT {COLS} FROM failures ORDER BY recipe, version"))?;
+        let mut st = self.conn.prepare(&format!(
+            "SELECT {COLS} FROM failures ORDER BY recipe, version"
+        ))?;
         let rows = st.query_map([], row)?;
         Ok(rows.collect::<rusqlite::Result<_>>()?)
     }

@@ -69,7 +69,8 @@ impl BuildRow {
     }
 }
 
-pub(crate) const COLS: &str = "id, recipe, version, tag, git, tag_commit, built_commit, source, state, \
+pub(crate) const COLS: &str =
+    "id, recipe, version, tag, git, tag_commit, built_commit, source, state, \
     queued_at, started_at, finished_at, published_at, build_timestamp, outputs, error, log_path";
 
 pub(crate) fn row(r: &rusqlite::Row<'_>) -> rusqlite::Result<BuildRow> {
@@ -163,8 +164,8 @@ impl Store {
         built_commit: &str,
         now: i64,
     ) -> Result<()> {
-        let outputs = serde_json::to_string(outputs)
-            .map_err(|e| StoreError::Corrupt(e.to_string()))?;
+        let outputs =
+            serde_json::to_string(outputs).map_err(|e| StoreError::Corrupt(e.to_string()))?;
         self.conn.execute(
             "UPDATE builds SET state = 'built', outputs = ?2, build_timestamp = ?3,
                 built_commit = ?4, finished_at = ?5, error = NULL WHERE id = ?1",

@@ -22,7 +22,7 @@ use rusqlite::Connection;
 pub use backoff::{backoff_after, Failure};
 pub use builds::{BuildRow, BuildState};
 pub use queue::NewBuild;
-pub use tags::MovedTag;
+pub use tags::{MovedTag, PollRecord};
 pub use upload::UploadStatus;
 
 pub const DB_FILE: &str = "manager.db";

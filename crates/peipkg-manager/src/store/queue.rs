@@ -54,7 +54,15 @@ impl Store {
         tx.execute(
             "INSERT INTO builds (recipe, version, tag, git, tag_commit, source, state, queued_at)
              VALUES (?1, ?2, ?3, ?4, ?5, ?6, 'queued', ?7)",
-            params![b.recipe, b.version, b.tag, b.git, b.tag_commit, b.source, now],
+            params![
+                b.recipe,
+                b.version,
+                b.tag,
+                b.git,
+                b.tag_commit,
+                b.source,
+                now
+            ],
         )?;
         let id = tx.last_insert_rowid();
         tx.commit()?;

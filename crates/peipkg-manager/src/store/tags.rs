@@ -21,6 +21,15 @@ pub struct MovedTag {
     pub last_seen_at: i64,
 }
 
+/// The outcome of a recipe's last poll.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct PollRecord {
+    pub recipe: String,
+    pub at: i64,
+    pub ok: bool,
+    pub error: Option<String>,
+}
+
 impl Store {
     pub fn record_published_tag(
         &self,
@@ -114,12 +123,19 @@ impl Store {
         Ok(())
     }
 
-    /// Per recipe: (last poll time, ok, error).
-    pub fn polls(&self) -> Result<Vec<(String, i64, bool, Option<String>)>> {
+    /// The last poll of every recipe.
+    pub fn polls(&self) -> Result<Vec<PollRecord>> {
         let mut st = self
             .conn
             .prepare("SELECT recipe, last_poll_at, ok, error FROM polls ORDER BY recipe")?;
-        let rows = st.query_map([], |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?)))?;
+        let rows = st.query_map([], |r| {
+            Ok(PollRecord {
+                recipe: r.get(0)?,
+                at: r.get(1)?,
+                ok: r.get(2)?,
+                error: r.get(3)?,
+            })
+        })?;
         Ok(rows.collect::<rusqlite::Result<_>>()?)
     }
 }

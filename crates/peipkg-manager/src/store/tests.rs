@@ -31,8 +31,14 @@ fn queue_dedups_and_claims_oldest_first() {
     assert_eq!(first.state, BuildState::Running);
     // Still a duplicate while running, and while built.
     assert_eq!(s.enqueue(&nb("zlib", "1.0-1"), 21).unwrap(), None);
-    s.mark_built(a, &["libz_1.0-1_x86_64.peipkg".into()], "2024-01-01T00:00:00Z", "c0ffee", 30)
-        .unwrap();
+    s.mark_built(
+        a,
+        &["libz_1.0-1_x86_64.peipkg".into()],
+        "2024-01-01T00:00:00Z",
+        "c0ffee",
+        30,
+    )
+    .unwrap();
     assert_eq!(s.enqueue(&nb("zlib", "1.0-1"), 31).unwrap(), None);
     s.mark_published(a, 40).unwrap();
     // A finished build no longer blocks (dedup against the archive is the
@@ -47,12 +53,16 @@ fn queue_dedups_and_claims_oldest_first() {
 #[test]
 fn failures_back_off_and_come_due() {
     let s = Store::open_in_memory().unwrap();
-    let f = s.record_failure("musl", "1.2.5-1", "v1.2.5", "boom", 1000).unwrap();
+    let f = s
+        .record_failure("musl", "1.2.5-1", "v1.2.5", "boom", 1000)
+        .unwrap();
     assert_eq!((f.failures, f.next_retry_at), (1, 1060));
     assert!(s.in_backoff("musl", "1.2.5-1", 1059).unwrap().is_some());
     assert!(s.in_backoff("musl", "1.2.5-1", 1060).unwrap().is_none());
     assert!(s.in_backoff("musl", "1.2.6-1", 1000).unwrap().is_none());
-    let f = s.record_failure("musl", "1.2.5-1", "v1.2.5", "boom again", 1100).unwrap();
+    let f = s
+        .record_failure("musl", "1.2.5-1", "v1.2.5", "boom again", 1100)
+        .unwrap();
     assert_eq!((f.failures, f.next_retry_at), (2, 1400));
     assert_eq!(s.due_retries(1399).unwrap().len(), 0);
     assert_eq!(s.due_retries(1400).unwrap()[0].key(), "musl@1.2.5-1");
@@ -89,7 +99,10 @@ fn state_survives_reopening_and_interrupted_builds_are_requeued() {
     assert_eq!(again[0].recipe, "a");
     assert_eq!(s.queued().unwrap().len(), 2);
     assert_eq!(s.failures().unwrap()[0].key(), "c@3-1");
-    assert_eq!(s.published_commit("a", "v0").unwrap().as_deref(), Some("abc"));
+    assert_eq!(
+        s.published_commit("a", "v0").unwrap().as_deref(),
+        Some("abc")
+    );
     assert!(s.upload_status().unwrap().pending());
 }
 
@@ -108,8 +121,12 @@ fn a_newer_schema_is_refused() {
 #[test]
 fn moved_tags_are_recorded_once_per_move() {
     let s = Store::open_in_memory().unwrap();
-    assert!(s.record_moved_tag("a", "v1", "1-1", "old", "new", 10).unwrap());
-    assert!(!s.record_moved_tag("a", "v1", "1-1", "old", "new", 20).unwrap());
+    assert!(s
+        .record_moved_tag("a", "v1", "1-1", "old", "new", 10)
+        .unwrap());
+    assert!(!s
+        .record_moved_tag("a", "v1", "1-1", "old", "new", 20)
+        .unwrap());
     let m = s.moved_tags().unwrap();
     assert_eq!(m.len(), 1);
     assert_eq!((m[0].first_seen_at, m[0].last_seen_at), (10, 20));
@@ -139,7 +156,10 @@ fn counts_split_lifetime_from_since() {
     s.mark_built(b.id, &[], "t", "c", 6).unwrap();
     s.mark_published(b.id, 7).unwrap();
     let c = s.counts(0).unwrap();
-    assert_eq!((c.queued, c.published, c.attempted_since, c.succeeded_since), (1, 1, 1, 1));
+    assert_eq!(
+        (c.queued, c.published, c.attempted_since, c.succeeded_since),
+        (1, 1, 1, 1)
+    );
     let c = s.counts(100).unwrap();
     assert_eq!((c.attempted_since, c.succeeded_since), (0, 0));
 }

@@ -63,7 +63,12 @@ impl Store {
         Ok(())
     }
 
-    pub fn record_upload_failure(&self, error: &str, now: i64, next_attempt_at: i64) -> Result<i64> {
+    pub fn record_upload_failure(
+        &self,
+        error: &str,
+        now: i64,
+        next_attempt_at: i64,
+    ) -> Result<i64> {
         self.conn.execute(
             "UPDATE upload_state SET failures = failures + 1, last_error = ?1,
                 last_attempt_at = ?2, next_attempt_at = ?3 WHERE id = 1",

@@ -85,27 +85,42 @@ mod tests {
     fn tags(names: &[&str]) -> Vec<RemoteTag> {
         names
             .iter()
-            .map(|n| RemoteTag { name: n.to_string(), commit: "0".repeat(40) })
+            .map(|n| RemoteTag {
+                name: n.to_string(),
+                commit: "0".repeat(40),
+            })
             .collect()
     }
 
     #[test]
     fn candidates_come_in_version_order_not_name_order() {
         let u = upstream(r"^v(\d+\.\d+\.\d+)$", None);
-        let j = judge_all(&u, &tags(&["v1.10.0", "v1.2.0", "v1.9.0", "v2.0.0", "release-old"]));
+        let j = judge_all(
+            &u,
+            &tags(&["v1.10.0", "v1.2.0", "v1.9.0", "v2.0.0", "release-old"]),
+        );
         let order: Vec<&str> = j.iter().map(|j| j.tag.name.as_str()).collect();
-        assert_eq!(order, vec!["v1.2.0", "v1.9.0", "v1.10.0", "v2.0.0", "release-old"]);
+        assert_eq!(
+            order,
+            vec!["v1.2.0", "v1.9.0", "v1.10.0", "v2.0.0", "release-old"]
+        );
         assert_eq!(j[4].verdict, Verdict::NoMatch);
     }
 
     #[test]
     fn floor_and_validity_are_reported_per_tag() {
         let u = upstream(r"^v(.+)$", Some("2.0.0"));
-        let j = judge_all(&u, &tags(&["v1.5.0", "v2.0.0", "v2.1.0", "v1;touch${IFS}x", "v1.0/../x"]));
+        let j = judge_all(
+            &u,
+            &tags(&["v1.5.0", "v2.0.0", "v2.1.0", "v1;touch${IFS}x", "v1.0/../x"]),
+        );
         let by_name = |n: &str| j.iter().find(|j| j.tag.name == n).unwrap().verdict.clone();
         assert!(matches!(by_name("v1.5.0"), Verdict::BelowMin { .. }));
         assert!(matches!(by_name("v2.0.0"), Verdict::Candidate { .. }));
-        assert!(matches!(by_name("v1;touch${IFS}x"), Verdict::Invalid { .. }));
+        assert!(matches!(
+            by_name("v1;touch${IFS}x"),
+            Verdict::Invalid { .. }
+        ));
         assert!(matches!(by_name("v1.0/../x"), Verdict::Invalid { .. }));
     }
 }

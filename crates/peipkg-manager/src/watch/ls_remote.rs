@@ -90,8 +90,14 @@ mod tests {
         assert_eq!(
             tags,
             vec![
-                RemoteTag { name: "v1.0.0".into(), commit: a.clone() },
-                RemoteTag { name: "v1.1.0".into(), commit: c },
+                RemoteTag {
+                    name: "v1.0.0".into(),
+                    commit: a.clone()
+                },
+                RemoteTag {
+                    name: "v1.1.0".into(),
+                    commit: c
+                },
             ]
         );
     }

@@ -33,7 +33,14 @@ pub fn signature_valid(secret: &[u8], body: &[u8], header: Option<&str>) -> bool
 /// user, trailing slash or `.git`.
 pub fn normalise_url(url: &str) -> String {
     let mut u = url.trim().to_ascii_lowercase();
-    for scheme in ["https://", "http://", "ssh://", "git://", "git+ssh://", "ssh+git://"] {
+    for scheme in [
+        "https://",
+        "http://",
+        "ssh://",
+        "git://",
+        "git+ssh://",
+        "ssh+git://",
+    ] {
         if let Some(rest) = u.strip_prefix(scheme) {
             u = rest.to_string();
             break;
@@ -117,12 +124,17 @@ pub fn route(roster: &Roster, event: Option<&str>, payload: &Payload) -> Route {
     let Some(repo) = &payload.repository else {
         return Route::Unrecognised(String::new());
     };
-    let urls: Vec<String> = [&repo.html_url, &repo.clone_url, &repo.ssh_url, &repo.git_url]
-        .into_iter()
-        .flatten()
-        .filter(|u| !u.is_empty())
-        .map(|u| normalise_url(u))
-        .collect();
+    let urls: Vec<String> = [
+        &repo.html_url,
+        &repo.clone_url,
+        &repo.ssh_url,
+        &repo.git_url,
+    ]
+    .into_iter()
+    .flatten()
+    .filter(|u| !u.is_empty())
+    .map(|u| normalise_url(u))
+    .collect();
     let mut hits: Vec<String> = roster
         .recipes
         .values()
@@ -158,7 +170,11 @@ mod tests {
     fn signatures() {
         let good = sign(b"s3cret", b"{}");
         assert!(signature_valid(b"s3cret", b"{}", Some(&good)));
-        assert!(signature_valid(b"s3cret", b"{}", Some(&good.to_uppercase().replace("SHA256=", "sha256="))));
+        assert!(signature_valid(
+            b"s3cret",
+            b"{}",
+            Some(&good.to_uppercase().replace("SHA256=", "sha256="))
+        ));
         assert!(!signature_valid(b"s3cret", b"{ }", Some(&good)));
         assert!(!signature_valid(b"other", b"{}", Some(&good)));
         assert!(!signature_valid(b"s3cret", b"{}", Some("sha256=00ff")));
@@ -184,11 +200,16 @@ mod tests {
 
     fn roster() -> Roster {
         let mut r = Roster::default();
-        for (id, pattern, hook) in [("fsbase", "^fsbase-v(.+)$", true), ("live-boot", "^live-boot-v(.+)$", true), ("quiet", "^q(.+)$", false)] {
+        for (id, pattern, hook) in [
+            ("fsbase", "^fsbase-v(.+)$", true),
+            ("live-boot", "^live-boot-v(.+)$", true),
+            ("quiet", "^q(.+)$", false),
+        ] {
             let text = format!(
                 "[[package]]\nname = \"{id}\"\n[upstream]\ngit = \"https://github.com/peios/peipkgs-official-recipes.git\"\ntag_pattern = \"{pattern}\"\n[watch]\ngithub_webhook = {hook}\n"
             );
-            let rec = parse_recipe(id, Path::new("/r"), Path::new("/r/x"), text, String::new()).unwrap();
+            let rec =
+                parse_recipe(id, Path::new("/r"), Path::new("/r/x"), text, String::new()).unwrap();
             r.recipes.insert(id.into(), rec);
         }
         r
@@ -201,15 +222,33 @@ mod tests {
     #[test]
     fn routing_fans_out_and_filters_events() {
         let r = roster();
-        let tag_push = payload(r#"{"ref":"refs/tags/fsbase-v1.0.0","repository":{"html_url":"https://github.com/peios/peipkgs-official-recipes","ssh_url":"git@github.com:peios/peipkgs-official-recipes.git"}}"#);
-        assert_eq!(route(&r, Some("push"), &tag_push), Route::Poll(vec!["fsbase".into(), "live-boot".into()]));
-        let branch = payload(r#"{"ref":"refs/heads/main","repository":{"html_url":"https://github.com/peios/peipkgs-official-recipes"}}"#);
-        assert!(matches!(route(&r, Some("push"), &branch), Route::Ignored(_)));
+        let tag_push = payload(
+            r#"{"ref":"refs/tags/fsbase-v1.0.0","repository":{"html_url":"https://github.com/peios/peipkgs-official-recipes","ssh_url":"git@github.com:peios/peipkgs-official-recipes.git"}}"#,
+        );
+        assert_eq!(
+            route(&r, Some("push"), &tag_push),
+            Route::Poll(vec!["fsbase".into(), "live-boot".into()])
+        );
+        let branch = payload(
+            r#"{"ref":"refs/heads/main","repository":{"html_url":"https://github.com/peios/peipkgs-official-recipes"}}"#,
+        );
+        assert!(matches!(
+            route(&r, Some("push"), &branch),
+            Route::Ignored(_)
+        ));
         assert_eq!(route(&r, Some("ping"), &branch), Route::Pong);
-        assert!(matches!(route(&r, Some("issues"), &tag_push), Route::Ignored(_)));
-        let ssh_only = payload(r#"{"repository":{"ssh_url":"git@github.com:peios/peipkgs-official-recipes.git"}}"#);
+        assert!(matches!(
+            route(&r, Some("issues"), &tag_push),
+            Route::Ignored(_)
+        ));
+        let ssh_only = payload(
+            r#"{"repository":{"ssh_url":"git@github.com:peios/peipkgs-official-recipes.git"}}"#,
+        );
         assert!(matches!(route(&r, Some("release"), &ssh_only), Route::Poll(v) if v.len() == 2));
         let other = payload(r#"{"repository":{"html_url":"https://github.com/x/y"}}"#);
-        assert!(matches!(route(&r, Some("push"), &other), Route::Unrecognised(_)));
+        assert!(matches!(
+            route(&r, Some("push"), &other),
+            Route::Unrecognised(_)
+        ));
     }
 }

@@ -32,7 +32,9 @@ pub fn sibling(name: &str) -> PathBuf {
         if profile.file_name().is_some_and(|n| n == "release") {
             cmd.arg("--release");
         }
-        let st = cmd.status().expect("run cargo build for the sibling binaries");
+        let st = cmd
+            .status()
+            .expect("run cargo build for the sibling binaries");
         assert!(st.success(), "building peipkg-build and peipkg-repo failed");
     });
     let p = target_profile_dir().join(name);
@@ -46,8 +48,18 @@ pub fn manager() -> PathBuf {
 
 pub fn git(dir: &Path, args: &[&str]) -> String {
     let out = Command::new("git")
-        .args(["-c", "user.name=Upstream", "-c", "user.email=up@example.org"])
-        .args(["-c", "protocol.file.allow=always", "-c", "init.defaultBranch=main"])
+        .args([
+            "-c",
+            "user.name=Upstream",
+            "-c",
+            "user.email=up@example.org",
+        ])
+        .args([
+            "-c",
+            "protocol.file.allow=always",
+            "-c",
+            "init.defaultBranch=main",
+        ])
         .args(args)
         .current_dir(dir)
         .env("GIT_COMMITTER_DATE", "2024-03-15T10:30:00Z")
@@ -83,7 +95,10 @@ impl Upstream {
         }
         std::fs::write(&p, content).unwrap();
         git(&self.dir, &["add", "-A"]);
-        git(&self.dir, &["commit", "-q", "-m", &format!("release {tag}")]);
+        git(
+            &self.dir,
+            &["commit", "-q", "-m", &format!("release {tag}")],
+        );
         if annotated {
             git(&self.dir, &["tag", "-a", "-m", tag, tag]);
         } else {
@@ -117,7 +132,11 @@ impl FarmDir {
             .arg(&key)
             .output()
             .unwrap();
-        assert!(out.status.success(), "keygen: {}", String::from_utf8_lossy(&out.stderr));
+        assert!(
+            out.status.success(),
+            "keygen: {}",
+            String::from_utf8_lossy(&out.stderr)
+        );
         let f = FarmDir {
             root: root.to_path_buf(),
             recipes,
@@ -190,7 +209,10 @@ peipkg_repo = "{repo}"
         for (k, v) in env {
             cmd.env(k, v);
         }
-        let out = cmd.stdin(Stdio::null()).output().expect("run peipkg-manager");
+        let out = cmd
+            .stdin(Stdio::null())
+            .output()
+            .expect("run peipkg-manager");
         Run::from(out)
     }
 
@@ -251,7 +273,9 @@ impl Run {
         let needle = format!("msg={msg} ");
         self.stderr
             .lines()
-            .filter(|l| l.contains(&needle_q) || l.contains(&needle) || l.ends_with(&format!("msg={msg}")))
+            .filter(|l| {
+                l.contains(&needle_q) || l.contains(&needle) || l.ends_with(&format!("msg={msg}"))
+            })
             .collect()
     }
 
