@@ -363,6 +363,10 @@ mod tests {
     use std::io::Write;
 
     fn compress(data: &[u8], workers: u32, level: i32) -> Vec<u8> {
+        compress_in(data, workers, level, 70_001)
+    }
+
+    fn compress_in(data: &[u8], workers: u32, level: i32, chunk: usize) -> Vec<u8> {
         let mut enc = zstd::stream::write::Encoder::new(Vec::new(), level).unwrap();
         enc.include_checksum(true).unwrap();
         enc.multithread(workers).unwrap();
@@ -371,7 +375,7 @@ mod tests {
         ))
         .unwrap();
         // Uneven write sizes, as the archive writer produces.
-        for chunk in data.chunks(70_001) {
+        for chunk in data.chunks(chunk) {
             enc.write_all(chunk).unwrap();
         }
         enc.finish().unwrap()
