@@ -259,3 +259,71 @@ fn daemon_webhooks_http_reload_and_drain() {
     let versions: Vec<String> = farm.archive().into_iter().map(|(_, v, _)| v).collect();
     assert_eq!(versions, vec!["1.0.0-1", "1.1.0-1", "1.2.0-1"]);
 }
+
+#[test]
+fn a_build_past_the_drain_timeout_is_stopped_and_resumed_at_the_next_start() {
+    let t = tempfile::tempdir().unwrap();
+    let up = Upstream::new(t.path(), "slow");
+    up.release("v1.0.0", "a.txt", "slow", false);
+    let farm = FarmDir::new(t.path());
+    let marker = t.path().join("build-finished");
+    let build = format!(
+        "#!/bin/sh\nset -e\nif [ ! -e '{m}.allow' ]; then sleep 30; fi\ntouch '{m}'\nmkdir -p \"$DESTDIR/usr/share/slow\"\ncp -R \"$SOURCE_DIR/.\" \"$DESTDIR/usr/share/slow/\"\n",
+        m = marker.display()
+    );
+    farm.recipe(
+        "slow",
+        &simple_recipe("slow", &up.url(), r"^v(\d+\.\d+\.\d+)$", ""),
+        &build,
+    );
+    farm.write_config("drain_timeout = \"1s\"\n");
+    // (FarmDir appends this right after its [build] table.)
+
+    let log = t.path().join("daemon.err");
+    let mut child = Command::new(manager())
+        .args(["--config"])
+        .arg(&farm.config)
+        .stdin(Stdio::null())
+        .stdout(Stdio::null())
+        .stderr(std::fs::File::create(&log).unwrap())
+        .spawn()
+        .unwrap();
+    wait_for(&log, "build start", |l| {
+        l.contains("msg=\"starting build\"")
+    });
+    std::thread::sleep(Duration::from_millis(300));
+    let stopped_at = Instant::now();
+    signal(child.id(), libc::SIGTERM);
+    let status = loop {
+        if let Some(st) = child.try_wait().unwrap() {
+            break st;
+        }
+        assert!(
+            stopped_at.elapsed() < Duration::from_secs(20),
+            "drain timeout was not applied"
+        );
+        std::thread::sleep(Duration::from_millis(100));
+    };
+    let text = std::fs::read_to_string(&log).unwrap();
+    assert_eq!(status.code(), Some(0), "{text}");
+    assert!(text.contains("drain timeout reached"), "{text}");
+    assert!(
+        text.contains("build interrupted by shutdown; re-queued"),
+        "{text}"
+    );
+    assert!(
+        !text.contains("msg=\"build failed\""),
+        "a shutdown is not the recipe's failure:\n{text}"
+    );
+    assert!(
+        !marker.exists(),
+        "the build script kept running after the stop"
+    );
+
+    // The next start picks the build up again and finishes it.
+    std::fs::write(format!("{}.allow", marker.display()), "").unwrap();
+    let r = farm.once();
+    assert_eq!(r.code, 0, "{}", r.stderr);
+    assert_eq!(r.count("build + publish complete"), 1, "{}", r.stderr);
+    assert!(marker.exists());
+}
