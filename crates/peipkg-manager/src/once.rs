@@ -11,6 +11,7 @@ use crate::farm::{Farm, RunReport};
 use crate::log::s;
 
 pub fn run_once(farm: &Arc<Farm>) -> RunReport {
+    farm.collect_report.store(true, Ordering::SeqCst);
     if let Err(e) = farm.ensure_repo().and_then(|_| farm.requeue_interrupted()) {
         farm.log
             .error("manager exited with error", &[("err", s(format!("{e:#}")))]);

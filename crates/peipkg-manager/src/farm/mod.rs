@@ -67,6 +67,7 @@ pub struct Farm {
     pub polling: Mutex<BTreeSet<String>>,
     pub started_at: i64,
     pub report: Mutex<RunReport>,
+    pub collect_report: AtomicBool,
     pub publishing: AtomicBool,
     pub uploading: AtomicBool,
     _lock: startup::StateLock,
@@ -93,6 +94,14 @@ impl Farm {
 
     pub fn report(&self) -> MutexGuard<'_, RunReport> {
         self.report.lock().unwrap_or_else(|p| p.into_inner())
+    }
+
+    /// Records into the sweep report. Only a `--once` sweep keeps one: a
+    /// daemon running for months must not grow a list per poll.
+    pub fn note(&self, f: impl FnOnce(&mut RunReport)) {
+        if self.collect_report.load(Ordering::SeqCst) {
+            f(&mut self.report());
+        }
     }
 
     pub fn is_stopping(&self) -> bool {

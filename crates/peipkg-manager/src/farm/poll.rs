@@ -50,9 +50,7 @@ impl Farm {
                 let _ = self
                     .store()
                     .record_poll(&recipe.id, false, Some(&err), 0, 0, store::now());
-                self.report()
-                    .poll_failures
-                    .push((recipe.id.clone(), err.clone()));
+                self.note(|r| r.poll_failures.push((recipe.id.clone(), err.clone())));
                 return Err(err);
             }
         };
@@ -202,15 +200,17 @@ impl Farm {
                 ],
             );
             drop(st);
-            self.report().in_backoff.push((
-                f.key(),
-                format!(
-                    "{} failure(s), next retry {}: {}",
-                    f.failures,
-                    store::rfc3339(f.next_retry_at),
-                    f.last_error
-                ),
-            ));
+            self.note(|r| {
+                r.in_backoff.push((
+                    f.key(),
+                    format!(
+                        "{} failure(s), next retry {}: {}",
+                        f.failures,
+                        store::rfc3339(f.next_retry_at),
+                        f.last_error
+                    ),
+                ))
+            });
             return Ok(Decision::Backoff {
                 until: f.next_retry_at,
             });

@@ -180,7 +180,7 @@ impl Farm {
                 ),
             ],
         );
-        self.report().published.push(b.key());
+        self.note(|r| r.published.push(b.key()));
         Ok(())
     }
 
@@ -213,9 +213,7 @@ impl Farm {
                 ),
             ],
         );
-        self.report()
-            .publish_failures
-            .push((b.key(), err.to_string()));
+        self.note(|r| r.publish_failures.push((b.key(), err.to_string())));
         self.wake_scheduler.notify();
         Ok(())
     }

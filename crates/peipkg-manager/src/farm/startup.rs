@@ -206,6 +206,7 @@ impl Farm {
             polling: Mutex::new(Default::default()),
             started_at: crate::store::now(),
             report: Mutex::new(RunReport::default()),
+            collect_report: AtomicBool::new(false),
             publishing: AtomicBool::new(false),
             uploading: AtomicBool::new(false),
             _lock: lock,

@@ -90,7 +90,7 @@ impl Farm {
                     "upload complete",
                     &[("remote", s(remote)), ("generation", n(generation))],
                 );
-                self.report().upload = Some(Ok(()));
+                self.note(|r| r.upload = Some(Ok(())));
                 Ok(UploadOutcome::Uploaded)
             }
             Err(e) => {
@@ -113,7 +113,7 @@ impl Farm {
                         ("next_retry_after", s(peipkg_cli::format_duration(delay))),
                     ],
                 );
-                self.report().upload = Some(Err(err.clone()));
+                self.note(|r| r.upload = Some(Err(err.clone())));
                 Ok(UploadOutcome::Failed(err))
             }
         }

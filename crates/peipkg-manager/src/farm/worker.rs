@@ -283,9 +283,7 @@ impl Farm {
                 ("log", s(log_path.display())),
             ],
         );
-        self.report()
-            .build_failures
-            .push((b.key(), err.to_string()));
+        self.note(|r| r.build_failures.push((b.key(), err.to_string())));
         // The retry timer may now be earlier than the scheduler thinks.
         self.wake_scheduler.notify();
         Ok(())
