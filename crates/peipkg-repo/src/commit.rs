@@ -140,15 +140,16 @@ impl InPlace {
     }
 
     /// Stage the new index directory: `files` are (name, bytes) such as
-    /// (`active.json`, …). `archive_bytes` identifies the commit.
-    pub fn set_index(&mut self, files: &[(&str, &[u8])], archive_bytes: &[u8]) -> Result<()> {
+    /// (`active.json`, …). `archive_sha256` (of the new archive) identifies
+    /// the commit.
+    pub fn set_index(&mut self, files: &[(&str, &[u8])], archive_sha256: &[u8; 32]) -> Result<()> {
         let dir = self.work.join("index");
         fs::create_dir(&dir).ctx("create", &dir)?;
         for (name, bytes) in files {
             write_synced(&dir.join(name), bytes)?;
         }
         fsync_dir(&dir)?;
-        self.journal.new_archive_sha256 = sha256_hex(archive_bytes);
+        self.journal.new_archive_sha256 = hex::encode(archive_sha256);
         self.new_index = Some(dir);
         Ok(())
     }
@@ -169,6 +170,7 @@ impl InPlace {
             .new_index
             .clone()
             .ok_or_else(|| RepoError::refused("internal: in-place switch without an index"))?;
+        let mut ph = crate::timings::Phases::start();
         self.prepare()?;
 
         // New package files: unreferenced until the switch.
@@ -196,8 +198,11 @@ impl InPlace {
         let live_index = self.root.join("index");
         switch_dir(&live_index, &new_index, &self.work)?;
         fsync_dir(&self.root)?;
+        ph.mark("commit: switch");
 
-        finish_committed(&self.root, &self.work, &self.journal, site)
+        let r = finish_committed(&self.root, &self.work, &self.journal, site);
+        ph.mark("commit: post-switch (site, cleanup)");
+        r
     }
 
     /// Record in the journal everything the switch will do outside the
@@ -634,12 +639,13 @@ mod tests {
             "p/a/1.0-1/a_1.0-1_noarch.peipkg".into(),
             sha256_hex(b"package"),
         );
+        let sha: [u8; 32] = Sha256::digest(b"new archive").into();
         tx.set_index(
             &[
                 ("active.json", b"new active"),
                 ("archive.json", b"new archive"),
             ],
-            b"new archive",
+            &sha,
         )
         .unwrap();
         tx.set_descriptor_sig(b"new sig").unwrap();

@@ -22,10 +22,12 @@ pub mod order;
 pub mod parallel;
 pub mod prune;
 pub mod publish;
+pub mod rawindex;
 pub mod rotate;
 pub mod site;
 pub mod state;
 pub mod timestamp;
+pub mod timings;
 pub mod verify;
 
 pub use error::{RepoError, Result};

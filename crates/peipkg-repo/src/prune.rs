@@ -77,7 +77,11 @@ pub fn prune(o: &PruneOptions) -> Result<PruneReport> {
     let versions = order::parse_versions(archive, "archive")
         .map_err(|e| RepoError::bad_file(&o.repo.join(repository::ARCHIVE_PATH), e))?;
     let (sorted, sorted_v) = order::sort_archive(archive.clone(), versions);
-    let active = order::derive_active(&sorted, &sorted_v).map_err(RepoError::refused)?;
+    let active: Vec<PackageEntry> = order::derive_active(&sorted, &sorted_v)
+        .map_err(RepoError::refused)?
+        .into_iter()
+        .map(|i| sorted[i].clone())
+        .collect();
     let is_active = |e: &PackageEntry| {
         active
             .iter()
@@ -145,15 +149,15 @@ pub fn prune(o: &PruneOptions) -> Result<PruneReport> {
         names.dedup();
         tx.remove_after(rels);
         tx.site_names(names);
-        let get = |rel: &str| rendered.get(rel).to_vec();
+        let get = |rel: &str| rendered.get(rel);
         tx.set_index(
             &[
-                ("active.json", &get(repository::ACTIVE_PATH)),
-                ("active.json.sig", &get(repository::ACTIVE_SIG_PATH)),
-                ("archive.json", &get(repository::ARCHIVE_PATH)),
-                ("archive.json.sig", &get(repository::ARCHIVE_SIG_PATH)),
+                ("active.json", get(repository::ACTIVE_PATH)),
+                ("active.json.sig", get(repository::ACTIVE_SIG_PATH)),
+                ("archive.json", get(repository::ARCHIVE_PATH)),
+                ("archive.json.sig", get(repository::ARCHIVE_SIG_PATH)),
             ],
-            rendered.get(repository::ARCHIVE_PATH),
+            &rendered.archive_sha256,
         )?;
         let sig = rendered.get(repository::DESCRIPTOR_SIG_PATH);
         if state.files[0].sig.as_deref() != Some(sig) {
@@ -166,9 +170,15 @@ pub fn prune(o: &PruneOptions) -> Result<PruneReport> {
         return Err(e);
     }
     let descriptor = &state.descriptor;
-    let hook = |root: &std::path::Path, names: &[String]| {
-        site::refresh(root, names, descriptor, &archive_idx)
+    let raw = crate::rawindex::parse(rendered.get(repository::ARCHIVE_PATH), IndexKind::Archive)
+        .map_err(|e| RepoError::refused(format!("internal: {e}")))?;
+    let data = site::SiteData {
+        descriptor,
+        index_version,
+        generated_at: ts,
+        archive: &raw.entries,
     };
+    let hook = |root: &std::path::Path, names: &[String]| site::refresh(root, names, &data);
     if let Err(e) = tx.commit(&hook) {
         let _ = commit::recover(&o.repo, &site::refresh_in_place);
         return Err(e);

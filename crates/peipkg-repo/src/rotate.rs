@@ -154,7 +154,16 @@ pub fn rotate(o: &RotateOptions) -> Result<RotateReport> {
         tree.write(repository::ACTIVE_SIG_PATH, &a_sig)?;
         tree.write(repository::ARCHIVE_SIG_PATH, &r_sig)?;
         tree.write(&key_rel, pem.as_bytes())?;
-        site::render_all(tree, &descriptor, &state.archive)
+        let archive = state.raw_archive()?;
+        site::render_all(
+            tree,
+            &site::SiteData {
+                descriptor: &descriptor,
+                index_version: archive.header.index_version,
+                generated_at: &archive.header.generated_at,
+                archive: &archive.entries,
+            },
+        )
     })?;
 
     let signed_by_old = state

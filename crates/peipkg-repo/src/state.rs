@@ -17,7 +17,9 @@ use peipkg_format::repository::{
 };
 
 use crate::error::{RepoError, Result};
+use crate::rawindex::{self, Header, RawIndex};
 use crate::timestamp::Timestamp;
+use sha2::{Digest, Sha256};
 
 /// One signed document as found on disk.
 #[derive(Debug, Clone)]
@@ -29,17 +31,6 @@ pub struct SignedFile {
     pub bytes: Vec<u8>,
     /// The detached signature, when present.
     pub sig: Option<Vec<u8>>,
-}
-
-/// A loaded state.
-#[derive(Debug, Clone)]
-pub struct State {
-    pub root: PathBuf,
-    pub descriptor: Descriptor,
-    pub active: Index,
-    pub archive: Index,
-    /// repo.json, index/active.json, index/archive.json, in that order.
-    pub files: [SignedFile; 3],
 }
 
 fn read_required(root: &Path, rel: &str) -> Result<Vec<u8>> {
@@ -68,20 +59,75 @@ fn read_optional(root: &Path, rel: &str) -> Result<Option<Vec<u8>>> {
     }
 }
 
+/// A state's signed documents as found on disk: the descriptor parsed, the
+/// indexes kept as bytes. Enough to check signatures and to publish (which
+/// handles the archive as canonical bytes, see [`crate::rawindex`]).
+#[derive(Debug, Clone)]
+pub struct Docs {
+    pub root: PathBuf,
+    pub descriptor: Descriptor,
+    /// repo.json, index/active.json, index/archive.json, in that order.
+    pub files: [SignedFile; 3],
+}
+
+/// A fully decoded state (typed indexes), for auditing and rare operations.
+#[derive(Debug, Clone)]
+pub struct State {
+    pub docs: Docs,
+    pub active: Index,
+    pub archive: Index,
+}
+
+impl std::ops::Deref for State {
+    type Target = Docs;
+    fn deref(&self) -> &Docs {
+        &self.docs
+    }
+}
+
 impl State {
-    /// Read and parse the three documents and their signatures. Nothing is
-    /// verified here (see [`State::check_signatures`]); a document that does
-    /// not parse is an error naming the file.
+    /// Read and decode everything; a document that does not parse is an
+    /// error naming the file. Nothing is verified here.
     pub fn load(root: &Path) -> Result<State> {
+        let docs = Docs::load(root)?;
+        let active = Index::decode(&docs.files[1].bytes, IndexKind::Active)
+            .map_err(|e| RepoError::bad_file(&root.join(ACTIVE_PATH), e.to_string()))?;
+        let archive = Index::decode(&docs.files[2].bytes, IndexKind::Archive)
+            .map_err(|e| RepoError::bad_file(&root.join(ARCHIVE_PATH), e.to_string()))?;
+        Ok(State {
+            docs,
+            active,
+            archive,
+        })
+    }
+
+    /// The highest index_version published so far.
+    pub fn index_version(&self) -> i64 {
+        self.active.index_version.max(self.archive.index_version)
+    }
+
+    /// The newest `generated_at` that parses, if any.
+    pub fn generated_at(&self) -> Option<Timestamp> {
+        newest(&self.active.generated_at, &self.archive.generated_at)
+    }
+}
+
+fn newest(a: &str, b: &str) -> Option<Timestamp> {
+    [a, b]
+        .into_iter()
+        .filter_map(|s| Timestamp::parse(s).ok())
+        .max()
+}
+
+impl Docs {
+    /// Read the three documents and their signatures and parse the
+    /// descriptor.
+    pub fn load(root: &Path) -> Result<Docs> {
         let d_bytes = read_required(root, DESCRIPTOR_PATH)?;
         let a_bytes = read_required(root, ACTIVE_PATH)?;
         let r_bytes = read_required(root, ARCHIVE_PATH)?;
         let descriptor = Descriptor::decode(&d_bytes)
             .map_err(|e| RepoError::bad_file(&root.join(DESCRIPTOR_PATH), e.to_string()))?;
-        let active = Index::decode(&a_bytes, IndexKind::Active)
-            .map_err(|e| RepoError::bad_file(&root.join(ACTIVE_PATH), e.to_string()))?;
-        let archive = Index::decode(&r_bytes, IndexKind::Archive)
-            .map_err(|e| RepoError::bad_file(&root.join(ARCHIVE_PATH), e.to_string()))?;
         let files = [
             SignedFile {
                 rel: DESCRIPTOR_PATH,
@@ -102,26 +148,23 @@ impl State {
                 sig: read_optional(root, ARCHIVE_SIG_PATH)?,
             },
         ];
-        Ok(State {
+        Ok(Docs {
             root: root.to_path_buf(),
             descriptor,
-            active,
-            archive,
             files,
         })
     }
 
-    /// The highest index_version published so far.
-    pub fn index_version(&self) -> i64 {
-        self.active.index_version.max(self.archive.index_version)
+    /// The active index's header (its entries are not decoded).
+    pub fn active_header(&self) -> Result<Header> {
+        rawindex::parse_header(&self.files[1].bytes, IndexKind::Active)
+            .map_err(|e| RepoError::bad_file(&self.root.join(ACTIVE_PATH), e.to_string()))
     }
 
-    /// The newest `generated_at` that parses, if any.
-    pub fn generated_at(&self) -> Option<Timestamp> {
-        [&self.active.generated_at, &self.archive.generated_at]
-            .into_iter()
-            .filter_map(|s| Timestamp::parse(s).ok())
-            .max()
+    /// The archive as canonical entry bytes.
+    pub fn raw_archive(&self) -> Result<RawIndex<'_>> {
+        rawindex::parse(&self.files[2].bytes, IndexKind::Archive)
+            .map_err(|e| RepoError::bad_file(&self.root.join(ARCHIVE_PATH), e.to_string()))
     }
 
     /// Load the public key of every declared key from `keys/`. Each element
@@ -151,7 +194,8 @@ impl State {
                 }
             }
         }
-        for f in &self.files {
+        let digests = digests(&self.files.each_ref().map(|f| f.bytes.as_slice()));
+        for (f, digest) in self.files.iter().zip(&digests) {
             let sig_path = self.root.join(format!("{}.sig", f.rel));
             let Some(sig) = &f.sig else {
                 return Err(RepoError::bad_file(
@@ -159,7 +203,7 @@ impl State {
                     "missing: every state document must carry a detached signature (PSD-009 §6.1.6, §6.2.1)",
                 ));
             };
-            if let Err(e) = keys::verify_detached(sig, &f.bytes, &usable) {
+            if let Err(e) = keys::verify_envelope(sig, digest, &usable) {
                 let hint = match &e {
                     keys::SignatureError::UnknownKey(fp) => {
                         match declared.iter().find(|(k, _)| &k.fingerprint == fp) {
@@ -181,6 +225,22 @@ impl State {
         }
         Ok(())
     }
+}
+
+/// SHA-256 of each buffer, the largest on a second thread: signing and
+/// checking a 70 MB archive is the one CPU cost of a publish worth halving.
+pub fn digests<const N: usize>(bufs: &[&[u8]; N]) -> [[u8; 32]; N] {
+    let sha = |b: &[u8]| -> [u8; 32] { Sha256::digest(b).into() };
+    let big = (0..N).max_by_key(|&i| bufs[i].len()).unwrap_or(0);
+    let mut out = [[0u8; 32]; N];
+    std::thread::scope(|s| {
+        let handle = s.spawn(|| sha(bufs[big]));
+        for i in (0..N).filter(|&i| i != big) {
+            out[i] = sha(bufs[i]);
+        }
+        out[big] = handle.join().unwrap_or_else(|_| sha(bufs[big]));
+    });
+    out
 }
 
 /// Read a declared key's public key file: the conventional `keys/<fp>.pub`,
@@ -211,6 +271,8 @@ pub fn load_declared_key(root: &Path, k: &KeyEntry) -> std::result::Result<Publi
 #[derive(Debug, Clone)]
 pub struct Rendered {
     pub files: Vec<(&'static str, Vec<u8>)>,
+    /// SHA-256 of the archive, which identifies the commit.
+    pub archive_sha256: [u8; 32],
 }
 
 impl Rendered {
@@ -223,12 +285,30 @@ impl Rendered {
         archive: &Index,
         index_key: &SigningKey,
     ) -> Rendered {
-        let d = descriptor.to_bytes();
-        let a = active.to_bytes();
-        let r = archive.to_bytes();
-        let ds = keys::sign_detached(descriptor_key, &d);
-        let as_ = keys::sign_detached(index_key, &a);
-        let rs = keys::sign_detached(index_key, &r);
+        Rendered::from_bytes(
+            descriptor.to_bytes(),
+            descriptor_key,
+            active.to_bytes(),
+            archive.to_bytes(),
+            index_key,
+        )
+    }
+
+    /// Sign already encoded documents.
+    pub fn from_bytes(
+        d: Vec<u8>,
+        descriptor_key: &SigningKey,
+        a: Vec<u8>,
+        r: Vec<u8>,
+        index_key: &SigningKey,
+    ) -> Rendered {
+        let [dd, ad, rd] = digests(&[d.as_slice(), a.as_slice(), r.as_slice()]);
+        let sig = |k: &SigningKey, digest: &[u8; 32]| k.envelope_for_digest(digest).to_bytes();
+        let (ds, as_, rs) = (
+            sig(descriptor_key, &dd),
+            sig(index_key, &ad),
+            sig(index_key, &rd),
+        );
         Rendered {
             files: vec![
                 (DESCRIPTOR_PATH, d),
@@ -238,6 +318,7 @@ impl Rendered {
                 (ARCHIVE_PATH, r),
                 (ARCHIVE_SIG_PATH, rs),
             ],
+            archive_sha256: rd,
         }
     }
 

@@ -25,8 +25,8 @@ use std::time::Duration;
 use peipkg_format::identity::Version;
 use peipkg_format::keys::{PublicKey, SigningKey};
 use peipkg_format::repository::{
-    self, BuildSubset, Dependency, Hash, Index, IndexKind, KeyStatus, PackageEntry, Provides,
-    Replaces, DEFAULT_PACKAGE_URL_TEMPLATE,
+    self, BuildSubset, Dependency, Hash, IndexKind, KeyStatus, PackageEntry, Provides, Replaces,
+    DEFAULT_PACKAGE_URL_TEMPLATE,
 };
 
 use crate::commit::{self, InPlace, Recovery, Tree, WORK_DIR};
@@ -34,8 +34,10 @@ use crate::error::{RepoError, Result};
 use crate::fsutil;
 use crate::lock::{LockMode, StateLock};
 use crate::order;
+use crate::rawindex::{self, Header, RawEntry};
 use crate::site;
-use crate::state::{Rendered, State};
+use crate::site::SiteData;
+use crate::state::{Docs, Rendered};
 use crate::timestamp::Timestamp;
 use ingest::Incoming;
 use url::Location;
@@ -68,14 +70,13 @@ pub struct PublishReport {
 }
 
 /// The new state, computed from the previous one and the verified packages.
-struct Plan {
+struct Plan<'a> {
     index_version: i64,
     rendered: Rendered,
     /// For each incoming package: its entry and where its file goes.
     new: Vec<(PackageEntry, Location)>,
-    /// Entries of the previous archive that stay (everything unless rebuild).
-    kept: Vec<PackageEntry>,
-    archive: Index,
+    /// The merged archive, in archive order.
+    archive: Vec<RawEntry<'a>>,
 }
 
 pub fn publish(o: &PublishOptions) -> Result<PublishReport> {
@@ -91,6 +92,7 @@ pub fn publish(o: &PublishOptions) -> Result<PublishReport> {
         ));
     }
     let in_place = in_abs == out_abs;
+    let mut ph = crate::timings::Phases::start();
     let _lock = StateLock::acquire(
         &in_abs,
         if in_place {
@@ -105,26 +107,48 @@ pub fn publish(o: &PublishOptions) -> Result<PublishReport> {
     } else {
         Recovery::Nothing
     };
+    ph.mark("lock and recover");
 
-    let state = State::load(&in_abs)?;
-    state.check_signatures()?;
-    let problems = state.descriptor.validate();
+    let docs = Docs::load(&in_abs)?;
+    ph.mark("read state");
+    let problems = docs.descriptor.validate();
     if !problems.is_empty() {
         return Err(RepoError::bad_file(
             &in_abs.join(repository::DESCRIPTOR_PATH),
             format!("invalid descriptor: {}", problems.join("; ")),
         ));
     }
-    check_sign_key(&state, &o.key, &in_abs)?;
-    if let Some(prev) = state.generated_at() {
-        if o.timestamp < prev {
+    check_sign_key(&docs, &o.key, &in_abs)?;
+    let active_header = docs.active_header()?;
+    let prev = if o.rebuild {
+        let h = rawindex::parse_header(&docs.files[2].bytes, IndexKind::Archive).map_err(|e| {
+            RepoError::bad_file(&in_abs.join(repository::ARCHIVE_PATH), e.to_string())
+        })?;
+        rawindex::RawIndex {
+            header: h,
+            entries: Vec::new(),
+            canonical: true,
+        }
+    } else {
+        docs.raw_archive()?
+    };
+    ph.mark("decode archive");
+    docs.check_signatures()?;
+    ph.mark("check signatures");
+    let prev_ts = [&active_header.generated_at, &prev.header.generated_at]
+        .into_iter()
+        .filter_map(|s| Timestamp::parse(s).ok())
+        .max();
+    if let Some(prev_ts) = prev_ts {
+        if o.timestamp < prev_ts {
             return Err(RepoError::refused(format!(
                 "--timestamp {} is older than the state's generated_at {}; a consumer rejects an index older than the one it has (PSD-009 §6.2.4)",
-                o.timestamp, prev
+                o.timestamp, prev_ts
             )));
         }
     }
-    let trusted: Vec<PublicKey> = state
+    let prev_version = active_header.index_version.max(prev.header.index_version);
+    let trusted: Vec<PublicKey> = docs
         .declared_keys()
         .into_iter()
         .filter(|(k, _)| k.status() == Some(KeyStatus::Active))
@@ -143,60 +167,50 @@ pub fn publish(o: &PublishOptions) -> Result<PublishReport> {
     } else {
         o.url_template.as_str()
     };
-    let descriptor_changes = state.descriptor.to_bytes() != state.files[0].bytes;
-
-    let mut warnings = Vec::new();
-    let report_added;
-    let index_version;
+    let descriptor_changes = docs.descriptor.to_bytes() != docs.files[0].bytes;
     let ctx = Ctx {
-        state: &state,
+        docs: &docs,
         opts: o,
         trusted: &trusted,
         template,
+        prev_version,
     };
-    if !in_place {
+    ph.mark("checks");
+
+    let prev_entries = prev.entries;
+    let (index_version, added, warnings) = if !in_place {
         let mut result = None;
         commit::fresh_tree(&out_abs, |tree| {
-            let r = ctx.build_tree(tree, &sources, true)?;
-            result = Some(r);
+            result = Some(ctx.build_tree(tree, &sources, prev_entries, true)?);
             Ok(())
         })?;
-        let (plan, w) = result.ok_or_else(|| RepoError::refused("internal: no plan"))?;
-        warnings.extend(w);
-        report_added = added_names(&plan);
-        index_version = plan.index_version;
+        result.ok_or_else(|| RepoError::refused("internal: no plan"))?
     } else if o.rebuild || descriptor_changes {
         let mut result = None;
         commit::replace_tree(&in_abs, |tree| {
-            let r = ctx.build_tree(tree, &sources, false)?;
-            result = Some(r);
+            result = Some(ctx.build_tree(tree, &sources, prev_entries, false)?);
             Ok(())
         })?;
-        let (plan, w) = result.ok_or_else(|| RepoError::refused("internal: no plan"))?;
-        warnings.extend(w);
-        report_added = added_names(&plan);
-        index_version = plan.index_version;
+        result.ok_or_else(|| RepoError::refused("internal: no plan"))?
     } else {
-        let (plan, w) = ctx.in_place(&in_abs, &sources)?;
-        warnings.extend(w);
-        report_added = added_names(&plan);
-        index_version = plan.index_version;
-    }
+        ctx.in_place(&in_abs, &sources, prev_entries)?
+    };
+    ph.mark("publish");
     Ok(PublishReport {
         index_version,
-        added: report_added,
+        added,
         warnings,
         recovered,
     })
 }
 
-fn added_names(plan: &Plan) -> Vec<String> {
+fn added_names(plan: &Plan<'_>) -> Vec<String> {
     let mut v: Vec<String> = plan.new.iter().map(|(e, _)| e.file_name()).collect();
     v.sort();
     v
 }
 
-fn check_sign_key(state: &State, key: &SigningKey, root: &Path) -> Result<()> {
+fn check_sign_key(state: &Docs, key: &SigningKey, root: &Path) -> Result<()> {
     let fp = key.public_key().fingerprint();
     match state.descriptor.key(&fp) {
         Some(k) if k.status() == Some(KeyStatus::Active) => Ok(()),
@@ -280,11 +294,16 @@ pub fn entry_for(
 }
 
 struct Ctx<'a> {
-    state: &'a State,
+    docs: &'a Docs,
     opts: &'a PublishOptions,
     trusted: &'a [PublicKey],
     template: &'a str,
+    prev_version: i64,
 }
+
+/// What a finished publish reports: index_version, added file names,
+/// warnings.
+type Outcome = (i64, Vec<String>, Vec<String>);
 
 impl Ctx<'_> {
     fn ingest_all(
@@ -308,12 +327,8 @@ impl Ctx<'_> {
     }
 
     /// Merge, check and sign: everything but writing.
-    fn plan(&self, incoming: &[Incoming]) -> Result<Plan> {
-        let prev: &[PackageEntry] = if self.opts.rebuild {
-            &[]
-        } else {
-            &self.state.archive.packages
-        };
+    fn plan<'a>(&self, incoming: &[Incoming], prev: Vec<RawEntry<'a>>) -> Result<Plan<'a>> {
+        let mut ph = crate::timings::Phases::start();
         let mut new = Vec::with_capacity(incoming.len());
         for inc in incoming {
             let m = &inc.pkg.manifest;
@@ -335,63 +350,111 @@ impl Ctx<'_> {
                 loc,
             ));
         }
-        check_new_entries(prev, &new, incoming)?;
+        check_new_entries(&prev, &new, incoming)?;
+        ph.mark("plan: duplicate checks");
 
-        let mut entries: Vec<PackageEntry> = prev.to_vec();
-        entries.extend(new.iter().map(|(e, _)| e.clone()));
-        let versions = order::parse_versions(&entries, "archive")
-            .map_err(|e| RepoError::bad_file(&self.state.root.join(repository::ARCHIVE_PATH), e))?;
-        let (archive, versions) = order::sort_archive(entries, versions);
+        let archive_path = self.docs.root.join(repository::ARCHIVE_PATH);
+        let mut versions = order::parse_versions(&prev, "archive")
+            .map_err(|e| RepoError::bad_file(&archive_path, e))?;
+        let new_raw: Vec<RawEntry<'a>> = new.iter().map(|(e, _)| rawindex::entry_from(e)).collect();
+        let new_versions = order::parse_versions(&new_raw, "new").map_err(RepoError::refused)?;
+        let mut archive = prev;
+        if order::is_sorted(&archive, &versions) && new_raw.len() <= 64 {
+            order::merge_sorted(&mut archive, &mut versions, new_raw, new_versions);
+        } else {
+            archive.extend(new_raw);
+            versions.extend(new_versions);
+            let (a, v) = order::sort_archive(archive, versions);
+            archive = a;
+            versions = v;
+        }
         let active = order::derive_active(&archive, &versions).map_err(RepoError::refused)?;
-        let index_version = self.state.index_version().checked_add(1).ok_or_else(|| {
+        ph.mark("plan: merge, sort, derive active");
+
+        let index_version = self.prev_version.checked_add(1).ok_or_else(|| {
             RepoError::refused("index_version cannot grow past the largest 64-bit integer")
         })?;
-        let name = &self.state.descriptor.repo.name;
+        let name = &self.docs.descriptor.repo.name;
         let ts = self.opts.timestamp.as_str();
-        let active_idx = Index::new(IndexKind::Active, name, index_version, ts, active);
-        let archive_idx = Index::new(IndexKind::Archive, name, index_version, ts, archive);
-        let rendered = Rendered::new(
-            &self.state.descriptor,
+        let header = |kind: IndexKind| Header {
+            schema_version: 1,
+            repo: name.clone(),
+            kind: kind.as_str().to_string(),
+            index_version,
+            generated_at: ts.to_string(),
+        };
+        let archive_size: usize = archive.iter().map(|e| e.bytes.len() + 1).sum();
+        let active_bytes = rawindex::write(
+            &header(IndexKind::Active),
+            active.iter().map(|&i| &*archive[i].bytes),
+            archive_size / 4,
+        );
+        let archive_bytes = rawindex::write(
+            &header(IndexKind::Archive),
+            archive.iter().map(|e| &*e.bytes),
+            archive_size,
+        );
+        let rendered = Rendered::from_bytes(
+            self.docs.descriptor.to_bytes(),
             &self.opts.key,
-            &active_idx,
-            &archive_idx,
+            active_bytes,
+            archive_bytes,
             &self.opts.key,
         );
+        ph.mark("plan: encode and sign");
         Ok(Plan {
             index_version,
             rendered,
             new,
-            kept: prev.to_vec(),
-            archive: archive_idx,
+            archive,
         })
     }
 
+    fn site_data<'x, 'a>(&'x self, plan: &'x Plan<'a>) -> SiteData<'x, 'a> {
+        SiteData {
+            descriptor: &self.docs.descriptor,
+            index_version: plan.index_version,
+            generated_at: self.opts.timestamp.as_str(),
+            archive: &plan.archive,
+        }
+    }
+
     /// The common path: new files first, then one exchange of `index/`.
-    fn in_place(&self, root: &Path, sources: &[PathBuf]) -> Result<(Plan, Vec<String>)> {
+    fn in_place(
+        &self,
+        root: &Path,
+        sources: &[PathBuf],
+        prev: Vec<RawEntry<'_>>,
+    ) -> Result<Outcome> {
         let mut tx = InPlace::begin(root)?;
-        let result = self.stage_in_place(&mut tx, sources);
-        let (plan, warnings) = match result {
+        let (plan, warnings) = match self.stage_in_place(&mut tx, sources, prev) {
             Ok(v) => v,
             Err(e) => {
                 let _ = fsutil::remove_all(&root.join(WORK_DIR));
                 return Err(e);
             }
         };
-        let descriptor = &self.state.descriptor;
-        let archive = &plan.archive;
-        let hook = |root: &Path, names: &[String]| site::refresh(root, names, descriptor, archive);
+        let data = self.site_data(&plan);
+        let hook = |root: &Path, names: &[String]| site::refresh(root, names, &data);
         if let Err(e) = tx.commit(&hook) {
             // Undo (or finish) at once rather than leaving it to the next run.
             let _ = commit::recover(root, &site::refresh_in_place);
             return Err(e);
         }
-        Ok((plan, warnings))
+        Ok((plan.index_version, added_names(&plan), warnings))
     }
 
-    fn stage_in_place(&self, tx: &mut InPlace, sources: &[PathBuf]) -> Result<(Plan, Vec<String>)> {
+    fn stage_in_place<'a>(
+        &self,
+        tx: &mut InPlace,
+        sources: &[PathBuf],
+        prev: Vec<RawEntry<'a>>,
+    ) -> Result<(Plan<'a>, Vec<String>)> {
+        let mut ph = crate::timings::Phases::start();
         let incoming_dir = tx.incoming_dir();
         let (incoming, warnings) = self.ingest_all(sources, &incoming_dir)?;
-        let plan = self.plan(&incoming)?;
+        ph.mark("ingest");
+        let plan = self.plan(&incoming, prev)?;
         let mut names = Vec::new();
         for (inc, (entry, loc)) in incoming.iter().zip(&plan.new) {
             if let Location::Local(rel) = loc {
@@ -406,20 +469,21 @@ impl Ctx<'_> {
         names.sort();
         names.dedup();
         tx.site_names(names);
-        let get = |rel: &str| plan.rendered.get(rel).to_vec();
+        let get = |rel: &str| plan.rendered.get(rel);
         tx.set_index(
             &[
-                ("active.json", &get(repository::ACTIVE_PATH)),
-                ("active.json.sig", &get(repository::ACTIVE_SIG_PATH)),
-                ("archive.json", &get(repository::ARCHIVE_PATH)),
-                ("archive.json.sig", &get(repository::ARCHIVE_SIG_PATH)),
+                ("active.json", get(repository::ACTIVE_PATH)),
+                ("active.json.sig", get(repository::ACTIVE_SIG_PATH)),
+                ("archive.json", get(repository::ARCHIVE_PATH)),
+                ("archive.json.sig", get(repository::ARCHIVE_SIG_PATH)),
             ],
-            plan.rendered.get(repository::ARCHIVE_PATH),
+            &plan.rendered.archive_sha256,
         )?;
-        let new_sig = plan.rendered.get(repository::DESCRIPTOR_SIG_PATH);
-        if self.state.files[0].sig.as_deref() != Some(new_sig) {
+        let new_sig = get(repository::DESCRIPTOR_SIG_PATH);
+        if self.docs.files[0].sig.as_deref() != Some(new_sig) {
             tx.set_descriptor_sig(new_sig)?;
         }
+        ph.mark("stage index");
         Ok((plan, warnings))
     }
 
@@ -429,13 +493,13 @@ impl Ctx<'_> {
         &self,
         tree: &mut Tree,
         sources: &[PathBuf],
+        prev: Vec<RawEntry<'_>>,
         fresh: bool,
-    ) -> Result<(Plan, Vec<String>)> {
+    ) -> Result<Outcome> {
         let stage = tree.path(".peipkg-repo-incoming");
         fs::create_dir(&stage).map_err(|e| RepoError::io("create", &stage, e))?;
         let (incoming, warnings) = self.ingest_all(sources, &stage)?;
-        let plan = self.plan(&incoming)?;
-        let src = &self.state.root;
+        let src = self.docs.root.clone();
         if fresh {
             // Reference carry-forward: keys and the previous archive's files.
             let keys_dir = src.join("keys");
@@ -451,7 +515,7 @@ impl Ctx<'_> {
                 }
             }
             let mut seen = HashSet::new();
-            for e in &plan.kept {
+            for e in &prev {
                 if let Ok(Location::Local(rel)) = url::locate_recorded(&e.url) {
                     if !seen.insert(rel.clone()) {
                         continue;
@@ -467,7 +531,7 @@ impl Ctx<'_> {
                         ));
                     }
                     tree.copy(&from, &rel)?;
-                    let record = site::record_path(e);
+                    let record = site::record_path_of(&e.name, &e.label());
                     let rfrom = src.join(&record);
                     if rfrom.is_file() {
                         tree.copy(&rfrom, &record)?;
@@ -482,8 +546,9 @@ impl Ctx<'_> {
                     || site::is_page(rel)
                     || (rebuild && (top == "p" || site::is_record(rel)))
             };
-            tree.mirror(src, &reserved)?;
+            tree.mirror(&src, &reserved)?;
         }
+        let plan = self.plan(&incoming, prev)?;
         for (inc, (entry, loc)) in incoming.iter().zip(&plan.new) {
             if let Location::Local(rel) = loc {
                 tree.rename_in(&inc.staged, rel)?;
@@ -495,8 +560,8 @@ impl Ctx<'_> {
         for (rel, bytes) in &plan.rendered.files {
             tree.write(rel, bytes)?;
         }
-        site::render_all(tree, &self.state.descriptor, &plan.archive)?;
-        Ok((plan, warnings))
+        site::render_all(tree, &self.site_data(&plan))?;
+        Ok((plan.index_version, added_names(&plan), warnings))
     }
 }
 
@@ -508,16 +573,20 @@ fn sha256_hex(bytes: &[u8]) -> String {
 /// Duplicates (exact or equal under §2.2) against the archive and within
 /// the batch, URL collisions, and a second architecture for a name.
 fn check_new_entries(
-    prev: &[PackageEntry],
+    prev: &[RawEntry<'_>],
     new: &[(PackageEntry, Location)],
     incoming: &[Incoming],
 ) -> Result<()> {
-    let mut by_name: HashMap<&str, Vec<usize>> = HashMap::new();
-    let mut prev_paths: HashMap<String, usize> = HashMap::new();
+    let mut by_name: HashMap<&str, Vec<usize>> = HashMap::with_capacity(prev.len() / 2);
+    let mut prev_paths: HashMap<&str, usize> = HashMap::with_capacity(prev.len());
     for (i, e) in prev.iter().enumerate() {
-        by_name.entry(e.name.as_str()).or_default().push(i);
-        if let Ok(Location::Local(rel)) = url::locate_recorded(&e.url) {
-            prev_paths.entry(rel).or_insert(i);
+        by_name.entry(&e.name).or_default().push(i);
+        // Recorded URLs are located the way the reference reads them: one
+        // leading slash removed; external URLs name no file here.
+        if !e.url.contains("://") {
+            prev_paths
+                .entry(e.url.strip_prefix('/').unwrap_or(&e.url))
+                .or_insert(i);
         }
     }
     let mut batch_paths: HashMap<&str, usize> = HashMap::new();
@@ -537,7 +606,7 @@ fn check_new_entries(
                     e.label(), e.architecture, e.name, p.label(), p.architecture
                 )));
             }
-            if p.version == e.version {
+            if *p.version == e.version {
                 return Err(RepoError::refused(format!(
                     "package {} already exists in the archive (§6.3 forbids re-publishing the same name+version+architecture): \
                      {src} duplicates the archive entry published at {}",
@@ -578,7 +647,7 @@ fn check_new_entries(
             }
         }
         if let Location::Local(rel) = loc {
-            if let Some(&i) = prev_paths.get(rel) {
+            if let Some(&i) = prev_paths.get(rel.as_str()) {
                 return Err(RepoError::refused(format!(
                     "{src}: URL {} of {} is already the file of archive entry {}",
                     e.url,

@@ -9,6 +9,7 @@ use peipkg_format::keys::group_fingerprint;
 use peipkg_format::repository::{Dependency, Descriptor, PackageEntry};
 
 use super::{load_record, IndexMeta, Record};
+use crate::rawindex::RawEntry;
 
 /// Escape text for HTML element content and quoted attributes.
 pub fn esc(s: &str) -> String {
@@ -114,8 +115,24 @@ fn keys_list(out: &mut String, d: &Descriptor) {
     out.push_str("</ul>");
 }
 
+/// The `dependencies` member of a canonical entry. In canonical JSON a
+/// quote inside a string is always escaped, so the first unescaped
+/// `,"dependencies":` is the member itself.
+fn dependencies_of(e: &RawEntry<'_>) -> Vec<Dependency> {
+    const KEY: &[u8] = b",\"dependencies\":";
+    let Some(at) = e.bytes.windows(KEY.len()).position(|w| w == KEY) else {
+        return Vec::new();
+    };
+    let rest = &e.bytes[at + KEY.len()..];
+    if rest.starts_with(b"[]") {
+        return Vec::new();
+    }
+    let mut de = serde_json::Deserializer::from_slice(rest);
+    serde::Deserialize::deserialize(&mut de).unwrap_or_default()
+}
+
 /// The front page: every active package.
-pub fn front_page(d: &Descriptor, active: &[&PackageEntry], meta: IndexMeta<'_>) -> String {
+pub fn front_page(d: &Descriptor, active: &[&RawEntry<'_>], meta: IndexMeta<'_>) -> String {
     let mut out = String::with_capacity(4096 + active.len() * 400);
     let name = &d.repo.name;
     head(&mut out, &format!("{name} — packages"), "assets/style.css");
@@ -158,7 +175,7 @@ pub fn front_page(d: &Descriptor, active: &[&PackageEntry], meta: IndexMeta<'_>)
                 desc = esc(&e.description),
                 bytes = e.size_compressed,
                 sz = esc(&size(e.size_compressed)),
-                deps = esc(&relations(&e.dependencies)),
+                deps = esc(&relations(&dependencies_of(e))),
             );
         }
         out.push_str("</tbody>\n</table>\n");

@@ -23,13 +23,14 @@ use std::fs;
 use std::path::Path;
 
 use peipkg_format::archive::{PayloadKind, SignatureStatus, VerifiedPackage};
-use peipkg_format::repository::{Descriptor, Index, PackageEntry};
+use peipkg_format::repository::{Descriptor, PackageEntry};
 use serde::{Deserialize, Serialize};
 
 use crate::commit::{Tree, WORK_DIR};
 use crate::error::{IoContext, Result};
 use crate::fsutil;
-use crate::state::State;
+use crate::rawindex::RawEntry;
+use crate::state::Docs;
 
 pub const STYLE_CSS: &str = include_str!("style.css");
 
@@ -62,7 +63,12 @@ pub struct RecordFile {
 
 /// Where an entry's record lives.
 pub fn record_path(e: &PackageEntry) -> String {
-    format!("packages/{}/{}.json", e.name, e.label())
+    record_path_of(&e.name, &e.label())
+}
+
+/// Where the record of `<name>_<version>_<arch>` (the label) lives.
+pub fn record_path_of(name: &str, label: &str) -> String {
+    format!("packages/{name}/{label}.json")
 }
 
 /// The record of a package verified at publish time.
@@ -121,21 +127,40 @@ pub fn is_record(rel: &str) -> bool {
 }
 
 /// The entries of `name` in an archive sorted by name.
-fn entries_of<'a>(archive: &'a [PackageEntry], name: &str) -> &'a [PackageEntry] {
-    let start = archive.partition_point(|e| e.name.as_str() < name);
+fn entries_of<'x, 'a>(archive: &'x [RawEntry<'a>], name: &str) -> &'x [RawEntry<'a>] {
+    let start = archive.partition_point(|e| &*e.name < name);
     let end = start + archive[start..].partition_point(|e| e.name == name);
     &archive[start..end]
 }
 
 /// Active entries from an archive in archive order: the first of each name.
-fn active_of(archive: &[PackageEntry]) -> Vec<&PackageEntry> {
-    let mut out: Vec<&PackageEntry> = Vec::new();
+fn active_of<'x, 'a>(archive: &'x [RawEntry<'a>]) -> Vec<&'x RawEntry<'a>> {
+    let mut out: Vec<&RawEntry> = Vec::new();
     for e in archive {
         if out.last().is_none_or(|l| l.name != e.name) {
             out.push(e);
         }
     }
     out
+}
+
+/// What the pages are rendered from.
+#[derive(Debug, Clone, Copy)]
+pub struct SiteData<'x, 'a> {
+    pub descriptor: &'x Descriptor,
+    pub index_version: i64,
+    pub generated_at: &'x str,
+    /// The archive, in archive order.
+    pub archive: &'x [RawEntry<'a>],
+}
+
+impl SiteData<'_, '_> {
+    fn meta(&self) -> IndexMeta<'_> {
+        IndexMeta {
+            index_version: self.index_version,
+            generated_at: self.generated_at,
+        }
+    }
 }
 
 /// Index metadata shown on the front page.
@@ -145,23 +170,24 @@ pub struct IndexMeta<'a> {
     pub generated_at: &'a str,
 }
 
+fn package_page(root: &Path, data: &SiteData<'_, '_>, entries: &[RawEntry<'_>]) -> String {
+    let typed: Vec<PackageEntry> = entries.iter().map(RawEntry::decode).collect();
+    html::package_page(root, data.descriptor, &typed)
+}
+
 /// Render the whole site into a tree being built (records are read from
 /// the tree).
-pub fn render_all(tree: &mut Tree, descriptor: &Descriptor, archive: &Index) -> Result<()> {
-    let meta = IndexMeta {
-        index_version: archive.index_version,
-        generated_at: &archive.generated_at,
-    };
+pub fn render_all(tree: &mut Tree, data: &SiteData<'_, '_>) -> Result<()> {
     let root = tree.root().to_path_buf();
     tree.write("assets/style.css", STYLE_CSS.as_bytes())?;
-    let active = active_of(&archive.packages);
+    let active = active_of(data.archive);
     tree.write(
         "index.html",
-        html::front_page(descriptor, &active, meta).as_bytes(),
+        html::front_page(data.descriptor, &active, data.meta()).as_bytes(),
     )?;
     for top in active {
-        let entries = entries_of(&archive.packages, &top.name);
-        let page = html::package_page(&root, descriptor, entries);
+        let entries = entries_of(data.archive, &top.name);
+        let page = package_page(&root, data, entries);
         tree.write(&format!("packages/{}.html", top.name), page.as_bytes())?;
     }
     Ok(())
@@ -171,43 +197,48 @@ pub fn render_all(tree: &mut Tree, descriptor: &Descriptor, archive: &Index) -> 
 /// page, those names' pages (removed when a name has left the archive),
 /// and any page that is missing. Writes go through the work directory and
 /// a rename, so a reader never sees half a page.
-pub fn refresh(
-    root: &Path,
-    names: &[String],
-    descriptor: &Descriptor,
-    archive: &Index,
-) -> Result<()> {
+pub fn refresh(root: &Path, names: &[String], data: &SiteData<'_, '_>) -> Result<()> {
     let tmp_dir = root.join(WORK_DIR).join("site");
     fs::create_dir_all(&tmp_dir).ctx("create", &tmp_dir)?;
-    let put = |rel: &str, bytes: &[u8]| -> Result<()> {
+    let mut dirs: Vec<std::path::PathBuf> = vec![root.to_path_buf()];
+    let mut put = |rel: &str, bytes: &[u8], sync: bool| -> Result<()> {
         let dst = root.join(rel);
         if fs::read(&dst).is_ok_and(|old| old == bytes) {
             return Ok(());
         }
         if let Some(parent) = dst.parent() {
             fsutil::create_dirs(root, parent)?;
+            if !dirs.iter().any(|d| d == parent) {
+                dirs.push(parent.to_path_buf());
+            }
         }
         let tmp = tmp_dir.join("page.tmp");
-        fsutil::write_synced(&tmp, bytes)?;
+        if sync {
+            fsutil::write_synced(&tmp, bytes)?;
+        } else {
+            fs::write(&tmp, bytes).ctx("write", &tmp)?;
+        }
         fs::rename(&tmp, &dst).ctx("write", &dst)?;
         Ok(())
     };
-    let meta = IndexMeta {
-        index_version: archive.index_version,
-        generated_at: &archive.generated_at,
-    };
-    put("assets/style.css", STYLE_CSS.as_bytes())?;
-    let active = active_of(&archive.packages);
+    put("assets/style.css", STYLE_CSS.as_bytes(), true)?;
+    let active = active_of(data.archive);
     let mut todo: Vec<&str> = names.iter().map(String::as_str).collect();
+    let mut missing = 0usize;
     for top in &active {
         if !root.join(format!("packages/{}.html", top.name)).exists() {
             todo.push(&top.name);
+            missing += 1;
         }
     }
     todo.sort_unstable();
     todo.dedup();
+    // A first render of a large site writes thousands of pages: fsyncing
+    // each would take minutes. Pages are derived data that the next
+    // publish rewrites if a crash loses them, so bulk renders sync once.
+    let sync_each = missing < 64;
     for name in todo {
-        let entries = entries_of(&archive.packages, name);
+        let entries = entries_of(data.archive, name);
         let rel = format!("packages/{name}.html");
         if entries.is_empty() {
             fsutil::remove_all(&root.join(&rel))?;
@@ -219,20 +250,21 @@ pub fn refresh(
         }
         put(
             &rel,
-            html::package_page(root, descriptor, entries).as_bytes(),
+            package_page(root, data, entries).as_bytes(),
+            sync_each,
         )?;
+    }
+    if !sync_each {
+        fsutil::syncfs(root)?;
     }
     put(
         "index.html",
-        html::front_page(descriptor, &active, meta).as_bytes(),
+        html::front_page(data.descriptor, &active, data.meta()).as_bytes(),
+        true,
     )?;
-    for d in [
-        root.to_path_buf(),
-        root.join("packages"),
-        root.join("assets"),
-    ] {
+    for d in &dirs {
         if d.is_dir() {
-            fsutil::fsync_dir(&d)?;
+            fsutil::fsync_dir(d)?;
         }
     }
     Ok(())
@@ -240,21 +272,28 @@ pub fn refresh(
 
 /// [`refresh`] for a state read back from disk (recovery).
 pub fn refresh_in_place(root: &Path, names: &[String]) -> Result<()> {
-    let state = State::load(root)?;
-    refresh(root, names, &state.descriptor, &state.archive)
+    let docs = Docs::load(root)?;
+    let archive = docs.raw_archive()?;
+    let data = SiteData {
+        descriptor: &docs.descriptor,
+        index_version: archive.header.index_version,
+        generated_at: &archive.header.generated_at,
+        archive: &archive.entries,
+    };
+    refresh(root, names, &data)
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
 
-    fn e(name: &str, version: &str) -> PackageEntry {
-        PackageEntry {
+    fn e(name: &str, version: &str) -> RawEntry<'static> {
+        crate::rawindex::entry_from(&PackageEntry {
             name: name.into(),
             version: version.into(),
             architecture: "noarch".into(),
             ..Default::default()
-        }
+        })
     }
 
     #[test]
@@ -263,10 +302,7 @@ mod tests {
         assert_eq!(entries_of(&archive, "a").len(), 2);
         assert_eq!(entries_of(&archive, "b").len(), 1);
         assert!(entries_of(&archive, "z").is_empty());
-        let act: Vec<&str> = active_of(&archive)
-            .iter()
-            .map(|e| e.version.as_str())
-            .collect();
+        let act: Vec<&str> = active_of(&archive).iter().map(|e| &*e.version).collect();
         assert_eq!(act, ["2-1", "1-1", "1-1"]);
     }
 

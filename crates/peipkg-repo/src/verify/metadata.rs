@@ -346,8 +346,8 @@ fn check_active(state: &State, archive_versions: &[Option<Version>], f: &mut Fin
     }
     let versions: Vec<Version> = archive_versions.iter().flatten().cloned().collect();
     let (sorted, sorted_v) = order::sort_archive(archive.clone(), versions);
-    let expected = match order::derive_active(&sorted, &sorted_v) {
-        Ok(x) => x,
+    let expected: Vec<&PackageEntry> = match order::derive_active(&sorted, &sorted_v) {
+        Ok(x) => x.into_iter().map(|i| &sorted[i]).collect(),
         Err(e) => {
             f.issue("active", e);
             return;
