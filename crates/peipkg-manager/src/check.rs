@@ -126,12 +126,20 @@ pub fn check(config_path: &std::path::Path) -> CheckReport {
         }
     }
     let watched = roster.watched().count();
+    let on_request: Vec<&str> = roster.on_request().map(|r| r.id.as_str()).collect();
     rep.notes.push(format!(
-        "recipes {}: {} loaded ({} watched), {} broken",
+        "recipes {}: {} loaded ({} watched, {} on request only), {} broken",
         cfg.recipes_dir.display(),
         roster.recipes.len(),
         watched,
+        on_request.len(),
         roster.broken.len()
     ));
+    if !on_request.is_empty() {
+        rep.notes.push(format!(
+            "no [watch], so built only on operator request (peipkg-manager poll RECIPE): {}",
+            on_request.join(", ")
+        ));
+    }
     rep
 }

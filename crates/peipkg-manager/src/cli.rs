@@ -56,6 +56,9 @@ pub fn main_with(args: &[String]) -> i32 {
         Some("check") => return cmd_check(&args[1..]),
         Some("explain") => return cmd_explain(&args[1..]),
         Some("demo") => return crate::demo::cmd_demo(&args[1..]),
+        Some(cmd) if crate::control::COMMANDS.contains(&cmd) => {
+            return crate::control::cmd_control(cmd, &args[1..])
+        }
         _ => {}
     }
     let flags = main_flags();
@@ -69,11 +72,25 @@ pub fn main_with(args: &[String]) -> i32 {
     };
     let log = Logger::stderr(lvl);
     let config = PathBuf::from(m.string("config").unwrap_or(DEFAULT_CONFIG_PATH));
-    run(&config, m.flag("once"), log)
+    run(&config, m.flag("once"), log, m.is_set("log-level"))
 }
 
 /// Loads the config and runs the daemon or one sweep.
-pub fn run(config: &std::path::Path, once: bool, log: Logger) -> i32 {
+pub fn run(config: &std::path::Path, once: bool, log: Logger, level_from_flag: bool) -> i32 {
+    // First of all: a signal that arrives while the config loads or the
+    // repository is initialised must not kill the process (the reference
+    // died of an early SIGHUP). Signals are queued until the farm runs.
+    let signals = match signal_hook::iterator::Signals::new([
+        signal_hook::consts::SIGTERM,
+        signal_hook::consts::SIGINT,
+        signal_hook::consts::SIGHUP,
+    ]) {
+        Ok(s) => s,
+        Err(e) => {
+            log.error("install signal handlers", &[("err", s(e))]);
+            return EXIT_FAILURE;
+        }
+    };
     let cfg = match Config::load(config) {
         Ok(c) => c,
         Err(p) => {
@@ -82,7 +99,11 @@ pub fn run(config: &std::path::Path, once: bool, log: Logger) -> i32 {
         }
     };
     let farm_id = cfg.farm_id.clone();
-    let farm = match Farm::new(cfg, log.clone(), FarmOptions::default()) {
+    let opts = FarmOptions {
+        level_from_flag,
+        ..FarmOptions::default()
+    };
+    let farm = match Farm::new(cfg, log.clone(), opts) {
         Ok(f) => f,
         Err(e) => {
             log.error("construct manager", &[("err", s(format!("{e:#}")))]);
@@ -98,9 +119,9 @@ pub fn run(config: &std::path::Path, once: bool, log: Logger) -> i32 {
         ],
     );
     if once {
-        run_once_with_signals(&farm, &log)
+        run_once_with_signals(&farm, &log, signals)
     } else {
-        match crate::daemon::run_daemon(&farm) {
+        match crate::daemon::run_daemon(&farm, signals) {
             Ok(()) => {
                 log.info("peipkg-manager stopped", &[]);
                 EXIT_OK
@@ -113,15 +134,14 @@ pub fn run(config: &std::path::Path, once: bool, log: Logger) -> i32 {
     }
 }
 
-fn run_once_with_signals(farm: &Arc<Farm>, log: &Logger) -> i32 {
+fn run_once_with_signals(
+    farm: &Arc<Farm>,
+    log: &Logger,
+    mut sigs: signal_hook::iterator::Signals,
+) -> i32 {
     // SIGTERM during a sweep: finish what runs, start nothing new.
-    let signals = signal_hook::iterator::Signals::new([
-        signal_hook::consts::SIGTERM,
-        signal_hook::consts::SIGINT,
-        signal_hook::consts::SIGHUP,
-    ]);
-    let handle = signals.as_ref().ok().map(|s| s.handle());
-    if let Ok(mut sigs) = signals {
+    let handle = Some(sigs.handle());
+    {
         let f = Arc::clone(farm);
         std::thread::spawn(move || {
             for sig in sigs.forever() {

@@ -7,34 +7,33 @@
 //! 0. A second signal stops running builds at once. The reference
 //! SIGKILLed whatever was running, including a publish writing the
 //! repository in place.
+//!
+//! The signal handlers are installed by the caller before anything else
+//! happens (config load, repository init), so a SIGHUP or SIGTERM that
+//! arrives during start-up is acted on once the farm runs; the reference
+//! died of a SIGHUP received before its handler existed.
 
-use std::sync::atomic::AtomicBool;
-use std::sync::atomic::Ordering;
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
 use std::time::Duration;
 
 use anyhow::Result;
-use signal_hook::consts::{SIGHUP, SIGINT, SIGTERM};
+use signal_hook::consts::SIGHUP;
 use signal_hook::iterator::Signals;
 
 use crate::farm::Farm;
 use crate::log::s;
+use crate::notify::notify;
 
-pub fn run_daemon(farm: &Arc<Farm>) -> Result<()> {
+pub fn run_daemon(farm: &Arc<Farm>, mut signals: Signals) -> Result<()> {
     farm.ensure_repo()?;
     farm.requeue_interrupted()?;
-    let mut signals = Signals::new([SIGTERM, SIGINT, SIGHUP])?;
     let handle = signals.handle();
 
     let http = crate::http::start(farm)?;
 
     let workers_done = Arc::new(AtomicBool::new(false));
-    let workers: Vec<_> = (0..farm.cfg.build.workers)
-        .map(|_| {
-            let f = Arc::clone(farm);
-            std::thread::spawn(move || f.worker_loop(None))
-        })
-        .collect();
+    farm.ensure_workers();
     let publisher = {
         let f = Arc::clone(farm);
         let done = Arc::clone(&workers_done);
@@ -48,14 +47,29 @@ pub fn run_daemon(farm: &Arc<Farm>) -> Result<()> {
         let f = Arc::clone(farm);
         std::thread::spawn(move || f.scheduler_loop())
     };
+    if let Some(every) = crate::notify::watchdog_interval() {
+        let f = Arc::clone(farm);
+        std::thread::spawn(move || {
+            while !f.is_stopping() {
+                notify("WATCHDOG=1");
+                std::thread::sleep(every / 2);
+            }
+        });
+    }
 
     let signal_thread = {
         let f = Arc::clone(farm);
         std::thread::spawn(move || {
             for sig in signals.forever() {
                 match sig {
+                    SIGHUP if f.is_stopping() => {}
                     SIGHUP => {
-                        f.log.info("received SIGHUP; reloading recipes", &[]);
+                        // The reference's message, kept for operators'
+                        // alerts; the config is reloaded too.
+                        f.log.info(
+                            "received SIGHUP; reloading recipes",
+                            &[("config", crate::log::b(true))],
+                        );
                         f.reload();
                     }
                     _ if f.is_stopping() => {
@@ -63,42 +77,17 @@ pub fn run_daemon(farm: &Arc<Farm>) -> Result<()> {
                             .warn("second stop signal; stopping running builds now", &[]);
                         f.cancel.cancel();
                     }
-                    _ => {
-                        let running = f.running_count();
-                        f.log.info(
-                            "shutting down: draining running builds",
-                            &[
-                                ("running", crate::log::n(running)),
-                                (
-                                    "drain_timeout",
-                                    s(peipkg_cli::format_duration(f.cfg.build.drain_timeout)),
-                                ),
-                            ],
-                        );
-                        f.stop();
-                        let f2 = Arc::clone(&f);
-                        std::thread::spawn(move || {
-                            let deadline = std::time::Instant::now() + f2.cfg.build.drain_timeout;
-                            while std::time::Instant::now() < deadline {
-                                if f2.running_count() == 0 {
-                                    return;
-                                }
-                                std::thread::sleep(Duration::from_millis(200));
-                            }
-                            if f2.running_count() > 0 {
-                                f2.log.warn("drain timeout reached; stopping running builds (they will be re-queued)", &[]);
-                                f2.cancel.cancel();
-                            }
-                        });
-                    }
+                    _ => begin_shutdown(&f),
                 }
             }
         })
     };
+    notify(&format!(
+        "READY=1\nSTATUS=watching {} recipes",
+        farm.roster().watched().count()
+    ));
 
-    for w in workers {
-        let _ = w.join();
-    }
+    farm.join_workers();
     workers_done.store(true, Ordering::SeqCst);
     farm.wake_publisher.notify();
     let _ = publisher.join();
@@ -110,4 +99,35 @@ pub fn run_daemon(farm: &Arc<Farm>) -> Result<()> {
     handle.close();
     let _ = signal_thread.join();
     Ok(())
+}
+
+fn begin_shutdown(f: &Arc<Farm>) {
+    notify("STOPPING=1");
+    let running = f.running_count();
+    let drain = f.cfg().build.drain_timeout;
+    f.log.info(
+        "shutting down: draining running builds",
+        &[
+            ("running", crate::log::n(running)),
+            ("drain_timeout", s(peipkg_cli::format_duration(drain))),
+        ],
+    );
+    f.stop();
+    let f2 = Arc::clone(f);
+    std::thread::spawn(move || {
+        let deadline = std::time::Instant::now() + drain;
+        while std::time::Instant::now() < deadline {
+            if f2.running_count() == 0 {
+                return;
+            }
+            std::thread::sleep(Duration::from_millis(100));
+        }
+        if f2.running_count() > 0 {
+            f2.log.warn(
+                "drain timeout reached; stopping running builds (they will be re-queued)",
+                &[],
+            );
+            f2.cancel.cancel();
+        }
+    });
 }

@@ -314,8 +314,20 @@ peipkg_repo = "{repo}"
         ),
     )?;
     println!("config: {}\n", config.display());
-    println!("== peipkg-manager --once --config {}", config.display());
-    let code = crate::cli::run(&config, true, Logger::stderr(level));
+    // busybox has no [watch]: PSD-009 A.2 builds such a recipe only when an
+    // operator asks, which is what `peipkg-manager poll` does.
+    std::fs::create_dir_all(root.join("state"))
+        .map_err(|e| format!("create {}: {e}", root.join("state").display()))?;
+    println!(
+        "== peipkg-manager poll busybox --config {}   (no [watch]: built on request only)",
+        config.display()
+    );
+    println!(
+        "{}",
+        crate::control::control("poll", &config, "busybox", "")?
+    );
+    println!("\n== peipkg-manager --once --config {}", config.display());
+    let code = crate::cli::run(&config, true, Logger::stderr(level), true);
 
     let repo = root.join("state/repo");
     println!("\n== published repository {}", repo.display());

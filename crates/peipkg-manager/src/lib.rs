@@ -7,6 +7,7 @@
 pub mod check;
 pub mod cli;
 pub mod config;
+pub mod control;
 pub mod daemon;
 pub mod demo;
 pub mod executor;
@@ -14,6 +15,7 @@ pub mod explain;
 pub mod farm;
 pub mod http;
 pub mod log;
+pub mod notify;
 pub mod once;
 pub mod pipeline;
 pub mod process;

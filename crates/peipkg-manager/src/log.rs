@@ -21,6 +21,24 @@ pub enum Level {
 }
 
 impl Level {
+    fn from_u8(v: u8) -> Level {
+        match v {
+            0 => Level::Debug,
+            1 => Level::Info,
+            2 => Level::Warn,
+            _ => Level::Error,
+        }
+    }
+
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Level::Debug => "debug",
+            Level::Info => "info",
+            Level::Warn => "warn",
+            Level::Error => "error",
+        }
+    }
+
     fn label(self) -> &'static str {
         match self {
             Level::Debug => "DEBUG",
@@ -61,7 +79,9 @@ pub struct Logger {
 }
 
 struct Inner {
-    level: Level,
+    /// A [`Level`] as `u8`: a config reload may change it while other
+    /// threads log.
+    level: std::sync::atomic::AtomicU8,
     sink: Sink,
     lock: Mutex<()>,
 }
@@ -113,7 +133,7 @@ impl Logger {
     pub fn stderr(level: Level) -> Logger {
         Logger {
             inner: Arc::new(Inner {
-                level,
+                level: std::sync::atomic::AtomicU8::new(level as u8),
                 sink: Sink::Stderr,
                 lock: Mutex::new(()),
             }),
@@ -127,7 +147,7 @@ impl Logger {
         (
             Logger {
                 inner: Arc::new(Inner {
-                    level,
+                    level: std::sync::atomic::AtomicU8::new(level as u8),
                     sink: Sink::Memory(lines.clone()),
                     lock: Mutex::new(()),
                 }),
@@ -136,8 +156,19 @@ impl Logger {
         )
     }
 
+    pub fn level(&self) -> Level {
+        Level::from_u8(self.inner.level.load(std::sync::atomic::Ordering::Relaxed))
+    }
+
+    /// Changes the level for every clone of this logger.
+    pub fn set_level(&self, level: Level) {
+        self.inner
+            .level
+            .store(level as u8, std::sync::atomic::Ordering::Relaxed);
+    }
+
     pub fn enabled(&self, level: Level) -> bool {
-        level >= self.inner.level
+        level >= self.level()
     }
 
     pub fn log(&self, level: Level, msg: &str, attrs: &[(&str, Val<'_>)]) {
@@ -270,8 +301,12 @@ mod tests {
         let (log, lines) = Logger::memory(Level::Warn);
         log.info("hidden", &[]);
         log.warn("shown", &[]);
-        let l = lines.lock().unwrap();
-        assert_eq!(l.len(), 1);
-        assert!(l[0].contains("msg=shown"));
+        assert_eq!(lines.lock().unwrap().len(), 1);
+        assert!(lines.lock().unwrap()[0].contains("msg=shown"));
+        let clone = log.clone();
+        clone.set_level(Level::Debug);
+        log.debug("now shown", &[]);
+        assert_eq!(log.level(), Level::Debug);
+        assert_eq!(lines.lock().unwrap().len(), 2);
     }
 }

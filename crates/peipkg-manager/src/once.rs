@@ -3,12 +3,14 @@
 //! and say (with the exit code) whether all of it worked. The reference
 //! exited 0 even when every build failed.
 
+use std::collections::BTreeSet;
 use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 use std::sync::Arc;
 
 use crate::farm::uploader::UploadOutcome;
 use crate::farm::{Farm, RunReport};
 use crate::log::s;
+use crate::roster::Recipe;
 
 pub fn run_once(farm: &Arc<Farm>) -> RunReport {
     farm.collect_report.store(true, Ordering::SeqCst);
@@ -31,17 +33,24 @@ pub fn run_once(farm: &Arc<Farm>) -> RunReport {
     // them, this catches tags that were since deleted upstream.
     farm.start_due_retries();
 
+    let cfg = farm.cfg();
     let polls_done = AtomicBool::new(false);
     let workers_done = AtomicBool::new(false);
     let roster = farm.roster();
-    let recipes: Vec<_> = roster.watched().cloned().collect();
+    let (recipes, paused) = sweep_list(farm, &roster);
+    if !paused.is_empty() {
+        farm.log.info(
+            "paused recipes not polled",
+            &[("recipes", s(paused.join(",")))],
+        );
+    }
     let next = AtomicUsize::new(0);
     std::thread::scope(|sc| {
-        let workers: Vec<_> = (0..farm.cfg.build.workers)
-            .map(|_| sc.spawn(|| farm.worker_loop(Some(&polls_done))))
+        let workers: Vec<_> = (0..cfg.build.workers)
+            .map(|_| sc.spawn(|| farm.worker_loop(None, Some(&polls_done))))
             .collect();
         let publisher = sc.spawn(|| farm.publisher_loop(&workers_done));
-        let pollers: Vec<_> = (0..farm.cfg.git.poll_concurrency.min(recipes.len().max(1)))
+        let pollers: Vec<_> = (0..cfg.git.poll_concurrency.min(recipes.len().max(1)))
             .map(|_| {
                 sc.spawn(|| loop {
                     let i = next.fetch_add(1, Ordering::SeqCst);
@@ -66,14 +75,14 @@ pub fn run_once(farm: &Arc<Farm>) -> RunReport {
         let _ = publisher.join();
     });
 
-    let attempts = farm.cfg.upload.once_attempts;
+    let attempts = cfg.upload.once_attempts;
     for attempt in 1..=attempts {
         match farm.upload_step(true) {
             Ok(UploadOutcome::Failed(_)) if attempt < attempts && !farm.is_stopping() => {
                 let delay = crate::upload::retry_delay(
                     attempt as i64,
-                    farm.cfg.upload.retry_min,
-                    farm.cfg.upload.retry_max,
+                    cfg.upload.retry_min,
+                    cfg.upload.retry_max,
                 );
                 std::thread::sleep(delay);
             }
@@ -94,4 +103,53 @@ pub fn run_once(farm: &Arc<Farm>) -> RunReport {
         ));
     }
     report
+}
+
+/// The recipes a sweep polls: every watched one, plus those an operator
+/// asked for (the only way a recipe without `[watch]` is polled), minus
+/// paused ones (their requests stay pending).
+fn sweep_list(farm: &Farm, roster: &crate::roster::Roster) -> (Vec<Recipe>, Vec<String>) {
+    let mut st = farm.store();
+    let paused: BTreeSet<String> = st
+        .paused()
+        .map(|p| p.into_iter().map(|p| p.recipe).collect())
+        .unwrap_or_default();
+    let asked: Vec<String> = st
+        .pending_poll_requests()
+        .unwrap_or_default()
+        .into_iter()
+        .filter(|id| !paused.contains(id))
+        .collect();
+    let mut list: Vec<Recipe> = roster
+        .watched()
+        .filter(|r| !paused.contains(&r.id))
+        .cloned()
+        .collect();
+    for id in &asked {
+        match roster.get(id) {
+            Some(r) if r.upstream.is_some() => {
+                if !list.iter().any(|x| &x.id == id) {
+                    list.push(r.clone());
+                }
+            }
+            _ => farm.log.warn(
+                "poll requested for a recipe that has no [upstream]; ignored",
+                &[("recipe", s(id))],
+            ),
+        }
+    }
+    // Taken only now that the sweep will act on them.
+    if !asked.is_empty() {
+        if let Ok(all) = st.take_poll_requests() {
+            for id in all.into_iter().filter(|id| paused.contains(id)) {
+                let _ = st.request_poll(&id, crate::store::now());
+            }
+        }
+    }
+    let skipped: Vec<String> = roster
+        .watched()
+        .filter(|r| paused.contains(&r.id))
+        .map(|r| r.id.clone())
+        .collect();
+    (list, skipped)
 }

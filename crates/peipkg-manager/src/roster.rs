@@ -33,6 +33,10 @@ pub struct Upstream {
 
 #[derive(Debug, Clone, Default)]
 pub struct Watch {
+    /// The recipe has a `[watch]` table. Without one, PSD-009 A.2 says the
+    /// recipe is "built only on explicit operator request": it is not
+    /// polled on a schedule, only when asked (`peipkg-manager poll`).
+    pub present: bool,
     pub github_webhook: bool,
     pub poll_interval: Option<Duration>,
 }
@@ -83,8 +87,19 @@ impl Roster {
         ids
     }
 
+    /// Recipes polled on a schedule: an `[upstream]` and a `[watch]`.
     pub fn watched(&self) -> impl Iterator<Item = &Recipe> {
-        self.recipes.values().filter(|r| r.upstream.is_some())
+        self.recipes
+            .values()
+            .filter(|r| r.upstream.is_some() && r.watch.present)
+    }
+
+    /// Recipes with an `[upstream]` but no `[watch]`: polled only when an
+    /// operator asks.
+    pub fn on_request(&self) -> impl Iterator<Item = &Recipe> {
+        self.recipes
+            .values()
+            .filter(|r| r.upstream.is_some() && !r.watch.present)
     }
 }
 
@@ -378,6 +393,7 @@ fn read_watch(r: &mut Reporter<'_>, mut s: Section<'_>) -> Watch {
     let poll_interval = s.duration(r, "poll_interval", Duration::from_secs(60));
     s.finish(r);
     Watch {
+        present: true,
         github_webhook,
         poll_interval,
     }

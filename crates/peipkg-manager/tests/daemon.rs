@@ -73,7 +73,7 @@ fn daemon_webhooks_http_reload_and_drain() {
     let farm = FarmDir::new(t.path());
     let build = "#!/bin/sh\nset -e\nif grep -qx slow \"$SOURCE_DIR/a.txt\"; then sleep 3; fi\nmkdir -p \"$DESTDIR/usr/share/hooked\"\ncp -R \"$SOURCE_DIR/.\" \"$DESTDIR/usr/share/hooked/\"\n";
     let recipe = simple_recipe("hooked", &up.url(), r"^v(\d+\.\d+\.\d+)$", "")
-        + "\n[watch]\ngithub_webhook = true\npoll_interval = \"1h\"\n";
+        .replace("[watch]\n", "[watch]\ngithub_webhook = true\n");
     farm.recipe("hooked", &recipe, build);
     let port = std::net::TcpListener::bind("127.0.0.1:0")
         .unwrap()

@@ -27,6 +27,9 @@ files = ["usr/include/**"]
 git = "GIT"
 tag_pattern = "^v(\\d+\\.\\d+\\.\\d+)$"
 peios_revision = 1
+
+[watch]
+poll_interval = "1h"
 "#;
 
 const ZLIB_BUILD: &str = "#!/bin/sh\nset -e\nmkdir -p \"$DESTDIR/usr/lib/x86_64-linux-peios\" \"$DESTDIR/usr/include\"\ncp \"$SOURCE_DIR/zlib.c\" \"$DESTDIR/usr/lib/x86_64-linux-peios/libz.so.1\"\necho '/* zlib.h */' > \"$DESTDIR/usr/include/zlib.h\"\n";

@@ -29,7 +29,7 @@ pub enum UploadBackend {
     Rclone { remote: String },
 }
 
-#[derive(Debug, Clone)]
+#[derive(Debug, Clone, PartialEq, Eq)]
 pub struct UploadConfig {
     pub backend: UploadBackend,
     /// The rclone program (a name on PATH or a path).
@@ -44,7 +44,7 @@ pub struct UploadConfig {
     pub once_attempts: u32,
 }
 
-#[derive(Debug, Clone)]
+#[derive(Debug, Clone, PartialEq, Eq)]
 pub struct HttpConfig {
     /// Normalised listen address (`:8080` becomes `0.0.0.0:8080`); `None`
     /// disables the server.
@@ -52,14 +52,14 @@ pub struct HttpConfig {
     pub webhook_secret_file: Option<PathBuf>,
 }
 
-#[derive(Debug, Clone)]
+#[derive(Debug, Clone, PartialEq, Eq)]
 pub struct SigningKeyEntry {
     pub name: String,
     pub private: PathBuf,
     pub pubkey_env: Option<String>,
 }
 
-#[derive(Debug, Clone)]
+#[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Grant {
     pub recipe: String,
     pub inject_pubkey: Vec<String>,
@@ -67,7 +67,7 @@ pub struct Grant {
 }
 
 /// `[build]` (ours): how builds and publishes run.
-#[derive(Debug, Clone)]
+#[derive(Debug, Clone, PartialEq, Eq)]
 pub struct BuildConfig {
     /// Builds that may run at once. Publishing is always serial.
     pub workers: usize,
@@ -86,10 +86,12 @@ pub struct BuildConfig {
     /// Check each new repository state with `peipkg-repo verify --mode
     /// metadata` before it replaces the live one.
     pub verify: bool,
+    /// How long the log files of finished builds are kept.
+    pub log_retention: Duration,
 }
 
 /// `[git]` (ours): how upstreams are listed and fetched.
-#[derive(Debug, Clone)]
+#[derive(Debug, Clone, PartialEq, Eq)]
 pub struct GitConfig {
     pub program: String,
     pub ls_remote_timeout: Duration,
@@ -103,7 +105,7 @@ pub struct GitConfig {
     pub allow_file_submodules: bool,
 }
 
-#[derive(Debug, Clone)]
+#[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Config {
     pub path: PathBuf,
     pub farm_id: String,
@@ -119,6 +121,8 @@ pub struct Config {
     pub grants: Vec<Grant>,
     pub build: BuildConfig,
     pub git: GitConfig,
+    /// `[log].level` (ours). `--log-level` on the command line wins over it.
+    pub log_level: Option<crate::log::Level>,
 }
 
 impl Config {
@@ -224,6 +228,7 @@ fn read(doc: &Doc, r: &mut Reporter<'_>) -> Option<Config> {
     let grant_entries = root.table_array(r, "grant");
     let build = root.table(r, "build");
     let git = root.table(r, "git");
+    let log = root.table(r, "log");
     root.finish(r);
 
     let id = required(r, manager.as_mut(), "manager", "id");
@@ -275,6 +280,7 @@ fn read(doc: &Doc, r: &mut Reporter<'_>) -> Option<Config> {
     let grants = read_grants(r, grant_entries, &signing_keys);
     let build = read_build(r, build);
     let git = read_git(r, git);
+    let log_level = read_log(r, log);
 
     Some(Config {
         path: doc.file.clone(),
@@ -291,7 +297,27 @@ fn read(doc: &Doc, r: &mut Reporter<'_>) -> Option<Config> {
         grants,
         build: build?,
         git: git?,
+        log_level: log_level?,
     })
+}
+
+fn read_log(r: &mut Reporter<'_>, sec: Option<Section<'_>>) -> Option<Option<crate::log::Level>> {
+    let Some(mut s) = sec else {
+        return Some(None);
+    };
+    let mut ok = true;
+    let mut level = None;
+    if let Some(v) = s.string(r, "level") {
+        match v.parse::<crate::log::Level>() {
+            Ok(l) => level = Some(l),
+            Err(e) => {
+                r.push(s.key_line("level"), format!("[log].level: {e}"));
+                ok = false;
+            }
+        }
+    }
+    s.finish(r);
+    ok.then_some(level)
 }
 
 fn read_upload(r: &mut Reporter<'_>, sec: Option<Section<'_>>) -> Option<UploadConfig> {
@@ -507,6 +533,7 @@ fn read_build(r: &mut Reporter<'_>, sec: Option<Section<'_>>) -> Option<BuildCon
         peipkg_build: "peipkg-build".into(),
         peipkg_repo: "peipkg-repo".into(),
         verify: true,
+        log_retention: Duration::from_secs(30 * 24 * 3600),
     };
     let Some(mut s) = sec else {
         return Some(cfg);
@@ -542,6 +569,9 @@ fn read_build(r: &mut Reporter<'_>, sec: Option<Section<'_>>) -> Option<BuildCon
     }
     if let Some(d) = s.duration(r, "drain_timeout", Duration::ZERO) {
         cfg.drain_timeout = d;
+    }
+    if let Some(d) = s.duration(r, "log_retention", Duration::from_secs(3600)) {
+        cfg.log_retention = d;
     }
     for (key, slot) in [
         ("peipkg_build", &mut cfg.peipkg_build),

@@ -6,7 +6,9 @@
 //! in-memory parts are only what is happening right now.
 
 pub mod poll;
+pub mod pool;
 pub mod publisher;
+pub mod reload;
 pub mod report;
 pub mod scheduler;
 pub mod startup;
@@ -23,6 +25,7 @@ use crate::config::Config;
 use crate::executor::Executor;
 use crate::log::Logger;
 use crate::pipeline::publish::{Layout, RepoTool};
+
 use crate::process::Cancel;
 use crate::roster::Roster;
 use crate::store::Store;
@@ -41,16 +44,21 @@ pub struct InFlight {
 }
 
 pub struct Farm {
-    pub cfg: Config,
+    /// The config in force. A SIGHUP swaps it for a validated new one;
+    /// readers take a snapshot with [`Farm::cfg`].
+    cfg: RwLock<Arc<Config>>,
+    /// What the config in force resolved to (programs, keys, secret).
+    resolved: RwLock<Arc<startup::Resolved>>,
     pub log: Logger,
+    /// `--log-level` was given: it wins over `[log].level`.
+    pub level_from_flag: bool,
     store: Mutex<Store>,
     roster: RwLock<Arc<Roster>>,
-    pub executor: Box<dyn Executor>,
-    pub repo_tool: RepoTool,
+    executor: RwLock<Arc<dyn Executor>>,
+    /// The executor was supplied by the embedder and is kept across reloads.
+    custom_executor: bool,
     pub layout: Layout,
-    /// Granted public keys to inject, by signing-key name (lowercase hex).
-    pub inject_hex: BTreeMap<String, String>,
-    pub webhook_secret: Option<Vec<u8>>,
+    pub pool: pool::Pool,
     /// Held while the live repository is replaced or snapshotted.
     pub repo_lock: Mutex<()>,
     pub wake_workers: Wake,
@@ -70,10 +78,57 @@ pub struct Farm {
     pub collect_report: AtomicBool,
     pub publishing: AtomicBool,
     pub uploading: AtomicBool,
+    /// When each watched recipe is next polled (unix seconds), as the
+    /// scheduler last planned it.
+    pub next_polls: Mutex<BTreeMap<String, i64>>,
+    /// Recent `X-GitHub-Delivery` ids: GitHub redelivers, and one event
+    /// should cause one poll.
+    pub deliveries: Mutex<std::collections::VecDeque<String>>,
     _lock: startup::StateLock,
 }
 
+fn read<T: Clone>(l: &RwLock<T>) -> T {
+    l.read()
+        .map(|g| g.clone())
+        .unwrap_or_else(|p| p.into_inner().clone())
+}
+
+fn write<T>(l: &RwLock<T>, v: T) {
+    let mut g = l.write().unwrap_or_else(|p| p.into_inner());
+    *g = v;
+}
+
 impl Farm {
+    /// The config in force (a snapshot: a reload does not change it under
+    /// the caller).
+    pub fn cfg(&self) -> Arc<Config> {
+        read(&self.cfg)
+    }
+
+    pub fn resolved(&self) -> Arc<startup::Resolved> {
+        read(&self.resolved)
+    }
+
+    pub fn executor(&self) -> Arc<dyn Executor> {
+        read(&self.executor)
+    }
+
+    /// How `peipkg-repo` is run under the config in force.
+    pub fn repo_tool(&self) -> RepoTool {
+        let cfg = self.cfg();
+        RepoTool {
+            program: self.resolved().peipkg_repo.clone(),
+            sign_key: cfg.key_file.clone(),
+            timeout: cfg.build.publish_timeout,
+            verify: cfg.build.verify,
+            log: self.logs_dir().join("publish.log"),
+        }
+    }
+
+    pub fn webhook_secret(&self) -> Option<Vec<u8>> {
+        self.resolved().webhook_secret.clone()
+    }
+
     pub fn store(&self) -> MutexGuard<'_, Store> {
         // A panic while holding the lock must not take the farm down with
         // it: the database itself is transactional.
@@ -81,15 +136,11 @@ impl Farm {
     }
 
     pub fn roster(&self) -> Arc<Roster> {
-        self.roster
-            .read()
-            .map(|r| r.clone())
-            .unwrap_or_else(|p| p.into_inner().clone())
+        read(&self.roster)
     }
 
     pub fn set_roster(&self, r: Roster) {
-        let mut g = self.roster.write().unwrap_or_else(|p| p.into_inner());
-        *g = Arc::new(r);
+        write(&self.roster, Arc::new(r));
     }
 
     pub fn report(&self) -> MutexGuard<'_, RunReport> {
@@ -120,21 +171,25 @@ impl Farm {
         self.wake_scheduler.notify();
     }
 
+    /// `state_dir` never changes while the process runs.
+    pub fn state_dir(&self) -> PathBuf {
+        self.cfg().state_dir.clone()
+    }
+
     pub fn logs_dir(&self) -> PathBuf {
-        self.cfg.state_dir.join("logs")
+        self.state_dir().join("logs")
     }
 
     /// Unique per process: a build orphaned by a crashed manager must not
     /// write into the directory of its re-run.
     pub fn work_dir(&self, id: i64) -> PathBuf {
-        self.cfg
-            .state_dir
+        self.state_dir()
             .join("work")
             .join(format!("{id}.{}", std::process::id()))
     }
 
     pub fn built_dir(&self, id: i64) -> PathBuf {
-        self.cfg.state_dir.join("built").join(id.to_string())
+        self.state_dir().join("built").join(id.to_string())
     }
 
     pub fn running_count(&self) -> usize {

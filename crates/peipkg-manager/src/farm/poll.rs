@@ -39,7 +39,7 @@ impl Farm {
             "polling upstream",
             &[("recipe", s(&recipe.id)), ("git", s(&up.git))],
         );
-        let tags = match ls_remote(&self.cfg.git, &up.git) {
+        let tags = match ls_remote(&self.cfg().git, &up.git) {
             Ok(t) => t,
             Err(e) => {
                 let err = e.to_string();

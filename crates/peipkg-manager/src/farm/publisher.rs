@@ -50,7 +50,7 @@ impl Farm {
         if built.is_empty() {
             return Ok(false);
         }
-        built.truncate(self.cfg.build.batch_max);
+        built.truncate(self.cfg().build.batch_max);
         self.publishing.store(true, Ordering::SeqCst);
         let r = self.publish_builds(built);
         self.publishing.store(false, Ordering::SeqCst);
@@ -144,8 +144,8 @@ impl Farm {
 
     fn publish_files(&self, files: &[PathBuf]) -> Result<(), String> {
         let _g = self.repo_lock.lock().unwrap_or_else(|p| p.into_inner());
-        publish(&self.repo_tool, &self.layout, files)
-            .map_err(|e| format!("{e} (see {})", self.repo_tool.log.display()))
+        let tool = self.repo_tool();
+        publish(&tool, &self.layout, files).map_err(|e| format!("{e} (see {})", tool.log.display()))
     }
 
     fn after_publish(&self) -> Result<()> {

@@ -3,8 +3,14 @@
 //! one host with all of them at once), with a bound on how many polls run
 //! together. It also starts retries when a failure's backoff ends, rather
 //! than waiting for a poll to stumble on them.
+//!
+//! Only recipes with a `[watch]` table are on the schedule. A webhook or
+//! an operator (`peipkg-manager poll RECIPE`) can ask for a poll of any
+//! recipe with an `[upstream]`; that is how a recipe without `[watch]` is
+//! built, as PSD-009 A.2 prescribes. Paused recipes are skipped until they
+//! are resumed (and are then polled at once).
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, BTreeSet};
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::mpsc;
 use std::sync::Arc;
@@ -12,7 +18,6 @@ use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
 use super::Farm;
 use crate::log::{n, s};
-use crate::roster::load_roster;
 use crate::store::{self, NewBuild};
 
 /// `interval` stretched by a random 0..=`percent`%.
@@ -40,69 +45,145 @@ fn seed(id: &str) -> u64 {
     })
 }
 
+/// A recipe polled on a schedule.
 struct Slot {
     due: Instant,
     digest: String,
+    /// The interval `due` was planned with; a reload that changes it
+    /// re-plans from the last poll.
+    every: Duration,
+    /// When the last poll finished.
+    last: Option<Instant>,
+    /// A poll of it is running.
+    busy: bool,
+    /// What asked for the next poll (`poll`, `webhook`, `operator`).
+    source: &'static str,
 }
+
+/// The longest the scheduler sleeps: operator requests arrive through the
+/// database, and this is how soon they are seen.
+const MAX_SLEEP: Duration = Duration::from_secs(2);
+/// How often finished builds' old logs are looked for.
+const PRUNE_EVERY: Duration = Duration::from_secs(3600);
 
 impl Farm {
     pub fn scheduler_loop(self: &Arc<Self>) {
         let mut slots: BTreeMap<String, Slot> = BTreeMap::new();
+        // Polls asked for (by a webhook or an operator) of recipes that are
+        // not on a schedule, with who asked.
+        let mut oneoff: BTreeMap<String, &'static str> = BTreeMap::new();
         let active = Arc::new(AtomicUsize::new(0));
         let (done_tx, done_rx) = mpsc::channel::<String>();
+        let mut last_prune: Option<Instant> = None;
         while !self.is_stopping() {
             let seen = self.wake_scheduler.seen();
             let roster = self.roster();
+            let cfg = self.cfg();
             let now = Instant::now();
+            let paused: BTreeSet<String> = self
+                .store()
+                .paused()
+                .map(|p| p.into_iter().map(|p| p.recipe).collect())
+                .unwrap_or_default();
             // New or changed recipes are polled now; removed ones dropped.
-            slots.retain(|id, _| roster.get(id).is_some_and(|r| r.upstream.is_some()));
+            slots.retain(|id, _| roster.watched().any(|r| &r.id == id));
             for r in roster.watched() {
                 let changed = slots.get(&r.id).is_none_or(|sl| sl.digest != r.digest);
                 if changed {
+                    let busy = slots.get(&r.id).is_some_and(|sl| sl.busy);
                     slots.insert(
                         r.id.clone(),
                         Slot {
                             due: now,
                             digest: r.digest.clone(),
+                            every: r.poll_interval(cfg.default_interval),
+                            last: None,
+                            busy,
+                            source: "poll",
                         },
                     );
                 }
             }
             // Finished polls set their next time.
             while let Ok(id) = done_rx.try_recv() {
-                if let (Some(slot), Some(r)) = (slots.get_mut(&id), roster.get(&id)) {
-                    let every = r.poll_interval(self.cfg.default_interval);
+                if let Some(slot) = slots.get_mut(&id) {
+                    slot.busy = false;
+                    slot.last = Some(Instant::now());
                     slot.due =
-                        Instant::now() + with_jitter(every, self.cfg.git.jitter_percent, seed(&id));
+                        Instant::now() + with_jitter(slot.every, cfg.git.jitter_percent, seed(&id));
                 }
             }
-            // Webhook requests jump the queue.
-            let asked: Vec<String> = self
+            // A reload may have changed an interval: re-plan from the last
+            // poll rather than waiting out the old one.
+            for (id, slot) in slots.iter_mut() {
+                let Some(r) = roster.get(id) else { continue };
+                let every = r.poll_interval(cfg.default_interval);
+                if slot.every != every {
+                    slot.every = every;
+                    if !slot.busy {
+                        slot.due = slot
+                            .last
+                            .map(|l| l + with_jitter(every, cfg.git.jitter_percent, seed(id)))
+                            .unwrap_or(now);
+                    }
+                }
+            }
+            // Webhook and operator requests jump the queue.
+            let hooked: BTreeSet<String> = self
                 .poll_now
                 .lock()
-                .map(|mut p| std::mem::take(&mut *p).into_iter().collect())
+                .map(|mut p| std::mem::take(&mut *p))
                 .unwrap_or_default();
-            for id in asked {
+            let mut asked: Vec<(String, &'static str)> =
+                hooked.into_iter().map(|id| (id, "webhook")).collect();
+            match self.store().take_poll_requests() {
+                Ok(ids) => asked.extend(ids.into_iter().map(|id| (id, "operator"))),
+                Err(e) => self
+                    .log
+                    .error("read poll requests failed", &[("err", s(e))]),
+            }
+            for (id, source) in asked {
                 if let Some(slot) = slots.get_mut(&id) {
                     slot.due = now;
+                    slot.source = source;
+                } else if roster.get(&id).is_some_and(|r| r.upstream.is_some()) {
+                    oneoff.insert(id, source);
+                } else {
+                    self.log.warn(
+                        "poll requested for a recipe that has no [upstream]; ignored",
+                        &[("recipe", s(&id)), ("source", s(source))],
+                    );
                 }
             }
-            let mut due: Vec<(&String, &mut Slot)> =
-                slots.iter_mut().filter(|(_, sl)| sl.due <= now).collect();
-            due.sort_by_key(|(_, sl)| sl.due);
-            for (id, slot) in due {
-                if active.load(Ordering::SeqCst) >= self.cfg.git.poll_concurrency {
+            // Start what is due, oldest first, within the concurrency bound.
+            let mut due: Vec<(String, Instant, &'static str)> = slots
+                .iter()
+                .filter(|(id, sl)| !sl.busy && sl.due <= now && !paused.contains(*id))
+                .map(|(id, sl)| (id.clone(), sl.due, sl.source))
+                .collect();
+            due.sort_by_key(|(_, d, _)| *d);
+            let extra: Vec<(String, Instant, &'static str)> = oneoff
+                .iter()
+                .filter(|(id, _)| !paused.contains(*id))
+                .map(|(id, src)| (id.clone(), now, *src))
+                .collect();
+            for (id, _, source) in extra.into_iter().chain(due) {
+                if active.load(Ordering::SeqCst) >= cfg.git.poll_concurrency {
                     break;
                 }
-                let busy = self.polling.lock().map(|p| p.contains(id)).unwrap_or(true);
+                let busy = self.polling.lock().map(|p| p.contains(&id)).unwrap_or(true);
                 if busy {
                     continue;
                 }
-                let Some(recipe) = roster.get(id).cloned() else {
+                let Some(recipe) = roster.get(&id).cloned() else {
+                    oneoff.remove(&id);
                     continue;
                 };
-                // Far away until the poll reports back.
-                slot.due = now + Duration::from_secs(365 * 24 * 3600);
+                oneoff.remove(&id);
+                if let Some(slot) = slots.get_mut(&id) {
+                    slot.busy = true;
+                    slot.source = "poll";
+                }
                 if let Ok(mut p) = self.polling.lock() {
                     p.insert(id.clone());
                 }
@@ -111,7 +192,7 @@ impl Farm {
                 let active = Arc::clone(&active);
                 let tx = done_tx.clone();
                 std::thread::spawn(move || {
-                    let _ = farm.poll_recipe(&recipe, "poll");
+                    let _ = farm.poll_recipe(&recipe, source);
                     if let Ok(mut p) = farm.polling.lock() {
                         p.remove(&recipe.id);
                     }
@@ -120,23 +201,76 @@ impl Farm {
                     farm.wake_scheduler.notify();
                 });
             }
+            self.publish_plan(&slots, &paused);
             self.start_due_retries();
+            if last_prune.is_none_or(|t| t.elapsed() >= PRUNE_EVERY) {
+                last_prune = Some(Instant::now());
+                self.expire_logs();
+            }
             let next_poll = slots
-                .values()
-                .map(|sl| sl.due.saturating_duration_since(Instant::now()))
+                .iter()
+                .filter(|(id, sl)| !sl.busy && !paused.contains(*id))
+                .map(|(_, sl)| sl.due.saturating_duration_since(Instant::now()))
                 .min()
-                .unwrap_or(Duration::from_secs(60));
+                .unwrap_or(MAX_SLEEP);
             let next_retry = self
                 .store()
-                .next_retry_at()
+                .next_retry_at(store::now())
                 .ok()
                 .flatten()
                 .map(|t| Duration::from_secs((t - store::now()).max(0) as u64))
-                .unwrap_or(Duration::from_secs(60));
+                .unwrap_or(MAX_SLEEP);
             let wait = next_poll
                 .min(next_retry)
-                .clamp(Duration::from_millis(50), Duration::from_secs(60));
+                .clamp(Duration::from_millis(50), MAX_SLEEP);
             self.wake_scheduler.wait(seen, wait);
+        }
+    }
+
+    /// Publishes when each scheduled recipe is next polled, for `/status`.
+    fn publish_plan(&self, slots: &BTreeMap<String, Slot>, paused: &BTreeSet<String>) {
+        let now = Instant::now();
+        let unix = store::now();
+        let plan: BTreeMap<String, i64> = slots
+            .iter()
+            .filter(|(id, sl)| !sl.busy && !paused.contains(*id))
+            .map(|(id, sl)| {
+                let ahead = sl.due.saturating_duration_since(now).as_secs() as i64;
+                (id.clone(), unix + ahead)
+            })
+            .collect();
+        if let Ok(mut p) = self.next_polls.lock() {
+            *p = plan;
+        }
+    }
+
+    /// Removes the log files of builds that finished longer ago than
+    /// `[build].log_retention`.
+    pub fn expire_logs(&self) {
+        let keep = self.cfg().build.log_retention;
+        let before = store::now() - keep.as_secs() as i64;
+        let logs = self.logs_dir();
+        match self.store().expire_logs(before) {
+            Ok(paths) => {
+                let mut removed = 0;
+                for p in &paths {
+                    let p = std::path::Path::new(p);
+                    // Only files the manager named, under its own logs.
+                    if p.starts_with(&logs) && std::fs::remove_file(p).is_ok() {
+                        removed += 1;
+                    }
+                }
+                if removed > 0 {
+                    self.log.info(
+                        "old build logs removed",
+                        &[
+                            ("count", n(removed)),
+                            ("older_than", s(peipkg_cli::format_duration(keep))),
+                        ],
+                    );
+                }
+            }
+            Err(e) => self.log.error("expire build logs failed", &[("err", s(e))]),
         }
     }
 
@@ -182,30 +316,6 @@ impl Farm {
                 );
                 self.wake_workers.notify();
             }
-        }
-    }
-
-    /// SIGHUP: re-read the recipes; a directory that cannot be read keeps
-    /// the roster we have.
-    pub fn reload(&self) {
-        match load_roster(&self.cfg.recipes_dir) {
-            Ok(r) => {
-                super::startup::log_roster(&self.log, &r);
-                let count = r.recipes.len();
-                self.set_roster(r);
-                self.log.info(
-                    "recipes reloaded",
-                    &[
-                        ("count", n(count)),
-                        ("dir", s(self.cfg.recipes_dir.display())),
-                    ],
-                );
-                self.wake_scheduler.notify();
-            }
-            Err(e) => self.log.error(
-                "reload: load roster failed; continuing with existing recipes",
-                &[("err", s(e))],
-            ),
         }
     }
 }

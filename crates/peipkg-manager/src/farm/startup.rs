@@ -19,7 +19,7 @@ use super::{Farm, RunReport};
 use crate::config::{Config, UploadBackend};
 use crate::executor::{Executor, LocalExecutor};
 use crate::log::{s, Logger};
-use crate::pipeline::publish::{Layout, RepoTool};
+use crate::pipeline::publish::Layout;
 use crate::process::{find_program, Cancel};
 use crate::roster::{load_roster, Roster};
 use crate::store::{Store, DB_FILE};
@@ -56,6 +56,9 @@ impl StateLock {
 #[derive(Default)]
 pub struct FarmOptions {
     pub executor: Option<Box<dyn Executor>>,
+    /// `--log-level` was given on the command line (it then wins over
+    /// `[log].level`, at start and at every reload).
+    pub level_from_flag: bool,
 }
 
 /// A program from the config, found on PATH or as given.
@@ -109,6 +112,12 @@ pub fn log_roster(log: &Logger, roster: &Roster) {
             &[("recipe", s(id)), ("err", s(problems))],
         );
     }
+    for r in roster.on_request() {
+        log.info(
+            "recipe has no [watch]; built only on operator request (peipkg-manager poll)",
+            &[("recipe", s(&r.id))],
+        );
+    }
     for (id, why) in &roster.skipped {
         log.warn(
             "recipe directory skipped",
@@ -117,19 +126,63 @@ pub fn log_roster(log: &Logger, roster: &Roster) {
     }
 }
 
+/// What a config resolves to on this host: the programs it names, the
+/// keys it points at, the webhook secret. Resolving is also the check that
+/// all of them are usable; a reload that fails it keeps the old config.
+#[derive(Debug, Clone)]
+pub struct Resolved {
+    pub peipkg_build: PathBuf,
+    pub peipkg_repo: PathBuf,
+    /// Granted public keys to inject, by signing-key name (lowercase hex).
+    pub inject_hex: BTreeMap<String, String>,
+    pub webhook_secret: Option<Vec<u8>>,
+}
+
+pub fn resolve(cfg: &Config, log: &Logger) -> Result<Resolved> {
+    let peipkg_build = resolve_program(
+        "peipkg-build",
+        &cfg.build.peipkg_build,
+        "[build].peipkg_build",
+    )?;
+    let peipkg_repo =
+        resolve_program("peipkg-repo", &cfg.build.peipkg_repo, "[build].peipkg_repo")?;
+    resolve_program("git", &cfg.git.program, "[git].program")?;
+    if let UploadBackend::Rclone { .. } = cfg.upload.backend {
+        resolve_program("rclone", &cfg.upload.rclone, "[upload].rclone")?;
+    }
+    check_private_key(log, "[signing].key_file", &cfg.key_file)?;
+    let mut inject_hex = BTreeMap::new();
+    for k in &cfg.signing_keys {
+        check_private_key(log, &format!("signing key {:?}", k.name), &k.private)?;
+        if k.pubkey_env.is_some() {
+            let hex =
+                pubkey_hex(&k.private).with_context(|| format!("signing key {:?}", k.name))?;
+            inject_hex.insert(k.name.clone(), hex);
+        }
+    }
+    let webhook_secret = match (&cfg.http.addr, &cfg.http.webhook_secret_file) {
+        (Some(_), Some(path)) => Some(read_webhook_secret(path)?),
+        _ => None,
+    };
+    Ok(Resolved {
+        peipkg_build,
+        peipkg_repo,
+        inject_hex,
+        webhook_secret,
+    })
+}
+
+pub fn local_executor(cfg: &Config, resolved: &Resolved) -> Arc<dyn Executor> {
+    Arc::new(LocalExecutor {
+        git: cfg.git.clone(),
+        peipkg_build: resolved.peipkg_build.clone(),
+        timeout: cfg.build.timeout,
+    })
+}
+
 impl Farm {
     pub fn new(cfg: Config, log: Logger, opts: FarmOptions) -> Result<Arc<Farm>> {
-        let peipkg_build = resolve_program(
-            "peipkg-build",
-            &cfg.build.peipkg_build,
-            "[build].peipkg_build",
-        )?;
-        let peipkg_repo =
-            resolve_program("peipkg-repo", &cfg.build.peipkg_repo, "[build].peipkg_repo")?;
-        resolve_program("git", &cfg.git.program, "[git].program")?;
-        if let UploadBackend::Rclone { .. } = cfg.upload.backend {
-            resolve_program("rclone", &cfg.upload.rclone, "[upload].rclone")?;
-        }
+        let resolved = resolve(&cfg, &log)?;
 
         let roster = load_roster(&cfg.recipes_dir)?;
         log.info(
@@ -149,51 +202,30 @@ impl Farm {
         let lock = StateLock::acquire(&cfg.state_dir)?;
         let store = Store::open(&cfg.state_dir.join(DB_FILE))?;
 
-        check_private_key(&log, "[signing].key_file", &cfg.key_file)?;
-        let mut inject_hex = BTreeMap::new();
-        for k in &cfg.signing_keys {
-            check_private_key(&log, &format!("signing key {:?}", k.name), &k.private)?;
-            if k.pubkey_env.is_some() {
-                let hex =
-                    pubkey_hex(&k.private).with_context(|| format!("signing key {:?}", k.name))?;
-                inject_hex.insert(k.name.clone(), hex);
-            }
-        }
-
-        let webhook_secret = match (&cfg.http.addr, &cfg.http.webhook_secret_file) {
-            (Some(_), Some(path)) => Some(read_webhook_secret(path)?),
-            _ => None,
-        };
-
         let layout = Layout::new(&cfg.state_dir);
         layout.recover()?;
         // Work directories of a process that died are garbage now.
         let _ = crate::pipeline::tree::remove_all(&cfg.state_dir.join("work"));
         std::fs::create_dir_all(cfg.state_dir.join("work"))?;
 
-        let repo_tool = RepoTool {
-            program: peipkg_repo,
-            sign_key: cfg.key_file.clone(),
-            timeout: cfg.build.publish_timeout,
-            verify: cfg.build.verify,
-            log: cfg.state_dir.join("logs").join("publish.log"),
+        let custom_executor = opts.executor.is_some();
+        let executor: Arc<dyn Executor> = match opts.executor {
+            Some(e) => Arc::from(e),
+            None => local_executor(&cfg, &resolved),
         };
-        let executor = opts.executor.unwrap_or_else(|| {
-            Box::new(LocalExecutor {
-                git: cfg.git.clone(),
-                peipkg_build,
-                timeout: cfg.build.timeout,
-            })
-        });
+        if let (Some(level), false) = (cfg.log_level, opts.level_from_flag) {
+            log.set_level(level);
+        }
         Ok(Arc::new(Farm {
             log,
+            level_from_flag: opts.level_from_flag,
             store: Mutex::new(store),
             roster: RwLock::new(Arc::new(roster)),
-            executor,
-            repo_tool,
+            executor: RwLock::new(executor),
+            custom_executor,
+            resolved: RwLock::new(Arc::new(resolved)),
             layout,
-            inject_hex,
-            webhook_secret,
+            pool: Default::default(),
             repo_lock: Mutex::new(()),
             wake_workers: Default::default(),
             wake_publisher: Default::default(),
@@ -209,19 +241,22 @@ impl Farm {
             collect_report: AtomicBool::new(false),
             publishing: AtomicBool::new(false),
             uploading: AtomicBool::new(false),
+            next_polls: Mutex::new(BTreeMap::new()),
+            deliveries: Mutex::new(Default::default()),
             _lock: lock,
-            cfg,
+            cfg: RwLock::new(Arc::new(cfg)),
         }))
     }
 
     /// Creates the repository if this is the first run.
     pub fn ensure_repo(&self) -> Result<()> {
         let _g = self.repo_lock.lock().unwrap_or_else(|p| p.into_inner());
+        let cfg = self.cfg();
         let created = crate::pipeline::publish::ensure_repo(
-            &self.repo_tool,
+            &self.repo_tool(),
             &self.layout,
-            &self.cfg.repo_name,
-            &self.cfg.repo_description,
+            &cfg.repo_name,
+            &cfg.repo_description,
         )
         .context("initialise repo")?;
         if created {
@@ -229,7 +264,7 @@ impl Farm {
                 "repository initialised",
                 &[
                     ("repo", s(self.layout.repo.display())),
-                    ("name", s(&self.cfg.repo_name)),
+                    ("name", s(&cfg.repo_name)),
                 ],
             );
             // A fresh repository has never been uploaded.

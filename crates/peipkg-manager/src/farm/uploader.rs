@@ -53,7 +53,8 @@ impl Farm {
         if !st.pending() {
             return Ok(UploadOutcome::Nothing);
         }
-        let UploadBackend::Rclone { remote } = &self.cfg.upload.backend else {
+        let cfg = self.cfg();
+        let UploadBackend::Rclone { remote } = &cfg.upload.backend else {
             // backend = "none": the local state is the end of the line.
             self.store()
                 .record_upload_success(st.published_generation, store::now())?;
@@ -66,16 +67,16 @@ impl Farm {
             }
         }
         let generation = st.published_generation;
-        let snapshot = self.cfg.state_dir.join("upload");
+        let snapshot = cfg.state_dir.join("upload");
         {
             let _g = self.repo_lock.lock().unwrap_or_else(|p| p.into_inner());
             remove_all(&snapshot)?;
             link_tree(&self.layout.repo, &snapshot)?;
         }
         let rclone = Rclone {
-            program: self.cfg.upload.rclone.clone(),
+            program: cfg.upload.rclone.clone(),
             remote: remote.clone(),
-            timeout: self.cfg.upload.timeout,
+            timeout: cfg.upload.timeout,
             log: self.logs_dir().join("upload.log"),
         };
         self.uploading.store(true, Ordering::SeqCst);
@@ -96,11 +97,7 @@ impl Farm {
             Err(e) => {
                 let err = format!("{e} (see {})", rclone.log.display());
                 let failures = st.failures + 1;
-                let delay = retry_delay(
-                    failures,
-                    self.cfg.upload.retry_min,
-                    self.cfg.upload.retry_max,
-                );
+                let delay = retry_delay(failures, cfg.upload.retry_min, cfg.upload.retry_max);
                 let next = store::now() + delay.as_secs() as i64;
                 self.store()
                     .record_upload_failure(&err, store::now(), next)?;

@@ -23,12 +23,20 @@ pub enum Step {
 }
 
 impl Farm {
-    /// Runs workers until the farm stops (daemon) or, with `until_empty`,
+    /// Runs a worker until the farm stops (daemon) or, with `until_empty`,
     /// until the queue is empty and `polls_done` says no more will come.
-    pub fn worker_loop(&self, until_empty: Option<&std::sync::atomic::AtomicBool>) {
+    /// A daemon worker has an `index` in the pool and also leaves when a
+    /// reload lowers `[build].workers` below it.
+    pub fn worker_loop(
+        &self,
+        index: Option<usize>,
+        until_empty: Option<&std::sync::atomic::AtomicBool>,
+    ) {
         loop {
-            if self.is_stopping() {
-                return;
+            match index {
+                Some(i) if self.worker_should_leave(i) => return,
+                None if self.is_stopping() => return,
+                _ => {}
             }
             let seen = self.wake_workers.seen();
             match self.work_one() {
@@ -124,15 +132,17 @@ impl Farm {
         let up = recipe.upstream.as_ref()?;
         let mut build_env = Vec::new();
         let mut binary_sign_keys = Vec::new();
-        if let Some(g) = self.cfg.grant_for(&b.recipe) {
+        let cfg = self.cfg();
+        let resolved = self.resolved();
+        if let Some(g) = cfg.grant_for(&b.recipe) {
             for k in &g.inject_pubkey {
-                let entry = self.cfg.signing_keys.iter().find(|e| &e.name == k)?;
+                let entry = cfg.signing_keys.iter().find(|e| &e.name == k)?;
                 let env = entry.pubkey_env.clone()?;
-                let hex = self.inject_hex.get(k)?.clone();
+                let hex = resolved.inject_hex.get(k)?.clone();
                 build_env.push((env, hex));
             }
             for k in &g.sign {
-                let entry = self.cfg.signing_keys.iter().find(|e| &e.name == k)?;
+                let entry = cfg.signing_keys.iter().find(|e| &e.name == k)?;
                 binary_sign_keys.push((k.clone(), entry.private.clone()));
             }
         }
@@ -145,8 +155,8 @@ impl Farm {
             tag: b.tag.clone(),
             version: b.version.clone(),
             submodules: up.submodules,
-            farm_id: self.cfg.farm_id.clone(),
-            sign_key: self.cfg.key_file.clone(),
+            farm_id: cfg.farm_id.clone(),
+            sign_key: cfg.key_file.clone(),
             build_env,
             binary_sign_keys,
             work_dir: self.work_dir(b.id),
@@ -198,7 +208,7 @@ impl Farm {
                 },
             );
         }
-        let result = self.executor.run(&job, &self.cancel);
+        let result = self.executor().run(&job, &self.cancel);
         let outcome = match result {
             Ok(r) => self.keep_outputs(&b, &r.outputs).map(|names| (names, r)),
             Err(e) => Err(e.into()),

@@ -41,7 +41,7 @@ impl HttpHandle {
 /// Starts the server if `[http].addr` is set. A bind failure is an error:
 /// an operator who configured monitoring wants to know at once.
 pub fn start(farm: &Arc<Farm>) -> Result<Option<HttpHandle>> {
-    let Some(addr) = farm.cfg.http.addr.clone() else {
+    let Some(addr) = farm.cfg().http.addr.clone() else {
         return Ok(None);
     };
     let server = Server::http(&addr).map_err(|e| anyhow!("listen on {addr}: {e}"))?;
@@ -158,14 +158,14 @@ fn webhook(farm: &Farm, req: &mut Request) -> Response<std::io::Cursor<Vec<u8>>>
             .find(|h| h.field.as_str().as_str().eq_ignore_ascii_case(name))
             .map(|h| h.value.as_str().to_string())
     };
-    let Some(secret) = &farm.webhook_secret else {
+    let Some(secret) = farm.webhook_secret() else {
         farm.log.warn(
             "webhook refused: no [http].webhook_secret_file configured",
             &[("remote", s(&remote))],
         );
         return text(403, "webhooks are disabled: no secret configured\n");
     };
-    if secret.is_empty() || !signature_valid(secret, &body, find("X-Hub-Signature-256").as_deref())
+    if secret.is_empty() || !signature_valid(&secret, &body, find("X-Hub-Signature-256").as_deref())
     {
         farm.log
             .warn("webhook signature invalid", &[("remote", s(&remote))]);

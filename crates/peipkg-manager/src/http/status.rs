@@ -165,8 +165,9 @@ pub fn status(farm: &Farm) -> anyhow::Result<Status> {
         .collect();
     let up = st.upload_status()?;
     drop(st);
+    let cfg = farm.cfg();
     Ok(Status {
-        farm_id: farm.cfg.farm_id.clone(),
+        farm_id: cfg.farm_id.clone(),
         recipes: roster.recipes.keys().cloned().collect(),
         builds_attempted: counts.attempted_since,
         builds_succeeded: counts.succeeded_since,
@@ -183,7 +184,7 @@ pub fn status(farm: &Farm) -> anyhow::Result<Status> {
         moved_tags,
         polls,
         upload: UploadJson {
-            backend: match &farm.cfg.upload.backend {
+            backend: match &cfg.upload.backend {
                 crate::config::UploadBackend::None => "none".into(),
                 crate::config::UploadBackend::Rclone { remote } => format!("rclone:{remote}"),
             },

@@ -146,19 +146,35 @@ fn one_broken_recipe_does_not_hide_the_others() {
     write_recipe(d.path(), "alpha", GOOD);
     write_recipe(d.path(), "broken", "[upstream\n");
     write_recipe(d.path(), "manual", "[[package]]\nname = \"manual\"\n");
+    let no_watch = &GOOD[..GOOD.find("[watch]").unwrap()];
+    write_recipe(d.path(), "ondemand", no_watch);
     fs::create_dir_all(d.path().join("scratch")).unwrap();
     fs::write(d.path().join("README.md"), "notes").unwrap();
     std::os::unix::fs::symlink(d.path().join("alpha"), d.path().join("link")).unwrap();
     let roster = load_roster(d.path()).unwrap();
     assert_eq!(
         roster.recipes.keys().collect::<Vec<_>>(),
-        vec!["alpha", "manual"]
+        vec!["alpha", "manual", "ondemand"]
     );
     assert_eq!(roster.broken.keys().collect::<Vec<_>>(), vec!["broken"]);
     assert!(roster.broken["broken"].to_string().contains("invalid TOML"));
     assert_eq!(roster.skipped.len(), 1);
-    assert_eq!(roster.all_ids(), vec!["alpha", "broken", "manual"]);
-    assert_eq!(roster.watched().count(), 1);
+    assert_eq!(
+        roster.all_ids(),
+        vec!["alpha", "broken", "manual", "ondemand"]
+    );
+    // Without [watch], PSD-009 A.2: built only on operator request.
+    assert_eq!(
+        roster.watched().map(|r| r.id.as_str()).collect::<Vec<_>>(),
+        vec!["alpha"]
+    );
+    assert_eq!(
+        roster
+            .on_request()
+            .map(|r| r.id.as_str())
+            .collect::<Vec<_>>(),
+        vec!["ondemand"]
+    );
     assert!(roster.get("manual").unwrap().upstream.is_none());
 }
 

@@ -120,12 +120,13 @@ impl Store {
     }
 
     /// Failures whose window has ended and that are not already queued or
-    /// running again: the active retries.
+    /// running again, of recipes that are not paused: the active retries.
     pub fn due_retries(&self, now: i64) -> Result<Vec<Failure>> {
         let mut st = self.conn.prepare(&format!(
             "SELECT {COLS} FROM failures f WHERE next_retry_at <= ?1 AND NOT EXISTS (
                 SELECT 1 FROM builds b WHERE b.recipe = f.recipe AND b.version = f.version
                 AND b.state IN ('queued', 'running', 'built'))
+             AND recipe NOT IN (SELECT recipe FROM paused)
              ORDER BY next_retry_at"
         ))?;
         let rows = st.query_map(params![now], row)?;
@@ -133,10 +134,15 @@ impl Store {
     }
 
     /// The earliest future retry, so the scheduler knows when to wake.
-    pub fn next_retry_at(&self) -> Result<Option<i64>> {
-        Ok(self
-            .conn
-            .query_row("SELECT MIN(next_retry_at) FROM failures", [], |r| r.get(0))?)
+    /// Windows already over do not count (they are queued, or cannot be
+    /// yet), or the scheduler would wake in a tight loop.
+    pub fn next_retry_at(&self, now: i64) -> Result<Option<i64>> {
+        Ok(self.conn.query_row(
+            "SELECT MIN(next_retry_at) FROM failures WHERE next_retry_at > ?1
+             AND recipe NOT IN (SELECT recipe FROM paused)",
+            params![now],
+            |r| r.get(0),
+        )?)
     }
 
     /// Drops records for recipes that no longer exist.

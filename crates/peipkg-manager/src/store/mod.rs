@@ -9,6 +9,7 @@
 
 pub mod backoff;
 pub mod builds;
+pub mod control;
 pub mod queue;
 pub mod schema;
 pub mod tags;
@@ -21,6 +22,7 @@ use rusqlite::Connection;
 
 pub use backoff::{backoff_after, Failure};
 pub use builds::{BuildRow, BuildState};
+pub use control::Paused;
 pub use queue::NewBuild;
 pub use tags::{MovedTag, PollRecord};
 pub use upload::UploadStatus;

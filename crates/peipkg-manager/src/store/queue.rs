@@ -69,14 +69,16 @@ impl Store {
         Ok(Some(id))
     }
 
-    /// Takes the oldest queued build and marks it running.
+    /// Takes the oldest queued build of a recipe that is not paused, and
+    /// marks it running.
     pub fn claim_next(&mut self, now: i64) -> Result<Option<BuildRow>> {
         let tx = self
             .conn
             .transaction_with_behavior(TransactionBehavior::Immediate)?;
         let next: Option<i64> = tx
             .query_row(
-                "SELECT id FROM builds WHERE state = 'queued' ORDER BY id LIMIT 1",
+                "SELECT id FROM builds WHERE state = 'queued'
+                 AND recipe NOT IN (SELECT recipe FROM paused) ORDER BY id LIMIT 1",
                 [],
                 |r| r.get(0),
             )

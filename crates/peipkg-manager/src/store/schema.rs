@@ -87,6 +87,21 @@ pub const MIGRATIONS: &[&str] = &[
         candidates   INTEGER NOT NULL
     );
     "#,
+    // 2: operator control. Requests a command line leaves for the daemon
+    // (poll a recipe now), and recipes an operator paused.
+    r#"
+    CREATE TABLE requests (
+        id           INTEGER PRIMARY KEY,
+        kind         TEXT NOT NULL,
+        recipe       TEXT NOT NULL,
+        requested_at INTEGER NOT NULL
+    );
+    CREATE TABLE paused (
+        recipe    TEXT PRIMARY KEY,
+        paused_at INTEGER NOT NULL,
+        reason    TEXT NOT NULL
+    );
+    "#,
 ];
 
 #[derive(Debug, thiserror::Error)]

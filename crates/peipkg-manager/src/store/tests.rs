@@ -66,7 +66,9 @@ fn failures_back_off_and_come_due() {
     assert_eq!((f.failures, f.next_retry_at), (2, 1400));
     assert_eq!(s.due_retries(1399).unwrap().len(), 0);
     assert_eq!(s.due_retries(1400).unwrap()[0].key(), "musl@1.2.5-1");
-    assert_eq!(s.next_retry_at().unwrap(), Some(1400));
+    assert_eq!(s.next_retry_at(1399).unwrap(), Some(1400));
+    // A window already over is not a reason to wake again.
+    assert_eq!(s.next_retry_at(1400).unwrap(), None);
     s.clear_failure("musl", "1.2.5-1").unwrap();
     assert!(s.failures().unwrap().is_empty());
 }
@@ -162,4 +164,63 @@ fn counts_split_lifetime_from_since() {
     );
     let c = s.counts(100).unwrap();
     assert_eq!((c.attempted_since, c.succeeded_since), (0, 0));
+}
+
+#[test]
+fn operator_control_requests_pauses_retries_and_cancels() {
+    let mut s = Store::open_in_memory().unwrap();
+    assert!(s.request_poll("a", 10).unwrap());
+    assert!(
+        !s.request_poll("a", 11).unwrap(),
+        "a pending request is not doubled"
+    );
+    assert!(s.request_poll("b", 12).unwrap());
+    assert_eq!(s.pending_poll_requests().unwrap(), vec!["a", "b"]);
+    assert_eq!(s.take_poll_requests().unwrap(), vec!["a", "b"]);
+    assert!(s.take_poll_requests().unwrap().is_empty());
+
+    // A paused recipe's queued builds and retries wait; others go on.
+    let a = s.enqueue(&nb("a", "1-1"), 20).unwrap().unwrap();
+    let b = s.enqueue(&nb("b", "1-1"), 21).unwrap().unwrap();
+    s.record_failure("a", "0-1", "v0", "x", 0).unwrap();
+    assert!(s.pause("a", "operator", 22).unwrap());
+    assert!(!s.pause("a", "again", 23).unwrap());
+    assert!(s.is_paused("a").unwrap());
+    assert_eq!(s.claim_next(30).unwrap().unwrap().id, b);
+    assert!(s.claim_next(30).unwrap().is_none());
+    assert!(s.due_retries(1000).unwrap().is_empty());
+    assert_eq!(s.next_retry_at(0).unwrap(), None);
+    assert!(s.resume("a").unwrap());
+    assert!(!s.resume("a").unwrap());
+    assert_eq!(s.due_retries(1000).unwrap().len(), 1);
+
+    // Retry now ends the window; cancel takes only queued builds.
+    s.record_failure("c", "2-1", "v2", "x", 1000).unwrap();
+    assert!(s.due_retries(1001).unwrap().iter().all(|f| f.recipe != "c"));
+    assert!(s.retry_now("c", "2-1", 1001).unwrap());
+    assert!(s.due_retries(1001).unwrap().iter().any(|f| f.recipe == "c"));
+    assert!(!s.retry_now("c", "9-1", 1001).unwrap());
+    assert!(s.cancel_queued(a, 40).unwrap());
+    assert!(!s.cancel_queued(b, 40).unwrap(), "b is running");
+    assert_eq!(s.build(a).unwrap().unwrap().state, BuildState::Cancelled);
+}
+
+#[test]
+fn logs_of_old_finished_builds_expire() {
+    let mut s = Store::open_in_memory().unwrap();
+    let old = s.enqueue(&nb("a", "1-1"), 10).unwrap().unwrap();
+    s.set_log_path(old, "/l/old.log").unwrap();
+    s.mark_failed(old, "x", 20).unwrap();
+    let new = s.enqueue(&nb("a", "2-1"), 10).unwrap().unwrap();
+    s.set_log_path(new, "/l/new.log").unwrap();
+    s.mark_failed(new, "x", 200).unwrap();
+    let running = s.enqueue(&nb("b", "1-1"), 10).unwrap().unwrap();
+    s.set_log_path(running, "/l/run.log").unwrap();
+    s.claim_next(10).unwrap();
+    s.claim_next(10).unwrap();
+    assert_eq!(s.expire_logs(100).unwrap(), vec!["/l/old.log"]);
+    assert_eq!(s.build(old).unwrap().unwrap().log_path, None);
+    assert!(s.build(new).unwrap().unwrap().log_path.is_some());
+    assert!(s.build(running).unwrap().unwrap().log_path.is_some());
+    assert!(s.expire_logs(100).unwrap().is_empty());
 }

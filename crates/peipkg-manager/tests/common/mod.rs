@@ -284,7 +284,7 @@ impl Run {
     }
 }
 
-/// A recipe TOML for a simple single-package recipe.
+/// A recipe TOML for a simple single-package recipe, polled hourly.
 pub fn simple_recipe(name: &str, git: &str, pattern: &str, extra_upstream: &str) -> String {
     format!(
         r#"[meta]
@@ -302,6 +302,9 @@ git = "{git}"
 tag_pattern = '{pattern}'
 peios_revision = 1
 {extra_upstream}
+
+[watch]
+poll_interval = "1h"
 "#
     )
 }

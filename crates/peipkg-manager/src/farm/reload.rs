@@ -1,0 +1,219 @@
+//! SIGHUP: re-read the config and the recipes, and apply what can be
+//! applied without a restart.
+//!
+//! The reference re-read only the recipe roster; any config change needed
+//! a restart. Here the config file is parsed and validated exactly as at
+//! start (programs found, keys readable, webhook secret readable). If
+//! anything is wrong the daemon says so in one line and keeps the config
+//! it has. Otherwise the new config is put in force: poll intervals,
+//! workers, timeouts, upload settings, grants, the webhook secret and the
+//! log level apply at once (a build already running keeps the settings it
+//! started with). Three keys cannot change under a running daemon (the
+//! state directory, the listen address and the repository signing key);
+//! their old values stay in force and a line names them.
+
+use std::sync::Arc;
+
+use super::startup::{local_executor, log_roster, resolve};
+use super::Farm;
+use crate::config::Config;
+use crate::log::{n, s};
+use crate::roster::load_roster;
+
+/// Keys whose new value needs a restart; the running value is kept.
+fn keep_restart_only(old: &Config, new: &mut Config) -> Vec<&'static str> {
+    let mut keys = Vec::new();
+    if new.state_dir != old.state_dir {
+        keys.push("[manager].state_dir");
+        new.state_dir = old.state_dir.clone();
+    }
+    if new.http.addr != old.http.addr {
+        keys.push("[http].addr");
+        new.http.addr = old.http.addr.clone();
+    }
+    if new.key_file != old.key_file {
+        keys.push("[signing].key_file");
+        new.key_file = old.key_file.clone();
+    }
+    keys
+}
+
+/// The keys that differ between two configs, in file order.
+pub fn changed_keys(a: &Config, b: &Config) -> Vec<&'static str> {
+    let checks: Vec<(&'static str, bool)> = vec![
+        ("[manager].id", a.farm_id != b.farm_id),
+        ("[manager].recipes_dir", a.recipes_dir != b.recipes_dir),
+        ("[manager].state_dir", a.state_dir != b.state_dir),
+        ("[repo].name", a.repo_name != b.repo_name),
+        (
+            "[repo].description",
+            a.repo_description != b.repo_description,
+        ),
+        ("[signing].key_file", a.key_file != b.key_file),
+        ("[upload].backend", a.upload.backend != b.upload.backend),
+        ("[upload].rclone", a.upload.rclone != b.upload.rclone),
+        ("[upload].timeout", a.upload.timeout != b.upload.timeout),
+        (
+            "[upload].retry_min",
+            a.upload.retry_min != b.upload.retry_min,
+        ),
+        (
+            "[upload].retry_max",
+            a.upload.retry_max != b.upload.retry_max,
+        ),
+        (
+            "[upload].once_attempts",
+            a.upload.once_attempts != b.upload.once_attempts,
+        ),
+        ("[http].addr", a.http.addr != b.http.addr),
+        (
+            "[http].webhook_secret_file",
+            a.http.webhook_secret_file != b.http.webhook_secret_file,
+        ),
+        (
+            "[poll].default_interval",
+            a.default_interval != b.default_interval,
+        ),
+        ("[[signing_key]]", a.signing_keys != b.signing_keys),
+        ("[[grant]]", a.grants != b.grants),
+        ("[build].workers", a.build.workers != b.build.workers),
+        ("[build].timeout", a.build.timeout != b.build.timeout),
+        (
+            "[build].publish_timeout",
+            a.build.publish_timeout != b.build.publish_timeout,
+        ),
+        ("[build].batch_max", a.build.batch_max != b.build.batch_max),
+        (
+            "[build].drain_timeout",
+            a.build.drain_timeout != b.build.drain_timeout,
+        ),
+        (
+            "[build].peipkg_build",
+            a.build.peipkg_build != b.build.peipkg_build,
+        ),
+        (
+            "[build].peipkg_repo",
+            a.build.peipkg_repo != b.build.peipkg_repo,
+        ),
+        ("[build].verify", a.build.verify != b.build.verify),
+        (
+            "[build].log_retention",
+            a.build.log_retention != b.build.log_retention,
+        ),
+        ("[git]", a.git != b.git),
+        ("[log].level", a.log_level != b.log_level),
+    ];
+    checks
+        .into_iter()
+        .filter(|(_, c)| *c)
+        .map(|(k, _)| k)
+        .collect()
+}
+
+impl Farm {
+    /// SIGHUP.
+    pub fn reload(self: &Arc<Self>) {
+        crate::notify::notify("RELOADING=1");
+        self.reload_config();
+        self.reload_recipes();
+        crate::notify::notify("READY=1");
+    }
+
+    /// Re-reads the config file; on any problem keeps the one in force.
+    pub fn reload_config(self: &Arc<Self>) {
+        let old = self.cfg();
+        let mut new = match Config::load(&old.path) {
+            Ok(c) => c,
+            Err(p) => {
+                self.log.error(
+                    "reload: config invalid; keeping the current config",
+                    &[("config", s(old.path.display())), ("err", s(p))],
+                );
+                return;
+            }
+        };
+        let restart = keep_restart_only(&old, &mut new);
+        let resolved = match resolve(&new, &self.log) {
+            Ok(r) => r,
+            Err(e) => {
+                self.log.error(
+                    "reload: config invalid; keeping the current config",
+                    &[
+                        ("config", s(old.path.display())),
+                        ("err", s(format!("{e:#}"))),
+                    ],
+                );
+                return;
+            }
+        };
+        let changed = changed_keys(&old, &new);
+        let new = Arc::new(new);
+        if !self.custom_executor {
+            super::write(&self.executor, local_executor(&new, &resolved));
+        }
+        super::write(&self.resolved, Arc::new(resolved));
+        super::write(&self.cfg, Arc::clone(&new));
+        if let Some(level) = new.log_level {
+            if self.level_from_flag {
+                if old.log_level != new.log_level {
+                    self.log.warn(
+                        "[log].level changed, but --log-level on the command line takes precedence",
+                        &[("level", s(self.log.level().as_str()))],
+                    );
+                }
+            } else {
+                self.log.set_level(level);
+            }
+        }
+        self.log.info(
+            "config reloaded",
+            &[
+                ("config", s(new.path.display())),
+                (
+                    "changed",
+                    s(if changed.is_empty() {
+                        "none".to_string()
+                    } else {
+                        changed.join(",")
+                    }),
+                ),
+                ("workers", n(new.build.workers)),
+            ],
+        );
+        if !restart.is_empty() {
+            self.log.warn(
+                "config changes need a restart to take effect; the running values are kept",
+                &[("keys", s(restart.join(",")))],
+            );
+        }
+        self.ensure_workers();
+        self.wake_all();
+    }
+
+    /// Re-reads the recipes; a directory that cannot be read keeps the
+    /// roster we have.
+    pub fn reload_recipes(&self) {
+        let dir = self.cfg().recipes_dir.clone();
+        match load_roster(&dir) {
+            Ok(r) => {
+                log_roster(&self.log, &r);
+                let count = r.recipes.len();
+                let broken = r.broken.len();
+                self.set_roster(r);
+                self.log.info(
+                    "recipes reloaded",
+                    &[
+                        ("count", n(count)),
+                        ("broken", n(broken)),
+                        ("dir", s(dir.display())),
+                    ],
+                );
+                self.wake_scheduler.notify();
+            }
+            Err(e) => self.log.error(
+                "reload: load roster failed; continuing with existing recipes",
+                &[("err", s(e))],
+            ),
+        }
+    }
+}
