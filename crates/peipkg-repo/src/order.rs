@@ -44,6 +44,18 @@ impl Identity for RawEntry<'_> {
     }
 }
 
+impl<T: Identity> Identity for &T {
+    fn name(&self) -> &str {
+        (*self).name()
+    }
+    fn version(&self) -> &str {
+        (*self).version()
+    }
+    fn arch(&self) -> &str {
+        (*self).arch()
+    }
+}
+
 /// Parse every entry's version; the error names the first entry that fails.
 pub fn parse_versions<T: Identity>(entries: &[T], what: &str) -> Result<Vec<Version>, String> {
     entries

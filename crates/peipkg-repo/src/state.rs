@@ -90,10 +90,19 @@ impl State {
     /// error naming the file. Nothing is verified here.
     pub fn load(root: &Path) -> Result<State> {
         let docs = Docs::load(root)?;
-        let active = Index::decode(&docs.files[1].bytes, IndexKind::Active)
-            .map_err(|e| RepoError::bad_file(&root.join(ACTIVE_PATH), e.to_string()))?;
-        let archive = Index::decode(&docs.files[2].bytes, IndexKind::Archive)
-            .map_err(|e| RepoError::bad_file(&root.join(ARCHIVE_PATH), e.to_string()))?;
+        // The two decodes are independent; the archive is the big one.
+        let (active, archive) = std::thread::scope(|s| {
+            let archive = s.spawn(|| Index::decode(&docs.files[2].bytes, IndexKind::Archive));
+            let active = Index::decode(&docs.files[1].bytes, IndexKind::Active);
+            let archive = archive
+                .join()
+                .unwrap_or_else(|_| Index::decode(&docs.files[2].bytes, IndexKind::Archive));
+            (active, archive)
+        });
+        let active =
+            active.map_err(|e| RepoError::bad_file(&root.join(ACTIVE_PATH), e.to_string()))?;
+        let archive =
+            archive.map_err(|e| RepoError::bad_file(&root.join(ARCHIVE_PATH), e.to_string()))?;
         Ok(State {
             docs,
             active,

@@ -577,16 +577,29 @@ fn check_new_entries(
     new: &[(PackageEntry, Location)],
     incoming: &[Incoming],
 ) -> Result<()> {
-    let mut by_name: HashMap<&str, Vec<usize>> = HashMap::with_capacity(prev.len() / 2);
-    let mut prev_paths: HashMap<&str, usize> = HashMap::with_capacity(prev.len());
+    // Index only the previous entries that can matter: those sharing a
+    // name or a file path with a new entry. One pass, small maps.
+    let new_names: HashSet<&str> = new.iter().map(|(e, _)| e.name.as_str()).collect();
+    let new_paths: HashSet<&str> = new
+        .iter()
+        .filter_map(|(_, loc)| match loc {
+            Location::Local(rel) => Some(rel.as_str()),
+            Location::Remote => None,
+        })
+        .collect();
+    let mut by_name: HashMap<&str, Vec<usize>> = HashMap::new();
+    let mut prev_paths: HashMap<&str, usize> = HashMap::new();
     for (i, e) in prev.iter().enumerate() {
-        by_name.entry(&e.name).or_default().push(i);
+        if new_names.contains(&*e.name) {
+            by_name.entry(&e.name).or_default().push(i);
+        }
         // Recorded URLs are located the way the reference reads them: one
         // leading slash removed; external URLs name no file here.
         if !e.url.contains("://") {
-            prev_paths
-                .entry(e.url.strip_prefix('/').unwrap_or(&e.url))
-                .or_insert(i);
+            let rel = e.url.strip_prefix('/').unwrap_or(&e.url);
+            if new_paths.contains(rel) {
+                prev_paths.entry(rel).or_insert(i);
+            }
         }
     }
     let mut batch_paths: HashMap<&str, usize> = HashMap::new();

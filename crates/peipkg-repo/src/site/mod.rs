@@ -34,6 +34,9 @@ use crate::state::Docs;
 
 pub const STYLE_CSS: &str = include_str!("style.css");
 
+/// Marks pages this tool rendered.
+pub const GENERATOR: &str = "<meta name=\"generator\" content=\"peipkg-repo\">";
+
 /// What publish-time verification established about one package.
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Record {
@@ -225,10 +228,19 @@ pub fn refresh(root: &Path, names: &[String], data: &SiteData<'_, '_>) -> Result
     let active = active_of(data.archive);
     let mut todo: Vec<&str> = names.iter().map(String::as_str).collect();
     let mut missing = 0usize;
-    for top in &active {
-        if !root.join(format!("packages/{}.html", top.name)).exists() {
-            todo.push(&top.name);
-            missing += 1;
+    // The front page is written last, so when ours is there every page
+    // was rendered once; otherwise (a state from another tool, or an
+    // interrupted first render) look for missing pages.
+    let complete = fs::read(root.join("index.html")).is_ok_and(|b| {
+        b.windows(GENERATOR.len())
+            .any(|w| w == GENERATOR.as_bytes())
+    });
+    if !complete {
+        for top in &active {
+            if !root.join(format!("packages/{}.html", top.name)).exists() {
+                todo.push(&top.name);
+                missing += 1;
+            }
         }
     }
     todo.sort_unstable();

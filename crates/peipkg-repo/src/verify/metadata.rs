@@ -96,6 +96,7 @@ impl KeyTable {
 }
 
 pub(crate) fn check(state: &State, keys: &KeyTable, o: &VerifyOptions, f: &mut Findings) {
+    let mut ph = crate::timings::Phases::start();
     for p in state.descriptor.validate() {
         f.issue("descriptor", p);
     }
@@ -128,11 +129,15 @@ pub(crate) fn check(state: &State, keys: &KeyTable, o: &VerifyOptions, f: &mut F
             ),
         );
     }
+    ph.mark("metadata: keys, signatures, headers");
     let archive_versions = check_entries(&state.archive.packages, "archive", f);
     check_entries(&state.active.packages, "active", f);
+    ph.mark("metadata: entries");
     check_archive_order(&state.archive.packages, &archive_versions, f);
     check_active(state, &archive_versions, f);
+    ph.mark("metadata: order and active");
     check_package_signers(state, keys, o, f);
+    ph.mark("metadata: package signers");
 }
 
 fn check_keys(keys: &KeyTable, f: &mut Findings) {
@@ -225,42 +230,38 @@ fn check_entries(entries: &[PackageEntry], what: &str, f: &mut Findings) -> Vec<
 }
 
 fn check_archive_order(entries: &[PackageEntry], versions: &[Option<Version>], f: &mut Findings) {
-    let mut seen: HashMap<(&str, &str, &str), usize> = HashMap::with_capacity(entries.len());
-    for (i, e) in entries.iter().enumerate() {
-        if let Some(j) = seen.insert((&e.name, &e.version, &e.architecture), i) {
-            f.issue(
-                "order",
-                format!(
-                    "archive entries {j} and {i} are both {} (§6.3 forbids re-publishing the same name+version+architecture)",
-                    e.label()
-                ),
-            );
-        }
-        if i == 0 {
-            continue;
-        }
-        let p = &entries[i - 1];
+    let mut sorted = true;
+    for i in 1..entries.len() {
+        let (p, e) = (&entries[i - 1], &entries[i]);
         match p.name.as_bytes().cmp(e.name.as_bytes()) {
-            std::cmp::Ordering::Greater => f.issue(
-                "order",
-                format!(
-                    "archive is not sorted by name: {} (entry {}) comes before {} (entry {i}) (PSD-009 §6.3.5)",
-                    p.label(),
-                    i - 1,
-                    e.label()
-                ),
-            ),
+            std::cmp::Ordering::Greater => {
+                sorted = false;
+                f.issue(
+                    "order",
+                    format!(
+                        "archive is not sorted by name: {} (entry {}) comes before {} (entry {i}) (PSD-009 §6.3.5)",
+                        p.label(),
+                        i - 1,
+                        e.label()
+                    ),
+                )
+            }
             std::cmp::Ordering::Equal => {
                 if let (Some(pv), Some(v)) = (&versions[i - 1], &versions[i]) {
                     match pv.cmp(v) {
-                        std::cmp::Ordering::Less => f.issue(
-                            "order",
-                            format!(
-                                "archive versions of {} are not highest first: {} comes before {} (PSD-009 §6.3.5)",
-                                e.name, p.version, e.version
-                            ),
-                        ),
-                        std::cmp::Ordering::Equal if p.architecture == e.architecture && p.version != e.version => {
+                        std::cmp::Ordering::Less => {
+                            sorted = false;
+                            f.issue(
+                                "order",
+                                format!(
+                                    "archive versions of {} are not highest first: {} comes before {} (PSD-009 §6.3.5)",
+                                    e.name, p.version, e.version
+                                ),
+                            )
+                        }
+                        std::cmp::Ordering::Equal
+                            if p.architecture == e.architecture && p.version != e.version =>
+                        {
                             f.issue(
                                 "order",
                                 format!(
@@ -275,6 +276,29 @@ fn check_archive_order(entries: &[PackageEntry], versions: &[Option<Version>], f
                 }
             }
             std::cmp::Ordering::Less => {}
+        }
+    }
+    // Exact duplicates sit next to each other in a sorted archive; in an
+    // unsorted one they can be anywhere.
+    let dup = |j: usize, i: usize, e: &PackageEntry| {
+        format!(
+            "archive entries {j} and {i} are both {} (§6.3 forbids re-publishing the same name+version+architecture)",
+            e.label()
+        )
+    };
+    if sorted {
+        for i in 1..entries.len() {
+            let (p, e) = (&entries[i - 1], &entries[i]);
+            if p.name == e.name && p.version == e.version && p.architecture == e.architecture {
+                f.issue("order", dup(i - 1, i, e));
+            }
+        }
+    } else {
+        let mut seen: HashMap<(&str, &str, &str), usize> = HashMap::with_capacity(entries.len());
+        for (i, e) in entries.iter().enumerate() {
+            if let Some(j) = seen.insert((&e.name, &e.version, &e.architecture), i) {
+                f.issue("order", dup(j, i, e));
+            }
         }
     }
 }
@@ -345,9 +369,14 @@ fn check_active(state: &State, archive_versions: &[Option<Version>], f: &mut Fin
         return;
     }
     let versions: Vec<Version> = archive_versions.iter().flatten().cloned().collect();
-    let (sorted, sorted_v) = order::sort_archive(archive.clone(), versions);
+    let refs: Vec<&PackageEntry> = archive.iter().collect();
+    let (sorted, sorted_v) = if order::is_sorted(&refs, &versions) {
+        (refs, versions)
+    } else {
+        order::sort_archive(refs, versions)
+    };
     let expected: Vec<&PackageEntry> = match order::derive_active(&sorted, &sorted_v) {
-        Ok(x) => x.into_iter().map(|i| &sorted[i]).collect(),
+        Ok(x) => x.into_iter().map(|i| sorted[i]).collect(),
         Err(e) => {
             f.issue("active", e);
             return;

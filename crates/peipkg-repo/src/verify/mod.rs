@@ -128,8 +128,10 @@ impl Findings {
 /// missing or unparseable document): that is not a finding, there is
 /// nothing to audit.
 pub fn verify(o: &VerifyOptions) -> Result<Report> {
+    let mut ph = crate::timings::Phases::start();
     let _lock = StateLock::acquire(&o.repo, LockMode::Shared, o.wait)?;
     let state = State::load(&o.repo)?;
+    ph.mark("load state");
     let mut f = Findings::default();
     let mut counts = Counts {
         keys: state.descriptor.repo.signing.keys.len(),
@@ -149,6 +151,7 @@ pub fn verify(o: &VerifyOptions) -> Result<Report> {
     let keys = metadata::KeyTable::new(&state, &o.at);
     if matches!(o.mode, Mode::Metadata | Mode::Both) {
         metadata::check(&state, &keys, o, &mut f);
+        ph.mark("metadata checks");
     }
     if matches!(o.mode, Mode::Hashes | Mode::Both) {
         if o.mode == Mode::Both && !f.issues.is_empty() {
