@@ -1,4 +1,4 @@
-//! The HTTP server: `/healthz`, `/status` (JSON), `/metrics` (Prometheus),
+//! The HTTP server: `/healthz`, `/readyz`, `/status` (JSON), `/metrics` (Prometheus),
 //! `/` (a dashboard), `/builds/<id>/log`, and `POST /webhooks/github`.
 //!
 //! A webhook's poll is handed to the scheduler and runs on the farm's own
@@ -77,6 +77,10 @@ fn handle(farm: &Farm, mut req: Request) {
     let method = req.method().clone();
     let resp = match (&method, path.as_str()) {
         (_, "/healthz") => text(200, "ok\n"),
+        (_, "/readyz") => match ready(farm) {
+            Ok(()) => text(200, "ready\n"),
+            Err(why) => text(503, &format!("not ready: {why}\n")),
+        },
         (Method::Get | Method::Head, "/status") => match status::status(farm)
             .map_err(|e| e.to_string())
             .and_then(|s| serde_json::to_string_pretty(&s).map_err(|e| e.to_string()))
@@ -107,7 +111,47 @@ fn handle(farm: &Farm, mut req: Request) {
         (_, "/webhooks/github") => text(405, "method not allowed\n"),
         _ => text(404, "404 page not found\n"),
     };
+    farm.log.debug(
+        "http request",
+        &[
+            ("method", s(method.as_str())),
+            ("path", s(&path)),
+            ("status", crate::log::n(resp.status_code().0)),
+        ],
+    );
     let _ = req.respond(resp);
+}
+
+/// Readiness, for load balancers and orchestrators: the repository exists
+/// and the farm is not shutting down. (`/healthz` stays the reference's
+/// plain liveness answer.)
+fn ready(farm: &Farm) -> Result<(), String> {
+    if farm.is_stopping() {
+        return Err("shutting down".into());
+    }
+    if !farm.layout.repo.join("repo.json").is_file() {
+        return Err("the repository is not initialised".into());
+    }
+    farm.store()
+        .upload_status()
+        .map_err(|e| format!("database: {e}"))?;
+    Ok(())
+}
+
+/// Remembers a delivery id; false if it was seen already.
+fn first_delivery(farm: &Farm, id: &str) -> bool {
+    const KEEP: usize = 1000;
+    let Ok(mut seen) = farm.deliveries.lock() else {
+        return true;
+    };
+    if seen.iter().any(|d| d == id) {
+        return false;
+    }
+    if seen.len() >= KEEP {
+        seen.pop_front();
+    }
+    seen.push_back(id.to_string());
+    true
 }
 
 fn build_log(farm: &Farm, path: &str) -> Response<std::io::Cursor<Vec<u8>>> {
@@ -175,6 +219,17 @@ fn webhook(farm: &Farm, req: &mut Request) -> Response<std::io::Cursor<Vec<u8>>>
         Ok(p) => p,
         Err(_) => return text(400, "parse json\n"),
     };
+    // GitHub redelivers (and operators press "Redeliver"): one event,
+    // one poll.
+    if let Some(id) = find("X-GitHub-Delivery").filter(|d| !d.is_empty()) {
+        if !first_delivery(farm, &id) {
+            farm.log.info(
+                "webhook delivery already handled; ignored",
+                &[("delivery", s(&id))],
+            );
+            return text(200, "duplicate delivery\n");
+        }
+    }
     let event = find("X-GitHub-Event");
     let roster = farm.roster();
     match route(&roster, event.as_deref(), &payload) {

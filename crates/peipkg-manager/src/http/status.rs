@@ -28,6 +28,29 @@ pub struct Status {
     pub upload: UploadJson,
     pub started_at: String,
     pub draining: bool,
+    /// Build workers running now.
+    pub workers: usize,
+    /// Paused recipes and why.
+    pub paused: std::collections::BTreeMap<String, String>,
+    /// Every loaded recipe: what it builds, how it is watched, its polls.
+    pub recipe_details: Vec<RecipeJson>,
+}
+
+#[derive(Serialize)]
+pub struct RecipeJson {
+    pub id: String,
+    pub packages: Vec<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub git: Option<String>,
+    /// `every 1h0m0s`, `on request` (no `[watch]`) or `not built` (no
+    /// `[upstream]`).
+    pub schedule: String,
+    pub github_webhook: bool,
+    pub paused: bool,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub last_poll: Option<PollJson>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub next_poll: Option<String>,
 }
 
 #[derive(Serialize, Clone)]
@@ -66,7 +89,7 @@ pub struct MovedJson {
     pub first_seen: String,
 }
 
-#[derive(Serialize)]
+#[derive(Serialize, Clone)]
 pub struct PollJson {
     pub last_poll: String,
     pub ok: bool,
@@ -149,7 +172,7 @@ pub fn status(farm: &Farm) -> anyhow::Result<Status> {
             first_seen: rfc3339(m.first_seen_at),
         })
         .collect();
-    let polls = st
+    let polls: std::collections::BTreeMap<String, PollJson> = st
         .polls()?
         .into_iter()
         .map(|p| {
@@ -163,8 +186,40 @@ pub fn status(farm: &Farm) -> anyhow::Result<Status> {
             )
         })
         .collect();
+    let paused: std::collections::BTreeMap<String, String> = st
+        .paused()?
+        .into_iter()
+        .map(|p| (p.recipe, p.reason))
+        .collect();
     let up = st.upload_status()?;
     drop(st);
+    let cfg = farm.cfg();
+    let plan = farm
+        .next_polls
+        .lock()
+        .map(|p| p.clone())
+        .unwrap_or_default();
+    let recipe_details = roster
+        .recipes
+        .values()
+        .map(|r| RecipeJson {
+            id: r.id.clone(),
+            packages: r.packages.clone(),
+            git: r.upstream.as_ref().map(|u| u.git.clone()),
+            schedule: match (&r.upstream, r.watch.present) {
+                (None, _) => "not built (no [upstream])".into(),
+                (Some(_), false) => "on request (no [watch])".into(),
+                (Some(_), true) => format!(
+                    "every {}",
+                    peipkg_cli::format_duration(r.poll_interval(cfg.default_interval))
+                ),
+            },
+            github_webhook: r.watch.github_webhook,
+            paused: paused.contains_key(&r.id),
+            last_poll: polls.get(&r.id).cloned(),
+            next_poll: plan.get(&r.id).map(|t| rfc3339(*t)),
+        })
+        .collect();
     let cfg = farm.cfg();
     Ok(Status {
         farm_id: cfg.farm_id.clone(),
@@ -198,5 +253,8 @@ pub fn status(farm: &Farm) -> anyhow::Result<Status> {
         },
         started_at: rfc3339(farm.started_at),
         draining: farm.is_stopping(),
+        workers: farm.pool.count(),
+        paused,
+        recipe_details,
     })
 }
