@@ -150,7 +150,13 @@ impl FarmDir {
     }
 
     pub fn write_config(&self, extra: &str) {
-        let text = format!(
+        std::fs::write(&self.config, self.config_text(extra)).unwrap();
+    }
+
+    /// The config file text; `extra` is appended right after the
+    /// `[build]` table (so it may add `[build]` keys, then other tables).
+    pub fn config_text(&self, extra: &str) -> String {
+        format!(
             r#"[manager]
 id = "test-farm"
 recipes_dir = "{recipes}"
@@ -176,8 +182,7 @@ peipkg_repo = "{repo}"
             key = self.key.display(),
             build = sibling("peipkg-build").display(),
             repo = sibling("peipkg-repo").display(),
-        );
-        std::fs::write(&self.config, text).unwrap();
+        )
     }
 
     /// Writes a recipe directory with `toml` and a build script.
