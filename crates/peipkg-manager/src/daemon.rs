@@ -47,15 +47,6 @@ pub fn run_daemon(farm: &Arc<Farm>, mut signals: Signals) -> Result<()> {
         let f = Arc::clone(farm);
         std::thread::spawn(move || f.scheduler_loop())
     };
-    if let Some(every) = crate::notify::watchdog_interval() {
-        let f = Arc::clone(farm);
-        std::thread::spawn(move || {
-            while !f.is_stopping() {
-                notify("WATCHDOG=1");
-                std::thread::sleep(every / 2);
-            }
-        });
-    }
 
     let signal_thread = {
         let f = Arc::clone(farm);

@@ -183,22 +183,35 @@ fn daemon_webhooks_http_reload_and_drain() {
         branch.as_bytes(),
     );
     assert_eq!(code, 200);
-    let (code, _) = http(
-        port,
-        "POST",
-        "/webhooks/github",
-        &[
-            ("X-GitHub-Event", "push"),
-            ("X-Hub-Signature-256", &sign(payload.as_bytes())),
-        ],
-        payload.as_bytes(),
-    );
-    assert_eq!(code, 200);
+    let hook = |delivery: &str| {
+        http(
+            port,
+            "POST",
+            "/webhooks/github",
+            &[
+                ("X-GitHub-Event", "push"),
+                ("X-GitHub-Delivery", delivery),
+                ("X-Hub-Signature-256", &sign(payload.as_bytes())),
+            ],
+            payload.as_bytes(),
+        )
+    };
+    assert_eq!(hook("d-1"), (200, String::new()));
+    // GitHub's redelivery of the same event is acknowledged, not re-polled.
+    assert_eq!(hook("d-1"), (200, "duplicate delivery\n".to_string()));
     let text = wait_for(&log, "webhook-triggered publish", |l| {
         l.contains("build + publish complete") && l.contains("version=1.1.0-1")
     });
+    assert_eq!(
+        text.matches("msg=\"webhook accepted, triggering immediate poll\"")
+            .count(),
+        1,
+        "{text}"
+    );
     assert!(
-        text.contains("webhook accepted, triggering immediate poll"),
+        text.lines().any(|l| l.contains("msg=\"build queued\"")
+            && l.contains("version=1.1.0-1")
+            && l.contains("source=webhook")),
         "{text}"
     );
     assert_eq!(

@@ -196,6 +196,8 @@ fn submodules_are_fetched_when_asked_and_git_metadata_is_stripped() {
     let failed = r.events("build failed");
     assert_eq!(failed.len(), 1, "{}", r.stderr);
     assert!(failed[0].contains("fetch submodules"), "{}", failed[0]);
+    // The partial clone is gone.
+    assert_eq!(dir_entries(&farm2.state.join("work")), 0);
 }
 
 #[test]
@@ -235,6 +237,10 @@ fn a_failing_recipe_backs_off_without_blocking_others() {
         vec![("good".into(), "1.0.0-1".into(), "noarch".into())]
     );
     assert!(r.stderr.contains("failed builds: 1"), "{}", r.stderr);
+    // The failed build left nothing behind (the reference leaked its
+    // stage and partial source directories).
+    assert_eq!(dir_entries(&farm.state.join("work")), 0);
+    assert_eq!(dir_entries(&farm.state.join("built")), 0);
 
     // Within the window the failing version is not rebuilt (no hammering),
     // and --once still reports it.
@@ -249,6 +255,23 @@ fn a_failing_recipe_backs_off_without_blocking_others() {
         r.stderr
     );
     assert!(r.stderr.contains("bad@0.1.0-1"), "{}", r.stderr);
+
+    // The failing recipe is removed: its failure record goes with it (the
+    // reference kept reporting it until a restart).
+    std::fs::remove_dir_all(farm.recipes.join("bad")).unwrap();
+    let r = farm.once();
+    assert_eq!(r.code, 0, "{}", r.stderr);
+    assert_eq!(
+        r.count("failure records of removed recipes dropped"),
+        1,
+        "{}",
+        r.stderr
+    );
+    assert!(!r.stderr.contains("bad@0.1.0-1"), "{}", r.stderr);
+}
+
+fn dir_entries(d: &std::path::Path) -> usize {
+    std::fs::read_dir(d).map(|r| r.count()).unwrap_or(0)
 }
 
 #[test]
@@ -271,6 +294,13 @@ fn bad_inputs_are_reported_and_isolated() {
         &copy_build("dash"),
     );
     farm.recipe("garbage", "[upstream\ngit = ", "");
+    // One invalid tag_pattern (the reference stopped all watching, and its
+    // HTTP server, for it).
+    farm.recipe(
+        "badpattern",
+        &simple_recipe("badpattern", &good.url(), r"^v(\d+", ""),
+        &copy_build("badpattern"),
+    );
     farm.recipe(
         "unreachable",
         &simple_recipe(
@@ -313,7 +343,10 @@ fn bad_inputs_are_reported_and_isolated() {
     let invalid = r.events("tag gives an invalid version; skipped");
     assert_eq!(invalid.len(), 2, "{}", r.stderr);
     let broken = r.events("recipe invalid; skipped");
-    assert_eq!(broken.len(), 2, "{}", r.stderr);
+    assert_eq!(broken.len(), 3, "{}", r.stderr);
+    assert!(broken
+        .iter()
+        .any(|l| l.contains("recipe=badpattern") && l.contains("invalid tag_pattern")));
     assert!(broken
         .iter()
         .any(|l| l.contains("recipe=dash") && l.contains("must not begin with '-'")));
@@ -377,4 +410,45 @@ fn config_errors_exit_1_with_every_problem_and_check_agrees() {
     assert_eq!(r.code, 2);
     let r = farm.run_manager(&["-h"], &[]);
     assert_eq!(r.code, 0);
+}
+
+#[test]
+fn start_up_problems_are_found_at_start_with_the_reference_messages() {
+    let t = tempfile::tempdir().unwrap();
+    let farm = FarmDir::new(t.path());
+    // Go-style single-dash flags work.
+    let out = std::process::Command::new(manager())
+        .args(["-once", "-config"])
+        .arg(&farm.config)
+        .output()
+        .unwrap();
+    let r = Run::from(out);
+    assert_eq!(r.code, 0, "{}", r.stderr);
+
+    // An unreadable signing key stops the start (the reference found out
+    // at the first build).
+    let key = farm.key.clone();
+    std::fs::rename(&key, key.with_extension("away")).unwrap();
+    let r = farm.once();
+    assert_eq!(r.code, 1, "{}", r.stderr);
+    let e = r.events("construct manager");
+    assert_eq!(e.len(), 1, "{}", r.stderr);
+    assert!(
+        e[0].contains("[signing].key_file") && e[0].contains(&key.display().to_string()),
+        "{}",
+        e[0]
+    );
+    std::fs::rename(key.with_extension("away"), &key).unwrap();
+
+    // A repository directory with stray files but no repo.json is not
+    // initialised over.
+    std::fs::remove_dir_all(farm.repo()).unwrap();
+    std::fs::create_dir_all(farm.repo()).unwrap();
+    std::fs::write(farm.repo().join("stray.txt"), "x").unwrap();
+    let r = farm.run_manager(&["--log-level", "warn"], &[]);
+    assert_eq!(r.code, 1, "{}", r.stderr);
+    let e = r.events("manager exited with error");
+    assert_eq!(e.len(), 1, "{}", r.stderr);
+    assert!(e[0].contains("holds files but no repo.json"), "{}", e[0]);
+    assert!(farm.repo().join("stray.txt").exists());
 }

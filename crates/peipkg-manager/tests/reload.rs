@@ -94,10 +94,11 @@ fn sighup_applies_a_valid_config_live_and_refuses_an_invalid_one() {
         "[upload]\nbackend = \"rclone\"\nremote = \"tlocal:{}\"\nretry_min = \"1s\"\nretry_max = \"2s\"\n",
         remote.display()
     );
-    let changed = farm.config_text(&format!(
+    let changed = farm
+        .config_text(&format!(
         "workers = 3\n[log]\nlevel = \"debug\"\n{upload}[http]\naddr = \"127.0.0.1:{other_port}\"\n"
     ))
-    .replace("default_interval = \"1h\"", "default_interval = \"2m\"");
+        .replace("default_interval = \"1h\"", "default_interval = \"2m\"");
     std::fs::write(&farm.config, changed).unwrap();
     d.signal(libc::SIGHUP);
     let text = d.wait_for("the reload", |l| l.contains("msg=\"config reloaded\""));
@@ -116,8 +117,8 @@ fn sighup_applies_a_valid_config_live_and_refuses_an_invalid_one() {
         "the listen address cannot change live: {line}"
     );
     assert!(
-        text.lines().any(|l| l.contains("config changes need a restart")
-            && l.contains("keys=[http].addr")),
+        text.lines()
+            .any(|l| l.contains("config changes need a restart") && l.contains("keys=[http].addr")),
         "{text}"
     );
     // The server stayed where it was; the rest is in force (the scheduler
@@ -138,7 +139,8 @@ fn sighup_applies_a_valid_config_live_and_refuses_an_invalid_one() {
         std::thread::sleep(std::time::Duration::from_millis(50));
     }
     assert!(
-        d.text().contains("msg=\"http request\" method=GET path=/status"),
+        d.text()
+            .contains("msg=\"http request\" method=GET path=/status"),
         "debug level not applied:\n{}",
         d.text()
     );
@@ -151,7 +153,9 @@ fn sighup_applies_a_valid_config_live_and_refuses_an_invalid_one() {
     assert!(r.stdout.contains("poll of pkg requested"), "{}", r.stdout);
     d.wait_for("the upload", |l| l.contains("msg=\"upload complete\""));
     assert!(
-        remote.join("p/pkg/1.1.0-1/pkg_1.1.0-1_noarch.peipkg").is_file(),
+        remote
+            .join("p/pkg/1.1.0-1/pkg_1.1.0-1_noarch.peipkg")
+            .is_file(),
         "the new release did not reach the remote"
     );
     assert!(d
@@ -171,7 +175,10 @@ fn sighup_applies_a_valid_config_live_and_refuses_an_invalid_one() {
     });
     let err = reload_errors(&d).pop().unwrap();
     assert!(err.contains("level=ERROR"), "{err}");
-    assert!(err.contains("unknown key \\\"wokers\\\" in [build]"), "{err}");
+    assert!(
+        err.contains("unknown key \\\"wokers\\\" in [build]"),
+        "{err}"
+    );
     assert!(err.contains(&farm.config.display().to_string()), "{err}");
     assert_eq!(d.status()["workers"], 3);
 
@@ -199,10 +206,15 @@ fn sighup_applies_a_valid_config_live_and_refuses_an_invalid_one() {
     // Workers shrink too.
     std::fs::write(&farm.config, good.replace("workers = 3", "workers = 1")).unwrap();
     d.signal(libc::SIGHUP);
-    d.wait_for_n("the third reload", 2, |l| l.contains("msg=\"config reloaded\""));
+    d.wait_for_n("the third reload", 2, |l| {
+        l.contains("msg=\"config reloaded\"")
+    });
     let deadline = std::time::Instant::now() + std::time::Duration::from_secs(10);
     while d.status()["workers"] != 1 {
-        assert!(std::time::Instant::now() < deadline, "workers did not shrink");
+        assert!(
+            std::time::Instant::now() < deadline,
+            "workers did not shrink"
+        );
         std::thread::sleep(std::time::Duration::from_millis(50));
     }
     let (code, text) = d.stop();

@@ -196,3 +196,6 @@ impl Farm {
         self.running.lock().map(|r| r.len()).unwrap_or(0)
     }
 }
+
+#[cfg(test)]
+mod tests;

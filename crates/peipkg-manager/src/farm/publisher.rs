@@ -167,7 +167,9 @@ impl Farm {
             let commit = b.built_commit.as_deref().unwrap_or(&b.tag_commit);
             st.record_published_tag(&b.recipe, &b.tag, &b.version, commit, now)?;
         }
-        let _ = remove_all(&self.built_dir(b.id));
+        if let Err(e) = remove_all(&self.built_dir(b.id)) {
+            self.log.warn("clear staging dir failed", &[("err", s(e))]);
+        }
         self.log.info(
             "build + publish complete",
             &[

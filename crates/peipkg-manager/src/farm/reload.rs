@@ -14,7 +14,7 @@
 
 use std::sync::Arc;
 
-use super::startup::{local_executor, log_roster, resolve};
+use super::startup::{forget_removed, local_executor, log_roster, resolve};
 use super::Farm;
 use crate::config::Config;
 use crate::log::{n, s};
@@ -197,6 +197,7 @@ impl Farm {
         match load_roster(&dir) {
             Ok(r) => {
                 log_roster(&self.log, &r);
+                forget_removed(&self.log, &self.store(), &r);
                 let count = r.recipes.len();
                 let broken = r.broken.len();
                 self.set_roster(r);

@@ -75,7 +75,17 @@ impl Farm {
         let active = Arc::new(AtomicUsize::new(0));
         let (done_tx, done_rx) = mpsc::channel::<String>();
         let mut last_prune: Option<Instant> = None;
+        // The systemd watchdog is fed from this loop, so a scheduler that
+        // hangs (a stuck database, a deadlock) gets the daemon restarted.
+        let watchdog = crate::notify::watchdog_interval();
+        let mut last_ping: Option<Instant> = None;
         while !self.is_stopping() {
+            if let Some(every) = watchdog {
+                if last_ping.is_none_or(|t| t.elapsed() >= every / 3) {
+                    crate::notify::notify("WATCHDOG=1");
+                    last_ping = Some(Instant::now());
+                }
+            }
             let seen = self.wake_scheduler.seen();
             let roster = self.roster();
             let cfg = self.cfg();

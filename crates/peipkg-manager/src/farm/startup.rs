@@ -105,6 +105,20 @@ pub fn read_webhook_secret(path: &Path) -> Result<Vec<u8>> {
     Ok(bytes[..end].to_vec())
 }
 
+/// Failure records of recipes that are gone are dropped (the reference
+/// kept them, and showed them in `/status`, until a restart). A broken
+/// recipe keeps its records: it is still there, just unreadable.
+pub fn forget_removed(log: &Logger, store: &Store, roster: &Roster) {
+    match store.forget_failures_except(&roster.all_ids()) {
+        Ok(0) => {}
+        Ok(n) => log.info(
+            "failure records of removed recipes dropped",
+            &[("count", crate::log::n(n))],
+        ),
+        Err(e) => log.error("drop stale failure records failed", &[("err", s(e))]),
+    }
+}
+
 pub fn log_roster(log: &Logger, roster: &Roster) {
     for (id, problems) in &roster.broken {
         log.error(
@@ -201,6 +215,7 @@ impl Farm {
         }
         let lock = StateLock::acquire(&cfg.state_dir)?;
         let store = Store::open(&cfg.state_dir.join(DB_FILE))?;
+        forget_removed(&log, &store, &roster);
 
         let layout = Layout::new(&cfg.state_dir);
         layout.recover()?;

@@ -15,6 +15,9 @@ use crate::pipeline::tree::remove_all;
 use crate::store::{self, BuildRow};
 use crate::tag_version::compose;
 
+const REMOVED: &str = "recipe removed from roster";
+const MIN_FORBIDS: &str = "current recipe min_version";
+
 pub enum Step {
     /// Took and finished (or dropped) one build.
     Worked,
@@ -73,8 +76,16 @@ impl Farm {
                 // A version that is no longer wanted needs no retries.
                 st.clear_failure(&b.recipe, &b.version)?;
             }
+            // The reference's messages where the reason is one it had.
+            let msg = if why == REMOVED {
+                "trigger dropped (recipe removed from roster)"
+            } else if why.starts_with(MIN_FORBIDS) {
+                "trigger dropped (current recipe min_version forbids)"
+            } else {
+                "trigger dropped"
+            };
             self.log.debug(
-                "trigger dropped",
+                msg,
                 &[
                     ("recipe", s(&b.recipe)),
                     ("tag", s(&b.tag)),
@@ -93,7 +104,7 @@ impl Farm {
     fn still_wanted(&self, b: &BuildRow) -> Result<Option<String>> {
         let roster = self.roster();
         let Some(recipe) = roster.get(&b.recipe) else {
-            return Ok(Some("recipe removed from roster".into()));
+            return Ok(Some(REMOVED.into()));
         };
         let Some(up) = &recipe.upstream else {
             return Ok(Some("recipe no longer has [upstream]".into()));
@@ -107,7 +118,7 @@ impl Farm {
             Ok(v) if v.to_string() == b.version => {
                 if let Some((min, minv)) = &up.min_version {
                     if !crate::tag_version::at_least(&v, minv) {
-                        return Ok(Some(format!("current recipe min_version {min} forbids it")));
+                        return Ok(Some(format!("{MIN_FORBIDS} {min} forbids it")));
                     }
                 }
             }
@@ -210,7 +221,23 @@ impl Farm {
         }
         let result = self.executor().run(&job, &self.cancel);
         let outcome = match result {
-            Ok(r) => self.keep_outputs(&b, &r.outputs).map(|names| (names, r)),
+            Ok(r) => match self.keep_outputs(&b, &r.outputs) {
+                Ok(names) => Ok((names, r)),
+                Err(e) => {
+                    // The reference's message; unlike the reference, the
+                    // failure is recorded (below) and backs off.
+                    self.log.error(
+                        "stage outputs failed",
+                        &[
+                            ("recipe", s(&b.recipe)),
+                            ("version", s(&b.version)),
+                            ("err", s(format!("{e:#}"))),
+                        ],
+                    );
+                    let _ = remove_all(&self.built_dir(b.id));
+                    Err(e.context("keep the build's outputs"))
+                }
+            },
             Err(e) => Err(e.into()),
         };
         let _ = remove_all(&job.work_dir);

@@ -44,7 +44,18 @@ pub fn start(farm: &Arc<Farm>) -> Result<Option<HttpHandle>> {
     let Some(addr) = farm.cfg().http.addr.clone() else {
         return Ok(None);
     };
-    let server = Server::http(&addr).map_err(|e| anyhow!("listen on {addr}: {e}"))?;
+    let server = match Server::http(&addr) {
+        Ok(s) => s,
+        Err(e) => {
+            // The reference's message (it carried on without a server;
+            // an operator who configured monitoring wants a failed start).
+            farm.log.error(
+                "webhook server error",
+                &[("err", s(format!("listen on {addr}: {e}")))],
+            );
+            return Err(anyhow!("listen on {addr}: {e}"));
+        }
+    };
     let server = Arc::new(server);
     farm.log
         .info("webhook server listening", &[("addr", s(&addr))]);
