@@ -1,10 +1,14 @@
 //! Uploading the repository state with `rclone`, in an order that never
 //! lets a client see an index naming a package that is not there yet:
-//! first everything except the indexes and the descriptor (packages, keys,
-//! sidecars, the browse site), then `index/`, then `repo.json` and its
-//! signature last. Objects are copied, never deleted: a repository keeps
-//! every published version, and the remote may hold files we did not put
-//! there.
+//! first the packages, then everything else except the indexes and the
+//! descriptor (keys, sidecars, the browse site), then `index/`, then
+//! `repo.json` and its signature last. Objects are copied, never deleted:
+//! a repository keeps every published version, and the remote may hold
+//! files we did not put there.
+//!
+//! Each pass sets `Cache-Control` as the hosting guide recommends:
+//! packages never change once published (a year, immutable); everything
+//! else changes with every publish (a minute).
 //!
 //! The upload runs from a hard-linked snapshot of the live state, so a
 //! publish that swaps in a new state mid-upload cannot mix two states.
@@ -21,10 +25,15 @@ pub struct Rclone {
     pub remote: String,
     pub timeout: Duration,
     pub log: PathBuf,
+    pub cache_control: bool,
 }
 
+/// `Cache-Control` for package files, and for everything else.
+pub const IMMUTABLE: &str = "Cache-Control: public, max-age=31536000, immutable";
+pub const SHORT: &str = "Cache-Control: public, max-age=60";
+
 #[derive(Debug, thiserror::Error)]
-#[error("rclone copy ({pass}): {}", source.reason())]
+#[error("rclone upload ({pass}): {}", source.reason())]
 pub struct UploadError {
     pub pass: &'static str,
     pub source: RunError,
@@ -40,22 +49,34 @@ pub fn remote_join(remote: &str, sub: &str) -> String {
 }
 
 impl Rclone {
-    fn copy(&self, from: &Path, to: &str, filters: &[&str]) -> Cmd {
-        Cmd::new(&self.program, self.timeout)
+    fn copy(&self, from: &Path, to: &str, filters: &[&str], header: &str) -> Cmd {
+        let mut cmd = Cmd::new(&self.program, self.timeout)
             .arg("copy")
             .arg(from)
             .arg(to)
             .args(filters)
             // Our own retry loop handles failures; rclone's would only
             // multiply the time a dead remote takes to report.
-            .args(["--retries", "1", "--low-level-retries", "3"])
-            .stdout(Sink::File(self.log.clone()))
+            .args(["--retries", "1", "--low-level-retries", "3"]);
+        if self.cache_control {
+            cmd = cmd.arg("--header-upload").arg(header);
+        }
+        cmd.stdout(Sink::File(self.log.clone()))
             .stderr(Sink::File(self.log.clone()))
     }
 
-    /// Uploads `snapshot` in three ordered passes.
+    /// Uploads `snapshot` in four ordered passes.
     pub fn upload(&self, snapshot: &Path, cancel: Option<&Cancel>) -> Result<(), UploadError> {
-        let passes: [(&'static str, Cmd); 3] = [
+        let passes: [(&'static str, Cmd); 4] = [
+            (
+                "packages",
+                self.copy(
+                    snapshot,
+                    &self.remote,
+                    &["--include", "*.peipkg"],
+                    IMMUTABLE,
+                ),
+            ),
             (
                 "objects",
                 self.copy(
@@ -63,12 +84,15 @@ impl Rclone {
                     &self.remote,
                     &[
                         "--exclude",
+                        "*.peipkg",
+                        "--exclude",
                         "/repo.json",
                         "--exclude",
                         "/repo.json.sig",
                         "--exclude",
                         "/index/**",
                     ],
+                    SHORT,
                 ),
             ),
             (
@@ -77,6 +101,7 @@ impl Rclone {
                     &snapshot.join("index"),
                     &remote_join(&self.remote, "index"),
                     &[],
+                    SHORT,
                 ),
             ),
             (
@@ -85,6 +110,7 @@ impl Rclone {
                     snapshot,
                     &self.remote,
                     &["--include", "/repo.json", "--include", "/repo.json.sig"],
+                    SHORT,
                 ),
             ),
         ];
@@ -96,6 +122,27 @@ impl Rclone {
             note(&self.log, &cmd.display());
             process::run(&cmd, cancel).map_err(|source| UploadError { pass, source })?;
         }
+        // What clients read first must now be on the remote exactly as we
+        // have it (compared by hash where the remote has one).
+        let check = Cmd::new(&self.program, self.timeout)
+            .args(["check", "--one-way"])
+            .arg(snapshot)
+            .arg(&self.remote)
+            .args([
+                "--include",
+                "/repo.json",
+                "--include",
+                "/repo.json.sig",
+                "--include",
+                "/index/**",
+            ])
+            .stdout(Sink::File(self.log.clone()))
+            .stderr(Sink::File(self.log.clone()));
+        note(&self.log, &check.display());
+        process::run(&check, cancel).map_err(|source| UploadError {
+            pass: "verify",
+            source,
+        })?;
         Ok(())
     }
 }

@@ -124,21 +124,35 @@ fn local_remote_two_pass_order_failure_and_recovery() {
         std::fs::read(remote_dir.join("index/archive.json")).unwrap(),
         std::fs::read(farm.repo().join("index/archive.json")).unwrap()
     );
-    // Two passes, in order: objects (indexes and descriptor excluded),
-    // then indexes, then the descriptor.
+    // Ordered passes: packages (immutable), other objects (indexes and
+    // descriptor excluded), then indexes, then the descriptor.
     let log = std::fs::read_to_string(&calls).unwrap();
     let lines: Vec<&str> = log.lines().collect();
-    assert_eq!(lines.len(), 3, "{log}");
+    assert_eq!(lines.len(), 5, "{log}");
     assert!(
-        lines[0].contains("--exclude /index/**") && lines[0].contains("--exclude /repo.json"),
+        lines[0].contains("--include *.peipkg") && lines[0].contains("immutable"),
         "{log}"
     );
     assert!(
-        lines[1].contains("/index") && lines[1].contains("bucket/index"),
+        lines[1].contains("--exclude *.peipkg")
+            && lines[1].contains("--exclude /index/**")
+            && lines[1].contains("--exclude /repo.json"),
         "{log}"
     );
     assert!(
-        lines[2].contains("--include /repo.json") && lines[2].contains("--include /repo.json.sig"),
+        lines[2].contains("/index") && lines[2].contains("bucket/index"),
+        "{log}"
+    );
+    assert!(
+        lines[3].contains("--include /repo.json") && lines[3].contains("--include /repo.json.sig"),
+        "{log}"
+    );
+    for l in &lines[1..4] {
+        assert!(l.contains("max-age=60"), "{l}");
+    }
+    // Then the descriptor and indexes are checked on the remote.
+    assert!(
+        lines[4].starts_with("check --one-way") && lines[4].contains("--include /index/**"),
         "{log}"
     );
 
@@ -277,10 +291,66 @@ fn s3_endpoint_on_loopback_with_an_outage() {
     ] {
         assert!(listed.lines().any(|l| l == f), "{f} missing:\n{listed}");
     }
+    // Cache-Control reached the object store: packages immutable, indexes
+    // short-lived.
+    let meta = |path: &str| -> serde_json::Value {
+        let out = rclone(&env, &["lsjson", "-M", &format!("ts3:pkgs/repo/{path}")]);
+        let v: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+        v[0]["Metadata"].clone()
+    };
+    let pkg = meta("p/pkg/1.1.0-1/pkg_1.1.0-1_noarch.peipkg");
+    assert_eq!(
+        pkg["cache-control"], "public, max-age=31536000, immutable",
+        "{pkg}"
+    );
+    let idx = meta("index/archive.json");
+    assert_eq!(idx["cache-control"], "public, max-age=60", "{idx}");
     let cat = rclone(&env, &["cat", "ts3:pkgs/repo/index/archive.json"]);
     assert_eq!(
         cat.stdout,
         std::fs::read(farm.repo().join("index/archive.json")).unwrap()
     );
     moto.stop();
+}
+
+#[test]
+fn an_upload_the_remote_did_not_keep_is_caught_by_the_check() {
+    let t = tempfile::tempdir().unwrap();
+    let up = Upstream::new(t.path(), "pkg");
+    up.release("v1.0.0", "a.txt", "one", false);
+    let farm = FarmDir::new(t.path());
+    farm.recipe(
+        "pkg",
+        &simple_recipe("pkg", &up.url(), r"^v(\d+\.\d+\.\d+)$", ""),
+        &copy_build("pkg"),
+    );
+    // A remote that acknowledges the index pass but keeps nothing of it.
+    let (real, _) = recording_rclone(t.path());
+    let liar = t.path().join("rclone-liar");
+    std::fs::write(
+        &liar,
+        format!(
+            "#!/bin/sh\ncase \"$3\" in */index) exit 0;; esac\nexec '{}' \"$@\"\n",
+            real.display()
+        ),
+    )
+    .unwrap();
+    use std::os::unix::fs::PermissionsExt;
+    std::fs::set_permissions(&liar, std::fs::Permissions::from_mode(0o755)).unwrap();
+    let remote = t.path().join("www");
+    std::fs::create_dir_all(&remote).unwrap();
+    farm.write_config(&format!(
+        "[upload]\nbackend = \"rclone\"\nremote = \"tlocal:{}\"\nrclone = \"{}\"\nonce_attempts = 1\n",
+        remote.display(),
+        liar.display()
+    ));
+    let r = farm.run_manager(&["--once"], &[("RCLONE_CONFIG_TLOCAL_TYPE", "local")]);
+    assert_eq!(r.code, 1, "{}", r.stderr);
+    let failed = r.events("upload failed");
+    assert_eq!(failed.len(), 1, "{}", r.stderr);
+    assert!(
+        failed[0].contains("rclone upload (verify)"),
+        "{}",
+        failed[0]
+    );
 }

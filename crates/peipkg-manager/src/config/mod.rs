@@ -42,6 +42,9 @@ pub struct UploadConfig {
     pub retry_max: Duration,
     /// How many upload attempts `--once` makes before giving up (exit 1).
     pub once_attempts: u32,
+    /// Set `Cache-Control` on uploaded objects: packages are immutable,
+    /// everything else short-lived (honoured by S3/R2-like remotes).
+    pub cache_control: bool,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -328,6 +331,7 @@ fn read_upload(r: &mut Reporter<'_>, sec: Option<Section<'_>>) -> Option<UploadC
         retry_min: Duration::from_secs(30),
         retry_max: Duration::from_secs(30 * 60),
         once_attempts: 3,
+        cache_control: true,
     };
     let Some(mut s) = sec else {
         return Some(cfg);
@@ -391,6 +395,9 @@ fn read_upload(r: &mut Reporter<'_>, sec: Option<Section<'_>>) -> Option<UploadC
             );
             ok = false;
         }
+    }
+    if let Some(v) = s.bool(r, "cache_control") {
+        cfg.cache_control = v;
     }
     s.finish(r);
     ok.then_some(cfg)

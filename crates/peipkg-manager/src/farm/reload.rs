@@ -65,6 +65,10 @@ pub fn changed_keys(a: &Config, b: &Config) -> Vec<&'static str> {
             "[upload].once_attempts",
             a.upload.once_attempts != b.upload.once_attempts,
         ),
+        (
+            "[upload].cache_control",
+            a.upload.cache_control != b.upload.cache_control,
+        ),
         ("[http].addr", a.http.addr != b.http.addr),
         (
             "[http].webhook_secret_file",

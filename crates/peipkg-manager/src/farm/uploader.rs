@@ -78,6 +78,7 @@ impl Farm {
             remote: remote.clone(),
             timeout: cfg.upload.timeout,
             log: self.logs_dir().join("upload.log"),
+            cache_control: cfg.upload.cache_control,
         };
         self.uploading.store(true, Ordering::SeqCst);
         let result = rclone.upload(&snapshot, Some(&self.cancel));
