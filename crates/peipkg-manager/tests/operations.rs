@@ -129,6 +129,64 @@ fn systemd_readiness_lock_and_webhooks_without_a_secret() {
         "an unsigned webhook was accepted"
     );
 
+    // A real secret (again live): Gitea signs like GitHub without the
+    // prefix, GitLab sends the token itself.
+    std::fs::write(&secret, "tok3n\n").unwrap();
+    d.signal(libc::SIGHUP);
+    expect_notify(&sock, "READY=1");
+    let gitlab = format!(
+        r#"{{"ref":"refs/tags/v1.0.0","project":{{"web_url":"https://gitlab.example/x","git_http_url":"{}"}}}}"#,
+        up.url()
+    );
+    let (code, _) = http(
+        port,
+        "POST",
+        "/webhooks/gitlab",
+        &[
+            ("X-Gitlab-Event", "Tag Push Hook"),
+            ("X-Gitlab-Token", "wrong"),
+        ],
+        gitlab.as_bytes(),
+    );
+    assert_eq!(code, 401);
+    let (code, _) = http(
+        port,
+        "POST",
+        "/webhooks/gitlab",
+        &[
+            ("X-Gitlab-Event", "Tag Push Hook"),
+            ("X-Gitlab-Token", "tok3n"),
+        ],
+        gitlab.as_bytes(),
+    );
+    assert_eq!(code, 200);
+    let gitea = format!(
+        r#"{{"ref":"refs/tags/v1.0.0","repository":{{"clone_url":"{}"}}}}"#,
+        up.url()
+    );
+    let sig = {
+        use hmac::{Hmac, Mac};
+        let mut m = Hmac::<sha2::Sha256>::new_from_slice(b"tok3n").unwrap();
+        m.update(gitea.as_bytes());
+        hex::encode(m.finalize().into_bytes())
+    };
+    let (code, _) = http(
+        port,
+        "POST",
+        "/webhooks/gitea",
+        &[("X-Gitea-Event", "push"), ("X-Gitea-Signature", &sig)],
+        gitea.as_bytes(),
+    );
+    assert_eq!(code, 200);
+    assert_eq!(
+        d.text()
+            .matches("msg=\"webhook accepted, triggering immediate poll\" recipe=pkg")
+            .count(),
+        2,
+        "{}",
+        d.text()
+    );
+
     d.signal(libc::SIGTERM);
     expect_notify(&sock, "STOPPING=1");
     let (code, text) = d.stop();

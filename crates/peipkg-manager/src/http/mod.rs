@@ -1,5 +1,6 @@
 //! The HTTP server: `/healthz`, `/readyz`, `/status` (JSON), `/metrics` (Prometheus),
-//! `/` (a dashboard), `/builds/<id>/log`, and `POST /webhooks/github`.
+//! `/` (a dashboard), `/builds/<id>/log`, and `POST /webhooks/github`
+//! (also `/webhooks/gitea` and `/webhooks/gitlab`).
 //!
 //! A webhook's poll is handed to the scheduler and runs on the farm's own
 //! threads; the reference started it on the request's context, which was
@@ -18,7 +19,7 @@ use tiny_http::{Header, Method, Request, Response, Server};
 
 use crate::farm::Farm;
 use crate::log::s;
-use crate::watch::webhook::{route, signature_valid, Payload, Route};
+use crate::watch::webhook::{route, route_gitlab, Forge, Payload, Route};
 
 const MAX_BODY: u64 = 16 << 20;
 
@@ -118,8 +119,11 @@ fn handle(farm: &Farm, mut req: Request) {
         (Method::Get | Method::Head, p) if p.starts_with("/builds/") && p.ends_with("/log") => {
             build_log(farm, p)
         }
-        (Method::Post, "/webhooks/github") => webhook(farm, &mut req),
-        (_, "/webhooks/github") => text(405, "method not allowed\n"),
+        (Method::Post, p) if Forge::from_path(p).is_some() => {
+            let forge = Forge::from_path(p).unwrap_or(Forge::GitHub);
+            webhook(farm, forge, &mut req)
+        }
+        (_, p) if Forge::from_path(p).is_some() => text(405, "method not allowed\n"),
         _ => text(404, "404 page not found\n"),
     };
     farm.log.debug(
@@ -193,7 +197,7 @@ fn build_log(farm: &Farm, path: &str) -> Response<std::io::Cursor<Vec<u8>>> {
     }
 }
 
-fn webhook(farm: &Farm, req: &mut Request) -> Response<std::io::Cursor<Vec<u8>>> {
+fn webhook(farm: &Farm, forge: Forge, req: &mut Request) -> Response<std::io::Cursor<Vec<u8>>> {
     let remote = req.remote_addr().map(|a| a.to_string()).unwrap_or_default();
     let mut body = Vec::new();
     if req
@@ -220,8 +224,7 @@ fn webhook(farm: &Farm, req: &mut Request) -> Response<std::io::Cursor<Vec<u8>>>
         );
         return text(403, "webhooks are disabled: no secret configured\n");
     };
-    if secret.is_empty() || !signature_valid(&secret, &body, find("X-Hub-Signature-256").as_deref())
-    {
+    if !forge.authentic(&secret, &body, find) {
         farm.log
             .warn("webhook signature invalid", &[("remote", s(&remote))]);
         return text(401, "invalid signature\n");
@@ -232,7 +235,7 @@ fn webhook(farm: &Farm, req: &mut Request) -> Response<std::io::Cursor<Vec<u8>>>
     };
     // GitHub redelivers (and operators press "Redeliver"): one event,
     // one poll.
-    if let Some(id) = find("X-GitHub-Delivery").filter(|d| !d.is_empty()) {
+    if let Some(id) = find(forge.delivery_header()).filter(|d| !d.is_empty()) {
         if !first_delivery(farm, &id) {
             farm.log.info(
                 "webhook delivery already handled; ignored",
@@ -241,9 +244,13 @@ fn webhook(farm: &Farm, req: &mut Request) -> Response<std::io::Cursor<Vec<u8>>>
             return text(200, "duplicate delivery\n");
         }
     }
-    let event = find("X-GitHub-Event");
+    let event = find(forge.event_header());
     let roster = farm.roster();
-    match route(&roster, event.as_deref(), &payload) {
+    let routed = match forge {
+        Forge::GitLab => route_gitlab(&roster, event.as_deref(), &payload),
+        _ => route(&roster, event.as_deref(), &payload),
+    };
+    match routed {
         Route::Pong => text(200, "pong\n"),
         Route::Ignored(why) => {
             farm.log.debug("webhook ignored", &[("reason", s(&why))]);

@@ -102,3 +102,41 @@ mod tests {
         );
     }
 }
+
+#[cfg(test)]
+mod prompt_tests {
+    use super::*;
+    use std::io::{Read, Write};
+
+    /// An upstream that wants credentials: git must fail at once, not wait
+    /// for someone to type a password.
+    #[test]
+    fn an_upstream_asking_for_credentials_fails_without_prompting() {
+        let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+        let port = listener.local_addr().unwrap().port();
+        std::thread::spawn(move || {
+            for s in listener.incoming().flatten().take(4) {
+                let mut s = s;
+                let mut buf = [0u8; 4096];
+                let _ = s.read(&mut buf);
+                let _ = s.write_all(
+                    b"HTTP/1.1 401 Unauthorized\r\nWWW-Authenticate: Basic realm=\"x\"\r\nContent-Length: 0\r\nConnection: close\r\n\r\n",
+                );
+            }
+        });
+        let git = GitConfig {
+            program: "git".into(),
+            ls_remote_timeout: std::time::Duration::from_secs(20),
+            clone_timeout: std::time::Duration::from_secs(20),
+            poll_concurrency: 1,
+            jitter_percent: 0,
+            allow_file_submodules: false,
+        };
+        let started = std::time::Instant::now();
+        let e = ls_remote(&git, &format!("http://127.0.0.1:{port}/private.git"))
+            .unwrap_err()
+            .to_string();
+        assert!(e.contains("terminal prompts disabled"), "{e}");
+        assert!(started.elapsed() < std::time::Duration::from_secs(10));
+    }
+}

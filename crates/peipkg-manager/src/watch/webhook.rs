@@ -1,4 +1,5 @@
-//! GitHub webhooks: verify, route, and ask for a poll.
+//! Forge webhooks (GitHub, and the GitHub-like Gitea and GitLab forms):
+//! verify, route, and ask for a poll.
 //!
 //! A webhook only means "poll this recipe now"; the poll decides what to
 //! build, so a forged or replayed event can at worst cause an extra
@@ -27,6 +28,81 @@ pub fn signature_valid(secret: &[u8], body: &[u8], header: Option<&str>) -> bool
     };
     mac.update(body);
     mac.verify_slice(&sig).is_ok()
+}
+
+/// The forges whose webhooks are understood, each at its own path.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Forge {
+    /// `X-Hub-Signature-256: sha256=<hex>`, `X-GitHub-Event`.
+    GitHub,
+    /// `X-Gitea-Signature: <hex>` (HMAC-SHA256, no prefix), `X-Gitea-Event`,
+    /// a GitHub-shaped payload.
+    Gitea,
+    /// `X-Gitlab-Token: <secret>` (a shared token, not a signature),
+    /// `X-Gitlab-Event`, a `project` object.
+    GitLab,
+}
+
+impl Forge {
+    pub fn from_path(path: &str) -> Option<Forge> {
+        match path {
+            "/webhooks/github" => Some(Forge::GitHub),
+            "/webhooks/gitea" => Some(Forge::Gitea),
+            "/webhooks/gitlab" => Some(Forge::GitLab),
+            _ => None,
+        }
+    }
+
+    pub fn event_header(self) -> &'static str {
+        match self {
+            Forge::GitHub => "X-GitHub-Event",
+            Forge::Gitea => "X-Gitea-Event",
+            Forge::GitLab => "X-Gitlab-Event",
+        }
+    }
+
+    pub fn delivery_header(self) -> &'static str {
+        match self {
+            Forge::GitHub => "X-GitHub-Delivery",
+            Forge::Gitea => "X-Gitea-Delivery",
+            Forge::GitLab => "X-Gitlab-Event-UUID",
+        }
+    }
+
+    /// Checks the request's proof of the shared secret.
+    pub fn authentic(
+        self,
+        secret: &[u8],
+        body: &[u8],
+        header: impl Fn(&str) -> Option<String>,
+    ) -> bool {
+        if secret.is_empty() {
+            return false;
+        }
+        match self {
+            Forge::GitHub => {
+                signature_valid(secret, body, header("X-Hub-Signature-256").as_deref())
+            }
+            Forge::Gitea => {
+                let sig = header("X-Gitea-Signature").map(|h| format!("sha256={h}"));
+                signature_valid(secret, body, sig.as_deref())
+            }
+            Forge::GitLab => {
+                header("X-Gitlab-Token").is_some_and(|t| constant_time_eq(t.as_bytes(), secret))
+            }
+        }
+    }
+}
+
+fn constant_time_eq(a: &[u8], b: &[u8]) -> bool {
+    // Compare digests, so neither the content nor the length leaks
+    // through timing.
+    use sha2::Digest;
+    let (x, y) = (Sha256::digest(a), Sha256::digest(b));
+    x.iter()
+        .zip(y.iter())
+        .fold(0u8, |acc, (p, q)| acc | (p ^ q))
+        == 0
 }
 
 /// A repository URL reduced to `host/path`, lower case, without scheme,
@@ -77,6 +153,19 @@ pub struct Payload {
     pub ref_type: Option<String>,
     #[serde(default)]
     pub repository: Option<Repository>,
+    /// GitLab's name for the repository.
+    #[serde(default)]
+    pub project: Option<Project>,
+}
+
+#[derive(Debug, Deserialize, Default)]
+pub struct Project {
+    #[serde(default)]
+    pub web_url: Option<String>,
+    #[serde(default)]
+    pub git_http_url: Option<String>,
+    #[serde(default)]
+    pub git_ssh_url: Option<String>,
 }
 
 #[derive(Debug, Deserialize, Default)]
@@ -102,6 +191,24 @@ pub enum Route {
     Poll(Vec<String>),
 }
 
+/// Routes a GitLab event: a tag push polls, everything else is ignored.
+pub fn route_gitlab(roster: &Roster, event: Option<&str>, payload: &Payload) -> Route {
+    match event.unwrap_or("") {
+        "Tag Push Hook" => {}
+        other => return Route::Ignored(format!("GitLab event {other:?} cannot add a tag")),
+    }
+    let Some(p) = &payload.project else {
+        return Route::Unrecognised(String::new());
+    };
+    let repo = Repository {
+        html_url: p.web_url.clone(),
+        clone_url: p.git_http_url.clone(),
+        ssh_url: p.git_ssh_url.clone(),
+        git_url: None,
+    };
+    route_urls(roster, &repo)
+}
+
 pub fn route(roster: &Roster, event: Option<&str>, payload: &Payload) -> Route {
     let event = event.unwrap_or("push");
     match event {
@@ -124,6 +231,11 @@ pub fn route(roster: &Roster, event: Option<&str>, payload: &Payload) -> Route {
     let Some(repo) = &payload.repository else {
         return Route::Unrecognised(String::new());
     };
+    route_urls(roster, repo)
+}
+
+/// Every opted-in recipe whose `git` is one of the repository's URLs.
+fn route_urls(roster: &Roster, repo: &Repository) -> Route {
     let urls: Vec<String> = [
         &repo.html_url,
         &repo.clone_url,
@@ -180,6 +292,72 @@ mod tests {
         assert!(!signature_valid(b"s3cret", b"{}", Some("sha256=00ff")));
         assert!(!signature_valid(b"s3cret", b"{}", Some("md5=00")));
         assert!(!signature_valid(b"s3cret", b"{}", None));
+    }
+
+    #[test]
+    fn gitea_and_gitlab_prove_the_secret_their_own_way() {
+        let body = br#"{"ref":"refs/tags/v1"}"#;
+        let hex_sig = sign(b"s3cret", body)
+            .trim_start_matches("sha256=")
+            .to_string();
+        let hdr = |pairs: Vec<(&'static str, String)>| {
+            move |name: &str| {
+                pairs
+                    .iter()
+                    .find(|(k, _)| k.eq_ignore_ascii_case(name))
+                    .map(|(_, v)| v.clone())
+            }
+        };
+        assert!(Forge::Gitea.authentic(
+            b"s3cret",
+            body,
+            hdr(vec![("X-Gitea-Signature", hex_sig.clone())])
+        ));
+        assert!(!Forge::Gitea.authentic(
+            b"other",
+            body,
+            hdr(vec![("X-Gitea-Signature", hex_sig.clone())])
+        ));
+        // A GitHub header does not authenticate a Gitea request.
+        assert!(!Forge::Gitea.authentic(
+            b"s3cret",
+            body,
+            hdr(vec![("X-Hub-Signature-256", format!("sha256={hex_sig}"))])
+        ));
+        assert!(Forge::GitLab.authentic(
+            b"s3cret",
+            body,
+            hdr(vec![("X-Gitlab-Token", "s3cret".into())])
+        ));
+        assert!(!Forge::GitLab.authentic(
+            b"s3cret",
+            body,
+            hdr(vec![("X-Gitlab-Token", "s3cre".into())])
+        ));
+        assert!(!Forge::GitLab.authentic(b"", body, hdr(vec![("X-Gitlab-Token", "".into())])));
+        assert_eq!(Forge::from_path("/webhooks/gitlab"), Some(Forge::GitLab));
+        assert_eq!(Forge::from_path("/webhooks/bitbucket"), None);
+    }
+
+    #[test]
+    fn gitlab_tag_pushes_route_by_project_urls() {
+        let r = roster();
+        let tag = payload(
+            r#"{"ref":"refs/tags/fsbase-v1","project":{"web_url":"https://github.com/peios/peipkgs-official-recipes","git_ssh_url":"git@github.com:peios/peipkgs-official-recipes.git"}}"#,
+        );
+        assert_eq!(
+            route_gitlab(&r, Some("Tag Push Hook"), &tag),
+            Route::Poll(vec!["fsbase".into(), "live-boot".into()])
+        );
+        assert!(matches!(
+            route_gitlab(&r, Some("Push Hook"), &tag),
+            Route::Ignored(_)
+        ));
+        let other = payload(r#"{"project":{"web_url":"https://gitlab.com/x/y"}}"#);
+        assert!(matches!(
+            route_gitlab(&r, Some("Tag Push Hook"), &other),
+            Route::Unrecognised(_)
+        ));
     }
 
     #[test]
