@@ -231,8 +231,14 @@ fn daemon_webhooks_http_reload_and_drain() {
     let st: serde_json::Value = serde_json::from_str(&body).unwrap();
     assert_eq!(st["recipes"], serde_json::json!(["hooked"]));
     std::fs::rename(&moved, &farm.recipes).unwrap();
+    let polls = |t: &str| t.matches("msg=\"polling upstream\"").count();
+    let before = polls(&std::fs::read_to_string(&log).unwrap());
     signal(pid, libc::SIGHUP);
     wait_for(&log, "reload", |l| l.contains("msg=\"recipes reloaded\""));
+    // An unchanged recipe is not re-polled by a reload (the reference
+    // re-polled everything on every SIGHUP).
+    std::thread::sleep(Duration::from_millis(500));
+    assert_eq!(polls(&std::fs::read_to_string(&log).unwrap()), before);
 
     // SIGTERM while a build runs: it finishes and is published, then the
     // daemon exits 0.

@@ -81,11 +81,21 @@ fn multi_package_recipe_builds_dedups_and_picks_up_only_new_tags() {
     // same_build pinned libz-dev to its sibling's exact version.
     let active = std::fs::read_to_string(farm.repo().join("index/active.json")).unwrap();
     assert!(active.contains("\"constraint\":\"= 1.10.0-1\""), "{active}");
-    // Per-build logs exist and are non-empty.
+    // Per-build logs exist, with the reference's command line: the source
+    // ref as the recipe wrote the URL, and the tag commit's committer time
+    // (the fixture commits at 2024-03-15T10:30:00Z) as the timestamp.
     let logs: Vec<_> = std::fs::read_dir(farm.state.join("logs"))
         .unwrap()
         .collect();
     assert!(logs.len() >= 3);
+    let first = std::fs::read_to_string(farm.state.join("logs/build-1.log")).unwrap();
+    assert!(
+        first.contains(&format!(
+            "--version 1.3.0-1 --source-ref 'git+{}#refs/tags/v1.3.0' --farm-id test-farm --timestamp 2024-03-15T10:30:00Z",
+            up.url()
+        )),
+        "{first}"
+    );
     // Work directories are gone.
     assert_eq!(
         std::fs::read_dir(farm.state.join("work")).unwrap().count(),
@@ -451,4 +461,62 @@ fn start_up_problems_are_found_at_start_with_the_reference_messages() {
     assert_eq!(e.len(), 1, "{}", r.stderr);
     assert!(e[0].contains("holds files but no repo.json"), "{}", e[0]);
     assert!(farm.repo().join("stray.txt").exists());
+}
+
+#[test]
+fn a_recipe_without_watch_is_built_only_when_an_operator_asks() {
+    let t = tempfile::tempdir().unwrap();
+    let up = Upstream::new(t.path(), "manual");
+    up.release("v1.0.0", "a.txt", "a", false);
+    let farm = FarmDir::new(t.path());
+    let text = simple_recipe("manual", &up.url(), r"^v(\d+\.\d+\.\d+)$", "");
+    farm.recipe(
+        "manual",
+        &text[..text.find("[watch]").unwrap()],
+        &copy_build("manual"),
+    );
+    // PSD-009 A.2: no [watch], no automatic builds (the reference polled it).
+    let r = farm.once();
+    assert_eq!(r.code, 0, "{}", r.stderr);
+    assert_eq!(r.count("polling upstream"), 0, "{}", r.stderr);
+    assert_eq!(
+        r.count("recipe has no [watch]; built only on operator request (peipkg-manager poll)"),
+        1,
+        "{}",
+        r.stderr
+    );
+    let c = std::process::Command::new(manager())
+        .args(["check", "--config"])
+        .arg(&farm.config)
+        .output()
+        .unwrap();
+    assert!(
+        String::from_utf8_lossy(&c.stdout).contains("1 on request only"),
+        "{}",
+        String::from_utf8_lossy(&c.stdout)
+    );
+    // Asked for, it is built by the next sweep, once.
+    let out = std::process::Command::new(manager())
+        .args(["poll", "manual", "--config"])
+        .arg(&farm.config)
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let r = farm.once();
+    assert_eq!(r.code, 0, "{}", r.stderr);
+    assert_eq!(
+        farm.archive(),
+        vec![("manual".into(), "1.0.0-1".into(), "noarch".into())]
+    );
+    up.release("v1.1.0", "a.txt", "b", false);
+    let r = farm.once();
+    assert_eq!(
+        r.count("polling upstream"),
+        0,
+        "the request was not used up"
+    );
 }

@@ -3,7 +3,7 @@
 //! The reference schema (`[manager]`, `[repo]`, `[signing]`, `[upload]`,
 //! `[http]`, `[poll]`, `[[signing_key]]`, `[[grant]]`) is read unchanged so
 //! an operator can swap binaries without touching the file. What we add
-//! lives in new tables (`[build]`, `[git]`) or as new keys with safe defaults
+//! lives in new tables (`[build]`, `[git]`, `[log]`) or as new keys with safe defaults
 //! in `[upload]`, so a reference config is always a valid config here.
 //! Parsing is strict and reports every problem at once, with lines.
 

@@ -220,6 +220,32 @@ fn our_tables_are_strict_and_range_checked() {
     assert_eq!(c.build.peipkg_build, "/opt/bin/peipkg-build");
     assert_eq!(c.upload.retry_min, Duration::from_secs(5));
     assert_eq!(c.upload.once_attempts, 2);
+    assert!(c.upload.cache_control);
+    assert_eq!(c.log_level, None);
+    assert_eq!(c.build.log_retention, Duration::from_secs(30 * 24 * 3600));
+
+    let c = parse(
+        &(FULL.replace(
+            "remote = \"r2:pkgs.example.org\"",
+            "remote = \"r2:x\"\ncache_control = false",
+        ) + "[build]\nlog_retention = \"48h\"\n[log]\nlevel = \"debug\"\n"),
+    )
+    .unwrap();
+    assert!(!c.upload.cache_control);
+    assert_eq!(c.log_level, Some(crate::log::Level::Debug));
+    assert_eq!(c.build.log_retention, Duration::from_secs(48 * 3600));
+    let m = parse(&(FULL.to_string() + "[log]\nlevel = \"verbose\"\nformat = \"json\"\n"))
+        .unwrap_err()
+        .to_string();
+    assert!(
+        m.contains("[log].level: unknown log level \"verbose\""),
+        "{m}"
+    );
+    assert!(m.contains("unknown key \"format\" in [log]"), "{m}");
+    let m = parse(&(FULL.to_string() + "[build]\nlog_retention = \"10m\"\n"))
+        .unwrap_err()
+        .to_string();
+    assert!(m.contains("less than the 1h0m0s minimum"), "{m}");
 }
 
 #[test]

@@ -206,3 +206,21 @@ fn every_corpus_recipe_loads() {
     }
     assert!(n >= 10, "only {n} corpus recipes found");
 }
+
+#[test]
+fn a_zero_or_negative_poll_interval_is_an_error_not_a_crash() {
+    // The reference's ticker panicked on these, crash-looping the daemon.
+    let d = tempfile::tempdir().unwrap();
+    for (i, v) in ["\"0s\"", "\"-5m\"", "\"0\"", "\"59s\""].iter().enumerate() {
+        let id = format!("p{i}");
+        write_recipe(
+            d.path(),
+            &id,
+            &GOOD.replace("poll_interval = \"30m\"", &format!("poll_interval = {v}")),
+        );
+        let e = load_recipe(&id, &d.path().join(&id))
+            .unwrap_err()
+            .to_string();
+        assert!(e.contains("[watch].poll_interval"), "{v}: {e}");
+    }
+}
