@@ -84,6 +84,8 @@ pub fn run(config: &std::path::Path, once: bool, log: Logger, level_from_flag: b
         signal_hook::consts::SIGTERM,
         signal_hook::consts::SIGINT,
         signal_hook::consts::SIGHUP,
+        // Sent by the operator commands: look at the database now.
+        signal_hook::consts::SIGUSR1,
     ]) {
         Ok(s) => s,
         Err(e) => {
@@ -147,6 +149,8 @@ fn run_once_with_signals(
             for sig in sigs.forever() {
                 if sig == signal_hook::consts::SIGHUP {
                     f.log.info("SIGHUP ignored in --once mode", &[]);
+                } else if sig == signal_hook::consts::SIGUSR1 {
+                    // An operator command; the sweep reads requests at start.
                 } else if f.is_stopping() {
                     f.cancel.cancel();
                 } else {

@@ -1,8 +1,8 @@
 //! Operator commands: `poll`, `pause`, `resume`, `retry` and `cancel`.
 //!
-//! They write to the farm's database and return; a running daemon sees
-//! the change within a couple of seconds, and without one it waits for the
-//! next start or `--once`. Going through the database rather than the
+//! They write to the farm's database and return; a running daemon is
+//! woken (SIGUSR1 to the pid in its `state_dir` lock) and acts at once,
+//! and without one the change waits for the next start or `--once`. Going through the database rather than the
 //! HTTP port means no unauthenticated control endpoint exists, and the
 //! commands work on a farm that is not running.
 
@@ -84,8 +84,7 @@ pub fn control(cmd: &str, config: &Path, target: &str, reason: &str) -> Result<S
     }
     let db = cfg.state_dir.join(DB_FILE);
     let store = Store::open(&db).map_err(|e| e.to_string())?;
-    let later =
-        "a running daemon acts on it within seconds; otherwise the next start or --once does";
+    let later = "a running daemon acts on it now; otherwise the next start or --once does";
     let recipe_with_upstream = |id: &str| -> Result<(), String> {
         let r = crate::roster::load_recipe(id, &cfg.recipes_dir.join(id))
             .map_err(|p| format!("recipe {id}: {p}"))?;
@@ -96,6 +95,29 @@ pub fn control(cmd: &str, config: &Path, target: &str, reason: &str) -> Result<S
         }
         Ok(())
     };
+    let result = act(cmd, &store, target, reason, &recipe_with_upstream, later);
+    if result.is_ok() {
+        // A running daemon looks at the database every two seconds anyway;
+        // SIGUSR1 makes it look now.
+        if let Some(pid) = crate::farm::startup::StateLock::holder(&cfg.state_dir) {
+            // SAFETY: kill(2) with a pid read from the lock its holder
+            // wrote; SIGUSR1 only wakes the manager's scheduler.
+            unsafe {
+                libc::kill(pid, libc::SIGUSR1);
+            }
+        }
+    }
+    result
+}
+
+fn act(
+    cmd: &str,
+    store: &Store,
+    target: &str,
+    reason: &str,
+    recipe_with_upstream: &dyn Fn(&str) -> Result<(), String>,
+    later: &str,
+) -> Result<String, String> {
     let err = |e: crate::store::StoreError| e.to_string();
     match cmd {
         "poll" => {

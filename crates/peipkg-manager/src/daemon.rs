@@ -18,7 +18,7 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use anyhow::Result;
-use signal_hook::consts::SIGHUP;
+use signal_hook::consts::{SIGHUP, SIGUSR1};
 use signal_hook::iterator::Signals;
 
 use crate::farm::Farm;
@@ -53,6 +53,11 @@ pub fn run_daemon(farm: &Arc<Farm>, mut signals: Signals) -> Result<()> {
         std::thread::spawn(move || {
             for sig in signals.forever() {
                 match sig {
+                    SIGUSR1 => {
+                        // An operator command changed the database.
+                        f.wake_scheduler.notify();
+                        f.wake_workers.notify();
+                    }
                     SIGHUP if f.is_stopping() => {}
                     SIGHUP => {
                         // The reference's message, kept for operators'

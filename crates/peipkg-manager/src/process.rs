@@ -427,8 +427,11 @@ mod tests {
     #[test]
     fn a_hung_child_and_its_grandchildren_are_stopped_at_the_deadline() {
         let d = tempfile::tempdir().unwrap();
-        let marker = d.path().join("survived");
-        let script = format!("(sleep 3; touch {}) & sleep 30", marker.display());
+        let pidfile = d.path().join("grandchild.pid");
+        let script = format!(
+            "sh -c 'echo $$ > {}; exec sleep 30' & sleep 30",
+            pidfile.display()
+        );
         let t = Instant::now();
         let e = run(
             &Cmd::new("sh", Duration::from_millis(300)).args(["-c", &script]),
@@ -438,8 +441,26 @@ mod tests {
         assert!(matches!(e, RunError::TimedOut { .. }), "{e}");
         assert!(e.to_string().contains("timed out after 300ms"), "{e}");
         assert!(t.elapsed() < Duration::from_secs(4));
-        thread::sleep(Duration::from_millis(3500));
-        assert!(!marker.exists(), "the grandchild outlived the timeout");
+        // The grandchild is gone too (or a zombie waiting to be reaped).
+        let pid = std::fs::read_to_string(&pidfile).unwrap();
+        let stat = format!("/proc/{}/stat", pid.trim());
+        let deadline = Instant::now() + Duration::from_secs(3);
+        loop {
+            let alive = std::fs::read_to_string(&stat)
+                .map(|s| {
+                    let state = s.rsplit(')').next().unwrap_or("").trim_start();
+                    !state.starts_with('Z') && !state.starts_with('X')
+                })
+                .unwrap_or(false);
+            if !alive {
+                break;
+            }
+            assert!(
+                Instant::now() < deadline,
+                "the grandchild outlived the timeout"
+            );
+            thread::sleep(Duration::from_millis(20));
+        }
     }
 
     #[test]

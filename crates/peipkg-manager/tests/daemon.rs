@@ -71,7 +71,14 @@ fn daemon_webhooks_http_reload_and_drain() {
     let up = Upstream::new(t.path(), "hooked");
     up.release("v1.0.0", "a.txt", "one", false);
     let farm = FarmDir::new(t.path());
-    let build = "#!/bin/sh\nset -e\nif grep -qx slow \"$SOURCE_DIR/a.txt\"; then sleep 3; fi\nmkdir -p \"$DESTDIR/usr/share/hooked\"\ncp -R \"$SOURCE_DIR/.\" \"$DESTDIR/usr/share/hooked/\"\n";
+    // A "slow" release waits for the test to open a gate: it is surely
+    // running when the SIGTERM arrives.
+    let gate = t.path().join("gate");
+    let build = format!(
+        "#!/bin/sh\nset -e\nif grep -qx slow \"$SOURCE_DIR/a.txt\"; then i=0; while [ ! -e '{}' ] && [ $i -lt 600 ]; do sleep 0.05; i=$((i+1)); done; fi\nmkdir -p \"$DESTDIR/usr/share/hooked\"\ncp -R \"$SOURCE_DIR/.\" \"$DESTDIR/usr/share/hooked/\"\n",
+        gate.display()
+    );
+    let build = build.as_str();
     let recipe = simple_recipe("hooked", &up.url(), r"^v(\d+\.\d+\.\d+)$", "")
         .replace("[watch]\n", "[watch]\ngithub_webhook = true\n");
     farm.recipe("hooked", &recipe, build);
@@ -258,6 +265,10 @@ fn daemon_webhooks_http_reload_and_drain() {
         l.contains("msg=\"starting build\"") && l.contains("version=1.2.0-1")
     });
     signal(pid, libc::SIGTERM);
+    wait_for(&log, "the drain", |l| {
+        l.contains("shutting down: draining running builds") && l.contains("running=1")
+    });
+    std::fs::write(&gate, "").unwrap();
     let deadline = Instant::now() + Duration::from_secs(60);
     let status = loop {
         if let Some(st) = child.try_wait().unwrap() {

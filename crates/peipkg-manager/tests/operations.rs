@@ -246,7 +246,15 @@ fn operator_commands_drive_a_running_daemon() {
     let polls_before = d.text().matches("msg=\"polling upstream\"").count();
     let r = cmd(&farm, &["poll", "flaky"]);
     assert_eq!(r.code, 0, "{}", r.stderr);
-    std::thread::sleep(Duration::from_millis(2500));
+    // Once the scheduler has taken the request from the database it has
+    // decided; a paused recipe must not have been polled.
+    let db = rusqlite::Connection::open(farm.state.join("manager.db")).unwrap();
+    wait_until("the scheduler to take the request", || {
+        db.query_row("SELECT COUNT(*) FROM requests", [], |r| r.get::<_, i64>(0))
+            .unwrap()
+            == 0
+    });
+    std::thread::sleep(Duration::from_millis(200));
     assert_eq!(
         d.text().matches("msg=\"polling upstream\"").count(),
         polls_before,

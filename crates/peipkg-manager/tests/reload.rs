@@ -229,7 +229,7 @@ fn slow_init_repo(dir: &Path) -> std::path::PathBuf {
     std::fs::write(
         &p,
         format!(
-            "#!/bin/sh\nif [ \"$1\" = init ]; then sleep 2; fi\nexec '{}' \"$@\"\n",
+            "#!/bin/sh\nif [ \"$1\" = init ]; then sleep 1; fi\nexec '{}' \"$@\"\n",
             sibling("peipkg-repo").display()
         ),
     )

@@ -73,7 +73,14 @@ fn a_killed_manager_resumes_its_queue_after_restart() {
     up.release("v1.1.0", "a.txt", "slow", false);
     up.release("v1.2.0", "a.txt", "fast again", false);
     let farm = FarmDir::new(t.path());
-    let build = "#!/bin/sh\nset -e\nif grep -qx slow \"$SOURCE_DIR/a.txt\"; then sleep 4; fi\nmkdir -p \"$DESTDIR/usr/share/slow\"\ncp -R \"$SOURCE_DIR/.\" \"$DESTDIR/usr/share/slow/\"\n";
+    // The "slow" release waits for a gate the test opens only after it has
+    // killed the manager.
+    let gate = t.path().join("gate");
+    let build = format!(
+        "#!/bin/sh\nset -e\nif grep -qx slow \"$SOURCE_DIR/a.txt\"; then i=0; while [ ! -e '{}' ] && [ $i -lt 600 ]; do sleep 0.05; i=$((i+1)); done; fi\nmkdir -p \"$DESTDIR/usr/share/slow\"\ncp -R \"$SOURCE_DIR/.\" \"$DESTDIR/usr/share/slow/\"\n",
+        gate.display()
+    );
+    let build = build.as_str();
     farm.recipe(
         "slow",
         &simple_recipe("slow", &up.url(), r"^v(\d+\.\d+\.\d+)$", ""),
@@ -106,6 +113,7 @@ fn a_killed_manager_resumes_its_queue_after_restart() {
     }
     child.kill().unwrap();
     child.wait().unwrap();
+    std::fs::write(&gate, "").unwrap();
     let mut first = String::new();
     std::fs::File::open(&errlog)
         .unwrap()

@@ -48,7 +48,23 @@ impl StateLock {
                 path.display()
             );
         }
+        // The holder's pid, so operator commands can wake it.
+        let mut f = &file;
+        let _ = file.set_len(0);
+        let _ = std::io::Write::write_all(&mut f, format!("{}\n", std::process::id()).as_bytes());
         Ok(StateLock { _file: file })
+    }
+
+    /// The pid of the manager holding `state_dir`'s lock, if one does.
+    pub fn holder(state_dir: &Path) -> Option<i32> {
+        let path = state_dir.join("manager.lock");
+        let file = File::open(&path).ok()?;
+        // SAFETY: flock on a file descriptor we own; no memory is involved.
+        let free = unsafe { libc::flock(file.as_raw_fd(), libc::LOCK_SH | libc::LOCK_NB) } == 0;
+        if free {
+            return None;
+        }
+        std::fs::read_to_string(&path).ok()?.trim().parse().ok()
     }
 }
 
