@@ -18,6 +18,7 @@
 
 pub mod duration;
 mod flags;
+pub mod keygen;
 
 pub use duration::{format_duration, parse_duration, DurationError};
 pub use flags::{FlagKind, FlagSet, FlagSpec, Matches, ParseError};

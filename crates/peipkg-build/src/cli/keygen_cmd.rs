@@ -4,7 +4,6 @@ use std::path::PathBuf;
 
 use anyhow::Context;
 use peipkg_cli::{FlagKind, FlagSet, EXIT_OK};
-use peipkg_format::keys::{group_fingerprint, SigningKey};
 
 use super::parse;
 
@@ -31,14 +30,6 @@ pub fn run(args: &[String]) -> anyhow::Result<i32> {
         return Err(super::UsageError("-out must not be empty".into()).into());
     }
     let out = std::path::absolute(&out).with_context(|| format!("--out {}", out.display()))?;
-    let key = SigningKey::generate();
-    key.write_new(&out)?;
-    let fingerprint = key.public_key().fingerprint();
-    println!(
-        "wrote Ed25519 private key {} (PEM PKCS#8, mode 0600)",
-        out.display()
-    );
-    println!("fingerprint: {}", group_fingerprint(&fingerprint));
-    println!("fingerprint (raw): {fingerprint}");
+    print!("{}", peipkg_cli::keygen::generate(&out, None)?);
     Ok(EXIT_OK)
 }

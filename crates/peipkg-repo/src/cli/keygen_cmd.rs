@@ -1,10 +1,9 @@
-//! `peipkg-repo keygen`: the same key files as `peipkg-build keygen` (both
-//! are thin over `peipkg_format::keys`).
+//! `peipkg-repo keygen`: flags only; the work is `peipkg_cli::keygen`,
+//! shared with `peipkg-build keygen`.
 
 use std::path::PathBuf;
 
 use peipkg_cli::{FlagKind, FlagSet, Matches, EXIT_OK};
-use peipkg_format::keys::{group_fingerprint, SigningKey};
 
 use super::{required, CmdResult, Failure};
 
@@ -28,19 +27,9 @@ pub fn flags() -> FlagSet {
 
 pub fn run(m: &Matches) -> CmdResult {
     let out = PathBuf::from(required(m, "out")?);
-    let key = SigningKey::generate();
-    key.write_new(&out)
+    let public = super::optional(m, "pub").map(PathBuf::from);
+    let report = peipkg_cli::keygen::generate(&out, public.as_deref())
         .map_err(|e| Failure::Error(e.to_string()))?;
-    let fingerprint = key.public_key().fingerprint();
-    if let Some(p) = super::optional(m, "pub") {
-        std::fs::write(&p, key.public_key().to_pem())
-            .map_err(|e| Failure::Error(format!("write {p}: {e}")))?;
-    }
-    println!(
-        "wrote Ed25519 private key {} (PEM PKCS#8, mode 0600)",
-        out.display()
-    );
-    println!("fingerprint: {}", group_fingerprint(&fingerprint));
-    println!("fingerprint (raw): {fingerprint}");
+    print!("{report}");
     Ok(EXIT_OK)
 }
