@@ -11,7 +11,7 @@ use peipkg_cli::{FlagKind, FlagSet, EXIT_OK};
 use peipkg_format::archive::{
     verify_package, PayloadKind, SignatureStatus, VerifiedPackage, VerifyOptions,
 };
-use peipkg_format::documents::Dependency;
+use peipkg_format::documents::manifest::relations_text;
 use peipkg_format::keys::group_fingerprint;
 use serde_json::json;
 
@@ -70,23 +70,9 @@ fn kind_letter(kind: PayloadKind) -> &'static str {
     }
 }
 
-fn deps(list: &[Dependency]) -> String {
-    if list.is_empty() {
-        return "-".into();
-    }
-    list.iter()
-        .map(|d| {
-            let mut s = d.name.clone();
-            if !d.constraint.is_empty() {
-                s.push_str(&format!(" ({})", d.constraint));
-            }
-            if !d.arch.is_empty() {
-                s.push_str(&format!(" [arch {}]", d.arch));
-            }
-            s
-        })
-        .collect::<Vec<_>>()
-        .join(", ")
+/// A relation list as one line, or `-` when empty.
+fn rel<T: std::fmt::Display>(list: &[T]) -> String {
+    relations_text(list).unwrap_or_else(|| "-".into())
 }
 
 pub fn to_text(file: &Path, pkg: &VerifiedPackage) -> String {
@@ -111,35 +97,11 @@ pub fn to_text(file: &Path, pkg: &VerifiedPackage) -> String {
     line("description:", &or_dash(&m.description));
     line("license:", &or_dash(&m.license));
     line("homepage:", &or_dash(&m.homepage));
-    line("dependencies:", &deps(&m.dependencies));
-    line("optional_dependencies:", &deps(&m.optional_dependencies));
-    line("conflicts:", &deps(&m.conflicts));
-    let provides = m
-        .provides
-        .iter()
-        .map(|p| {
-            if p.version.is_empty() {
-                p.name.clone()
-            } else {
-                format!("{} ({})", p.name, p.version)
-            }
-        })
-        .collect::<Vec<_>>()
-        .join(", ");
-    line("provides:", &or_dash(&provides));
-    let replaces = m
-        .replaces
-        .iter()
-        .map(|r| {
-            if r.constraint.is_empty() {
-                r.name.clone()
-            } else {
-                format!("{} ({})", r.name, r.constraint)
-            }
-        })
-        .collect::<Vec<_>>()
-        .join(", ");
-    line("replaces:", &or_dash(&replaces));
+    line("dependencies:", &rel(&m.dependencies));
+    line("optional_dependencies:", &rel(&m.optional_dependencies));
+    line("conflicts:", &rel(&m.conflicts));
+    line("provides:", &rel(&m.provides));
+    line("replaces:", &rel(&m.replaces));
     line("side_effects:", &or_dash(&m.side_effects.join(", ")));
     line(
         "build:",

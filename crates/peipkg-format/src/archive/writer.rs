@@ -391,7 +391,7 @@ mod tests {
             x ^= x << 13;
             x ^= x >> 7;
             x ^= x << 17;
-            if x % 3 == 0 {
+            if x.is_multiple_of(3) {
                 data.extend_from_slice(&x.to_le_bytes());
             } else {
                 data.extend_from_slice(b"text text payload ");

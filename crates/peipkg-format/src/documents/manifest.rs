@@ -10,7 +10,9 @@
 use crate::identity::{
     validate_arch_qualifier, Architecture, Constraint, PackageName, SideEffect, Version,
 };
+use crate::json::null_default;
 use serde::{Deserialize, Serialize};
+use std::fmt;
 
 /// Largest manifest a consumer accepts (PSD-009 §3.2.8).
 pub const MAX_MANIFEST_BYTES: u64 = 16 * 1024 * 1024;
@@ -43,27 +45,94 @@ pub struct Manifest {
     pub build: BuildInfo,
 }
 
+/// A dependency, optional dependency or conflict (§4.1.1); also the form
+/// the repository indexes carry. `null` members read as empty, as the
+/// reference tools read them.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, Default)]
 pub struct Dependency {
+    #[serde(default, deserialize_with = "null_default")]
     pub name: String,
-    #[serde(default, skip_serializing_if = "String::is_empty")]
+    #[serde(
+        default,
+        deserialize_with = "null_default",
+        skip_serializing_if = "String::is_empty"
+    )]
     pub constraint: String,
-    #[serde(default, skip_serializing_if = "String::is_empty")]
+    #[serde(
+        default,
+        deserialize_with = "null_default",
+        skip_serializing_if = "String::is_empty"
+    )]
     pub arch: String,
 }
 
+/// A `provides` claim (§4.1.4).
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, Default)]
 pub struct Provides {
+    #[serde(default, deserialize_with = "null_default")]
     pub name: String,
-    #[serde(default, skip_serializing_if = "String::is_empty")]
+    #[serde(
+        default,
+        deserialize_with = "null_default",
+        skip_serializing_if = "String::is_empty"
+    )]
     pub version: String,
 }
 
+/// A `replaces` relation (§4.1.5).
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, Default)]
 pub struct Replaces {
+    #[serde(default, deserialize_with = "null_default")]
     pub name: String,
-    #[serde(default, skip_serializing_if = "String::is_empty")]
+    #[serde(
+        default,
+        deserialize_with = "null_default",
+        skip_serializing_if = "String::is_empty"
+    )]
     pub constraint: String,
+}
+
+/// Human-readable forms, shared by every tool that shows relations
+/// (`inspect`, the browse site): `libc (>= 2.0) [x86_64]`.
+impl fmt::Display for Dependency {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(&self.name)?;
+        if !self.constraint.is_empty() {
+            write!(f, " ({})", self.constraint)?;
+        }
+        if !self.arch.is_empty() {
+            write!(f, " [{}]", self.arch)?;
+        }
+        Ok(())
+    }
+}
+
+impl fmt::Display for Provides {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(&self.name)?;
+        if !self.version.is_empty() {
+            write!(f, " (= {})", self.version)?;
+        }
+        Ok(())
+    }
+}
+
+impl fmt::Display for Replaces {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(&self.name)?;
+        if !self.constraint.is_empty() {
+            write!(f, " ({})", self.constraint)?;
+        }
+        Ok(())
+    }
+}
+
+/// A list of relations as one line, or `None` when it is empty.
+pub fn relations_text<T: fmt::Display>(list: &[T]) -> Option<String> {
+    if list.is_empty() {
+        return None;
+    }
+    Some(list.iter().map(T::to_string).collect::<Vec<_>>().join(", "))
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, Default)]

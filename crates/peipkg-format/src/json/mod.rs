@@ -11,7 +11,7 @@
 //! Empty optional members are left out by the documents themselves
 //! (`skip_serializing_if`), never by this encoder.
 
-use serde::Serialize;
+use serde::{Deserialize, Deserializer, Serialize};
 use serde_json::ser::{CompactFormatter, Formatter};
 use std::io;
 
@@ -27,6 +27,18 @@ pub fn to_canonical_vec<T: Serialize + ?Sized>(value: &T) -> Vec<u8> {
         .expect("canonical JSON encoding of a document cannot fail");
     out.push(b'\n');
     out
+}
+
+/// Reads `null` as `T::default()`. Use with `#[serde(default)]` so a
+/// missing member behaves the same. The reference tools write `[]` and `""`
+/// but read `null` as the empty value, and documents in the wild were
+/// written by them, so a `null` member must decode like a missing one.
+pub(crate) fn null_default<'de, D, T>(d: D) -> Result<T, D::Error>
+where
+    D: Deserializer<'de>,
+    T: Default + Deserialize<'de>,
+{
+    Ok(Option::<T>::deserialize(d)?.unwrap_or_default())
 }
 
 /// serde_json's compact formatter plus the U+2028/U+2029 escapes.

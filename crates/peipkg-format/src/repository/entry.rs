@@ -46,50 +46,7 @@ pub struct PackageEntry {
     pub build: BuildSubset,
 }
 
-/// A dependency, optional dependency or conflict (§4.1.1).
-#[derive(Debug, Clone, PartialEq, Eq, Default, Serialize, Deserialize)]
-pub struct Dependency {
-    #[serde(default, deserialize_with = "null_default")]
-    pub name: String,
-    #[serde(
-        default,
-        deserialize_with = "null_default",
-        skip_serializing_if = "String::is_empty"
-    )]
-    pub constraint: String,
-    #[serde(
-        default,
-        deserialize_with = "null_default",
-        skip_serializing_if = "String::is_empty"
-    )]
-    pub arch: String,
-}
-
-/// A `provides` claim (§4.1.4).
-#[derive(Debug, Clone, PartialEq, Eq, Default, Serialize, Deserialize)]
-pub struct Provides {
-    #[serde(default, deserialize_with = "null_default")]
-    pub name: String,
-    #[serde(
-        default,
-        deserialize_with = "null_default",
-        skip_serializing_if = "String::is_empty"
-    )]
-    pub version: String,
-}
-
-/// A `replaces` relation (§4.1.5).
-#[derive(Debug, Clone, PartialEq, Eq, Default, Serialize, Deserialize)]
-pub struct Replaces {
-    #[serde(default, deserialize_with = "null_default")]
-    pub name: String,
-    #[serde(
-        default,
-        deserialize_with = "null_default",
-        skip_serializing_if = "String::is_empty"
-    )]
-    pub constraint: String,
-}
+pub use crate::documents::manifest::{Dependency, Provides, Replaces};
 
 /// The hash object (§6.2.6): SHA-256 of the `.peipkg` file as served.
 #[derive(Debug, Clone, PartialEq, Eq, Default, Serialize, Deserialize)]

@@ -69,22 +69,8 @@ pub fn size(n: u64) -> String {
 }
 
 /// A relation as text: `name (constraint) [arch]`.
-pub fn relation(d: &Dependency) -> String {
-    let mut s = d.name.clone();
-    if !d.constraint.is_empty() {
-        let _ = write!(s, " ({})", d.constraint);
-    }
-    if !d.arch.is_empty() {
-        let _ = write!(s, " [{}]", d.arch);
-    }
-    s
-}
-
-fn relations(list: &[Dependency]) -> String {
-    if list.is_empty() {
-        return "—".to_string();
-    }
-    list.iter().map(relation).collect::<Vec<_>>().join(", ")
+fn relations<T: std::fmt::Display>(list: &[T]) -> String {
+    peipkg_format::documents::manifest::relations_text(list).unwrap_or_else(|| "—".to_string())
 }
 
 fn head(out: &mut String, title: &str, css: &str) {
@@ -301,44 +287,8 @@ pub fn package_page(root: &Path, d: &Descriptor, entries: &[PackageEntry]) -> St
     fact("depends on", esc(&relations(&top.dependencies)));
     fact("optional", esc(&relations(&top.optional_dependencies)));
     fact("conflicts with", esc(&relations(&top.conflicts)));
-    let provides: Vec<String> = top
-        .provides
-        .iter()
-        .map(|p| {
-            if p.version.is_empty() {
-                p.name.clone()
-            } else {
-                format!("{} (= {})", p.name, p.version)
-            }
-        })
-        .collect();
-    fact(
-        "provides",
-        if provides.is_empty() {
-            "—".into()
-        } else {
-            esc(&provides.join(", "))
-        },
-    );
-    let replaces: Vec<String> = top
-        .replaces
-        .iter()
-        .map(|r| {
-            if r.constraint.is_empty() {
-                r.name.clone()
-            } else {
-                format!("{} ({})", r.name, r.constraint)
-            }
-        })
-        .collect();
-    fact(
-        "replaces",
-        if replaces.is_empty() {
-            "—".into()
-        } else {
-            esc(&replaces.join(", "))
-        },
-    );
+    fact("provides", esc(&relations(&top.provides)));
+    fact("replaces", esc(&relations(&top.replaces)));
     fact(
         "side effects",
         if top.side_effects.is_empty() {
@@ -449,6 +399,7 @@ mod tests {
             constraint: ">= 1.0, < 2.0".into(),
             arch: "any".into(),
         };
-        assert_eq!(relation(&d), "libc-dev (>= 1.0, < 2.0) [any]");
+        assert_eq!(relations(&[d]), "libc-dev (>= 1.0, < 2.0) [any]");
+        assert_eq!(relations::<Dependency>(&[]), "—");
     }
 }
