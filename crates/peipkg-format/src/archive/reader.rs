@@ -556,7 +556,9 @@ impl<R: Read> Walker<R> {
         let listed: &[crate::documents::FileEntry] = files.as_ref().map_or(&[], |f| &f.entries);
         let mut cursor = 0usize;
         let mut payload = Vec::new();
-        let mut seen = HashSet::new();
+        // Paths seen so far, as 128-bit digests: a hostile package may carry
+        // 100,000 paths of 4 KiB each, and only identity matters here.
+        let mut seen: HashSet<[u8; 16]> = HashSet::new();
         let mut prev_wire: Option<String> = None;
         let mut in_payload = false;
         let mut envelope = None;
@@ -652,7 +654,10 @@ impl<R: Read> Walker<R> {
                     error,
                 });
             }
-            if !seen.insert(path.clone()) {
+            let digest: [u8; 32] = Sha256::digest(path.as_bytes()).into();
+            let mut key = [0u8; 16];
+            key.copy_from_slice(&digest[..16]);
+            if !seen.insert(key) {
                 return Err(VerifyError::Duplicate(path));
             }
             let size = if kind == PayloadKind::File {
