@@ -154,6 +154,39 @@ fn generate(dir: &Path, key: &SigningKey, n: usize) {
     let kp = dir.join(repository::key_path(&fp));
     fs::create_dir_all(kp.parent().unwrap()).unwrap();
     fs::write(kp, key.public_key().to_pem()).unwrap();
+    // The publish records a farm's own publishes leave (signer and file
+    // list per package, and the signer ledger), which verify reads and the
+    // site renders.
+    let mut ledger = String::new();
+    for e in &r.packages {
+        ledger.push_str(&peipkg_repo::site::ledger_line(
+            &e.label(),
+            &e.hash.value,
+            "verified",
+            &fp,
+        ));
+        let rec = peipkg_repo::site::Record {
+            name: e.name.clone(),
+            version: e.version.clone(),
+            architecture: e.architecture.clone(),
+            sha256: e.hash.value.clone(),
+            signature: "verified".into(),
+            key_fingerprint: fp.clone(),
+            checked_at: "2026-01-01T00:00:00Z".into(),
+            files: (0..10)
+                .map(|i| peipkg_repo::site::RecordFile {
+                    path: format!("usr/lib/{}/file{i}.so", e.name),
+                    kind: "file".into(),
+                    size: 4096 * i,
+                    target: String::new(),
+                })
+                .collect(),
+        };
+        let rp = dir.join(peipkg_repo::site::record_path(e));
+        fs::create_dir_all(rp.parent().unwrap()).unwrap();
+        fs::write(rp, peipkg_format::json::to_canonical_vec(&rec)).unwrap();
+    }
+    fs::write(dir.join(peipkg_repo::site::LEDGER), ledger).unwrap();
 }
 
 fn package(dir: &Path, key: &SigningKey, name: &str, version: &str, content: &[u8]) -> PathBuf {

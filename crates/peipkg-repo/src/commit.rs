@@ -226,6 +226,7 @@ impl InPlace {
     fn prepare(&mut self) -> Result<()> {
         // Directories the new files need, recorded before any is created.
         let mut created: Vec<String> = Vec::new();
+        let mut seen = std::collections::HashSet::new();
         for (_, dest) in &self.moves {
             let mut missing = Vec::new();
             let mut cur = self.root.join(dest);
@@ -238,7 +239,7 @@ impl InPlace {
             }
             for d in missing.into_iter().rev() {
                 let rel = rel_of(&self.root, &d);
-                if !created.contains(&rel) {
+                if seen.insert(rel.clone()) {
                     created.push(rel);
                 }
             }

@@ -160,6 +160,20 @@ fn compromise_rotation_revokes_and_signs_with_the_new_key() {
         "{err}"
     );
     assert_eq!(err.matches("FAIL:").count(), 1, "{err}");
+    // The signer ledger is a shortcut: without it the records still tell.
+    assert!(repo.join("packages/signers.tsv").is_file());
+    fs::remove_file(repo.join("packages/signers.tsv")).unwrap();
+    let (code, _, err) = run(&["verify", "--repo", p(&repo), "--mode", "metadata"]);
+    assert_eq!(code, 1);
+    assert!(
+        err.contains("package hello_0.1-1_noarch: signed by key"),
+        "{err}"
+    );
+    // Without either, the package is only counted as unrecorded.
+    fs::remove_file(repo.join("packages/hello/hello_0.1-1_noarch.json")).unwrap();
+    let (code, out, err) = run(&["verify", "--repo", p(&repo), "--mode", "metadata"]);
+    assert_eq!((code, out.as_str()), (0, "OK\n"), "{err}");
+    assert!(err.contains("1 package(s) have no publish record"), "{err}");
     let (code, _, err) = run(&["verify", "--repo", p(&repo), "--mode", "hashes"]);
     assert_eq!(code, 1);
     assert!(

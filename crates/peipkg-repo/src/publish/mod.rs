@@ -427,7 +427,7 @@ impl Ctx<'_> {
         prev: Vec<RawEntry<'_>>,
     ) -> Result<Outcome> {
         let mut tx = InPlace::begin(root)?;
-        let (plan, warnings) = match self.stage_in_place(&mut tx, sources, prev) {
+        let (plan, warnings, ledger) = match self.stage_in_place(&mut tx, sources, prev) {
             Ok(v) => v,
             Err(e) => {
                 let _ = fsutil::remove_all(&root.join(WORK_DIR));
@@ -435,7 +435,10 @@ impl Ctx<'_> {
             }
         };
         let data = self.site_data(&plan);
-        let hook = |root: &Path, names: &[String]| site::refresh(root, names, &data);
+        let hook = |root: &Path, names: &[String]| {
+            site::refresh(root, names, &data)?;
+            site::append_ledger(root, &ledger)
+        };
         if let Err(e) = tx.commit(&hook) {
             // Undo (or finish) at once rather than leaving it to the next run.
             let _ = commit::recover(root, &site::refresh_in_place);
@@ -449,12 +452,13 @@ impl Ctx<'_> {
         tx: &mut InPlace,
         sources: &[PathBuf],
         prev: Vec<RawEntry<'a>>,
-    ) -> Result<(Plan<'a>, Vec<String>)> {
+    ) -> Result<(Plan<'a>, Vec<String>, String)> {
         let mut ph = crate::timings::Phases::start();
         let incoming_dir = tx.incoming_dir();
         let (incoming, warnings) = self.ingest_all(sources, &incoming_dir)?;
         ph.mark("ingest");
         let plan = self.plan(&incoming, prev)?;
+        let ledger = ledger_lines(&incoming, &plan);
         let mut names = Vec::new();
         for (inc, (entry, loc)) in incoming.iter().zip(&plan.new) {
             if let Location::Local(rel) = loc {
@@ -484,7 +488,7 @@ impl Ctx<'_> {
             tx.set_descriptor_sig(new_sig)?;
         }
         ph.mark("stage index");
-        Ok((plan, warnings))
+        Ok((plan, warnings, ledger))
     }
 
     /// A whole new tree: out of place (`fresh`), or in place when the
@@ -557,12 +561,43 @@ impl Ctx<'_> {
             tree.write(&rel, &bytes)?;
         }
         fsutil::remove_all(&stage)?;
+        // The ledger: the previous one (unless rebuilt) plus the new lines,
+        // written as a new file (the mirrored one is shared with the live state).
+        let mut ledger = if self.opts.rebuild {
+            Vec::new()
+        } else {
+            fs::read(src.join(site::LEDGER)).unwrap_or_default()
+        };
+        ledger.extend_from_slice(ledger_lines(&incoming, &plan).as_bytes());
+        if !ledger.is_empty() {
+            tree.write(site::LEDGER, &ledger)?;
+        }
         for (rel, bytes) in &plan.rendered.files {
             tree.write(rel, bytes)?;
         }
         site::render_all(tree, &self.site_data(&plan))?;
         Ok((plan.index_version, added_names(&plan), warnings))
     }
+}
+
+/// The signer-ledger lines of the packages a publish adds.
+fn ledger_lines(incoming: &[Incoming], plan: &Plan<'_>) -> String {
+    incoming
+        .iter()
+        .zip(&plan.new)
+        .map(|(inc, (entry, _))| {
+            let (status, fp) = match &inc.pkg.signature {
+                peipkg_format::archive::SignatureStatus::Verified { fingerprint } => {
+                    ("verified", fingerprint.as_str())
+                }
+                peipkg_format::archive::SignatureStatus::NotChecked { fingerprint } => {
+                    ("not checked", fingerprint.as_str())
+                }
+                peipkg_format::archive::SignatureStatus::Unsigned => ("unsigned", ""),
+            };
+            site::ledger_line(&entry.label(), &inc.pkg.sha256, status, fp)
+        })
+        .collect()
 }
 
 fn sha256_hex(bytes: &[u8]) -> String {

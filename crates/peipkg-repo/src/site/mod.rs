@@ -115,6 +115,78 @@ pub fn load_record(root: &Path, e: &PackageEntry) -> Option<Record> {
     (rec.sha256 == e.hash.value).then_some(rec)
 }
 
+/// Who signed a package, as its record says (`None` without a record for
+/// these bytes). Only the three members are decoded: `verify` reads one
+/// record per archived package.
+pub fn load_signer(root: &Path, name: &str, label: &str, sha256: &str) -> Option<(String, String)> {
+    #[derive(Deserialize)]
+    struct View<'a> {
+        #[serde(borrow)]
+        sha256: std::borrow::Cow<'a, str>,
+        #[serde(borrow)]
+        signature: std::borrow::Cow<'a, str>,
+        #[serde(borrow, default)]
+        key_fingerprint: std::borrow::Cow<'a, str>,
+    }
+    let bytes = fs::read(root.join(record_path_of(name, label))).ok()?;
+    let v: View<'_> = serde_json::from_slice(&bytes).ok()?;
+    (v.sha256 == sha256).then(|| (v.signature.into_owned(), v.key_fingerprint.into_owned()))
+}
+
+/// The signer ledger: one line per published package,
+/// `<sha256>\t<label>\t<verified|unsigned>\t<fingerprint or ->`, appended
+/// by every publish. It duplicates what the records say so that `verify`
+/// can judge 100,000 packages' signers by reading one file instead of
+/// 100,000; a package missing from it is looked up in its record.
+pub const LEDGER: &str = "packages/signers.tsv";
+
+/// The ledger line of a record.
+pub fn ledger_line(label: &str, sha256: &str, signature: &str, fingerprint: &str) -> String {
+    let fp = if fingerprint.is_empty() {
+        "-"
+    } else {
+        fingerprint
+    };
+    format!("{sha256}\t{label}\t{signature}\t{fp}\n")
+}
+
+/// Append lines to the ledger (derived data: not fsynced, never required).
+pub fn append_ledger(root: &Path, lines: &str) -> Result<()> {
+    use std::io::Write;
+    if lines.is_empty() {
+        return Ok(());
+    }
+    let path = root.join(LEDGER);
+    if let Some(parent) = path.parent() {
+        fs::create_dir_all(parent).ctx("create", parent)?;
+    }
+    fs::OpenOptions::new()
+        .create(true)
+        .append(true)
+        .open(&path)
+        .and_then(|mut f| f.write_all(lines.as_bytes()))
+        .ctx("append to", &path)
+}
+
+/// The ledger as a map from package SHA-256 to (signature status,
+/// fingerprint); later lines win. Empty when there is no ledger.
+pub fn load_ledger(root: &Path) -> std::collections::HashMap<String, (String, String)> {
+    let mut out = std::collections::HashMap::new();
+    let Ok(text) = fs::read_to_string(root.join(LEDGER)) else {
+        return out;
+    };
+    for line in text.lines() {
+        let mut cols = line.split('\t');
+        if let (Some(sha), Some(_label), Some(status), Some(fp)) =
+            (cols.next(), cols.next(), cols.next(), cols.next())
+        {
+            let fp = if fp == "-" { "" } else { fp };
+            out.insert(sha.to_string(), (status.to_string(), fp.to_string()));
+        }
+    }
+    out
+}
+
 /// Whether a state-relative path is a rendered page or asset (regenerated,
 /// never carried over).
 pub fn is_page(rel: &str) -> bool {

@@ -451,18 +451,22 @@ pub(crate) fn differing_fields(a: &PackageEntry, b: &PackageEntry) -> Vec<&'stat
 fn check_package_signers(state: &State, keys: &KeyTable, o: &VerifyOptions, f: &mut Findings) {
     let root = &state.root;
     let entries = &state.archive.packages;
-    let records = crate::parallel::map(entries, o.jobs, |e| site::load_record(root, e));
+    let ledger = site::load_ledger(root);
+    let records = crate::parallel::map(entries, o.jobs, |e| match ledger.get(&e.hash.value) {
+        Some(hit) => Some(hit.clone()),
+        None => site::load_signer(root, &e.name, &e.label(), &e.hash.value),
+    });
     let mut unrecorded = 0usize;
     let mut unsigned = Vec::new();
     for (e, rec) in entries.iter().zip(records) {
-        let Some(rec) = rec else {
+        let Some((signature, fingerprint)) = rec else {
             unrecorded += 1;
             continue;
         };
-        match rec.signature.as_str() {
+        match signature.as_str() {
             "unsigned" => unsigned.push(e.label()),
             _ => {
-                if let Some(why) = keys.refusal(&rec.key_fingerprint) {
+                if let Some(why) = keys.refusal(&fingerprint) {
                     f.issue(
                         "packages",
                         format!(
