@@ -460,7 +460,7 @@ fn remove_stale_siblings(target: &Path, tag: &str) -> Result<bool> {
 }
 
 /// A directory tree being built beside its target. Files are fsynced as
-/// they are written; directories are fsynced by [`Tree::sync`].
+/// they are written; directories are fsynced before the tree is switched in.
 #[derive(Debug)]
 pub struct Tree {
     root: PathBuf,
