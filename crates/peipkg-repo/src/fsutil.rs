@@ -7,10 +7,8 @@
 //! directory entry atomically. Everything here exists to apply those facts
 //! without forgetting one.
 
-use std::ffi::CString;
 use std::fs::{self, File, OpenOptions};
 use std::io::{self, Write};
-use std::os::unix::ffi::OsStrExt;
 use std::os::unix::fs::OpenOptionsExt;
 use std::path::{Path, PathBuf};
 
@@ -81,55 +79,11 @@ pub fn create_dirs(root: &Path, dir: &Path) -> Result<Vec<PathBuf>> {
     Ok(missing)
 }
 
-/// Atomically swap two existing paths (files or directories) on the same
-/// file system: `renameat2(RENAME_EXCHANGE)`. Fails with
-/// `ErrorKind::Unsupported` where the file system cannot do it.
-pub fn exchange(a: &Path, b: &Path) -> io::Result<()> {
-    let ca = CString::new(a.as_os_str().as_bytes())
-        .map_err(|_| io::Error::new(io::ErrorKind::InvalidInput, "path contains NUL"))?;
-    let cb = CString::new(b.as_os_str().as_bytes())
-        .map_err(|_| io::Error::new(io::ErrorKind::InvalidInput, "path contains NUL"))?;
-    // SAFETY: both pointers are valid NUL-terminated strings that outlive
-    // the call; AT_FDCWD makes relative paths resolve as `rename` would.
-    let rc = unsafe {
-        libc::renameat2(
-            libc::AT_FDCWD,
-            ca.as_ptr(),
-            libc::AT_FDCWD,
-            cb.as_ptr(),
-            libc::RENAME_EXCHANGE,
-        )
-    };
-    if rc == 0 {
-        return Ok(());
-    }
-    let err = io::Error::last_os_error();
-    match err.raw_os_error() {
-        Some(libc::EINVAL) | Some(libc::ENOSYS) | Some(libc::EOPNOTSUPP) => Err(io::Error::new(
-            io::ErrorKind::Unsupported,
-            format!("atomic exchange (renameat2 RENAME_EXCHANGE) is not supported here: {err}"),
-        )),
-        _ => Err(err),
-    }
-}
+pub use peipkg_fs::exchange;
 
 /// Remove a file or a whole directory tree; a missing path is not an error.
 pub fn remove_all(path: &Path) -> Result<()> {
-    let meta = match fs::symlink_metadata(path) {
-        Ok(m) => m,
-        Err(e) if e.kind() == io::ErrorKind::NotFound => return Ok(()),
-        Err(e) => return Err(crate::error::RepoError::io("inspect", path, e)),
-    };
-    let res = if meta.is_dir() {
-        fs::remove_dir_all(path)
-    } else {
-        fs::remove_file(path)
-    };
-    match res {
-        Ok(()) => Ok(()),
-        Err(e) if e.kind() == io::ErrorKind::NotFound => Ok(()),
-        Err(e) => Err(crate::error::RepoError::io("remove", path, e)),
-    }
+    peipkg_fs::remove_all(path).map_err(|e| crate::error::RepoError::io("remove", path, e))
 }
 
 /// Hard-link `src` to `dst`, or copy (and fsync) when linking is not

@@ -7,16 +7,7 @@ use std::fs;
 use std::io;
 use std::path::Path;
 
-/// Removes a file or directory tree if it exists. Symlinks are removed,
-/// never followed.
-pub fn remove_all(path: &Path) -> io::Result<()> {
-    match fs::symlink_metadata(path) {
-        Ok(m) if m.is_dir() => fs::remove_dir_all(path),
-        Ok(_) => fs::remove_file(path),
-        Err(e) if e.kind() == io::ErrorKind::NotFound => Ok(()),
-        Err(e) => Err(e),
-    }
-}
+pub use peipkg_fs::remove_all;
 
 /// Removes every `.git` entry (directory or gitlink file) below `root`, at
 /// any depth, without descending into what it removes or following
@@ -87,37 +78,15 @@ pub fn link_tree(src: &Path, dst: &Path) -> io::Result<()> {
 /// new one. Falls back to two renames where the filesystem cannot
 /// exchange; the window between them is then recovered at start.
 pub fn exchange(a: &Path, b: &Path) -> io::Result<()> {
-    use std::ffi::CString;
-    use std::os::unix::ffi::OsStrExt;
-    let ca = CString::new(a.as_os_str().as_bytes())
-        .map_err(|_| io::Error::new(io::ErrorKind::InvalidInput, "path has a NUL byte"))?;
-    let cb = CString::new(b.as_os_str().as_bytes())
-        .map_err(|_| io::Error::new(io::ErrorKind::InvalidInput, "path has a NUL byte"))?;
-    // SAFETY: both pointers are valid NUL-terminated strings for the
-    // duration of the call; renameat2 does not retain them.
-    let rc = unsafe {
-        libc::syscall(
-            libc::SYS_renameat2,
-            libc::AT_FDCWD,
-            ca.as_ptr(),
-            libc::AT_FDCWD,
-            cb.as_ptr(),
-            libc::RENAME_EXCHANGE,
-        )
-    };
-    if rc == 0 {
-        return Ok(());
-    }
-    let err = io::Error::last_os_error();
-    match err.raw_os_error() {
-        Some(libc::EINVAL) | Some(libc::ENOSYS) | Some(libc::EOPNOTSUPP) => {
+    match peipkg_fs::exchange(a, b) {
+        Err(e) if e.kind() == io::ErrorKind::Unsupported => {
             let tmp = a.with_extension("swap");
             remove_all(&tmp)?;
             fs::rename(a, &tmp)?;
             fs::rename(b, a)?;
             fs::rename(&tmp, b)
         }
-        _ => Err(err),
+        other => other,
     }
 }
 
