@@ -19,6 +19,10 @@ pub use reader::{
 };
 pub use writer::{write_package, ArchiveError, EntryKind, PackOptions, PackOutcome, PayloadEntry};
 
-/// zstd level used when the caller has no preference. Chosen from the
-/// benchmark in docs/BENCHMARKS.md.
-pub const DEFAULT_ZSTD_LEVEL: i32 = 19;
+/// zstd level used when the caller has no preference, chosen from the
+/// `peipkg-build` benchmark in docs/BENCHMARKS.md: on the 256 MiB baseline
+/// workload level 9 builds in well under half the reference's time with
+/// packages about 3% larger and a peak RSS under 40 MiB. Equal size needs
+/// level 12 or 13, which on two cores is no faster than the reference and
+/// needs about 100 MiB; operators who want it pass `--zstd-level`.
+pub const DEFAULT_ZSTD_LEVEL: i32 = 9;
