@@ -35,6 +35,12 @@ fn zstd_workers() -> u32 {
 /// worker holds a job's input and output: memory grows with the level.
 /// Fixed 2 MiB jobs keep the writer's peak RSS low at every level.
 const ZSTD_JOB_BYTES: u32 = 2 << 20;
+/// From level 9 up zstd's default hash table (2^22 entries and more) costs
+/// memory and time without paying for itself on package payloads: capped
+/// at 2^20 the 256 MiB benchmark compresses faster, slightly smaller, in
+/// half the memory (docs/BENCHMARKS.md, peipkg-build section).
+const ZSTD_HASH_LOG_CAP: u32 = 20;
+const ZSTD_HASH_CAP_FROM_LEVEL: i32 = 9;
 
 /// One payload entry to pack.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -212,6 +218,10 @@ pub fn write_package(
     enc.multithread(zstd_workers()).map_err(werr)?;
     enc.set_parameter(zstd::stream::raw::CParameter::JobSize(ZSTD_JOB_BYTES))
         .map_err(werr)?;
+    if opts.zstd_level >= ZSTD_HASH_CAP_FROM_LEVEL {
+        enc.set_parameter(zstd::stream::raw::CParameter::HashLog(ZSTD_HASH_LOG_CAP))
+            .map_err(werr)?;
+    }
     let mut tar = HashingWriter::new(enc);
 
     write_member(&mut tar, ".peipkg/manifest.json", &manifest_bytes, mtime).map_err(werr)?;
