@@ -1,0 +1,832 @@
+//! End-to-end benchmark of the real `peipkg-build build` (issue #3 item 7),
+//! and the data behind the default zstd level (item 5).
+//!
+//! ```text
+//! cargo build --release -p peipkg-build -p peipkg-bench
+//! target/release/bench-build [--peipkg-build PATH] [--workloads small,large,many]
+//!     [--levels 1,3,6,9,10,11,12,13,14,15,19] [--runs 3] [--workdir DIR]
+//!     [--breakdown-levels 1,9,10,11] [--memory-levels 10,11,12,13]
+//!     [--memory-variants writer,writer1,nocap,hlog21,defaultjobs,single,wlog21]
+//! target/release/bench-build --tar FILE.tar [--memory-levels ...] [--memory-variants ...]
+//! ```
+//!
+//! With `--tar`, only the memory table runs, on that tar (a check that a
+//! zstd parameter change holds on real files, not only on synthetic ones).
+//!
+//! For each workload the synthetic tree (W2-calibrated content) becomes a
+//! real recipe input: a recipe directory (`peipkg.toml` claiming `usr/**`,
+//! and a `build.sh` that copies `$SOURCE_DIR` into `$DESTDIR`) and a source
+//! directory holding the tree. The real binary then builds a signed package
+//! once per level, in a child process, `--runs` times; tables show medians.
+//! Whole-process figures include the build script, as the reference's did.
+//!
+//! The breakdown splits the build into its serial stages (the script's copy;
+//! walking, hashing and writing the payload tar; zstd alone on the exact tar
+//! the build compresses, with the writer's zstd parameters, which is checked
+//! by comparing bytes with the built package) to show which stage bounds
+//! wall time. The memory table runs zstd alone with other worker counts and
+//! parameter caps, to show where peak RSS comes from and what lowers it.
+//!
+//! Hidden `worker ...` subcommands are the measured children; the
+//! reproducibility test drives `worker tree` and `worker pack` too.
+
+use anyhow::{bail, ensure, Context, Result};
+use peipkg_bench::measure::{run_measured, Usage};
+use peipkg_bench::synthetic::{write_tree_with, Content, TreeSpec, TreeStats};
+use peipkg_format::archive::tar_header::{self, EntryHeader, BLOCK};
+use peipkg_format::archive::{write_package, EntryKind, PackOptions, PayloadEntry};
+use peipkg_format::documents::Manifest;
+use peipkg_format::keys::SigningKey;
+use sha2::{Digest, Sha256};
+use std::fs;
+use std::io::{self, BufWriter, Read, Write};
+use std::path::{Path, PathBuf};
+use std::process::{Command, Stdio};
+
+/// The reference's W2 figures (shared/reference/baseline.md).
+const REF_WALL_S: f64 = 8.44;
+const REF_CPU_S: f64 = 9.17;
+const REF_RSS_MIB: f64 = 109.0;
+const REF_BYTES: u64 = 90_866_907;
+/// Peak RSS the build must stay under at any tree size (issue #3).
+const RSS_TARGET_MIB: f64 = 64.0;
+
+/// zstd parameters of `peipkg_format::archive::write_package` (commit
+/// 9b4b387): min(cores, 2) workers, 2 MiB jobs, hash log capped at 20 from
+/// level 9. They are private to that crate, so the breakdown checks its
+/// output against the real package and says so when they drift.
+const WRITER_JOB: &str = "jobsize=2097152";
+const WRITER_HASH_CAP: (i32, &str) = (9, "hlog=20");
+
+const TIMESTAMP: &str = "2026-05-06T12:00:00Z";
+const MTIME: u64 = 1_778_068_800; // TIMESTAMP as Unix seconds
+
+struct Workload {
+    name: &'static str,
+    spec: TreeSpec,
+}
+
+/// `small` and `large` are issue #3's workloads (`large` mirrors W2);
+/// `many` (opt-in) shows how memory grows with the number of files.
+const WORKLOADS: [Workload; 3] = [
+    Workload {
+        name: "small",
+        spec: TreeSpec {
+            total_bytes: 8 << 20,
+            files: 200,
+            symlinks: 4,
+            seed: 1,
+        },
+    },
+    Workload {
+        name: "large",
+        spec: TreeSpec {
+            total_bytes: 256 << 20,
+            files: 3000,
+            symlinks: 16,
+            seed: 1,
+        },
+    },
+    Workload {
+        name: "many",
+        spec: TreeSpec {
+            total_bytes: 100 << 20,
+            files: 100_000,
+            symlinks: 16,
+            seed: 1,
+        },
+    },
+];
+
+const RECIPE: &str = "[meta]\n\
+license = \"MIT\"\n\
+homepage = \"https://example.org/synth\"\n\
+build_script = \"build.sh\"\n\
+\n\
+[[package]]\n\
+name = \"synth\"\n\
+architecture = \"x86_64\"\n\
+description = \"synthetic benchmark payload\"\n\
+files = [\"usr/**\"]\n";
+
+const BUILD_SH: &str = "#!/bin/sh\nset -e\ncp -a \"$SOURCE_DIR\"/. \"$DESTDIR\"/\n";
+
+struct Opts {
+    peipkg_build: Option<PathBuf>,
+    workloads: Vec<String>,
+    levels: Vec<i32>,
+    runs: usize,
+    workdir: Option<PathBuf>,
+    breakdown_levels: Vec<i32>,
+    memory_levels: Vec<i32>,
+    memory_variants: Vec<String>,
+    /// Run only the memory table, on this tar (real files, say).
+    tar: Option<PathBuf>,
+}
+
+fn main() -> Result<()> {
+    let args: Vec<String> = std::env::args().skip(1).collect();
+    if args.first().map(String::as_str) == Some("worker") {
+        return worker(&args[1..]);
+    }
+    let opts = parse_opts(&args)?;
+    if let Some(tar) = &opts.tar {
+        print_machine();
+        println!(
+            "runs per figure: {} (medians); input: {}",
+            opts.runs,
+            tar.display()
+        );
+        let out = tempfile::Builder::new()
+            .prefix("bench-build-")
+            .tempdir_in(opts.workdir.clone().unwrap_or_else(std::env::temp_dir))?;
+        let exe = std::env::current_exe()?;
+        return memory_table(&opts, &exe, tar, &out.path().join("z.out"));
+    }
+    let bin = match &opts.peipkg_build {
+        Some(p) => p.clone(),
+        None => sibling_binary()?,
+    };
+    ensure!(
+        bin.is_file(),
+        "peipkg-build binary {} not found",
+        bin.display()
+    );
+    let tmp = tempfile::Builder::new()
+        .prefix("bench-build-")
+        .tempdir_in(opts.workdir.clone().unwrap_or_else(std::env::temp_dir))?;
+    let key = tmp.path().join("sign.key");
+    let status = Command::new(&bin)
+        .args(["keygen", "--out"])
+        .arg(&key)
+        .stdout(Stdio::null())
+        .status()
+        .with_context(|| format!("run {} keygen", bin.display()))?;
+    ensure!(
+        status.success(),
+        "{} keygen failed: {status}",
+        bin.display()
+    );
+
+    print_machine();
+    println!("peipkg-build: {}", bin.display());
+    println!("runs per figure: {} (medians)", opts.runs);
+    for w in WORKLOADS.iter() {
+        if opts.workloads.iter().any(|n| n == w.name) {
+            bench_workload(&opts, &bin, &key, tmp.path(), w)?;
+        }
+    }
+    Ok(())
+}
+
+fn parse_opts(args: &[String]) -> Result<Opts> {
+    let mut o = Opts {
+        peipkg_build: None,
+        workloads: vec!["small".into(), "large".into()],
+        levels: vec![1, 3, 6, 9, 10, 11, 12, 13, 14, 15, 19],
+        runs: 3,
+        workdir: None,
+        breakdown_levels: vec![1, 9, 10, 11],
+        memory_levels: vec![10, 11, 12, 13],
+        memory_variants: ["writer", "writer1", "nocap", "hlog21", "single"]
+            .map(String::from)
+            .to_vec(),
+        tar: None,
+    };
+    let ints = |v: &str| -> Result<Vec<i32>> {
+        v.split(',')
+            .filter(|s| !s.is_empty())
+            .map(|s| s.parse().with_context(|| format!("bad level {s:?}")))
+            .collect()
+    };
+    let mut it = args.iter();
+    while let Some(a) = it.next() {
+        let v = it
+            .next()
+            .with_context(|| format!("flag {a} needs a value"))?;
+        match a.as_str() {
+            "--peipkg-build" => o.peipkg_build = Some(PathBuf::from(v)),
+            "--workloads" => o.workloads = v.split(',').map(String::from).collect(),
+            "--levels" => o.levels = ints(v)?,
+            "--runs" => o.runs = v.parse().with_context(|| format!("bad --runs {v:?}"))?,
+            "--workdir" => o.workdir = Some(PathBuf::from(v)),
+            "--tar" => o.tar = Some(PathBuf::from(v)),
+            "--breakdown-levels" => o.breakdown_levels = ints(v)?,
+            "--memory-levels" => o.memory_levels = ints(v)?,
+            "--memory-variants" => {
+                o.memory_variants = v.split(',').map(String::from).collect();
+                for k in &o.memory_variants {
+                    ensure!(
+                        MEMORY_VARIANTS.iter().any(|m| m.0 == k),
+                        "unknown memory variant {k:?} (writer, writer1, nocap, hlog21, defaultjobs, single, wlog21)"
+                    );
+                }
+            }
+            other => bail!("unknown flag {other}"),
+        }
+    }
+    ensure!(o.runs >= 1, "--runs must be at least 1");
+    for n in &o.workloads {
+        ensure!(
+            WORKLOADS.iter().any(|w| w.name == n),
+            "unknown workload {n:?} (small, large, many)"
+        );
+    }
+    let all = o
+        .levels
+        .iter()
+        .chain(&o.breakdown_levels)
+        .chain(&o.memory_levels);
+    for &l in all {
+        ensure!((1..=19).contains(&l), "level {l} outside 1..=19");
+    }
+    Ok(o)
+}
+
+/// `peipkg-build` built into the same target directory as this binary.
+fn sibling_binary() -> Result<PathBuf> {
+    let exe = std::env::current_exe()?;
+    let dir = exe.parent().context("bench binary has no directory")?;
+    let p = dir.join("peipkg-build");
+    ensure!(
+        p.is_file(),
+        "{} not found: run `cargo build --release -p peipkg-build` with the same \
+         CARGO_TARGET_DIR, or pass --peipkg-build PATH",
+        p.display()
+    );
+    Ok(p)
+}
+
+fn cores() -> usize {
+    std::thread::available_parallelism().map_or(1, |n| n.get())
+}
+
+fn print_machine() {
+    let cpu = fs::read_to_string("/proc/cpuinfo")
+        .ok()
+        .and_then(|s| {
+            s.lines()
+                .find(|l| l.starts_with("model name"))
+                .and_then(|l| l.split_once(':'))
+                .map(|(_, v)| v.trim().to_string())
+        })
+        .unwrap_or_else(|| "unknown".into());
+    let load = fs::read_to_string("/proc/loadavg").unwrap_or_default();
+    println!(
+        "machine: {} cores, {cpu}; load average at start: {}",
+        cores(),
+        load.trim()
+    );
+}
+
+/// One level's build: medians, and the package's bytes and hash.
+struct Built {
+    usage: Usage,
+    bytes: u64,
+    sha256: String,
+}
+
+fn bench_workload(opts: &Opts, bin: &Path, key: &Path, tmp: &Path, w: &Workload) -> Result<()> {
+    let root = tmp.join(w.name);
+    let recipe = root.join("recipe");
+    let source = root.join("source");
+    fs::create_dir_all(&recipe)?;
+    fs::create_dir_all(&source)?;
+    fs::write(recipe.join("peipkg.toml"), RECIPE)?;
+    fs::write(recipe.join("build.sh"), BUILD_SH)?;
+    let stats = write_tree_with(&source, &w.spec, Content::W2)?;
+    let payload_mb = stats.bytes as f64 / 1e6;
+    println!();
+    println!("## workload {}: {}", w.name, describe(&stats));
+    println!();
+    println!("`peipkg-build build`, signed, whole process (build script included):");
+    println!();
+    println!("| zstd level | wall s | CPU s | peak RSS MiB | package bytes | vs reference bytes | MB/s (wall) |");
+    println!("|---|---|---|---|---|---|---|");
+    let mut built = Vec::new();
+    let mut first_pkg = None;
+    for &level in &opts.levels {
+        let b = build_level(opts, bin, key, tmp, &root, level, &mut first_pkg)
+            .with_context(|| format!("workload {} level {level}", w.name))?;
+        // Only the large workload mirrors W2, the reference's measurement.
+        let vs_ref = if w.name == "large" {
+            format!("{:+.1}%", 100.0 * (b.bytes as f64 / REF_BYTES as f64 - 1.0))
+        } else {
+            "n/a".to_string()
+        };
+        println!(
+            "| {level} | {:.2} | {:.2} | {:.1} | {} | {vs_ref} | {:.0} |",
+            b.usage.wall_s,
+            b.usage.cpu_s,
+            b.usage.max_rss_mib,
+            b.bytes,
+            payload_mb / b.usage.wall_s
+        );
+        built.push((level, b));
+    }
+    println!();
+    println!(
+        "reference (W2, 256 MiB): {REF_WALL_S} s wall, {REF_CPU_S} s CPU, {REF_RSS_MIB} MiB RSS, \
+         {REF_BYTES} bytes; RSS target < {RSS_TARGET_MIB} MiB"
+    );
+    let wanted = !opts.breakdown_levels.is_empty() || !opts.memory_levels.is_empty();
+    if let (Some(pkg), true) = (first_pkg, wanted) {
+        breakdown(opts, &root, &source, &pkg, &built)?;
+    }
+    fs::remove_dir_all(&root)?;
+    Ok(())
+}
+
+fn build_level(
+    opts: &Opts,
+    bin: &Path,
+    key: &Path,
+    tmp: &Path,
+    root: &Path,
+    level: i32,
+    keep_first: &mut Option<PathBuf>,
+) -> Result<Built> {
+    let recipe = root.join("recipe/peipkg.toml");
+    let source = root.join("source");
+    let mut runs = Vec::new();
+    let mut seen: Option<(u64, String)> = None;
+    for run in 0..opts.runs {
+        let out = root.join(format!("out-{level}-{run}"));
+        let u = run_measured(
+            Command::new(bin)
+                .arg("build")
+                .arg("--recipe")
+                .arg(&recipe)
+                .arg("--source")
+                .arg(&source)
+                .args(["--version", "1.0-1", "--source-ref", "bench://synthetic"])
+                .args(["--farm-id", "bench", "--timestamp", TIMESTAMP])
+                .arg("--out")
+                .arg(&out)
+                .arg("--sign-key")
+                .arg(key)
+                .args(["--zstd-level", &level.to_string()])
+                .env("TMPDIR", tmp)
+                .stdout(Stdio::null())
+                .stderr(Stdio::null()),
+        )?;
+        let pkg = only_package(&out)?;
+        let now = (fs::metadata(&pkg)?.len(), sha256_file(&pkg)?);
+        // Same inputs, same bytes: anything else is a reproducibility bug.
+        if let Some(before) = &seen {
+            ensure!(
+                *before == now,
+                "level {level}: package changed between runs ({before:?} then {now:?})"
+            );
+        }
+        seen = Some(now);
+        if keep_first.is_none() {
+            let keep = root.join("first.peipkg");
+            fs::rename(&pkg, &keep)?;
+            *keep_first = Some(keep);
+        }
+        fs::remove_dir_all(&out)?;
+        runs.push(u);
+    }
+    let (bytes, sha256) = seen.context("no runs")?;
+    Ok(Built {
+        usage: median(&runs),
+        bytes,
+        sha256,
+    })
+}
+
+fn describe(s: &TreeStats) -> String {
+    format!(
+        "{} files, {} symlinks, {} directories, {:.1} MB ({:.0}% text, {:.0}% records, {:.0}% random)",
+        s.files,
+        s.symlinks,
+        s.dirs,
+        s.bytes as f64 / 1e6,
+        pct(s.text_bytes, s.bytes),
+        pct(s.record_bytes, s.bytes),
+        pct(s.random_bytes, s.bytes)
+    )
+}
+
+fn pct(part: u64, whole: u64) -> f64 {
+    100.0 * part as f64 / whole.max(1) as f64
+}
+
+fn only_package(out: &Path) -> Result<PathBuf> {
+    let mut found = Vec::new();
+    for e in fs::read_dir(out).with_context(|| format!("read {}", out.display()))? {
+        let p = e?.path();
+        if p.extension().is_some_and(|x| x == "peipkg") {
+            found.push(p);
+        }
+    }
+    ensure!(
+        found.len() == 1,
+        "expected one package in {}, found {}",
+        out.display(),
+        found.len()
+    );
+    Ok(found.remove(0))
+}
+
+fn sha256_file(p: &Path) -> Result<String> {
+    let mut f = fs::File::open(p).with_context(|| format!("open {}", p.display()))?;
+    let mut sha = Sha256::new();
+    io::copy(&mut f, &mut sha)?;
+    Ok(hex_lower(&sha.finalize()))
+}
+
+fn hex_lower(b: &[u8]) -> String {
+    b.iter().map(|x| format!("{x:02x}")).collect()
+}
+
+/// Median of each figure on its own.
+fn median(runs: &[Usage]) -> Usage {
+    let pick = |f: fn(&Usage) -> f64| {
+        let mut v: Vec<f64> = runs.iter().map(f).collect();
+        v.sort_by(f64::total_cmp);
+        v[v.len() / 2]
+    };
+    Usage {
+        wall_s: pick(|u| u.wall_s),
+        cpu_s: pick(|u| u.cpu_s),
+        max_rss_mib: pick(|u| u.max_rss_mib),
+    }
+}
+
+fn measured_median(runs: usize, mut make: impl FnMut() -> Command) -> Result<Usage> {
+    let mut v = Vec::with_capacity(runs);
+    for _ in 0..runs {
+        v.push(run_measured(&mut make())?);
+    }
+    Ok(median(&v))
+}
+
+/// The writer's zstd parameters on this machine, at `level`.
+fn writer_params(level: i32) -> String {
+    let mut p = format!("workers={},{WRITER_JOB}", cores().min(2));
+    if level >= WRITER_HASH_CAP.0 {
+        p.push(',');
+        p.push_str(WRITER_HASH_CAP.1);
+    }
+    p
+}
+
+/// Stage-by-stage costs, each in its own child process.
+fn breakdown(
+    opts: &Opts,
+    root: &Path,
+    source: &Path,
+    pkg: &Path,
+    built: &[(i32, Built)],
+) -> Result<()> {
+    let exe = std::env::current_exe()?;
+    // The exact uncompressed stream the build compresses. It is the same at
+    // every level: nothing in it (the signature included) names the level.
+    let tar = root.join("payload.tar");
+    {
+        let mut dec = zstd::stream::read::Decoder::new(fs::File::open(pkg)?)?;
+        let mut out = BufWriter::new(fs::File::create(&tar)?);
+        io::copy(&mut dec, &mut out)?;
+        out.flush()?;
+    }
+    let tar_mb = fs::metadata(&tar)?.len() as f64 / 1e6;
+    println!();
+    println!(
+        "Stages run alone (the build runs them one after another); the tar is {tar_mb:.1} MB; \
+         zstd with the writer's parameters (at level 1: {}):",
+        writer_params(1)
+    );
+    println!();
+    println!("| stage | wall s | CPU s | peak RSS MiB | output bytes |");
+    println!("|---|---|---|---|---|");
+    let copy_dst = root.join("copy");
+    let u = measured_median(opts.runs, || {
+        let _ = fs::remove_dir_all(&copy_dst);
+        let mut c = Command::new("sh");
+        c.arg("-c")
+            .arg("mkdir \"$2\" && cp -a \"$1\"/. \"$2\"/")
+            .arg("sh")
+            .arg(source)
+            .arg(&copy_dst);
+        c
+    })?;
+    let _ = fs::remove_dir_all(&copy_dst);
+    println!(
+        "| build script: `cp -a` of the tree | {:.2} | {:.2} | {:.1} | |",
+        u.wall_s, u.cpu_s, u.max_rss_mib
+    );
+    let spool = root.join("spool.tar");
+    let u = measured_median(opts.runs, || {
+        let mut c = Command::new(&exe);
+        c.args(["worker", "tar"]).arg(source).arg(&spool);
+        c
+    })?;
+    println!(
+        "| walk + SHA-256 + tar spool, no zstd | {:.2} | {:.2} | {:.1} | {} |",
+        u.wall_s,
+        u.cpu_s,
+        u.max_rss_mib,
+        fs::metadata(&spool)?.len()
+    );
+    fs::remove_file(&spool)?;
+    let zout = root.join("z.out");
+    for &level in &opts.breakdown_levels {
+        let u = zstd_alone(opts.runs, &exe, level, &writer_params(level), &tar, &zout)?;
+        let bytes = fs::metadata(&zout)?.len();
+        // The package is the compressed tar, nothing else: equal bytes show
+        // this stage did exactly the build's compression work.
+        let same = match built.iter().find(|(l, _)| *l == level) {
+            Some((_, b)) => {
+                if b.bytes == bytes && b.sha256 == sha256_file(&zout)? {
+                    "identical to the package"
+                } else {
+                    "DIFFERS from the package: writer parameters drifted"
+                }
+            }
+            None => "",
+        };
+        println!(
+            "| zstd level {level} alone | {:.2} | {:.2} | {:.1} | {bytes} {same} |",
+            u.wall_s, u.cpu_s, u.max_rss_mib
+        );
+    }
+    if !opts.memory_levels.is_empty() {
+        memory_table(opts, &exe, &tar, &zout)?;
+    }
+    let _ = fs::remove_file(&zout);
+    fs::remove_file(&tar)?;
+    Ok(())
+}
+
+fn zstd_alone(
+    runs: usize,
+    exe: &Path,
+    level: i32,
+    params: &str,
+    tar: &Path,
+    out: &Path,
+) -> Result<Usage> {
+    measured_median(runs, || {
+        let mut c = Command::new(exe);
+        c.args(["worker", "zstd", &level.to_string(), params])
+            .arg(tar)
+            .arg(out);
+        c
+    })
+    .with_context(|| format!("zstd level {level} {params}"))
+}
+
+/// `--memory-variants` keys, what they are, and the zstd parameters.
+const MEMORY_VARIANTS: [(&str, &str, &str); 7] = [
+    (
+        "writer",
+        "writer: 2 workers, 2 MiB jobs, hash log 20",
+        "workers=2,jobsize=2097152,hlog=20",
+    ),
+    (
+        "writer1",
+        "writer on 1 core: 1 worker, 2 MiB jobs, hash log 20",
+        "workers=1,jobsize=2097152,hlog=20",
+    ),
+    (
+        "nocap",
+        "2 workers, 2 MiB jobs, zstd's hash log",
+        "workers=2,jobsize=2097152",
+    ),
+    (
+        "hlog21",
+        "2 workers, 2 MiB jobs, hash log 21",
+        "workers=2,jobsize=2097152,hlog=21",
+    ),
+    (
+        "defaultjobs",
+        "2 workers, zstd's jobs and hash log",
+        "workers=2",
+    ),
+    ("single", "single-threaded, zstd's hash log", "workers=0"),
+    (
+        "wlog21",
+        "2 workers, 2 MiB jobs, window 21, hash 20, chain 21",
+        "workers=2,jobsize=2097152,wlog=21,hlog=20,clog=21",
+    ),
+];
+
+/// zstd alone with other worker counts and caps on its tables, to show
+/// where memory goes and what each cap costs in bytes and time.
+fn memory_table(opts: &Opts, exe: &Path, tar: &Path, zout: &Path) -> Result<()> {
+    println!();
+    println!("zstd alone on the same tar, memory variants (`wlog`/`hlog`/`clog` = window/hash/chain log caps):");
+    println!();
+    println!("| level | variant | wall s | CPU s | peak RSS MiB | output bytes |");
+    println!("|---|---|---|---|---|---|");
+    let variants = MEMORY_VARIANTS
+        .iter()
+        .filter(|(key, _, _)| opts.memory_variants.iter().any(|k| k == key));
+    for &level in &opts.memory_levels {
+        for (_, name, params) in variants.clone() {
+            let u = zstd_alone(opts.runs, exe, level, params, tar, zout)?;
+            println!(
+                "| {level} | {name} | {:.2} | {:.2} | {:.1} | {} |",
+                u.wall_s,
+                u.cpu_s,
+                u.max_rss_mib,
+                fs::metadata(zout)?.len()
+            );
+        }
+    }
+    Ok(())
+}
+
+fn worker(args: &[String]) -> Result<()> {
+    match args {
+        [op, tree, out] if op == "tar" => tar_worker(Path::new(tree), Path::new(out)),
+        [op, level, params, input, out] if op == "zstd" => zstd_worker(
+            level
+                .parse()
+                .with_context(|| format!("bad level {level:?}"))?,
+            params,
+            Path::new(input),
+            Path::new(out),
+        ),
+        [op, profile, bytes, files, symlinks, dir] if op == "tree" => {
+            let spec = TreeSpec {
+                total_bytes: bytes.parse().context("bad byte count")?,
+                files: files.parse().context("bad file count")?,
+                symlinks: symlinks.parse().context("bad symlink count")?,
+                seed: 1,
+            };
+            let content = match profile.as_str() {
+                "w2" => Content::W2,
+                "original" => Content::Original,
+                _ => bail!("unknown content {profile:?} (w2, original)"),
+            };
+            let stats = write_tree_with(Path::new(dir), &spec, content)?;
+            println!("{}", describe(&stats));
+            Ok(())
+        }
+        [op, level, tree, out] if op == "pack" => {
+            let level = match level.as_str() {
+                "default" => peipkg_format::archive::DEFAULT_ZSTD_LEVEL,
+                n => n.parse().with_context(|| format!("bad level {n:?}"))?,
+            };
+            pack_worker(level, Path::new(tree), Path::new(out))
+        }
+        _ => bail!("bad worker arguments {args:?}"),
+    }
+}
+
+/// Pass 1 of the writer, without zstd: walk, hash every file, and write the
+/// payload tar section to a spool with the writer's buffer sizes.
+fn tar_worker(tree: &Path, out: &Path) -> Result<()> {
+    let mut entries = walk(tree)?;
+    entries.sort_by_cached_key(wire_name);
+    let mut spool = BufWriter::with_capacity(256 * 1024, fs::File::create(out)?);
+    let mut header = Vec::with_capacity(3 * BLOCK);
+    let mut buf = vec![0u8; 128 * 1024];
+    // Kept, as the writer keeps every files.json entry until pass 2.
+    let mut hashes = Vec::with_capacity(entries.len());
+    for e in &entries {
+        header.clear();
+        let name = wire_name(e);
+        let (typeflag, size, linkname) = match &e.kind {
+            EntryKind::File { size, .. } => (tar_header::TYPE_FILE, *size, ""),
+            EntryKind::Directory => (tar_header::TYPE_DIR, 0, ""),
+            EntryKind::Symlink { target } => (tar_header::TYPE_SYMLINK, 0, target.as_str()),
+        };
+        tar_header::encode(
+            &EntryHeader {
+                name: &name,
+                typeflag,
+                size,
+                mtime: MTIME,
+                linkname,
+            },
+            &mut header,
+        );
+        spool.write_all(&header)?;
+        if let EntryKind::File { source, size } = &e.kind {
+            let mut f =
+                fs::File::open(source).with_context(|| format!("open {}", source.display()))?;
+            let mut sha = Sha256::new();
+            loop {
+                let n = f.read(&mut buf)?;
+                if n == 0 {
+                    break;
+                }
+                sha.update(&buf[..n]);
+                spool.write_all(&buf[..n])?;
+            }
+            spool.write_all(&[0u8; BLOCK][..tar_header::padding_for(*size)])?;
+            hashes.push(sha.finalize());
+        }
+    }
+    spool.flush()?;
+    Ok(())
+}
+
+/// Compress `input` the way the writer does (level, checksum, workers),
+/// with optional overrides: `workers`, `jobsize`, `wlog` (window), `hlog`
+/// (hash table), `clog` (chain table), `slog` (search depth), `tlen` (target
+/// length), `mml` (minimum match), `ovlog` (job overlap), `chunk` (write size), e.g.
+/// `workers=2,jobsize=2097152,wlog=21`.
+fn zstd_worker(level: i32, params: &str, input: &Path, out: &Path) -> Result<()> {
+    use zstd::stream::raw::CParameter;
+    let mut enc = zstd::stream::write::Encoder::new(
+        BufWriter::with_capacity(256 * 1024, fs::File::create(out)?),
+        level,
+    )?;
+    enc.include_checksum(true)?;
+    let mut chunk = 256 * 1024;
+    for kv in params.split(',').filter(|s| !s.is_empty()) {
+        let (k, v) = kv
+            .split_once('=')
+            .with_context(|| format!("bad zstd parameter {kv:?}"))?;
+        let n: u32 = v.parse().with_context(|| format!("bad value in {kv:?}"))?;
+        match k {
+            "workers" => enc.multithread(n)?,
+            "wlog" => enc.set_parameter(CParameter::WindowLog(n))?,
+            "clog" => enc.set_parameter(CParameter::ChainLog(n))?,
+            "hlog" => enc.set_parameter(CParameter::HashLog(n))?,
+            "jobsize" => enc.set_parameter(CParameter::JobSize(n))?,
+            "ovlog" => enc.set_parameter(CParameter::OverlapSizeLog(n))?,
+            "slog" => enc.set_parameter(CParameter::SearchLog(n))?,
+            "tlen" => enc.set_parameter(CParameter::TargetLength(n))?,
+            "mml" => enc.set_parameter(CParameter::MinMatch(n))?,
+            "chunk" => chunk = n as usize,
+            _ => bail!("unknown zstd parameter {k:?}"),
+        }
+    }
+    let mut r = fs::File::open(input)?;
+    let mut buf = vec![0u8; chunk.max(1)];
+    loop {
+        let n = r.read(&mut buf)?;
+        if n == 0 {
+            break;
+        }
+        enc.write_all(&buf[..n])?;
+    }
+    enc.finish()?.flush()?;
+    Ok(())
+}
+
+/// Write a signed package with the library writer `peipkg-build` uses, and
+/// say how many cores this process may run on (the writer's worker count
+/// follows it), so a caller can tell that a CPU-affinity limit took effect.
+fn pack_worker(level: i32, tree: &Path, out: &Path) -> Result<()> {
+    println!("cores={}", cores());
+    let manifest = Manifest::decode(
+        br#"{"schema_version":1,"name":"synth","version":"1.0-1","architecture":"x86_64","dependencies":[],"conflicts":[],"size_installed":0,"build":{"timestamp":"2026-05-06T12:00:00Z","farm_id":"bench","source_ref":"bench://synthetic"}}"#,
+    )?;
+    let opts = PackOptions {
+        zstd_level: level,
+        signing_key: Some(SigningKey::from_seed(&[0x5a; 32])),
+    };
+    write_package(&manifest, walk(tree)?, &opts, out)?;
+    Ok(())
+}
+
+fn wire_name(e: &PayloadEntry) -> String {
+    match e.kind {
+        EntryKind::Directory => format!("{}/", e.path),
+        _ => e.path.clone(),
+    }
+}
+
+/// Every entry under `root`, relative, directories included.
+fn walk(root: &Path) -> Result<Vec<PayloadEntry>> {
+    let mut out = Vec::new();
+    let mut stack = vec![PathBuf::new()];
+    while let Some(rel) = stack.pop() {
+        let dir = root.join(&rel);
+        for e in fs::read_dir(&dir).with_context(|| format!("read {}", dir.display()))? {
+            let e = e?;
+            let rel_child = rel.join(e.file_name());
+            let path = rel_child
+                .to_str()
+                .with_context(|| format!("non-UTF-8 name {}", rel_child.display()))?
+                .to_string();
+            let ft = e.file_type()?;
+            let kind = if ft.is_dir() {
+                stack.push(rel_child.clone());
+                EntryKind::Directory
+            } else if ft.is_symlink() {
+                let t = fs::read_link(e.path())?;
+                EntryKind::Symlink {
+                    target: t
+                        .to_str()
+                        .with_context(|| format!("non-UTF-8 link {}", e.path().display()))?
+                        .to_string(),
+                }
+            } else {
+                EntryKind::File {
+                    source: e.path(),
+                    size: e.metadata()?.len(),
+                }
+            };
+            out.push(PayloadEntry { path, kind });
+        }
+    }
+    Ok(out)
+}
