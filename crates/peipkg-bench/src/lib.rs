@@ -13,3 +13,4 @@
 
 pub mod measure;
 pub mod synthetic;
+pub mod walk;

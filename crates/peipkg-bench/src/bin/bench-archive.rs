@@ -8,9 +8,8 @@
 use anyhow::{bail, Context, Result};
 use peipkg_bench::measure::run_measured;
 use peipkg_bench::synthetic::{write_tree, TreeSpec};
-use peipkg_format::archive::{
-    verify_package, write_package, EntryKind, PackOptions, PayloadEntry, VerifyOptions,
-};
+use peipkg_bench::walk::walk;
+use peipkg_format::archive::{verify_package, write_package, PackOptions, VerifyOptions};
 use peipkg_format::documents::Manifest;
 use peipkg_format::keys::SigningKey;
 use std::path::{Path, PathBuf};
@@ -113,34 +112,4 @@ fn worker(args: &[String]) -> Result<()> {
         _ => bail!("bad worker arguments {args:?}"),
     }
     Ok(())
-}
-
-/// Every entry under `root`, relative, directories included.
-fn walk(root: &Path) -> Result<Vec<PayloadEntry>> {
-    let mut out = Vec::new();
-    let mut stack = vec![PathBuf::new()];
-    while let Some(rel) = stack.pop() {
-        for e in std::fs::read_dir(root.join(&rel))? {
-            let e = e?;
-            let rel_child = rel.join(e.file_name());
-            let path = rel_child.to_str().context("non-UTF-8 name")?.to_string();
-            let ft = e.file_type()?;
-            let kind = if ft.is_dir() {
-                stack.push(rel_child.clone());
-                EntryKind::Directory
-            } else if ft.is_symlink() {
-                let t = std::fs::read_link(e.path())?;
-                EntryKind::Symlink {
-                    target: t.to_str().context("non-UTF-8 link")?.to_string(),
-                }
-            } else {
-                EntryKind::File {
-                    source: e.path(),
-                    size: e.metadata()?.len(),
-                }
-            };
-            out.push(PayloadEntry { path, kind });
-        }
-    }
-    Ok(out)
 }

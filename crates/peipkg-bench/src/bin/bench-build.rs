@@ -33,8 +33,10 @@
 use anyhow::{bail, ensure, Context, Result};
 use peipkg_bench::measure::{run_measured, Usage};
 use peipkg_bench::synthetic::{write_tree_with, Content, TreeSpec, TreeStats};
-use peipkg_format::archive::tar_header::{self, EntryHeader, BLOCK};
-use peipkg_format::archive::{write_package, EntryKind, PackOptions, PayloadEntry};
+use peipkg_bench::walk::walk;
+use peipkg_format::archive::tar_header::{self, BLOCK};
+use peipkg_format::archive::writer::{entry_header, wire_name};
+use peipkg_format::archive::{write_package, EntryKind, PackOptions};
 use peipkg_format::documents::Manifest;
 use peipkg_format::keys::SigningKey;
 use sha2::{Digest, Sha256};
@@ -689,22 +691,7 @@ fn tar_worker(tree: &Path, out: &Path) -> Result<()> {
     let mut hashes = Vec::with_capacity(entries.len());
     for e in &entries {
         header.clear();
-        let name = wire_name(e);
-        let (typeflag, size, linkname) = match &e.kind {
-            EntryKind::File { size, .. } => (tar_header::TYPE_FILE, *size, ""),
-            EntryKind::Directory => (tar_header::TYPE_DIR, 0, ""),
-            EntryKind::Symlink { target } => (tar_header::TYPE_SYMLINK, 0, target.as_str()),
-        };
-        tar_header::encode(
-            &EntryHeader {
-                name: &name,
-                typeflag,
-                size,
-                mtime: MTIME,
-                linkname,
-            },
-            &mut header,
-        );
+        entry_header(e, MTIME, &mut header);
         spool.write_all(&header)?;
         if let EntryKind::File { source, size } = &e.kind {
             let mut f =
@@ -785,48 +772,4 @@ fn pack_worker(level: i32, tree: &Path, out: &Path) -> Result<()> {
     };
     write_package(&manifest, walk(tree)?, &opts, out)?;
     Ok(())
-}
-
-fn wire_name(e: &PayloadEntry) -> String {
-    match e.kind {
-        EntryKind::Directory => format!("{}/", e.path),
-        _ => e.path.clone(),
-    }
-}
-
-/// Every entry under `root`, relative, directories included.
-fn walk(root: &Path) -> Result<Vec<PayloadEntry>> {
-    let mut out = Vec::new();
-    let mut stack = vec![PathBuf::new()];
-    while let Some(rel) = stack.pop() {
-        let dir = root.join(&rel);
-        for e in fs::read_dir(&dir).with_context(|| format!("read {}", dir.display()))? {
-            let e = e?;
-            let rel_child = rel.join(e.file_name());
-            let path = rel_child
-                .to_str()
-                .with_context(|| format!("non-UTF-8 name {}", rel_child.display()))?
-                .to_string();
-            let ft = e.file_type()?;
-            let kind = if ft.is_dir() {
-                stack.push(rel_child.clone());
-                EntryKind::Directory
-            } else if ft.is_symlink() {
-                let t = fs::read_link(e.path())?;
-                EntryKind::Symlink {
-                    target: t
-                        .to_str()
-                        .with_context(|| format!("non-UTF-8 link {}", e.path().display()))?
-                        .to_string(),
-                }
-            } else {
-                EntryKind::File {
-                    source: e.path(),
-                    size: e.metadata()?.len(),
-                }
-            };
-            out.push(PayloadEntry { path, kind });
-        }
-    }
-    Ok(out)
 }

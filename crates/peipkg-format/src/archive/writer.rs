@@ -153,22 +153,7 @@ pub fn write_package(
     let mut header = Vec::with_capacity(3 * BLOCK);
     for e in &entries {
         header.clear();
-        let name = wire_name(e);
-        let (typeflag, size, linkname) = match &e.kind {
-            EntryKind::File { size, .. } => (tar_header::TYPE_FILE, *size, ""),
-            EntryKind::Directory => (tar_header::TYPE_DIR, 0, ""),
-            EntryKind::Symlink { target } => (tar_header::TYPE_SYMLINK, 0, target.as_str()),
-        };
-        tar_header::encode(
-            &EntryHeader {
-                name: &name,
-                typeflag,
-                size,
-                mtime,
-                linkname,
-            },
-            &mut header,
-        );
+        entry_header(e, mtime, &mut header);
         spool.write_all(&header).map_err(werr)?;
         if let EntryKind::File { source, size } = &e.kind {
             let hash = copy_file(source, *size, &mut spool).map_err(|err| match err {
@@ -256,8 +241,28 @@ pub fn write_package(
     })
 }
 
+/// Append the header block(s) of one payload entry (content excluded).
+pub fn entry_header(e: &PayloadEntry, mtime: u64, out: &mut Vec<u8>) {
+    let name = wire_name(e);
+    let (typeflag, size, linkname) = match &e.kind {
+        EntryKind::File { size, .. } => (tar_header::TYPE_FILE, *size, ""),
+        EntryKind::Directory => (tar_header::TYPE_DIR, 0, ""),
+        EntryKind::Symlink { target } => (tar_header::TYPE_SYMLINK, 0, target.as_str()),
+    };
+    tar_header::encode(
+        &EntryHeader {
+            name: &name,
+            typeflag,
+            size,
+            mtime,
+            linkname,
+        },
+        out,
+    );
+}
+
 /// The name an entry has on the wire, which is also its sort key.
-fn wire_name(e: &PayloadEntry) -> String {
+pub fn wire_name(e: &PayloadEntry) -> String {
     match e.kind {
         EntryKind::Directory => format!("{}/", e.path),
         _ => e.path.clone(),
