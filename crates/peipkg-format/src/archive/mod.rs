@@ -21,8 +21,7 @@ pub use writer::{write_package, ArchiveError, EntryKind, PackOptions, PackOutcom
 
 /// zstd level used when the caller has no preference, chosen from the
 /// `peipkg-build` benchmark in docs/BENCHMARKS.md: on the 256 MiB baseline
-/// workload level 9 builds in well under half the reference's time with
-/// packages about 3% larger and a peak RSS under 40 MiB. Equal size needs
-/// level 12 or 13, which on two cores is no faster than the reference and
-/// needs about 100 MiB; operators who want it pass `--zstd-level`.
-pub const DEFAULT_ZSTD_LEVEL: i32 = 9;
+/// workload level 11 (with the writer's hash-log cap) gives packages 0.6%
+/// larger than the reference's at about half its wall time and 0.85x its
+/// CPU, in 30 MiB. Level 9 is faster for +2.8%; pass `--zstd-level`.
+pub const DEFAULT_ZSTD_LEVEL: i32 = 11;
