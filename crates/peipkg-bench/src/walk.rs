@@ -33,7 +33,6 @@ pub fn walk(root: &Path) -> Result<Vec<PayloadEntry>> {
                 }
             } else {
                 EntryKind::File {
-                    source: e.path(),
                     size: e.metadata()?.len(),
                 }
             };

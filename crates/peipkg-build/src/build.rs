@@ -290,7 +290,7 @@ fn run_staged(
     check_interrupt()?;
 
     let entries = walk(&destdir)?;
-    let split = partition(&destdir, &p.recipe.packages, &entries)?;
+    let split = partition(&p.recipe.packages, entries)?;
     for warning in &split.warnings {
         reporter.warning(warning);
     }
@@ -323,9 +323,11 @@ fn run_staged(
     for ((manifest, payload), file_name) in manifests.iter().zip(payloads).zip(&p.file_names) {
         let path = p.out.join(file_name);
         let outcome = check_interrupt().and_then(|()| {
-            write_package(manifest, payload, &opts, &path).map_err(|source| BuildError::Write {
-                name: manifest.name.clone(),
-                source,
+            write_package(manifest, payload, &destdir, &opts, &path).map_err(|source| {
+                BuildError::Write {
+                    name: manifest.name.clone(),
+                    source,
+                }
             })
         });
         match outcome {

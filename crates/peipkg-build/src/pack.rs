@@ -106,10 +106,10 @@ pub fn pack(req: &PackRequest, reporter: &mut dyn Reporter) -> Result<PathBuf, P
         source,
     })?;
     let leaves: Vec<_> = entries
-        .iter()
+        .into_iter()
         .filter(|e| !matches!(e.kind, StagedKind::Dir { empty: false }))
         .collect();
-    let payload = payload_with_ancestors(&root, &leaves);
+    let payload = payload_with_ancestors(leaves);
 
     // validate() has checked the architecture already.
     if let Ok(arch) = Architecture::parse(&manifest.architecture) {
@@ -130,7 +130,7 @@ pub fn pack(req: &PackRequest, reporter: &mut dyn Reporter) -> Result<PathBuf, P
         zstd_level: req.zstd_level,
         signing_key,
     };
-    Ok(write_package(&manifest, payload, &opts, &out)?.path)
+    Ok(write_package(&manifest, payload, &root, &opts, &out)?.path)
 }
 
 fn check_sd_overrides(

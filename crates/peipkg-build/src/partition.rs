@@ -12,10 +12,9 @@
 //! orphans, every orphan and every overlap is reported in one error, so a
 //! recipe can be fixed in one round.
 
-use std::collections::BTreeSet;
-use std::path::Path;
-
+use peipkg_format::archive::writer::cmp_wire;
 use peipkg_format::archive::{EntryKind, PayloadEntry};
+use std::collections::BTreeSet;
 
 use crate::recipe::PackageStanza;
 use crate::walk::{StagedEntry, StagedKind};
@@ -70,13 +69,14 @@ pub struct Partition {
     pub warnings: Vec<String>,
 }
 
-/// Partitions `entries` (a walk of `root`) across `stanzas`.
+/// Partitions `entries` (a walk of the staged tree) across `stanzas`.
+/// Entries move into their payloads rather than being copied: a staged
+/// tree can hold hundreds of thousands of them.
 pub fn partition(
-    root: &Path,
     stanzas: &[PackageStanza],
-    entries: &[StagedEntry],
+    entries: Vec<StagedEntry>,
 ) -> Result<Partition, PartitionError> {
-    let mut leaves: Vec<Vec<&StagedEntry>> = vec![Vec::new(); stanzas.len()];
+    let mut leaves: Vec<Vec<StagedEntry>> = vec![Vec::new(); stanzas.len()];
     let mut orphans = Vec::new();
     let mut overlaps = Vec::new();
     let mut warnings = Vec::new();
@@ -149,8 +149,8 @@ pub fn partition(
     }
 
     let payloads = leaves
-        .iter()
-        .map(|own| payload_with_ancestors(root, own))
+        .into_iter()
+        .map(payload_with_ancestors)
         .collect::<Vec<_>>();
     for (stanza, payload) in stanzas.iter().zip(&payloads) {
         if payload.is_empty() {
@@ -163,41 +163,41 @@ pub fn partition(
     Ok(Partition { payloads, warnings })
 }
 
-/// The payload entries for `leaves` plus every ancestor directory, sorted
-/// by path.
-pub fn payload_with_ancestors(root: &Path, leaves: &[&StagedEntry]) -> Vec<PayloadEntry> {
-    let mut directories: BTreeSet<&str> = BTreeSet::new();
-    let mut out = Vec::new();
+/// The payload entries for `leaves` plus every ancestor directory, in
+/// wire order (the writer's order, so its sort has nothing left to do).
+pub fn payload_with_ancestors(leaves: Vec<StagedEntry>) -> Vec<PayloadEntry> {
+    // Every ancestor of a member is a member, so the climb stops at the
+    // first directory already known.
+    let mut directories: BTreeSet<String> = BTreeSet::new();
+    let mut out = Vec::with_capacity(leaves.len());
     for leaf in leaves {
         let mut path = leaf.path.as_str();
         while let Some((parent, _)) = path.rsplit_once('/') {
-            directories.insert(parent);
+            if directories.contains(parent) {
+                break;
+            }
+            directories.insert(parent.to_string());
             path = parent;
         }
-        match &leaf.kind {
+        match leaf.kind {
             StagedKind::Dir { .. } => {
-                directories.insert(leaf.path.as_str());
+                directories.insert(leaf.path);
             }
             StagedKind::File { size } => out.push(PayloadEntry {
-                path: leaf.path.clone(),
-                kind: EntryKind::File {
-                    source: root.join(&leaf.path),
-                    size: *size,
-                },
+                path: leaf.path,
+                kind: EntryKind::File { size },
             }),
             StagedKind::Symlink { target } => out.push(PayloadEntry {
-                path: leaf.path.clone(),
-                kind: EntryKind::Symlink {
-                    target: target.clone(),
-                },
+                path: leaf.path,
+                kind: EntryKind::Symlink { target },
             }),
         }
     }
-    out.extend(directories.into_iter().map(|d| PayloadEntry {
-        path: d.to_string(),
+    out.extend(directories.into_iter().map(|path| PayloadEntry {
+        path,
         kind: EntryKind::Directory,
     }));
-    out.sort_by(|a, b| a.path.cmp(&b.path));
+    out.sort_unstable_by(cmp_wire);
     out
 }
 
@@ -286,7 +286,7 @@ mod tests {
                 ],
             ),
         ];
-        let p = partition(Path::new("/stage"), &stanzas, &entries).unwrap();
+        let p = partition(&stanzas, entries).unwrap();
         assert!(p.warnings.is_empty(), "{:?}", p.warnings);
         assert_eq!(
             paths(&p.payloads[0]),
@@ -314,13 +314,7 @@ mod tests {
             .iter()
             .find(|e| e.path.ends_with("libfoo.a"))
             .unwrap();
-        assert_eq!(
-            a.kind,
-            EntryKind::File {
-                source: Path::new("/stage").join(lib).join("libfoo.a"),
-                size: 1
-            }
-        );
+        assert_eq!(a.kind, EntryKind::File { size: 1 });
     }
 
     #[test]
@@ -339,7 +333,7 @@ mod tests {
             stanza("two", &["usr/bin/*"]),
             stanza("three", &["usr/bin/b"]),
         ];
-        let err = partition(Path::new("/s"), &stanzas, &entries).unwrap_err();
+        let err = partition(&stanzas, entries).unwrap_err();
         assert_eq!(err.orphans, ["etc/x", "usr/share/z"]);
         assert_eq!(
             err.overlaps,
@@ -385,7 +379,7 @@ mod tests {
             stanza("fsbase", &["dev/", "var/", "var/log/"]),
             stanza("data", &["usr/share/*"]),
         ];
-        let p = partition(Path::new("/s"), &stanzas, &entries).unwrap();
+        let p = partition(&stanzas, entries).unwrap();
         assert_eq!(paths(&p.payloads[0]), ["dev/", "var/", "var/log/"]);
         assert_eq!(paths(&p.payloads[1]), ["usr/", "usr/share/", "usr/share/f"]);
         assert_eq!(p.warnings.len(), 1, "{:?}", p.warnings);
@@ -393,9 +387,8 @@ mod tests {
 
         // A directory pattern never claims a file, so this file is an orphan.
         let err = partition(
-            Path::new("/s"),
             &[stanza("x", &["usr/share/f/"])],
-            &[
+            vec![
                 dir("usr", false),
                 dir("usr/share", false),
                 file("usr/share/f"),
@@ -409,7 +402,7 @@ mod tests {
     fn a_claimed_directory_matched_by_another_stanza_is_an_overlap() {
         let entries = vec![dir("var", true), file("usr/bin/x")];
         let stanzas = vec![stanza("a", &["var/"]), stanza("b", &["**"])];
-        let err = partition(Path::new("/s"), &stanzas, &entries).unwrap_err();
+        let err = partition(&stanzas, entries).unwrap_err();
         assert_eq!(
             err.overlaps,
             [("var".to_string(), vec!["a".to_string(), "b".to_string()])]
@@ -424,7 +417,7 @@ mod tests {
             stanza("a", &["usr/bin/x", "usr/bin/typo"]),
             stanza("b", &[]),
         ];
-        let p = partition(Path::new("/s"), &stanzas, &entries).unwrap();
+        let p = partition(&stanzas, entries).unwrap();
         assert_eq!(p.warnings.len(), 2, "{:?}", p.warnings);
         assert!(p.warnings[0].contains("\"usr/bin/typo\" (line 2) matched nothing"));
         assert!(p.warnings[1].contains("\"b\" claims nothing"));

@@ -77,9 +77,8 @@ fn inputs_from(exp: &Expected) -> (Manifest, Vec<PayloadEntry>) {
                     target: e.link.clone(),
                 },
                 _ => {
-                    let src = source.join(&path);
-                    let size = std::fs::metadata(&src).unwrap().len();
-                    EntryKind::File { source: src, size }
+                    let size = std::fs::metadata(source.join(&path)).unwrap().len();
+                    EntryKind::File { size }
                 }
             };
             PayloadEntry { path, kind }
@@ -96,7 +95,7 @@ fn write(exp: &Expected, out: &Path, level: i32) -> Vec<u8> {
         zstd_level: level,
         signing_key: exp.signed.then(test_key),
     };
-    let outcome = write_package(&manifest, payload, &opts, out).unwrap();
+    let outcome = write_package(&manifest, payload, &exp.case.join("source"), &opts, out).unwrap();
     let bytes = std::fs::read(out).unwrap();
     assert_eq!(outcome.size_compressed, bytes.len() as u64);
     bytes

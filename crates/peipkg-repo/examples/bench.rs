@@ -191,8 +191,9 @@ fn generate(dir: &Path, key: &SigningKey, n: usize) {
 
 fn package(dir: &Path, key: &SigningKey, name: &str, version: &str, content: &[u8]) -> PathBuf {
     fs::create_dir_all(dir).unwrap();
-    let src = dir.join(format!(".src-{name}-{version}"));
-    fs::write(&src, content).unwrap();
+    let root = dir.join(format!(".src-{name}-{version}"));
+    fs::create_dir_all(&root).unwrap();
+    fs::write(root.join("data.bin"), content).unwrap();
     let m = Manifest {
         schema_version: 1,
         name: name.into(),
@@ -221,10 +222,10 @@ fn package(dir: &Path, key: &SigningKey, name: &str, version: &str, content: &[u
         vec![PayloadEntry {
             path: "data.bin".into(),
             kind: EntryKind::File {
-                source: src.clone(),
                 size: content.len() as u64,
             },
         }],
+        &root,
         &PackOptions {
             zstd_level: 1,
             signing_key: Some(key.clone()),
@@ -232,7 +233,7 @@ fn package(dir: &Path, key: &SigningKey, name: &str, version: &str, content: &[u
         &out,
     )
     .unwrap();
-    fs::remove_file(src).unwrap();
+    fs::remove_dir_all(root).unwrap();
     out
 }
 

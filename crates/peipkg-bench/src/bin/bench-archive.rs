@@ -99,7 +99,7 @@ fn worker(args: &[String]) -> Result<()> {
                 zstd_level: level.parse()?,
                 signing_key: Some(key),
             };
-            write_package(&manifest, entries, &opts, Path::new(out))?;
+            write_package(&manifest, entries, Path::new(tree), &opts, Path::new(out))?;
         }
         [op, pkg] if op == "verify" => {
             let opts = VerifyOptions {

@@ -35,8 +35,9 @@ use peipkg_bench::measure::{run_measured, Usage};
 use peipkg_bench::synthetic::{write_tree_with, Content, TreeSpec, TreeStats};
 use peipkg_bench::walk::walk;
 use peipkg_format::archive::tar_header::{self, BLOCK};
-use peipkg_format::archive::writer::{entry_header, wire_name};
-use peipkg_format::archive::{write_package, EntryKind, PackOptions};
+use peipkg_format::archive::writer::{cmp_wire, entry_header};
+use peipkg_format::archive::{write_package, zstd_encoder, EntryKind, PackOptions};
+use peipkg_format::documents::FilesManifestWriter;
 use peipkg_format::documents::Manifest;
 use peipkg_format::keys::SigningKey;
 use sha2::{Digest, Sha256};
@@ -52,13 +53,6 @@ const REF_RSS_MIB: f64 = 109.0;
 const REF_BYTES: u64 = 90_866_907;
 /// Peak RSS the build must stay under at any tree size (issue #3).
 const RSS_TARGET_MIB: f64 = 64.0;
-
-/// zstd parameters of `peipkg_format::archive::write_package` (commit
-/// 9b4b387): min(cores, 2) workers, 2 MiB jobs, hash log capped at 20 from
-/// level 9. They are private to that crate, so the breakdown checks its
-/// output against the real package and says so when they drift.
-const WRITER_JOB: &str = "jobsize=2097152";
-const WRITER_HASH_CAP: (i32, &str) = (9, "hlog=20");
 
 const TIMESTAMP: &str = "2026-05-06T12:00:00Z";
 const MTIME: u64 = 1_778_068_800; // TIMESTAMP as Unix seconds
@@ -465,16 +459,6 @@ fn measured_median(runs: usize, mut make: impl FnMut() -> Command) -> Result<Usa
     Ok(median(&v))
 }
 
-/// The writer's zstd parameters on this machine, at `level`.
-fn writer_params(level: i32) -> String {
-    let mut p = format!("workers={},{WRITER_JOB}", cores().min(2));
-    if level >= WRITER_HASH_CAP.0 {
-        p.push(',');
-        p.push_str(WRITER_HASH_CAP.1);
-    }
-    p
-}
-
 /// Stage-by-stage costs, each in its own child process.
 fn breakdown(
     opts: &Opts,
@@ -497,8 +481,7 @@ fn breakdown(
     println!();
     println!(
         "Stages run alone (the build runs them one after another); the tar is {tar_mb:.1} MB; \
-         zstd with the writer's parameters (at level 1: {}):",
-        writer_params(1)
+         zstd with the writer's own encoder (`zstd_encoder`, no overrides):"
     );
     println!();
     println!("| stage | wall s | CPU s | peak RSS MiB | output bytes |");
@@ -535,7 +518,9 @@ fn breakdown(
     fs::remove_file(&spool)?;
     let zout = root.join("z.out");
     for &level in &opts.breakdown_levels {
-        let u = zstd_alone(opts.runs, &exe, level, &writer_params(level), &tar, &zout)?;
+        // No overrides: the writer's own encoder; the byte comparison with
+        // the built package below still guards against drift.
+        let u = zstd_alone(opts.runs, &exe, level, "", &tar, &zout)?;
         let bytes = fs::metadata(&zout)?.len();
         // The package is the compressed tar, nothing else: equal bytes show
         // this stage did exactly the build's compression work.
@@ -585,33 +570,37 @@ const MEMORY_VARIANTS: [(&str, &str, &str); 7] = [
     (
         "writer",
         "writer: 2 workers, 2 MiB jobs, hash log 20",
-        "workers=2,jobsize=2097152,hlog=20",
+        "workers=2",
     ),
     (
         "writer1",
         "writer on 1 core: 1 worker, 2 MiB jobs, hash log 20",
-        "workers=1,jobsize=2097152,hlog=20",
+        "workers=1",
     ),
     (
         "nocap",
         "2 workers, 2 MiB jobs, zstd's hash log",
-        "workers=2,jobsize=2097152",
+        "workers=2,hlog=0",
     ),
     (
         "hlog21",
         "2 workers, 2 MiB jobs, hash log 21",
-        "workers=2,jobsize=2097152,hlog=21",
+        "workers=2,hlog=21",
     ),
     (
         "defaultjobs",
         "2 workers, zstd's jobs and hash log",
-        "workers=2",
+        "workers=2,jobsize=0,hlog=0",
     ),
-    ("single", "single-threaded, zstd's hash log", "workers=0"),
+    (
+        "single",
+        "single-threaded, zstd's hash log",
+        "workers=0,hlog=0",
+    ),
     (
         "wlog21",
         "2 workers, 2 MiB jobs, window 21, hash 20, chain 21",
-        "workers=2,jobsize=2097152,wlog=21,hlog=20,clog=21",
+        "workers=2,wlog=21,clog=21",
     ),
 ];
 
@@ -683,19 +672,23 @@ fn worker(args: &[String]) -> Result<()> {
 /// payload tar section to a spool with the writer's buffer sizes.
 fn tar_worker(tree: &Path, out: &Path) -> Result<()> {
     let mut entries = walk(tree)?;
-    entries.sort_by_cached_key(wire_name);
+    entries.sort_unstable_by(cmp_wire);
     let mut spool = BufWriter::with_capacity(256 * 1024, fs::File::create(out)?);
     let mut header = Vec::with_capacity(3 * BLOCK);
     let mut buf = vec![0u8; 128 * 1024];
-    // Kept, as the writer keeps every files.json entry until pass 2.
-    let mut hashes = Vec::with_capacity(entries.len());
+    // The writer streams files.json entries to a second spool.
+    let mut files = FilesManifestWriter::new(BufWriter::with_capacity(
+        64 * 1024,
+        fs::File::create(out.with_extension("files"))?,
+    ))?;
     for e in &entries {
         header.clear();
         entry_header(e, MTIME, &mut header);
         spool.write_all(&header)?;
-        if let EntryKind::File { source, size } = &e.kind {
+        if let EntryKind::File { size } = &e.kind {
+            let source = tree.join(&e.path);
             let mut f =
-                fs::File::open(source).with_context(|| format!("open {}", source.display()))?;
+                fs::File::open(&source).with_context(|| format!("open {}", source.display()))?;
             let mut sha = Sha256::new();
             loop {
                 let n = f.read(&mut buf)?;
@@ -706,25 +699,26 @@ fn tar_worker(tree: &Path, out: &Path) -> Result<()> {
                 spool.write_all(&buf[..n])?;
             }
             spool.write_all(&[0u8; BLOCK][..tar_header::padding_for(*size)])?;
-            hashes.push(sha.finalize());
+            files.push(&e.path, *size, &sha.finalize().into())?;
         }
     }
     spool.flush()?;
+    files.finish()?.0.flush()?;
     Ok(())
 }
 
-/// Compress `input` the way the writer does (level, checksum, workers),
-/// with optional overrides: `workers`, `jobsize`, `wlog` (window), `hlog`
+/// Compress `input` with the writer's own encoder (level, checksum,
+/// workers, job size, hash-log cap: `zstd_encoder`; 0 restores zstd's own
+/// value of a parameter), with optional overrides: `workers`, `jobsize`, `wlog` (window), `hlog`
 /// (hash table), `clog` (chain table), `slog` (search depth), `tlen` (target
 /// length), `mml` (minimum match), `ovlog` (job overlap), `chunk` (write size), e.g.
 /// `workers=2,jobsize=2097152,wlog=21`.
 fn zstd_worker(level: i32, params: &str, input: &Path, out: &Path) -> Result<()> {
     use zstd::stream::raw::CParameter;
-    let mut enc = zstd::stream::write::Encoder::new(
+    let mut enc = zstd_encoder(
         BufWriter::with_capacity(256 * 1024, fs::File::create(out)?),
         level,
     )?;
-    enc.include_checksum(true)?;
     let mut chunk = 256 * 1024;
     for kv in params.split(',').filter(|s| !s.is_empty()) {
         let (k, v) = kv
@@ -770,6 +764,6 @@ fn pack_worker(level: i32, tree: &Path, out: &Path) -> Result<()> {
         zstd_level: level,
         signing_key: Some(SigningKey::from_seed(&[0x5a; 32])),
     };
-    write_package(&manifest, walk(tree)?, &opts, out)?;
+    write_package(&manifest, walk(tree)?, tree, &opts, out)?;
     Ok(())
 }

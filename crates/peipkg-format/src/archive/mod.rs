@@ -17,7 +17,9 @@ pub use reader::{
     verify_package, verify_reader, PayloadKind, PayloadSummary, SignatureStatus, VerifiedPackage,
     VerifyError, VerifyOptions,
 };
-pub use writer::{write_package, ArchiveError, EntryKind, PackOptions, PackOutcome, PayloadEntry};
+pub use writer::{
+    write_package, zstd_encoder, ArchiveError, EntryKind, PackOptions, PackOutcome, PayloadEntry,
+};
 
 /// zstd level used when the caller has no preference, chosen from the
 /// `peipkg-build` benchmark in docs/BENCHMARKS.md: on the 256 MiB baseline

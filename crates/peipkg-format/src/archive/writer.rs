@@ -15,11 +15,13 @@
 
 use super::hashing_io::HashingWriter;
 use super::tar_header::{self, EntryHeader, BLOCK, MAX_USTAR_SIZE};
+use crate::documents::files_manifest::{FilesManifestWriter, MAX_FILES_MANIFEST_BYTES};
 use crate::documents::timestamp::{parse_build_timestamp, TimestampError};
-use crate::documents::{FileEntry, FilesManifest, Manifest};
+use crate::documents::Manifest;
 use crate::keys::SigningKey;
 use crate::layout::{check_path, check_symlink, PathError};
 use sha2::{Digest, Sha256};
+use std::cmp::Ordering;
 use std::collections::HashSet;
 use std::io::{self, BufWriter, Read, Seek, Write};
 use std::path::{Path, PathBuf};
@@ -52,10 +54,10 @@ pub struct PayloadEntry {
 
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum EntryKind {
-    /// A regular file whose content is read from `source`; `size` is what
-    /// the caller saw when it walked the tree, checked again when read.
+    /// A regular file, read from the content root at the entry's path;
+    /// `size` is what the caller saw when it walked the tree, checked again
+    /// when read.
     File {
-        source: PathBuf,
         size: u64,
     },
     Directory,
@@ -115,17 +117,25 @@ pub enum ArchiveError {
         expected: u64,
         actual: u64,
     },
+    #[error("the payload's files.json would be {size} bytes, over the {MAX_FILES_MANIFEST_BYTES} bytes consumers accept (PSD-009 §3.2.8); split the payload across packages")]
+    FilesManifestTooLarge { size: u64 },
     #[error("zstd level {0} is out of range 1..=22")]
     Level(i32),
     #[error("write package {path}: {error}")]
     Write { path: PathBuf, error: io::Error },
 }
 
-/// Write one package to `out_path` (atomically). The manifest's
+/// Write one package to `out_path` (atomically), reading each file entry's
+/// content from `content_root` joined with its path. The manifest's
 /// `size_installed` is computed here and replaces the caller's value.
+///
+/// Memory: the entry list (sorted in place) and fixed buffers. The payload
+/// section and `files.json` are spooled to temporary files beside
+/// `out_path`, so neither file contents nor per-file hashes are held.
 pub fn write_package(
     manifest: &Manifest,
     mut entries: Vec<PayloadEntry>,
+    content_root: &Path,
     opts: &PackOptions,
     out_path: &Path,
 ) -> Result<PackOutcome, ArchiveError> {
@@ -134,7 +144,9 @@ pub fn write_package(
     }
     let mtime = parse_build_timestamp(&manifest.build.timestamp)? as u64;
     check_entries(&entries)?;
-    entries.sort_by_cached_key(wire_name);
+    // In wire order the files come in path order too (a file's wire name is
+    // its path), which is the order files.json requires.
+    entries.sort_unstable_by(cmp_wire);
 
     let dir = match out_path.parent() {
         Some(p) if !p.as_os_str().is_empty() => p.to_path_buf(),
@@ -145,18 +157,23 @@ pub fn write_package(
         error,
     };
 
-    // Pass 1: the payload section, spooled, hashing each file as it goes.
+    // Pass 1: the payload section and files.json, both spooled, hashing
+    // each file as it is copied.
     let spool = tempfile::tempfile_in(&dir).map_err(werr)?;
     let mut spool = BufWriter::with_capacity(256 * 1024, spool);
-    let mut files = Vec::new();
+    let files_spool = tempfile::tempfile_in(&dir).map_err(werr)?;
+    let mut files =
+        FilesManifestWriter::new(BufWriter::with_capacity(64 * 1024, files_spool)).map_err(werr)?;
     let mut size_installed = 0u64;
     let mut header = Vec::with_capacity(3 * BLOCK);
+    let mut buf = vec![0u8; 128 * 1024];
     for e in &entries {
         header.clear();
         entry_header(e, mtime, &mut header);
         spool.write_all(&header).map_err(werr)?;
-        if let EntryKind::File { source, size } = &e.kind {
-            let hash = copy_file(source, *size, &mut spool).map_err(|err| match err {
+        if let EntryKind::File { size } = e.kind {
+            let source = content_root.join(&e.path);
+            let hash = copy_file(&source, size, &mut spool, &mut buf).map_err(|err| match err {
                 CopyError::Io(error) => ArchiveError::ReadSource {
                     path: e.path.clone(),
                     source_path: source.clone(),
@@ -165,29 +182,31 @@ pub fn write_package(
                 CopyError::Write(error) => werr(error),
                 CopyError::Changed(actual) => ArchiveError::Changed {
                     source_path: source.clone(),
-                    expected: *size,
+                    expected: size,
                     actual,
                 },
             })?;
             spool
-                .write_all(&[0u8; BLOCK][..tar_header::padding_for(*size)])
+                .write_all(&[0u8; BLOCK][..tar_header::padding_for(size)])
                 .map_err(werr)?;
             size_installed += size;
-            files.push(FileEntry {
-                path: e.path.clone(),
-                size: *size,
-                hash,
-            });
+            files.push(&e.path, size, &hash).map_err(werr)?;
         }
     }
+    drop(buf);
     let mut spool = spool.into_inner().map_err(|e| werr(e.into_error()))?;
     spool.rewind().map_err(werr)?;
+    let (files_spool, files_len) = files.finish().map_err(werr)?;
+    let mut files_spool = files_spool.into_inner().map_err(|e| werr(e.into_error()))?;
+    files_spool.rewind().map_err(werr)?;
+    if files_len > MAX_FILES_MANIFEST_BYTES {
+        return Err(ArchiveError::FilesManifestTooLarge { size: files_len });
+    }
 
     let mut manifest = manifest.clone();
     manifest.size_installed = size_installed;
     manifest.schema_version = 1;
     let manifest_bytes = manifest.to_bytes();
-    let files_bytes = FilesManifest::new(files).to_bytes();
 
     // Pass 2: the archive itself, compressed into a temporary file.
     let tmp = tempfile::Builder::new()
@@ -198,26 +217,44 @@ pub fn write_package(
         256 * 1024,
         tmp.as_file().try_clone().map_err(werr)?,
     ));
-    let mut enc = zstd::stream::write::Encoder::new(out, opts.zstd_level).map_err(werr)?;
-    enc.include_checksum(true).map_err(werr)?;
-    enc.multithread(zstd_workers()).map_err(werr)?;
-    enc.set_parameter(zstd::stream::raw::CParameter::JobSize(ZSTD_JOB_BYTES))
-        .map_err(werr)?;
-    if opts.zstd_level >= ZSTD_HASH_CAP_FROM_LEVEL {
-        enc.set_parameter(zstd::stream::raw::CParameter::HashLog(ZSTD_HASH_LOG_CAP))
-            .map_err(werr)?;
-    }
+    let enc = zstd_encoder(out, opts.zstd_level).map_err(werr)?;
     let mut tar = HashingWriter::new(enc);
 
-    write_member(&mut tar, ".peipkg/manifest.json", &manifest_bytes, mtime).map_err(werr)?;
-    write_member(&mut tar, ".peipkg/files.json", &files_bytes, mtime).map_err(werr)?;
+    let manifest_len = manifest_bytes.len() as u64;
+    write_member(
+        &mut tar,
+        ".peipkg/manifest.json",
+        &mut manifest_bytes.as_slice(),
+        manifest_len,
+        mtime,
+    )
+    .map_err(werr)?;
+    write_member(
+        &mut tar,
+        ".peipkg/files.json",
+        &mut files_spool,
+        files_len,
+        mtime,
+    )
+    .map_err(werr)?;
+    drop(files_spool);
     io::copy(&mut spool, &mut tar).map_err(werr)?;
+    drop(spool);
     let mut signed_by = None;
     if let Some(key) = &opts.signing_key {
         let digest: [u8; 32] = tar.sha.clone().finalize().into();
         let envelope = key.envelope_for_digest(&digest);
         signed_by = Some(envelope.key_fingerprint.clone());
-        write_member(&mut tar, ".peipkg/signature", &envelope.to_bytes(), mtime).map_err(werr)?;
+        let bytes = envelope.to_bytes();
+        let len = bytes.len() as u64;
+        write_member(
+            &mut tar,
+            ".peipkg/signature",
+            &mut bytes.as_slice(),
+            len,
+            mtime,
+        )
+        .map_err(werr)?;
     }
     tar.write_all(&[0u8; 2 * BLOCK]).map_err(werr)?;
     let out = tar.inner.finish().map_err(werr)?;
@@ -241,11 +278,29 @@ pub fn write_package(
     })
 }
 
+/// The zstd encoder every package is compressed with: multi-threaded,
+/// fixed jobs, checksummed, the hash-log cap from level 9. One place, so
+/// the benchmarks measure exactly what the writer does.
+pub fn zstd_encoder<W: Write>(
+    out: W,
+    level: i32,
+) -> io::Result<zstd::stream::write::Encoder<'static, W>> {
+    use zstd::stream::raw::CParameter;
+    let mut enc = zstd::stream::write::Encoder::new(out, level)?;
+    enc.include_checksum(true)?;
+    enc.multithread(zstd_workers())?;
+    enc.set_parameter(CParameter::JobSize(ZSTD_JOB_BYTES))?;
+    if level >= ZSTD_HASH_CAP_FROM_LEVEL {
+        enc.set_parameter(CParameter::HashLog(ZSTD_HASH_LOG_CAP))?;
+    }
+    Ok(enc)
+}
+
 /// Append the header block(s) of one payload entry (content excluded).
 pub fn entry_header(e: &PayloadEntry, mtime: u64, out: &mut Vec<u8>) {
     let name = wire_name(e);
     let (typeflag, size, linkname) = match &e.kind {
-        EntryKind::File { size, .. } => (tar_header::TYPE_FILE, *size, ""),
+        EntryKind::File { size } => (tar_header::TYPE_FILE, *size, ""),
         EntryKind::Directory => (tar_header::TYPE_DIR, 0, ""),
         EntryKind::Symlink { target } => (tar_header::TYPE_SYMLINK, 0, target.as_str()),
     };
@@ -269,6 +324,26 @@ pub fn wire_name(e: &PayloadEntry) -> String {
     }
 }
 
+/// Orders entries by wire name without building the names: a directory
+/// compares as its path followed by `/`.
+pub fn cmp_wire(a: &PayloadEntry, b: &PayloadEntry) -> Ordering {
+    let slash = |e: &PayloadEntry| {
+        if e.kind == EntryKind::Directory {
+            &b"/"[..]
+        } else {
+            &b""[..]
+        }
+    };
+    let (ap, bp) = (a.path.as_bytes(), b.path.as_bytes());
+    let n = ap.len().min(bp.len());
+    ap[..n].cmp(&bp[..n]).then_with(|| {
+        ap[n..]
+            .iter()
+            .chain(slash(a))
+            .cmp(bp[n..].iter().chain(slash(b)))
+    })
+}
+
 fn check_entries(entries: &[PayloadEntry]) -> Result<(), ArchiveError> {
     let mut seen = HashSet::with_capacity(entries.len());
     for e in entries {
@@ -280,7 +355,7 @@ fn check_entries(entries: &[PayloadEntry]) -> Result<(), ArchiveError> {
             return Err(ArchiveError::Duplicate(e.path.clone()));
         }
         match &e.kind {
-            EntryKind::File { size, .. } if *size > MAX_USTAR_SIZE => {
+            EntryKind::File { size } if *size > MAX_USTAR_SIZE => {
                 return Err(ArchiveError::TooLarge {
                     path: e.path.clone(),
                     size: *size,
@@ -298,22 +373,34 @@ fn check_entries(entries: &[PayloadEntry]) -> Result<(), ArchiveError> {
     Ok(())
 }
 
-/// A metadata member: header, content, padding.
-fn write_member(w: &mut impl Write, name: &str, content: &[u8], mtime: u64) -> io::Result<()> {
-    let mut block = Vec::with_capacity(BLOCK + content.len() + BLOCK);
+/// A metadata member: header, `len` bytes of content, padding.
+fn write_member(
+    w: &mut impl Write,
+    name: &str,
+    content: &mut impl Read,
+    len: u64,
+    mtime: u64,
+) -> io::Result<()> {
+    let mut header = Vec::with_capacity(BLOCK);
     tar_header::encode(
         &EntryHeader {
             name,
             typeflag: tar_header::TYPE_FILE,
-            size: content.len() as u64,
+            size: len,
             mtime,
             linkname: "",
         },
-        &mut block,
+        &mut header,
     );
-    block.extend_from_slice(content);
-    tar_header::pad_to_block(&mut block);
-    w.write_all(&block)
+    w.write_all(&header)?;
+    let copied = io::copy(&mut content.take(len), w)?;
+    if copied != len {
+        return Err(io::Error::new(
+            io::ErrorKind::UnexpectedEof,
+            format!("{name}: {copied} of {len} bytes"),
+        ));
+    }
+    w.write_all(&[0u8; BLOCK][..tar_header::padding_for(len)])
 }
 
 enum CopyError {
@@ -322,10 +409,15 @@ enum CopyError {
     Changed(u64),
 }
 
-/// Copy exactly `size` bytes of `source` into `out`, returning the hex
-/// SHA-256. Opens without following a symlink, so a file swapped for a link
-/// after the walk is refused rather than followed.
-fn copy_file(source: &Path, size: u64, out: &mut impl Write) -> Result<String, CopyError> {
+/// Copy exactly `size` bytes of `source` into `out` through `buf`,
+/// returning the SHA-256. Opens without following a symlink, so a file
+/// swapped for a link after the walk is refused rather than followed.
+fn copy_file(
+    source: &Path,
+    size: u64,
+    out: &mut impl Write,
+    buf: &mut [u8],
+) -> Result<[u8; 32], CopyError> {
     use std::os::unix::fs::OpenOptionsExt;
     let mut f = std::fs::OpenOptions::new()
         .read(true)
@@ -333,7 +425,6 @@ fn copy_file(source: &Path, size: u64, out: &mut impl Write) -> Result<String, C
         .open(source)
         .map_err(CopyError::Io)?;
     let mut sha = Sha256::new();
-    let mut buf = vec![0u8; 128 * 1024];
     let mut left = size;
     while left > 0 {
         let want = buf.len().min(left as usize);
@@ -349,7 +440,7 @@ fn copy_file(source: &Path, size: u64, out: &mut impl Write) -> Result<String, C
     }
     let mut probe = [0u8; 1];
     match f.read(&mut probe) {
-        Ok(0) => Ok(hex::encode(sha.finalize())),
+        Ok(0) => Ok(sha.finalize().into()),
         Ok(_) => {
             let actual = f.metadata().map(|m| m.len()).unwrap_or(size + 1);
             Err(CopyError::Changed(actual))
@@ -362,7 +453,8 @@ fn copy_file(source: &Path, size: u64, out: &mut impl Write) -> Result<String, C
 #[doc(hidden)]
 pub fn encode_member_for_tests(name: &str, content: &[u8], mtime: u64) -> Vec<u8> {
     let mut v = Vec::new();
-    write_member(&mut v, name, content, mtime).expect("writing to a Vec cannot fail");
+    write_member(&mut v, name, &mut { content }, content.len() as u64, mtime)
+        .expect("writing to a Vec cannot fail");
     v
 }
 
@@ -382,18 +474,52 @@ mod tests {
     }
 
     fn compress_in(data: &[u8], workers: u32, level: i32, chunk: usize) -> Vec<u8> {
-        let mut enc = zstd::stream::write::Encoder::new(Vec::new(), level).unwrap();
-        enc.include_checksum(true).unwrap();
+        let mut enc = super::zstd_encoder(Vec::new(), level).unwrap();
         enc.multithread(workers).unwrap();
-        enc.set_parameter(zstd::stream::raw::CParameter::JobSize(
-            super::ZSTD_JOB_BYTES,
-        ))
-        .unwrap();
         // Uneven write sizes, as the archive writer produces.
         for chunk in data.chunks(chunk) {
             enc.write_all(chunk).unwrap();
         }
         enc.finish().unwrap()
+    }
+
+    #[test]
+    fn cmp_wire_orders_like_the_wire_names() {
+        use super::{cmp_wire, wire_name, EntryKind, PayloadEntry};
+        let names = [
+            "a",
+            "a-b",
+            "a.c",
+            "a/x",
+            "a0",
+            "ab",
+            "b",
+            "lib",
+            "lib-extra",
+            "lib.d",
+            "lib/x",
+            "é",
+        ];
+        let mut entries = Vec::new();
+        for (i, n) in names.iter().enumerate() {
+            let kind = match i % 3 {
+                0 => EntryKind::Directory,
+                1 => EntryKind::File { size: 0 },
+                _ => EntryKind::Symlink { target: "t".into() },
+            };
+            entries.push(PayloadEntry {
+                path: n.to_string(),
+                kind,
+            });
+        }
+        let mut by_key = entries.clone();
+        by_key.sort_by_key(wire_name);
+        for _ in 0..3 {
+            entries.rotate_left(5);
+            let mut sorted = entries.clone();
+            sorted.sort_by(cmp_wire);
+            assert_eq!(sorted, by_key);
+        }
     }
 
     /// The property reproducibility rests on: once zstd runs multi-threaded,

@@ -13,6 +13,6 @@ pub mod manifest;
 pub mod signature;
 pub mod timestamp;
 
-pub use files_manifest::{FileEntry, FilesManifest};
+pub use files_manifest::{FileEntry, FilesManifest, FilesManifestWriter};
 pub use manifest::{BuildInfo, Dependency, Manifest, Provides, Replaces, SdOverride};
 pub use signature::SignatureEnvelope;

@@ -18,15 +18,19 @@ use std::io;
 /// Encode `value` canonically, with the trailing newline.
 pub fn to_canonical_vec<T: Serialize + ?Sized>(value: &T) -> Vec<u8> {
     let mut out = Vec::with_capacity(256);
-    let mut ser = serde_json::Serializer::with_formatter(&mut out, CanonicalFormatter);
     // Our documents hold only strings, integers, arrays and structs: the
     // serializer cannot fail on them (no maps with non-string keys, no
     // floats), and writing to a Vec cannot fail.
-    value
-        .serialize(&mut ser)
-        .expect("canonical JSON encoding of a document cannot fail");
+    write_canonical(&mut out, value).expect("canonical JSON encoding of a document cannot fail");
     out.push(b'\n');
     out
+}
+
+/// Encode `value` canonically into `w`, without the trailing newline: for
+/// documents written piece by piece (the files manifest of a large payload).
+pub fn write_canonical<W: io::Write, T: Serialize + ?Sized>(w: W, value: &T) -> io::Result<()> {
+    let mut ser = serde_json::Serializer::with_formatter(w, CanonicalFormatter);
+    value.serialize(&mut ser).map_err(io::Error::from)
 }
 
 /// Reads `null` as `T::default()`. Use with `#[serde(default)]` so a

@@ -103,9 +103,11 @@ pub fn noise(len: usize, seed: u64) -> Vec<u8> {
 /// Build a real package whose one file holds `content`.
 pub fn package_with(dir: &Path, m: &Manifest, key: Option<&SigningKey>, content: &[u8]) -> PathBuf {
     fs::create_dir_all(dir).unwrap();
-    let src = dir.join(format!(".src-{}-{}", m.name, m.version));
-    fs::write(&src, content).unwrap();
-    let size = fs::metadata(&src).unwrap().len();
+    let root = dir.join(format!(".src-{}-{}", m.name, m.version));
+    let rel = format!("usr/share/{}.txt", m.name);
+    fs::create_dir_all(root.join("usr/share")).unwrap();
+    fs::write(root.join(&rel), content).unwrap();
+    let size = content.len() as u64;
     let out = dir.join(format!(
         "{}_{}_{}.peipkg",
         m.name, m.version, m.architecture
@@ -122,13 +124,11 @@ pub fn package_with(dir: &Path, m: &Manifest, key: Option<&SigningKey>, content:
                 kind: EntryKind::Directory,
             },
             PayloadEntry {
-                path: format!("usr/share/{}.txt", m.name),
-                kind: EntryKind::File {
-                    source: src.clone(),
-                    size,
-                },
+                path: rel,
+                kind: EntryKind::File { size },
             },
         ],
+        &root,
         &PackOptions {
             zstd_level: 3,
             signing_key: key.cloned(),
@@ -136,7 +136,7 @@ pub fn package_with(dir: &Path, m: &Manifest, key: Option<&SigningKey>, content:
         &out,
     )
     .unwrap();
-    fs::remove_file(src).unwrap();
+    fs::remove_dir_all(root).unwrap();
     out
 }
 
