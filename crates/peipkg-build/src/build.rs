@@ -10,7 +10,7 @@
 use std::path::{Path, PathBuf};
 use std::time::Duration;
 
-use peipkg_format::archive::{write_package, ArchiveError, PackOptions, PayloadEntry};
+use peipkg_format::archive::{write_sorted_package, ArchiveError, PackOptions};
 use peipkg_format::documents::timestamp::{parse_build_timestamp, TimestampError};
 use peipkg_format::documents::Manifest;
 use peipkg_format::identity::{
@@ -18,14 +18,14 @@ use peipkg_format::identity::{
 };
 use peipkg_format::keys::{KeyError, SigningKey};
 
-use crate::layout_check::{check_layouts, LayoutError};
+use crate::layout_check::{LayoutCheck, LayoutError};
 use crate::manifest_build::{manifest_for, BuildFacts};
-use crate::partition::{partition, PartitionError};
+use crate::partition::{Claims, PartitionCheck, PartitionError, SelectedPayload};
 use crate::recipe::{self, Recipe, RecipeError};
 use crate::script::{self, BuildEnvError, ScriptError, ScriptRun};
 use crate::signals;
 use crate::staging::Staging;
-use crate::walk::{walk, WalkError};
+use crate::walk::{Walk, WalkError};
 
 /// Where warnings and notes go; the CLI prints them to stderr.
 pub trait Reporter {
@@ -289,12 +289,27 @@ fn run_staged(
     })?;
     check_interrupt()?;
 
-    let entries = walk(&destdir)?;
-    let split = partition(&p.recipe.packages, entries)?;
-    for warning in &split.warnings {
-        reporter.warning(warning);
+    // Pass 1 over the staged tree: owners, orphans, overlaps and layout,
+    // holding no per-entry state. Pass 2 (below) walks it again per package
+    // and streams the entries to the writer, so memory stays flat however
+    // many files the build installs.
+    let stanzas = &p.recipe.packages;
+    let mut walk = Walk::new(&destdir)?;
+    let mut split = PartitionCheck::new(stanzas);
+    let mut layout = LayoutCheck::for_stanzas(stanzas);
+    for entry in walk.by_ref() {
+        let entry = entry?;
+        let owner = split.owner(&entry);
+        layout.offer(&entry, &owner, |_, _| {});
     }
-    check_layouts(&p.recipe.packages, &split.payloads)?;
+    walk.finish()?;
+    for warning in split.finish()? {
+        reporter.warning(&warning);
+    }
+    for warning in layout.empty_payload_warnings() {
+        reporter.warning(&warning);
+    }
+    layout.finish()?;
 
     let mut manifests: Vec<Manifest> = Vec::with_capacity(p.recipe.packages.len());
     for stanza in &p.recipe.packages {
@@ -319,11 +334,13 @@ fn run_staged(
         signing_key: p.signing_key.clone(),
     };
     let mut written: Vec<PathBuf> = Vec::with_capacity(manifests.len());
-    let payloads: Vec<Vec<PayloadEntry>> = split.payloads;
-    for ((manifest, payload), file_name) in manifests.iter().zip(payloads).zip(&p.file_names) {
+    let claims = Claims::new(stanzas);
+    for (index, (manifest, file_name)) in manifests.iter().zip(&p.file_names).enumerate() {
         let path = p.out.join(file_name);
         let outcome = check_interrupt().and_then(|()| {
-            write_package(manifest, payload, &destdir, &opts, &path).map_err(|source| {
+            let entries =
+                SelectedPayload::new(Walk::new(&destdir)?, index, |e| claims.owner(e, None));
+            write_sorted_package(manifest, entries, &destdir, &opts, &path).map_err(|source| {
                 BuildError::Write {
                     name: manifest.name.clone(),
                     source,

@@ -9,15 +9,15 @@
 
 use std::path::{Path, PathBuf};
 
-use peipkg_format::archive::{write_package, ArchiveError, EntryKind, PackOptions, PayloadEntry};
+use peipkg_format::archive::{write_sorted_package, ArchiveError, EntryKind, PackOptions};
 use peipkg_format::documents::Manifest;
 use peipkg_format::identity::Architecture;
 use peipkg_format::keys::{KeyError, SigningKey};
 
 use crate::build::Reporter;
-use crate::layout_check::{violations, LayoutError};
-use crate::partition::payload_with_ancestors;
-use crate::walk::{walk, StagedKind, WalkError};
+use crate::layout_check::{LayoutCheck, LayoutError};
+use crate::partition::{Owner, SelectedPayload};
+use crate::walk::{StagedEntry, StagedKind, Walk, WalkError};
 
 /// Everything `peipkg-build pack` takes.
 #[derive(Debug, Clone)]
@@ -101,50 +101,61 @@ pub fn pack(req: &PackRequest, reporter: &mut dyn Reporter) -> Result<PathBuf, P
             source: e,
         },
     })?;
-    let entries = walk(&root).map_err(|source| PackError::Staged {
+    // Pass 1: layout and security-descriptor targets; pass 2 streams the
+    // tree into the writer (see build.rs: memory stays flat).
+    let staged_err = |source| PackError::Staged {
         path: req.staged.clone(),
         source,
-    })?;
-    let leaves: Vec<_> = entries
-        .into_iter()
-        .filter(|e| !matches!(e.kind, StagedKind::Dir { empty: false }))
-        .collect();
-    let payload = payload_with_ancestors(leaves);
-
-    // validate() has checked the architecture already.
-    if let Ok(arch) = Architecture::parse(&manifest.architecture) {
-        let found = violations(&arch, &payload);
-        if !found.is_empty() {
-            return Err(LayoutError {
-                violations: found
-                    .into_iter()
-                    .map(|v| (manifest.name.clone(), v))
-                    .collect(),
+    };
+    let mut walk = Walk::new(&root).map_err(staged_err)?;
+    let mut layout = LayoutCheck::new([(
+        manifest.name.clone(),
+        Architecture::parse(&manifest.architecture).ok(),
+    )]);
+    // For each override: what its path turned out to be, if anything.
+    let mut targets: Vec<Option<EntryKind>> = vec![None; manifest.sd_overrides.len()];
+    for entry in walk.by_ref() {
+        let entry = entry.map_err(staged_err)?;
+        layout.offer(&entry, &pack_owner(&entry), |_, e| {
+            for (slot, o) in targets.iter_mut().zip(&manifest.sd_overrides) {
+                if o.path == e.path {
+                    *slot = Some(e.kind.clone());
+                }
             }
-            .into());
-        }
+        });
     }
-    check_sd_overrides(&req.manifest, &manifest, &payload)?;
+    walk.finish().map_err(staged_err)?;
+    layout.finish()?;
+    check_sd_overrides(&req.manifest, &manifest, &targets)?;
 
     let opts = PackOptions {
         zstd_level: req.zstd_level,
         signing_key,
     };
-    Ok(write_package(&manifest, payload, &root, &opts, &out)?.path)
+    let entries = SelectedPayload::new(Walk::new(&root).map_err(staged_err)?, 0, pack_owner);
+    Ok(write_sorted_package(&manifest, entries, &root, &opts, &out)?.path)
+}
+
+/// `pack` claims the whole tree: every file, symlink and empty directory;
+/// the other directories come in as ancestors.
+fn pack_owner(entry: &StagedEntry) -> Owner {
+    match entry.kind {
+        StagedKind::Dir { empty: false } => Owner::Nobody,
+        _ => Owner::One(0),
+    }
 }
 
 fn check_sd_overrides(
     path: &Path,
     manifest: &Manifest,
-    payload: &[PayloadEntry],
+    targets: &[Option<EntryKind>],
 ) -> Result<(), PackError> {
-    for (index, o) in manifest.sd_overrides.iter().enumerate() {
-        let problem = match payload.iter().find(|e| e.path == o.path) {
+    for (index, (o, target)) in manifest.sd_overrides.iter().zip(targets).enumerate() {
+        let problem = match target {
             None => Some("not a payload entry"),
-            Some(PayloadEntry {
-                kind: EntryKind::Symlink { .. },
-                ..
-            }) => Some("a symlink; symlinks cannot carry security descriptors"),
+            Some(EntryKind::Symlink { .. }) => {
+                Some("a symlink; symlinks cannot carry security descriptors")
+            }
             Some(_) => None,
         };
         if let Some(problem) = problem {

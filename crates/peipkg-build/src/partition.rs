@@ -12,12 +12,11 @@
 //! orphans, every orphan and every overlap is reported in one error, so a
 //! recipe can be fixed in one round.
 
-use peipkg_format::archive::writer::cmp_wire;
 use peipkg_format::archive::{EntryKind, PayloadEntry};
-use std::collections::BTreeSet;
+use std::collections::VecDeque;
 
 use crate::recipe::PackageStanza;
-use crate::walk::{StagedEntry, StagedKind};
+use crate::walk::{StagedEntry, StagedKind, Walk, WalkError};
 
 /// Staged paths with no owner, and paths with several.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
@@ -59,50 +58,41 @@ impl PartitionError {
     }
 }
 
-/// The outcome of a successful partition.
+/// Who claims a staged entry.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Partition {
-    /// One payload per stanza, in stanza order, sorted by path, ancestors
-    /// included.
-    pub payloads: Vec<Vec<PayloadEntry>>,
-    /// Things worth telling the operator that are not errors.
-    pub warnings: Vec<String>,
+pub enum Owner {
+    /// No stanza: an orphan for a file or symlink; for a directory, fine
+    /// (it is only some payloads' ancestor, or left out when empty).
+    Nobody,
+    One(usize),
+    Several(Vec<usize>),
 }
 
-/// Partitions `entries` (a walk of the staged tree) across `stanzas`.
-/// Entries move into their payloads rather than being copied: a staged
-/// tree can hold hundreds of thousands of them.
-pub fn partition(
-    stanzas: &[PackageStanza],
-    entries: Vec<StagedEntry>,
-) -> Result<Partition, PartitionError> {
-    let mut leaves: Vec<Vec<StagedEntry>> = vec![Vec::new(); stanzas.len()];
-    let mut orphans = Vec::new();
-    let mut overlaps = Vec::new();
-    let mut warnings = Vec::new();
-    let mut pattern_used: Vec<Vec<bool>> =
-        stanzas.iter().map(|s| vec![false; s.files.len()]).collect();
+/// Matches entries against the stanzas' `files` patterns.
+pub struct Claims<'a> {
+    stanzas: &'a [PackageStanza],
+}
 
-    for entry in entries {
+impl<'a> Claims<'a> {
+    pub fn new(stanzas: &'a [PackageStanza]) -> Self {
+        Claims { stanzas }
+    }
+
+    /// The owner of `entry`; `used` (one flag per pattern per stanza)
+    /// records which patterns matched.
+    pub fn owner(&self, entry: &StagedEntry, mut used: Option<&mut [Vec<bool>]>) -> Owner {
         let is_dir = matches!(entry.kind, StagedKind::Dir { .. });
-        if is_dir {
-            let claimed = stanzas.iter().any(|s| {
+        if is_dir
+            && !self.stanzas.iter().any(|s| {
                 s.files
                     .iter()
                     .any(|f| f.glob.is_dir_pattern() && f.glob.matches(&entry.path))
-            });
-            if !claimed {
-                if entry.kind == (StagedKind::Dir { empty: true }) {
-                    warnings.push(format!(
-                        "empty directory {} is claimed by no package and is left out (claim it with a pattern ending in '/', e.g. \"{}/\")",
-                        entry.path, entry.path
-                    ));
-                }
-                continue;
-            }
+            })
+        {
+            return Owner::Nobody;
         }
         let mut owners = Vec::new();
-        for (index, stanza) in stanzas.iter().enumerate() {
+        for (index, stanza) in self.stanzas.iter().enumerate() {
             let mut matched = false;
             for (pattern_index, pattern) in stanza.files.iter().enumerate() {
                 // Directory patterns claim directories only; a claimed
@@ -111,7 +101,9 @@ pub fn partition(
                     continue;
                 }
                 if pattern.glob.matches(&entry.path) {
-                    pattern_used[index][pattern_index] = true;
+                    if let Some(used) = used.as_deref_mut() {
+                        used[index][pattern_index] = true;
+                    }
                     matched = true;
                 }
             }
@@ -120,92 +112,254 @@ pub fn partition(
             }
         }
         match owners.as_slice() {
-            [] => orphans.push(entry.path.clone()),
-            [only] => leaves[*only].push(entry),
-            several => overlaps.push((
-                entry.path.clone(),
-                several.iter().map(|&i| stanzas[i].name.clone()).collect(),
-            )),
+            [] => Owner::Nobody,
+            [only] => Owner::One(*only),
+            _ => Owner::Several(owners),
         }
     }
-
-    if !orphans.is_empty() || !overlaps.is_empty() {
-        orphans.sort();
-        overlaps.sort();
-        return Err(PartitionError { orphans, overlaps });
-    }
-
-    for (stanza, used) in stanzas.iter().zip(&pattern_used) {
-        for (pattern, used) in stanza.files.iter().zip(used) {
-            if !used {
-                warnings.push(format!(
-                    "[[package]] {:?}: files pattern {:?} (line {}) matched nothing in the staged tree",
-                    stanza.name,
-                    pattern.glob.as_str(),
-                    pattern.line
-                ));
-            }
-        }
-    }
-
-    let payloads = leaves
-        .into_iter()
-        .map(payload_with_ancestors)
-        .collect::<Vec<_>>();
-    for (stanza, payload) in stanzas.iter().zip(&payloads) {
-        if payload.is_empty() {
-            warnings.push(format!(
-                "[[package]] {:?} claims nothing; its package will have an empty payload",
-                stanza.name
-            ));
-        }
-    }
-    Ok(Partition { payloads, warnings })
 }
 
-/// The payload entries for `leaves` plus every ancestor directory, in
-/// wire order (the writer's order, so its sort has nothing left to do).
-pub fn payload_with_ancestors(leaves: Vec<StagedEntry>) -> Vec<PayloadEntry> {
-    // Every ancestor of a member is a member, so the climb stops at the
-    // first directory already known.
-    let mut directories: BTreeSet<String> = BTreeSet::new();
-    let mut out = Vec::with_capacity(leaves.len());
-    for leaf in leaves {
-        let mut path = leaf.path.as_str();
-        while let Some((parent, _)) = path.rsplit_once('/') {
-            if directories.contains(parent) {
-                break;
-            }
-            directories.insert(parent.to_string());
-            path = parent;
-        }
-        match leaf.kind {
-            StagedKind::Dir { .. } => {
-                directories.insert(leaf.path);
-            }
-            StagedKind::File { size } => out.push(PayloadEntry {
-                path: leaf.path,
-                kind: EntryKind::File { size },
-            }),
-            StagedKind::Symlink { target } => out.push(PayloadEntry {
-                path: leaf.path,
-                kind: EntryKind::Symlink { target },
-            }),
+/// The first pass over the staged tree: every entry's owner, collecting
+/// every orphan and every overlap, and what is worth a warning.
+pub struct PartitionCheck<'a> {
+    claims: Claims<'a>,
+    pattern_used: Vec<Vec<bool>>,
+    orphans: Vec<String>,
+    overlaps: Vec<(String, Vec<String>)>,
+    warnings: Vec<String>,
+}
+
+impl<'a> PartitionCheck<'a> {
+    pub fn new(stanzas: &'a [PackageStanza]) -> Self {
+        PartitionCheck {
+            claims: Claims::new(stanzas),
+            pattern_used: stanzas.iter().map(|s| vec![false; s.files.len()]).collect(),
+            orphans: Vec::new(),
+            overlaps: Vec::new(),
+            warnings: Vec::new(),
         }
     }
-    out.extend(directories.into_iter().map(|path| PayloadEntry {
-        path,
-        kind: EntryKind::Directory,
-    }));
-    out.sort_unstable_by(cmp_wire);
-    out
+
+    pub fn owner(&mut self, entry: &StagedEntry) -> Owner {
+        let owner = self.claims.owner(entry, Some(&mut self.pattern_used));
+        match (&owner, &entry.kind) {
+            (Owner::Nobody, StagedKind::Dir { empty: true }) => self.warnings.push(format!(
+                "empty directory {} is claimed by no package and is left out (claim it with a pattern ending in '/', e.g. \"{}/\")",
+                entry.path, entry.path
+            )),
+            (Owner::Nobody, StagedKind::Dir { empty: false }) => {}
+            (Owner::Nobody, _) => self.orphans.push(entry.path.clone()),
+            (Owner::Several(owners), _) => self.overlaps.push((
+                entry.path.clone(),
+                owners
+                    .iter()
+                    .map(|&i| self.claims.stanzas[i].name.clone())
+                    .collect(),
+            )),
+            (Owner::One(_), _) => {}
+        }
+        owner
+    }
+
+    /// The partition's verdict: every orphan and overlap, or the warnings.
+    pub fn finish(mut self) -> Result<Vec<String>, PartitionError> {
+        if !self.orphans.is_empty() || !self.overlaps.is_empty() {
+            self.orphans.sort();
+            self.overlaps.sort();
+            return Err(PartitionError {
+                orphans: self.orphans,
+                overlaps: self.overlaps,
+            });
+        }
+        for (stanza, used) in self.claims.stanzas.iter().zip(&self.pattern_used) {
+            for (pattern, used) in stanza.files.iter().zip(used) {
+                if !used {
+                    self.warnings.push(format!(
+                        "[[package]] {:?}: files pattern {:?} (line {}) matched nothing in the staged tree",
+                        stanza.name,
+                        pattern.glob.as_str(),
+                        pattern.line
+                    ));
+                }
+            }
+        }
+        Ok(self.warnings)
+    }
+}
+
+/// One package's payload out of the walk: the entries its stanza owns and
+/// every ancestor directory of them, in wire order (the walk's order, so
+/// the result streams straight into the writer).
+///
+/// An ancestor is held back until an owned entry below it shows up, so
+/// the only state is the chain of directories above the current entry.
+pub struct PayloadSelector {
+    stanza: usize,
+    /// Open directories above the current entry, outermost first, with
+    /// whether each has been emitted yet.
+    chain: Vec<(String, bool)>,
+}
+
+impl PayloadSelector {
+    pub fn new(stanza: usize) -> Self {
+        PayloadSelector {
+            stanza,
+            chain: Vec::new(),
+        }
+    }
+
+    /// Offer the next entry of the walk with its owner; the entries to add
+    /// to the payload, if any, go to `emit`.
+    pub fn offer(
+        &mut self,
+        entry: &StagedEntry,
+        owner: &Owner,
+        mut emit: impl FnMut(PayloadEntry),
+    ) {
+        while let Some((top, _)) = self.chain.last() {
+            if entry.path.len() > top.len()
+                && entry.path.starts_with(top.as_str())
+                && entry.path.as_bytes()[top.len()] == b'/'
+            {
+                break;
+            }
+            self.chain.pop();
+        }
+        let is_dir = matches!(entry.kind, StagedKind::Dir { .. });
+        if *owner != Owner::One(self.stanza) {
+            if is_dir {
+                self.chain.push((entry.path.clone(), false));
+            }
+            return;
+        }
+        for (dir, emitted) in self.chain.iter_mut().filter(|(_, e)| !*e) {
+            *emitted = true;
+            emit(PayloadEntry {
+                path: dir.clone(),
+                kind: EntryKind::Directory,
+            });
+        }
+        emit(PayloadEntry {
+            path: entry.path.clone(),
+            kind: match &entry.kind {
+                StagedKind::Dir { .. } => EntryKind::Directory,
+                StagedKind::File { size } => EntryKind::File { size: *size },
+                StagedKind::Symlink { target } => EntryKind::Symlink {
+                    target: target.clone(),
+                },
+            },
+        });
+        if is_dir {
+            self.chain.push((entry.path.clone(), true));
+        }
+    }
+}
+
+/// The staged tree changed between the checking pass and the writing pass.
+#[derive(Debug, thiserror::Error)]
+pub enum SelectError {
+    #[error(transparent)]
+    Walk(#[from] WalkError),
+    #[error("the staged tree changed while it was packed: {0} (was the build script still running in the background?)")]
+    Changed(String),
+}
+
+/// One stanza's payload, streamed: a fresh walk of the staged tree through
+/// a [`PayloadSelector`], owners recomputed by `owner` and checked against
+/// the first pass's verdict (every entry owned by at most one stanza).
+pub struct SelectedPayload<F> {
+    walk: Option<Walk>,
+    selector: PayloadSelector,
+    owner: F,
+    ready: VecDeque<PayloadEntry>,
+}
+
+impl<F: FnMut(&StagedEntry) -> Owner> SelectedPayload<F> {
+    pub fn new(walk: Walk, stanza: usize, owner: F) -> Self {
+        SelectedPayload {
+            walk: Some(walk),
+            selector: PayloadSelector::new(stanza),
+            owner,
+            ready: VecDeque::new(),
+        }
+    }
+}
+
+impl<F: FnMut(&StagedEntry) -> Owner> Iterator for SelectedPayload<F> {
+    type Item = Result<PayloadEntry, SelectError>;
+
+    fn next(&mut self) -> Option<Self::Item> {
+        loop {
+            if let Some(e) = self.ready.pop_front() {
+                return Some(Ok(e));
+            }
+            let walk = self.walk.as_mut()?;
+            let entry = match walk.next() {
+                Some(Ok(entry)) => entry,
+                Some(Err(e)) => {
+                    self.walk = None;
+                    return Some(Err(e.into()));
+                }
+                None => {
+                    let finished = self.walk.take()?.finish();
+                    return finished.err().map(|e| Err(e.into()));
+                }
+            };
+            let owner = (self.owner)(&entry);
+            let changed = match (&owner, &entry.kind) {
+                (Owner::Several(_), _) => true,
+                (Owner::Nobody, StagedKind::Dir { .. }) => false,
+                (Owner::Nobody, _) => true,
+                (Owner::One(_), _) => false,
+            };
+            if changed {
+                self.walk = None;
+                return Some(Err(SelectError::Changed(format!(
+                    "{} is now claimed by {}",
+                    entry.path,
+                    if owner == Owner::Nobody {
+                        "no package"
+                    } else {
+                        "more than one package"
+                    }
+                ))));
+            }
+            let ready = &mut self.ready;
+            self.selector.offer(&entry, &owner, |e| ready.push_back(e));
+        }
+    }
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
     use crate::glob::Glob;
+    use crate::layout_check::LayoutCheck;
     use crate::recipe::FilePattern;
+
+    #[derive(Debug)]
+    struct Partition {
+        payloads: Vec<Vec<PayloadEntry>>,
+        warnings: Vec<String>,
+    }
+
+    /// The checking pass as build.rs runs it, keeping each package's
+    /// payload as the selectors produce it.
+    fn partition(
+        stanzas: &[PackageStanza],
+        entries: Vec<StagedEntry>,
+    ) -> Result<Partition, PartitionError> {
+        let mut check = PartitionCheck::new(stanzas);
+        let mut layout = LayoutCheck::for_stanzas(stanzas);
+        let mut payloads = vec![Vec::new(); stanzas.len()];
+        for entry in &entries {
+            let owner = check.owner(entry);
+            layout.offer(entry, &owner, |i, e| payloads[i].push(e.clone()));
+        }
+        let mut warnings = check.finish()?;
+        warnings.extend(layout.empty_payload_warnings());
+        Ok(Partition { payloads, warnings })
+    }
 
     fn stanza(name: &str, patterns: &[&str]) -> PackageStanza {
         PackageStanza {

@@ -51,90 +51,120 @@ fn render_unsupported(items: &[String]) -> String {
     out
 }
 
-/// Walks `root` depth-first, children in byte order of their names. The
-/// root itself is not an entry. `root` may be a symlink to a directory; the
-/// walk starts at its target and follows nothing below it.
-pub fn walk(root: &Path) -> Result<Vec<StagedEntry>, WalkError> {
-    let meta = fs::metadata(root).map_err(|source| WalkError::Io {
-        path: root.to_path_buf(),
-        source,
-    })?;
-    if !meta.is_dir() {
-        return Err(WalkError::NotADirectory(root.to_path_buf()));
-    }
-    let mut entries = Vec::new();
-    let mut unsupported = Vec::new();
-    walk_dir(root, "", &mut entries, &mut unsupported)?;
-    if unsupported.is_empty() {
-        Ok(entries)
-    } else {
-        Err(WalkError::Unsupported(unsupported))
-    }
+/// Walks a staged tree depth-first in wire order: siblings sorted by name,
+/// a directory's name compared as if it ended in `/`, so entries come out
+/// sorted exactly as the package writer stores them and can be streamed to
+/// it. Memory is one frame per open directory (its remaining children), not
+/// one record per entry.
+///
+/// The root itself is not an entry. `root` may be a symlink to a
+/// directory; the walk starts at its target and follows nothing below it.
+/// Entries no package may carry are skipped and collected; [`Walk::finish`]
+/// reports them all together. After an I/O error the walk ends.
+pub struct Walk {
+    root: PathBuf,
+    stack: Vec<Frame>,
+    unsupported: Vec<String>,
 }
 
-fn walk_dir(
-    dir: &Path,
-    prefix: &str,
-    entries: &mut Vec<StagedEntry>,
-    unsupported: &mut Vec<String>,
-) -> Result<bool, WalkError> {
-    let io_err = |path: &Path| {
-        let path = path.to_path_buf();
-        move |source| WalkError::Io { path, source }
-    };
-    let mut children: Vec<(Vec<u8>, fs::DirEntry)> = fs::read_dir(dir)
-        .map_err(io_err(dir))?
-        .map(|entry| {
-            entry
-                .map(|e| {
-                    use std::os::unix::ffi::OsStrExt;
-                    (e.file_name().as_bytes().to_vec(), e)
-                })
-                .map_err(io_err(dir))
-        })
-        .collect::<Result<_, _>>()?;
-    children.sort_by(|a, b| a.0.cmp(&b.0));
-    let had_children = !children.is_empty();
-    for (raw_name, child) in children {
-        let abs = child.path();
-        let Ok(name) = String::from_utf8(raw_name) else {
-            unsupported.push(format!(
-                "{}: the file name is not valid UTF-8 (PSD-009 §3.2.7)",
-                abs.display()
-            ));
-            continue;
+/// An open directory: its relative path and its children not yet visited,
+/// in reverse wire order so the next one is popped off the end.
+struct Frame {
+    prefix: String,
+    children: Vec<Child>,
+}
+
+struct Child {
+    name: String,
+    is_dir: bool,
+}
+
+impl Walk {
+    pub fn new(root: &Path) -> Result<Walk, WalkError> {
+        let meta = fs::metadata(root).map_err(|source| WalkError::Io {
+            path: root.to_path_buf(),
+            source,
+        })?;
+        if !meta.is_dir() {
+            return Err(WalkError::NotADirectory(root.to_path_buf()));
+        }
+        let mut walk = Walk {
+            root: root.to_path_buf(),
+            stack: Vec::new(),
+            unsupported: Vec::new(),
         };
-        let rel = if prefix.is_empty() {
-            name
+        let children = walk.read_children(root)?;
+        walk.stack.push(Frame {
+            prefix: String::new(),
+            children,
+        });
+        Ok(walk)
+    }
+
+    /// What the walk skipped because no package can carry it, as one error.
+    pub fn finish(self) -> Result<(), WalkError> {
+        if self.unsupported.is_empty() {
+            Ok(())
         } else {
-            format!("{prefix}/{name}")
+            Err(WalkError::Unsupported(self.unsupported))
+        }
+    }
+
+    fn read_children(&mut self, dir: &Path) -> Result<Vec<Child>, WalkError> {
+        use std::os::unix::ffi::OsStrExt;
+        let io_err = |source| WalkError::Io {
+            path: dir.to_path_buf(),
+            source,
         };
-        let meta = fs::symlink_metadata(&abs).map_err(io_err(&abs))?;
+        let mut children = Vec::new();
+        for entry in fs::read_dir(dir).map_err(io_err)? {
+            let entry = entry.map_err(io_err)?;
+            let Ok(name) = String::from_utf8(entry.file_name().as_bytes().to_vec()) else {
+                self.unsupported.push(format!(
+                    "{}: the file name is not valid UTF-8 (PSD-009 §3.2.7)",
+                    entry.path().display()
+                ));
+                continue;
+            };
+            let is_dir = entry.file_type().map_err(io_err)?.is_dir();
+            children.push(Child { name, is_dir });
+        }
+        children.sort_unstable_by(|a, b| wire_key(b).cmp(wire_key(a)));
+        Ok(children)
+    }
+
+    fn visit(&mut self, rel: String) -> Result<Option<StagedEntry>, WalkError> {
+        let abs = self.root.join(&rel);
+        let io_err = |source| WalkError::Io {
+            path: abs.clone(),
+            source,
+        };
+        let meta = fs::symlink_metadata(&abs).map_err(io_err)?;
         let ft = meta.file_type();
-        if ft.is_file() {
-            entries.push(StagedEntry {
-                path: rel,
-                kind: StagedKind::File { size: meta.len() },
-            });
+        let kind = if ft.is_file() {
+            StagedKind::File { size: meta.len() }
         } else if ft.is_symlink() {
-            let target = fs::read_link(&abs).map_err(io_err(&abs))?;
-            match target.into_os_string().into_string() {
-                Ok(target) => entries.push(StagedEntry {
-                    path: rel,
-                    kind: StagedKind::Symlink { target },
-                }),
-                Err(_) => unsupported.push(format!(
-                    "{rel}: the symlink target is not valid UTF-8 (PSD-009 §3.4.10)"
-                )),
+            match fs::read_link(&abs)
+                .map_err(io_err)?
+                .into_os_string()
+                .into_string()
+            {
+                Ok(target) => StagedKind::Symlink { target },
+                Err(_) => {
+                    self.unsupported.push(format!(
+                        "{rel}: the symlink target is not valid UTF-8 (PSD-009 §3.4.10)"
+                    ));
+                    return Ok(None);
+                }
             }
         } else if ft.is_dir() {
-            let index = entries.len();
-            entries.push(StagedEntry {
-                path: rel.clone(),
-                kind: StagedKind::Dir { empty: true },
+            let children = self.read_children(&abs)?;
+            let empty = children.is_empty();
+            self.stack.push(Frame {
+                prefix: rel.clone(),
+                children,
             });
-            let non_empty = walk_dir(&abs, &rel, entries, unsupported)?;
-            entries[index].kind = StagedKind::Dir { empty: !non_empty };
+            StagedKind::Dir { empty }
         } else {
             let what = if ft.is_fifo() {
                 "a FIFO (named pipe)"
@@ -147,10 +177,54 @@ fn walk_dir(
             } else {
                 "of an unknown file type"
             };
-            unsupported.push(format!("{rel}: is {what}"));
+            self.unsupported.push(format!("{rel}: is {what}"));
+            return Ok(None);
+        };
+        Ok(Some(StagedEntry { path: rel, kind }))
+    }
+}
+
+/// A child's name as the writer orders it: a directory's with a `/`.
+fn wire_key(c: &Child) -> impl Iterator<Item = &u8> + '_ {
+    c.name
+        .as_bytes()
+        .iter()
+        .chain(if c.is_dir { &b"/"[..] } else { &b""[..] })
+}
+
+impl Iterator for Walk {
+    type Item = Result<StagedEntry, WalkError>;
+
+    fn next(&mut self) -> Option<Self::Item> {
+        loop {
+            let frame = self.stack.last_mut()?;
+            let Some(child) = frame.children.pop() else {
+                self.stack.pop();
+                continue;
+            };
+            let rel = if frame.prefix.is_empty() {
+                child.name
+            } else {
+                format!("{}/{}", frame.prefix, child.name)
+            };
+            match self.visit(rel) {
+                Ok(Some(entry)) => return Some(Ok(entry)),
+                Ok(None) => continue,
+                Err(e) => {
+                    self.stack.clear();
+                    return Some(Err(e));
+                }
+            }
         }
     }
-    Ok(had_children)
+}
+
+/// The whole walk as a list, every unsupported entry reported at once.
+pub fn walk(root: &Path) -> Result<Vec<StagedEntry>, WalkError> {
+    let mut walk = Walk::new(root)?;
+    let entries = walk.by_ref().collect::<Result<Vec<_>, _>>()?;
+    walk.finish()?;
+    Ok(entries)
 }
 
 #[cfg(test)]
@@ -159,7 +233,7 @@ mod tests {
     use std::os::unix::fs::symlink;
 
     #[test]
-    fn records_files_links_and_dirs_in_byte_order() {
+    fn records_files_links_and_dirs_in_wire_order() {
         let dir = tempfile::tempdir().unwrap();
         let root = dir.path();
         fs::create_dir_all(root.join("usr/share/lib")).unwrap();
@@ -183,8 +257,6 @@ mod tests {
                         target: "/nonexistent".into()
                     }
                 ),
-                ("usr/share/lib", &StagedKind::Dir { empty: false }),
-                ("usr/share/lib/x", &StagedKind::File { size: 3 }),
                 ("usr/share/lib-extra", &StagedKind::File { size: 0 }),
                 ("usr/share/lib.d", &StagedKind::Dir { empty: false }),
                 (
@@ -193,6 +265,8 @@ mod tests {
                         target: "../lib/x".into()
                     }
                 ),
+                ("usr/share/lib", &StagedKind::Dir { empty: false }),
+                ("usr/share/lib/x", &StagedKind::File { size: 3 }),
                 ("var", &StagedKind::Dir { empty: false }),
                 ("var/empty", &StagedKind::Dir { empty: true }),
             ]

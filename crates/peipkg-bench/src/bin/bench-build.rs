@@ -87,7 +87,7 @@ const WORKLOADS: [Workload; 3] = [
         name: "many",
         spec: TreeSpec {
             total_bytes: 100 << 20,
-            files: 100_000,
+            files: 99_900,
             symlinks: 16,
             seed: 1,
         },

@@ -18,7 +18,8 @@ pub use reader::{
     VerifyError, VerifyOptions,
 };
 pub use writer::{
-    write_package, zstd_encoder, ArchiveError, EntryKind, PackOptions, PackOutcome, PayloadEntry,
+    write_package, write_sorted_package, zstd_encoder, ArchiveError, EntryKind, PackOptions,
+    PackOutcome, PayloadEntry,
 };
 
 /// zstd level used when the caller has no preference, chosen from the

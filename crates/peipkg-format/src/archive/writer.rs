@@ -14,6 +14,7 @@
 //! only when complete and synced, so no half-written package is ever visible.
 
 use super::hashing_io::HashingWriter;
+use super::reader::MAX_ENTRIES;
 use super::tar_header::{self, EntryHeader, BLOCK, MAX_USTAR_SIZE};
 use crate::documents::files_manifest::{FilesManifestWriter, MAX_FILES_MANIFEST_BYTES};
 use crate::documents::timestamp::{parse_build_timestamp, TimestampError};
@@ -22,7 +23,7 @@ use crate::keys::SigningKey;
 use crate::layout::{check_path, check_symlink, PathError};
 use sha2::{Digest, Sha256};
 use std::cmp::Ordering;
-use std::collections::HashSet;
+use std::convert::Infallible;
 use std::io::{self, BufWriter, Read, Seek, Write};
 use std::path::{Path, PathBuf};
 
@@ -99,6 +100,10 @@ pub enum ArchiveError {
     Path { path: String, error: PathError },
     #[error("payload path {0:?} appears more than once")]
     Duplicate(String),
+    #[error("payload entries out of order: {next:?} came after {previous:?} (entries must be sorted by on-wire name)")]
+    Order { previous: String, next: String },
+    #[error("{0}")]
+    Source(Box<dyn std::error::Error + Send + Sync>),
     #[error("symlink {path:?}: {reason}")]
     Symlink { path: String, reason: String },
     #[error("payload file {path:?} is {size} bytes, over the 8 GiB a ustar size field holds")]
@@ -117,6 +122,8 @@ pub enum ArchiveError {
         expected: u64,
         actual: u64,
     },
+    #[error("the payload has more than {MAX_ENTRIES} entries, the most a consumer accepts (PSD-009 §3.2.8); split it across packages")]
+    TooManyEntries,
     #[error("the payload's files.json would be {size} bytes, over the {MAX_FILES_MANIFEST_BYTES} bytes consumers accept (PSD-009 §3.2.8); split the payload across packages")]
     FilesManifestTooLarge { size: u64 },
     #[error("zstd level {0} is out of range 1..=22")]
@@ -126,12 +133,9 @@ pub enum ArchiveError {
 }
 
 /// Write one package to `out_path` (atomically), reading each file entry's
-/// content from `content_root` joined with its path. The manifest's
-/// `size_installed` is computed here and replaces the caller's value.
-///
-/// Memory: the entry list (sorted in place) and fixed buffers. The payload
-/// section and `files.json` are spooled to temporary files beside
-/// `out_path`, so neither file contents nor per-file hashes are held.
+/// content from `content_root` joined with its path. Entries may come in
+/// any order. The manifest's `size_installed` is computed here and replaces
+/// the caller's value.
 pub fn write_package(
     manifest: &Manifest,
     mut entries: Vec<PayloadEntry>,
@@ -139,14 +143,38 @@ pub fn write_package(
     opts: &PackOptions,
     out_path: &Path,
 ) -> Result<PackOutcome, ArchiveError> {
+    entries.sort_unstable_by(cmp_wire);
+    write_sorted_package(
+        manifest,
+        entries.into_iter().map(Ok::<_, Infallible>),
+        content_root,
+        opts,
+        out_path,
+    )
+}
+
+/// [`write_package`] for entries that arrive already in wire order
+/// ([`cmp_wire`]), as a walk of a tree in that order produces them: memory
+/// stays flat however many entries there are. The payload section and
+/// `files.json` are spooled to temporary files beside `out_path`, so neither
+/// file contents nor per-file hashes are held. An entry out of order, a
+/// path given twice or an error from `entries` stops the write and leaves
+/// nothing behind.
+pub fn write_sorted_package<I, E>(
+    manifest: &Manifest,
+    entries: I,
+    content_root: &Path,
+    opts: &PackOptions,
+    out_path: &Path,
+) -> Result<PackOutcome, ArchiveError>
+where
+    I: IntoIterator<Item = Result<PayloadEntry, E>>,
+    E: Into<Box<dyn std::error::Error + Send + Sync>>,
+{
     if !(1..=22).contains(&opts.zstd_level) {
         return Err(ArchiveError::Level(opts.zstd_level));
     }
     let mtime = parse_build_timestamp(&manifest.build.timestamp)? as u64;
-    check_entries(&entries)?;
-    // In wire order the files come in path order too (a file's wire name is
-    // its path), which is the order files.json requires.
-    entries.sort_unstable_by(cmp_wire);
 
     let dir = match out_path.parent() {
         Some(p) if !p.as_os_str().is_empty() => p.to_path_buf(),
@@ -167,7 +195,15 @@ pub fn write_package(
     let mut size_installed = 0u64;
     let mut header = Vec::with_capacity(3 * BLOCK);
     let mut buf = vec![0u8; 128 * 1024];
-    for e in &entries {
+    let mut order = OrderCheck::default();
+    for (count, e) in (1u64..).zip(entries) {
+        if count > MAX_ENTRIES {
+            return Err(ArchiveError::TooManyEntries);
+        }
+        let e = e.map_err(|e| ArchiveError::Source(e.into()))?;
+        check_entry(&e)?;
+        order.admit(&e)?;
+        let e = &e;
         header.clear();
         entry_header(e, mtime, &mut header);
         spool.write_all(&header).map_err(werr)?;
@@ -344,33 +380,73 @@ pub fn cmp_wire(a: &PayloadEntry, b: &PayloadEntry) -> Ordering {
     })
 }
 
-fn check_entries(entries: &[PayloadEntry]) -> Result<(), ArchiveError> {
-    let mut seen = HashSet::with_capacity(entries.len());
-    for e in entries {
-        check_path(&e.path).map_err(|error| ArchiveError::Path {
+/// One entry's own rules: its path, its size, its link target.
+fn check_entry(e: &PayloadEntry) -> Result<(), ArchiveError> {
+    check_path(&e.path).map_err(|error| ArchiveError::Path {
+        path: e.path.clone(),
+        error,
+    })?;
+    match &e.kind {
+        EntryKind::File { size } if *size > MAX_USTAR_SIZE => Err(ArchiveError::TooLarge {
             path: e.path.clone(),
-            error,
-        })?;
-        if !seen.insert(e.path.as_str()) {
-            return Err(ArchiveError::Duplicate(e.path.clone()));
-        }
-        match &e.kind {
-            EntryKind::File { size } if *size > MAX_USTAR_SIZE => {
-                return Err(ArchiveError::TooLarge {
-                    path: e.path.clone(),
-                    size: *size,
-                })
-            }
-            EntryKind::Symlink { target } => {
-                check_symlink(&e.path, target).map_err(|reason| ArchiveError::Symlink {
+            size: *size,
+        }),
+        EntryKind::Symlink { target } => {
+            check_symlink(&e.path, target)
+                .map(drop)
+                .map_err(|reason| ArchiveError::Symlink {
                     path: e.path.clone(),
                     reason,
-                })?;
-            }
-            _ => {}
+                })
         }
+        _ => Ok(()),
     }
-    Ok(())
+}
+
+/// Checks that entries come in strictly increasing wire order with no path
+/// twice, holding only the previous entry and a short stack.
+///
+/// Equal wire names are the same path twice. The one duplicate that is not
+/// adjacent is a non-directory `P` and a directory `P` (wire name `P/`):
+/// every entry between them starts with `P`, and any entry that does not
+/// start with `P` sorts after `P/`, so a non-directory stays a candidate
+/// only while the entries after it extend its path.
+#[derive(Default)]
+struct OrderCheck {
+    previous: Option<PayloadEntry>,
+    open_leaves: Vec<String>,
+}
+
+impl OrderCheck {
+    fn admit(&mut self, e: &PayloadEntry) -> Result<(), ArchiveError> {
+        if let Some(prev) = &self.previous {
+            match cmp_wire(prev, e) {
+                Ordering::Less => {}
+                Ordering::Equal => return Err(ArchiveError::Duplicate(e.path.clone())),
+                Ordering::Greater => {
+                    return Err(ArchiveError::Order {
+                        previous: wire_name(prev),
+                        next: wire_name(e),
+                    })
+                }
+            }
+        }
+        while let Some(top) = self.open_leaves.last() {
+            if e.path.starts_with(top.as_str()) {
+                break;
+            }
+            self.open_leaves.pop();
+        }
+        if e.kind == EntryKind::Directory {
+            if self.open_leaves.last() == Some(&e.path) {
+                return Err(ArchiveError::Duplicate(e.path.clone()));
+            }
+        } else {
+            self.open_leaves.push(e.path.clone());
+        }
+        self.previous = Some(e.clone());
+        Ok(())
+    }
 }
 
 /// A metadata member: header, `len` bytes of content, padding.
@@ -481,6 +557,153 @@ mod tests {
             enc.write_all(chunk).unwrap();
         }
         enc.finish().unwrap()
+    }
+
+    fn manifest() -> crate::documents::Manifest {
+        crate::documents::Manifest::decode(
+            br#"{"schema_version":1,"name":"tt","version":"1-1","architecture":"noarch","dependencies":[],"conflicts":[],"size_installed":0,"build":{"timestamp":"2026-05-06T12:00:00Z","farm_id":"f","source_ref":"r"}}"#,
+        )
+        .unwrap()
+    }
+
+    fn entry(path: &str, kind: super::EntryKind) -> super::PayloadEntry {
+        super::PayloadEntry {
+            path: path.into(),
+            kind,
+        }
+    }
+
+    /// Streams `entries` as given; returns the error and checks that
+    /// nothing (no package, no temporary file) was left in the directory.
+    fn stream_error(entries: Vec<Result<super::PayloadEntry, std::io::Error>>) -> String {
+        let dir = tempfile::tempdir().unwrap();
+        std::fs::create_dir(dir.path().join("out")).unwrap();
+        std::fs::create_dir_all(dir.path().join("root/usr/share")).unwrap();
+        std::fs::write(dir.path().join("root/usr/share/f"), b"x").unwrap();
+        let out = dir.path().join("out/t.peipkg");
+        let err = super::write_sorted_package(
+            &manifest(),
+            entries,
+            &dir.path().join("root"),
+            &super::PackOptions::default(),
+            &out,
+        )
+        .unwrap_err();
+        assert_eq!(
+            std::fs::read_dir(dir.path().join("out")).unwrap().count(),
+            0
+        );
+        err.to_string()
+    }
+
+    #[test]
+    fn sorted_stream_refuses_disorder_duplicates_and_source_errors() {
+        use super::EntryKind::{Directory, File, Symlink};
+        let link = || Symlink { target: "f".into() };
+        let msg = stream_error(vec![
+            Ok(entry("usr", Directory)),
+            Ok(entry("usr/share", Directory)),
+            Ok(entry("usr/share/f", File { size: 1 })),
+            Ok(entry("usr/share/a", link())),
+        ]);
+        assert!(
+            msg.contains("out of order: \"usr/share/a\" came after \"usr/share/f\""),
+            "{msg}"
+        );
+        // A file and a directory of the same name, with entries between.
+        let msg = stream_error(vec![
+            Ok(entry("usr", Directory)),
+            Ok(entry("usr/share", Directory)),
+            Ok(entry("usr/share/d", link())),
+            Ok(entry("usr/share/d-x", link())),
+            Ok(entry("usr/share/d.y", link())),
+            Ok(entry("usr/share/d", Directory)),
+        ]);
+        assert!(
+            msg.contains("\"usr/share/d\" appears more than once"),
+            "{msg}"
+        );
+        let msg = stream_error(vec![
+            Ok(entry("usr", Directory)),
+            Ok(entry("usr", Directory)),
+        ]);
+        assert!(msg.contains("\"usr\" appears more than once"), "{msg}");
+        let msg = stream_error(vec![
+            Ok(entry("usr", Directory)),
+            Err(std::io::Error::other("the walk failed here")),
+        ]);
+        assert_eq!(msg, "the walk failed here");
+    }
+
+    #[test]
+    fn more_entries_than_consumers_accept_are_refused() {
+        use super::EntryKind::Directory;
+        let dirs = |n: u64| {
+            let head = [
+                Ok(entry("usr", Directory)),
+                Ok(entry("usr/share", Directory)),
+            ];
+            head.into_iter()
+                .chain((0..n - 2).map(|i| Ok(entry(&format!("usr/share/{i:06}"), Directory))))
+        };
+        let msg = stream_error(dirs(super::MAX_ENTRIES + 1).collect());
+        assert!(msg.contains("more than 100000 entries"), "{msg}");
+        let dir = tempfile::tempdir().unwrap();
+        let written = super::write_sorted_package(
+            &manifest(),
+            dirs(super::MAX_ENTRIES),
+            dir.path(),
+            &super::PackOptions {
+                zstd_level: 1,
+                signing_key: None,
+            },
+            &dir.path().join("t.peipkg"),
+        );
+        assert!(written.is_ok(), "{written:?}");
+        // Exactly at the limit, and the verifier agrees.
+        let verified = super::super::verify_package(
+            &dir.path().join("t.peipkg"),
+            &super::super::VerifyOptions::default(),
+        );
+        assert!(verified.is_ok(), "{verified:?}");
+    }
+
+    #[test]
+    fn unsorted_vec_is_sorted_and_duplicates_still_caught() {
+        use super::EntryKind::{Directory, File};
+        let dir = tempfile::tempdir().unwrap();
+        std::fs::create_dir_all(dir.path().join("usr/share")).unwrap();
+        std::fs::write(dir.path().join("usr/share/f"), b"x").unwrap();
+        let write = |entries| {
+            super::write_package(
+                &manifest(),
+                entries,
+                dir.path(),
+                &super::PackOptions::default(),
+                &dir.path().join("t.peipkg"),
+            )
+        };
+        let ok = write(vec![
+            entry("usr/share/f", File { size: 1 }),
+            entry("usr/share", Directory),
+            entry("usr", Directory),
+        ]);
+        assert!(ok.is_ok(), "{ok:?}");
+        let err = write(vec![
+            entry("usr/share", Directory),
+            entry("usr", Directory),
+            entry(
+                "usr/share",
+                super::EntryKind::Symlink {
+                    target: "bin/x".into(),
+                },
+            ),
+        ])
+        .unwrap_err();
+        assert!(
+            matches!(err, super::ArchiveError::Duplicate(ref p) if p == "usr/share"),
+            "{err}"
+        );
     }
 
     #[test]
