@@ -16,6 +16,24 @@ fn s(p: &Path) -> &str {
     p.to_str().unwrap()
 }
 
+fn pack(manifest: &Path, staged: &Path, out: &Path) -> std::process::Output {
+    pack_with(manifest, staged, out, &[])
+}
+
+fn pack_with(manifest: &Path, staged: &Path, out: &Path, extra: &[&str]) -> std::process::Output {
+    let mut args = vec![
+        "pack",
+        "--manifest",
+        s(manifest),
+        "--staged",
+        s(staged),
+        "--out",
+        s(out),
+    ];
+    args.extend_from_slice(extra);
+    run(&args)
+}
+
 const HELLO_MANIFEST: &str = r#"{"schema_version":1,"name":"hello","version":"0.1-1","architecture":"noarch","description":"Smallest legal peipkg test fixture.","license":"CC0-1.0","homepage":"https://peios.org","dependencies":[],"optional_dependencies":[],"conflicts":[],"provides":[],"replaces":[],"side_effects":[],"size_installed":0,"sd_overrides":[],"build":{"timestamp":"2026-05-06T12:00:00Z","farm_id":"test-farm-1","source_ref":"test://hello-noarch"}}
 "#;
 
@@ -32,17 +50,12 @@ fn packed_hello(dir: &Path) -> PathBuf {
     fs::write(dir.join("manifest.json"), HELLO_MANIFEST).unwrap();
     let out = dir.join("hello_0.1-1_noarch.peipkg");
     let staged = common::conformance_dir().join("hello-noarch/source");
-    let o = run(&[
-        "pack",
-        "--manifest",
-        s(&dir.join("manifest.json")),
-        "--staged",
-        s(&staged),
-        "--out",
-        s(&out),
-        "--sign-key",
-        s(&test_key()),
-    ]);
+    let o = pack_with(
+        &dir.join("manifest.json"),
+        &staged,
+        &out,
+        &["--sign-key", s(&test_key())],
+    );
     assert_eq!(o.status.code(), Some(0), "{}", stderr(&o));
     assert_eq!(stdout(&o), format!("{}\n", out.display()));
     out
@@ -69,15 +82,7 @@ fn pack_rejects_an_invalid_manifest_listing_every_problem() {
     fs::write(dir.path().join("m.json"), bad).unwrap();
     let staged = common::conformance_dir().join("hello-noarch/source");
     let out = dir.path().join("o.peipkg");
-    let o = run(&[
-        "pack",
-        "--manifest",
-        s(&dir.path().join("m.json")),
-        "--staged",
-        s(&staged),
-        "--out",
-        s(&out),
-    ]);
+    let o = pack(&dir.path().join("m.json"), &staged, &out);
     assert_fails(
         &o,
         1,
@@ -90,26 +95,10 @@ fn pack_rejects_an_invalid_manifest_listing_every_problem() {
     assert!(!out.exists());
 
     fs::write(dir.path().join("m.json"), "{\"name\": 1}").unwrap();
-    let o = run(&[
-        "pack",
-        "--manifest",
-        s(&dir.path().join("m.json")),
-        "--staged",
-        s(&staged),
-        "--out",
-        s(&out),
-    ]);
+    let o = pack(&dir.path().join("m.json"), &staged, &out);
     assert_fails(&o, 1, &["m.json", "does not parse"]);
 
-    let o = run(&[
-        "pack",
-        "--manifest",
-        s(&dir.path().join("missing.json")),
-        "--staged",
-        s(&staged),
-        "--out",
-        s(&out),
-    ]);
+    let o = pack(&dir.path().join("missing.json"), &staged, &out);
     assert_fails(&o, 1, &["read manifest", "missing.json"]);
 }
 
@@ -121,15 +110,7 @@ fn pack_checks_layout_and_sd_overrides_and_out() {
     fs::create_dir_all(staged.join("home/user")).unwrap();
     fs::write(staged.join("home/user/f"), "x").unwrap();
     let out = dir.path().join("o.peipkg");
-    let o = run(&[
-        "pack",
-        "--manifest",
-        s(&dir.path().join("m.json")),
-        "--staged",
-        s(&staged),
-        "--out",
-        s(&out),
-    ]);
+    let o = pack(&dir.path().join("m.json"), &staged, &out);
     assert_fails(&o, 1, &["payload layout check failed", "home/user/f"]);
 
     fs::remove_dir_all(staged.join("home")).unwrap();
@@ -141,15 +122,7 @@ fn pack_checks_layout_and_sd_overrides_and_out() {
         "\"sd_overrides\":[{\"path\":\"usr/share/h/link\",\"sd\":\"AQ\"}]",
     );
     fs::write(dir.path().join("m.json"), with_sd).unwrap();
-    let o = run(&[
-        "pack",
-        "--manifest",
-        s(&dir.path().join("m.json")),
-        "--staged",
-        s(&staged),
-        "--out",
-        s(&out),
-    ]);
+    let o = pack(&dir.path().join("m.json"), &staged, &out);
     assert_fails(
         &o,
         1,
@@ -157,36 +130,12 @@ fn pack_checks_layout_and_sd_overrides_and_out() {
     );
 
     fs::write(dir.path().join("m.json"), HELLO_MANIFEST).unwrap();
-    let o = run(&[
-        "pack",
-        "--manifest",
-        s(&dir.path().join("m.json")),
-        "--staged",
-        s(&staged),
-        "--out",
-        s(dir.path()),
-    ]);
+    let o = pack(&dir.path().join("m.json"), &staged, dir.path());
     assert_fails(&o, 1, &["is a directory"]);
     let nested = dir.path().join("no/such/dir/o.peipkg");
-    let o = run(&[
-        "pack",
-        "--manifest",
-        s(&dir.path().join("m.json")),
-        "--staged",
-        s(&staged),
-        "--out",
-        s(&nested),
-    ]);
+    let o = pack(&dir.path().join("m.json"), &staged, &nested);
     assert_fails(&o, 1, &["does not exist"]);
-    let o = run(&[
-        "pack",
-        "--manifest",
-        s(&dir.path().join("m.json")),
-        "--staged",
-        s(&dir.path().join("nope")),
-        "--out",
-        s(&out),
-    ]);
+    let o = pack(&dir.path().join("m.json"), &dir.path().join("nope"), &out);
     assert_fails(&o, 1, &["--staged", "nope"]);
 }
 
@@ -199,15 +148,7 @@ fn pack_keeps_empty_directories() {
     fs::create_dir_all(staged.join("usr/share/hello")).unwrap();
     fs::write(staged.join("usr/share/hello/MESSAGE"), "hi").unwrap();
     let out = dir.path().join("o.peipkg");
-    let o = run(&[
-        "pack",
-        "--manifest",
-        s(&dir.path().join("m.json")),
-        "--staged",
-        s(&staged),
-        "--out",
-        s(&out),
-    ]);
+    let o = pack(&dir.path().join("m.json"), &staged, &out);
     assert_eq!(o.status.code(), Some(0), "{}", stderr(&o));
     let text = stdout(&run(&["inspect", s(&out)]));
     assert!(text.contains("  dir      var/lib/hello/\n"), "{text}");
@@ -343,15 +284,7 @@ fn verify_accepts_the_right_key_and_names_failed_checks() {
     fs::write(dir.path().join("m.json"), HELLO_MANIFEST).unwrap();
     let unsigned = dir.path().join("unsigned.peipkg");
     let staged = common::conformance_dir().join("hello-noarch/source");
-    let o = run(&[
-        "pack",
-        "--manifest",
-        s(&dir.path().join("m.json")),
-        "--staged",
-        s(&staged),
-        "--out",
-        s(&unsigned),
-    ]);
+    let o = pack(&dir.path().join("m.json"), &staged, &unsigned);
     assert_eq!(o.status.code(), Some(0), "{}", stderr(&o));
     let bad = run(&["verify", s(&unsigned), "--key", s(&test_pub())]);
     assert_fails(&bad, 1, &["FAILED", "unsigned", "§5.3.3 condition 1"]);

@@ -100,7 +100,12 @@ pub fn rotate(o: &RotateOptions) -> Result<RotateReport> {
         if k.fingerprint == old_fp {
             match o.retire {
                 Retire::Transition(secs) => {
-                    let until = o.timestamp.plus_secs(secs);
+                    let until = o.timestamp.plus_secs(secs).ok_or_else(|| {
+                        RepoError::refused(format!(
+                            "--transition of {secs} seconds from {} ends past year 9999",
+                            o.timestamp
+                        ))
+                    })?;
                     k.status = KeyStatus::Transitioning.as_str().into();
                     k.valid_until = until.as_str().to_string();
                 }

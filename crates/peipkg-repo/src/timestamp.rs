@@ -6,6 +6,7 @@
 //! accept the same set so that a farm's existing scripts keep working, and
 //! additionally parse the instant so a publish can refuse to go back in time.
 
+use peipkg_format::documents::timestamp::format_timestamp;
 use std::cmp::Ordering;
 use std::fmt;
 
@@ -43,21 +44,14 @@ impl Timestamp {
         })
     }
 
-    /// A timestamp for a Unix time, written `YYYY-MM-DDTHH:MM:SSZ`.
-    pub fn from_unix(unix: i64) -> Timestamp {
-        let days = unix.div_euclid(86_400);
-        let secs = unix.rem_euclid(86_400);
-        let (y, m, d) = civil_from_days(days);
-        Timestamp {
-            text: format!(
-                "{y:04}-{m:02}-{d:02}T{:02}:{:02}:{:02}Z",
-                secs / 3600,
-                secs / 60 % 60,
-                secs % 60
-            ),
+    /// A timestamp for a Unix time, written `YYYY-MM-DDTHH:MM:SSZ` (the
+    /// one formatter every document uses); `None` past year 9999.
+    pub fn from_unix(unix: i64) -> Option<Timestamp> {
+        Some(Timestamp {
+            text: format_timestamp(unix)?,
             unix,
             nanos: 0,
-        }
+        })
     }
 
     /// The current time, to the second.
@@ -66,7 +60,11 @@ impl Timestamp {
             .duration_since(std::time::UNIX_EPOCH)
             .map(|d| d.as_secs() as i64)
             .unwrap_or(0);
-        Timestamp::from_unix(unix)
+        Timestamp::from_unix(unix).unwrap_or_else(|| Timestamp {
+            text: "1970-01-01T00:00:00Z".into(),
+            unix: 0,
+            nanos: 0,
+        })
     }
 
     pub fn as_str(&self) -> &str {
@@ -77,9 +75,9 @@ impl Timestamp {
         self.unix
     }
 
-    /// This instant plus whole seconds (saturating).
-    pub fn plus_secs(&self, secs: i64) -> Timestamp {
-        Timestamp::from_unix(self.unix.saturating_add(secs))
+    /// This instant plus whole seconds; `None` past year 9999.
+    pub fn plus_secs(&self, secs: i64) -> Option<Timestamp> {
+        Timestamp::from_unix(self.unix.checked_add(secs)?)
     }
 }
 
@@ -150,12 +148,13 @@ fn parse_rfc3339(s: &str) -> Result<(i64, u32, bool), &'static str> {
             nanos += u32::from(d - b'0') * 10u32.pow(8 - i as u32);
         }
     }
-    if !(1..=12).contains(&month) {
-        return Err("month out of range");
-    }
-    if day < 1 || day > days_in_month(year, month) {
-        return Err("day out of range");
-    }
+    let month = u8::try_from(month)
+        .ok()
+        .and_then(|m| time::Month::try_from(m).ok())
+        .ok_or("month out of range")?;
+    // Years are four digits, so they always fit an i32.
+    let date = time::Date::from_calendar_date(year as i32, month, day as u8)
+        .map_err(|_| "day out of range")?;
     if hour > 23 {
         return Err("hour out of range");
     }
@@ -186,44 +185,13 @@ fn parse_rfc3339(s: &str) -> Result<(i64, u32, bool), &'static str> {
     if at != b.len() {
         return Err("extra text after the time zone");
     }
-    let days = days_from_civil(year, month, day);
+    let days = i64::from(date.to_julian_day()) - UNIX_EPOCH_JULIAN_DAY;
     let unix = days * 86_400 + hour * 3600 + minute * 60 + second - offset;
     Ok((unix, nanos, utc))
 }
 
-fn days_in_month(year: i64, month: i64) -> i64 {
-    match month {
-        2 if (year % 4 == 0 && year % 100 != 0) || year % 400 == 0 => 29,
-        2 => 28,
-        4 | 6 | 9 | 11 => 30,
-        _ => 31,
-    }
-}
-
-/// Days since 1970-01-01 of a proleptic Gregorian date (Howard Hinnant's
-/// algorithm).
-fn days_from_civil(y: i64, m: i64, d: i64) -> i64 {
-    let y = if m <= 2 { y - 1 } else { y };
-    let era = y.div_euclid(400);
-    let yoe = y - era * 400;
-    let mp = (m + 9) % 12;
-    let doy = (153 * mp + 2) / 5 + d - 1;
-    let doe = yoe * 365 + yoe / 4 - yoe / 100 + doy;
-    era * 146_097 + doe - 719_468
-}
-
-fn civil_from_days(z: i64) -> (i64, i64, i64) {
-    let z = z + 719_468;
-    let era = z.div_euclid(146_097);
-    let doe = z - era * 146_097;
-    let yoe = (doe - doe / 1460 + doe / 36_524 - doe / 146_096) / 365;
-    let y = yoe + era * 400;
-    let doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
-    let mp = (5 * doy + 2) / 153;
-    let d = doy - (153 * mp + 2) / 5 + 1;
-    let m = if mp < 10 { mp + 3 } else { mp - 9 };
-    (if m <= 2 { y + 1 } else { y }, m, d)
-}
+/// The Julian day number of 1970-01-01.
+const UNIX_EPOCH_JULIAN_DAY: i64 = 2_440_588;
 
 /// Parses a retention or transition period: a whole number of days (`30d`)
 /// or a Go duration (`720h`). Returns seconds.
@@ -299,15 +267,16 @@ mod tests {
         assert!(a < b);
         assert_eq!(b, c);
         assert_eq!(a.unix(), 1_778_112_000);
-        assert_eq!(
-            Timestamp::from_unix(a.unix()).as_str(),
-            "2026-05-07T00:00:00Z"
-        );
-        assert_eq!(Timestamp::from_unix(0).as_str(), "1970-01-01T00:00:00Z");
-        assert_eq!(
-            Timestamp::from_unix(951_782_400).as_str(),
-            "2000-02-29T00:00:00Z"
-        );
+        let text = |unix| Timestamp::from_unix(unix).unwrap().as_str().to_string();
+        assert_eq!(text(a.unix()), "2026-05-07T00:00:00Z");
+        assert_eq!(text(0), "1970-01-01T00:00:00Z");
+        assert_eq!(text(951_782_400), "2000-02-29T00:00:00Z");
+        // The parse and the formatter agree at the ends of the range.
+        for s in ["0000-01-01T00:00:00Z", "9999-12-31T23:59:59Z"] {
+            assert_eq!(text(Timestamp::parse(s).unwrap().unix()), s);
+        }
+        assert!(a.plus_secs(i64::MAX).is_none());
+        assert!(Timestamp::from_unix(253_402_300_800).is_none());
     }
 
     #[test]

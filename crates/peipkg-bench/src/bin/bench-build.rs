@@ -569,18 +569,18 @@ fn zstd_alone(
 const MEMORY_VARIANTS: [(&str, &str, &str); 7] = [
     (
         "writer",
-        "writer: 2 workers, 2 MiB jobs, hash log 20",
+        "writer: 2 workers, 2 MiB jobs, table caps",
         "workers=2",
     ),
     (
         "writer1",
-        "writer on 1 core: 1 worker, 2 MiB jobs, hash log 20",
+        "writer on 1 core: 1 worker, 2 MiB jobs, table caps",
         "workers=1",
     ),
     (
         "nocap",
-        "2 workers, 2 MiB jobs, zstd's hash log",
-        "workers=2,hlog=0",
+        "2 workers, 2 MiB jobs, zstd's own tables",
+        "workers=2,hlog=0,clog=0,wlog=0",
     ),
     (
         "hlog21",
@@ -589,13 +589,13 @@ const MEMORY_VARIANTS: [(&str, &str, &str); 7] = [
     ),
     (
         "defaultjobs",
-        "2 workers, zstd's jobs and hash log",
-        "workers=2,jobsize=0,hlog=0",
+        "2 workers, zstd's jobs and tables",
+        "workers=2,jobsize=0,hlog=0,clog=0,wlog=0",
     ),
     (
         "single",
-        "single-threaded, zstd's hash log",
-        "workers=0,hlog=0",
+        "single-threaded, zstd's tables",
+        "workers=0,hlog=0,clog=0,wlog=0",
     ),
     (
         "wlog21",

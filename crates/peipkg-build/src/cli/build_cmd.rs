@@ -3,9 +3,8 @@
 use std::path::PathBuf;
 
 use peipkg_cli::{FlagKind, FlagSet, EXIT_OK};
-use peipkg_format::archive::DEFAULT_ZSTD_LEVEL;
 
-use super::{parse, StderrReporter};
+use super::{parse, zstd_level, zstd_level_flag, StderrReporter};
 use crate::build::{build, BuildRequest};
 
 pub fn flags() -> FlagSet {
@@ -65,8 +64,7 @@ pub fn flags() -> FlagSet {
         FlagKind::Duration,
         "kill the build script's whole process group after this long (e.g. 2h); default no limit",
     );
-    f.flag("zstd-level", FlagKind::Int, "zstd compression level, 1-22")
-        .default(&DEFAULT_ZSTD_LEVEL.to_string());
+    zstd_level_flag(&mut f);
     f
 }
 
@@ -77,7 +75,7 @@ pub fn run(args: &[String]) -> anyhow::Result<i32> {
         Err(code) => return Ok(code),
     };
     let text = |name: &str| m.string(name).unwrap_or_default().to_string();
-    let level = m.int("zstd-level").unwrap_or(i64::from(DEFAULT_ZSTD_LEVEL));
+    let level = zstd_level(&m);
     let req = BuildRequest {
         recipe: PathBuf::from(text("recipe")),
         source: PathBuf::from(text("source")),
@@ -95,7 +93,7 @@ pub fn run(args: &[String]) -> anyhow::Result<i32> {
         keep_failed: m.flag("keep-failed"),
         timeout: m.duration("timeout").filter(|d| !d.is_zero()),
         // Out-of-range values are reported by the build with the range.
-        zstd_level: i32::try_from(level).unwrap_or(i32::MAX),
+        zstd_level: level,
     };
     for (name, value) in [
         ("recipe", &req.recipe),

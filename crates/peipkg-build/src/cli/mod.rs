@@ -14,6 +14,7 @@ mod verify_cmd;
 use std::ffi::OsString;
 
 use peipkg_cli::{FlagSet, EXIT_FAILURE, EXIT_OK, EXIT_USAGE};
+use peipkg_format::archive::DEFAULT_ZSTD_LEVEL;
 
 use crate::build::Reporter;
 
@@ -100,6 +101,23 @@ fn render_chain(err: &anyhow::Error) -> String {
 
 /// Parses `args` with `flags`; on a parse error (or `-h`) reports it the
 /// conventional way and returns the exit status to use instead.
+/// `--zstd-level`, shared by `build` and `pack`.
+fn zstd_level_flag(f: &mut FlagSet) {
+    f.flag(
+        "zstd-level",
+        peipkg_cli::FlagKind::Int,
+        "zstd compression level, 1-22 (20-22 are zstd's ultra levels: 250-700 MiB of memory)",
+    )
+    .default(&DEFAULT_ZSTD_LEVEL.to_string());
+}
+
+/// The level asked for; out-of-range values are left for the request's
+/// own check to refuse with its message.
+fn zstd_level(m: &peipkg_cli::Matches) -> i32 {
+    let level = m.int("zstd-level").unwrap_or(i64::from(DEFAULT_ZSTD_LEVEL));
+    i32::try_from(level).unwrap_or(i32::MAX)
+}
+
 fn parse(flags: &FlagSet, args: &[String]) -> Result<peipkg_cli::Matches, i32> {
     flags.parse(args).map_err(|e| flags.report(&e))
 }

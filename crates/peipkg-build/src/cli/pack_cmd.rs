@@ -3,9 +3,8 @@
 use std::path::PathBuf;
 
 use peipkg_cli::{FlagKind, FlagSet, EXIT_OK};
-use peipkg_format::archive::DEFAULT_ZSTD_LEVEL;
 
-use super::{parse, StderrReporter};
+use super::{parse, zstd_level, zstd_level_flag, StderrReporter};
 use crate::pack::{pack, PackRequest};
 
 pub fn flags() -> FlagSet {
@@ -44,8 +43,7 @@ pub fn flags() -> FlagSet {
         "path to an Ed25519 private key (PEM or 32-byte raw seed); empty = unsigned package",
     )
     .value_name("PATH");
-    f.flag("zstd-level", FlagKind::Int, "zstd compression level, 1-22")
-        .default(&DEFAULT_ZSTD_LEVEL.to_string());
+    zstd_level_flag(&mut f);
     f
 }
 
@@ -56,7 +54,7 @@ pub fn run(args: &[String]) -> anyhow::Result<i32> {
         Err(code) => return Ok(code),
     };
     let text = |name: &str| PathBuf::from(m.string(name).unwrap_or_default());
-    let level = m.int("zstd-level").unwrap_or(i64::from(DEFAULT_ZSTD_LEVEL));
+    let level = zstd_level(&m);
     let req = PackRequest {
         manifest: text("manifest"),
         staged: text("staged"),
@@ -65,7 +63,7 @@ pub fn run(args: &[String]) -> anyhow::Result<i32> {
             .string("sign-key")
             .filter(|s| !s.is_empty())
             .map(PathBuf::from),
-        zstd_level: i32::try_from(level).unwrap_or(i32::MAX),
+        zstd_level: level,
     };
     for (name, value) in [
         ("manifest", &req.manifest),

@@ -80,11 +80,7 @@ pub fn now() -> i64 {
 
 /// RFC 3339 UTC (`2026-05-07T14:32:11Z`) for a stored time.
 pub fn rfc3339(t: i64) -> String {
-    let fmt = time::macros::format_description!("[year]-[month]-[day]T[hour]:[minute]:[second]Z");
-    time::OffsetDateTime::from_unix_timestamp(t)
-        .ok()
-        .and_then(|d| d.format(&fmt).ok())
-        .unwrap_or_else(|| t.to_string())
+    peipkg_format::documents::timestamp::format_timestamp(t).unwrap_or_else(|| t.to_string())
 }
 
 #[cfg(test)]
