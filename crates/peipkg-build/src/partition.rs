@@ -577,4 +577,70 @@ mod tests {
         assert!(p.warnings[1].contains("\"b\" claims nothing"));
         assert!(p.payloads[1].is_empty());
     }
+
+    #[test]
+    fn selected_payload_streams_wire_order_with_ancestors() {
+        let dir = tempfile::tempdir().unwrap();
+        let root = dir.path();
+        for d in ["usr/share/a", "usr/share/a.d", "usr/share/b"] {
+            std::fs::create_dir_all(root.join(d)).unwrap();
+        }
+        for f in [
+            "usr/share/a/x",
+            "usr/share/a-b",
+            "usr/share/a.d/y",
+            "usr/share/b/z",
+        ] {
+            std::fs::write(root.join(f), f).unwrap();
+        }
+        let stanzas = vec![
+            stanza("one", &["usr/share/a/**", "usr/share/a-b"]),
+            stanza("two", &["usr/share/a.d/*", "usr/share/b/*"]),
+        ];
+        let claims = Claims::new(&stanzas);
+        let select = |index| {
+            SelectedPayload::new(Walk::new(root).unwrap(), index, |e| claims.owner(e, None))
+                .map(|e| e.unwrap())
+                .collect::<Vec<_>>()
+        };
+        assert_eq!(
+            paths(&select(0)),
+            [
+                "usr/",
+                "usr/share/",
+                "usr/share/a-b",
+                "usr/share/a/",
+                "usr/share/a/x"
+            ]
+        );
+        assert_eq!(
+            paths(&select(1)),
+            [
+                "usr/",
+                "usr/share/",
+                "usr/share/a.d/",
+                "usr/share/a.d/y",
+                "usr/share/b/",
+                "usr/share/b/z"
+            ]
+        );
+
+        // An entry that has lost its single owner since the checking pass
+        // stops the stream instead of being packed or dropped silently.
+        let mut stream = SelectedPayload::new(Walk::new(root).unwrap(), 0, |e| {
+            if e.path == "usr/share/a-b" {
+                Owner::Nobody
+            } else {
+                claims.owner(e, None)
+            }
+        });
+        let err = stream.find_map(Result::err).unwrap();
+        assert!(
+            err.to_string().contains(
+                "changed while it was packed: usr/share/a-b is now claimed by no package"
+            ),
+            "{err}"
+        );
+        assert!(stream.next().is_none());
+    }
 }
