@@ -4,7 +4,7 @@ use std::path::PathBuf;
 
 use peipkg_cli::{FlagKind, FlagSet, EXIT_OK};
 
-use super::{parse, zstd_level, zstd_level_flag, StderrReporter};
+use super::{parse, require_non_empty, sign_key, zstd_level, zstd_level_flag, StderrReporter};
 use crate::build::{build, BuildRequest};
 
 pub fn flags() -> FlagSet {
@@ -84,10 +84,7 @@ pub fn run(args: &[String]) -> anyhow::Result<i32> {
         farm_id: text("farm-id"),
         timestamp: text("timestamp"),
         out: PathBuf::from(text("out")),
-        sign_key: m
-            .string("sign-key")
-            .filter(|s| !s.is_empty())
-            .map(PathBuf::from),
+        sign_key: sign_key(&m),
         build_env: m.strings("build-env").to_vec(),
         binary_sign_keys: m.strings("binary-sign-key").to_vec(),
         keep_failed: m.flag("keep-failed"),
@@ -95,15 +92,11 @@ pub fn run(args: &[String]) -> anyhow::Result<i32> {
         // Out-of-range values are reported by the build with the range.
         zstd_level: level,
     };
-    for (name, value) in [
+    require_non_empty(&[
         ("recipe", &req.recipe),
         ("source", &req.source),
         ("out", &req.out),
-    ] {
-        if value.as_os_str().is_empty() {
-            return Err(super::UsageError(format!("-{name} must not be empty")).into());
-        }
-    }
+    ])?;
     let written = build(&req, &mut StderrReporter)?;
     for path in written {
         println!("{}", path.display());

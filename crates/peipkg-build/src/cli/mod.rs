@@ -118,6 +118,21 @@ fn zstd_level(m: &peipkg_cli::Matches) -> i32 {
     i32::try_from(level).unwrap_or(i32::MAX)
 }
 
+/// `--sign-key`, where an empty value means unsigned (as the reference).
+fn sign_key(m: &peipkg_cli::Matches) -> Option<std::path::PathBuf> {
+    m.string("sign-key")
+        .filter(|s| !s.is_empty())
+        .map(std::path::PathBuf::from)
+}
+
+/// Path flags that were given but empty are a usage error.
+fn require_non_empty(paths: &[(&str, &std::path::PathBuf)]) -> Result<(), UsageError> {
+    match paths.iter().find(|(_, p)| p.as_os_str().is_empty()) {
+        Some((name, _)) => Err(UsageError(format!("-{name} must not be empty"))),
+        None => Ok(()),
+    }
+}
+
 fn parse(flags: &FlagSet, args: &[String]) -> Result<peipkg_cli::Matches, i32> {
     flags.parse(args).map_err(|e| flags.report(&e))
 }

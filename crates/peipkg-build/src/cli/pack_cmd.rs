@@ -4,7 +4,7 @@ use std::path::PathBuf;
 
 use peipkg_cli::{FlagKind, FlagSet, EXIT_OK};
 
-use super::{parse, zstd_level, zstd_level_flag, StderrReporter};
+use super::{parse, require_non_empty, sign_key, zstd_level, zstd_level_flag, StderrReporter};
 use crate::pack::{pack, PackRequest};
 
 pub fn flags() -> FlagSet {
@@ -59,21 +59,14 @@ pub fn run(args: &[String]) -> anyhow::Result<i32> {
         manifest: text("manifest"),
         staged: text("staged"),
         out: text("out"),
-        sign_key: m
-            .string("sign-key")
-            .filter(|s| !s.is_empty())
-            .map(PathBuf::from),
+        sign_key: sign_key(&m),
         zstd_level: level,
     };
-    for (name, value) in [
+    require_non_empty(&[
         ("manifest", &req.manifest),
         ("staged", &req.staged),
         ("out", &req.out),
-    ] {
-        if value.as_os_str().is_empty() {
-            return Err(super::UsageError(format!("-{name} must not be empty")).into());
-        }
-    }
+    ])?;
     let written = pack(&req, &mut StderrReporter)?;
     println!("{}", written.display());
     Ok(EXIT_OK)
