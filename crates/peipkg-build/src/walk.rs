@@ -219,17 +219,17 @@ impl Iterator for Walk {
     }
 }
 
-/// The whole walk as a list, every unsupported entry reported at once.
-pub fn walk(root: &Path) -> Result<Vec<StagedEntry>, WalkError> {
-    let mut walk = Walk::new(root)?;
-    let entries = walk.by_ref().collect::<Result<Vec<_>, _>>()?;
-    walk.finish()?;
-    Ok(entries)
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// The whole walk as a list, every unsupported entry reported at once.
+    fn walk(root: &Path) -> Result<Vec<StagedEntry>, WalkError> {
+        let mut walk = Walk::new(root)?;
+        let entries = walk.by_ref().collect::<Result<Vec<_>, _>>()?;
+        walk.finish()?;
+        Ok(entries)
+    }
     use std::os::unix::fs::symlink;
 
     #[test]
