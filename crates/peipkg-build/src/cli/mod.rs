@@ -106,7 +106,7 @@ fn zstd_level_flag(f: &mut FlagSet) {
     f.flag(
         "zstd-level",
         peipkg_cli::FlagKind::Int,
-        "zstd compression level, 1-22 (20-22 are zstd's ultra levels: 250-700 MiB of memory)",
+        "zstd compression level, 1-22 (17-22 trade memory for size: 100-700 MiB)",
     )
     .default(&DEFAULT_ZSTD_LEVEL.to_string());
 }

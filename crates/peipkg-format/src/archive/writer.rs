@@ -44,14 +44,14 @@ const ZSTD_JOB_BYTES: u32 = 2 << 20;
 /// half the memory (docs/BENCHMARKS.md, peipkg-build section).
 const ZSTD_HASH_LOG_CAP: u32 = 20;
 const ZSTD_HASH_CAP_FROM_LEVEL: i32 = 9;
-/// Levels 13-19 switch to binary-tree match finders whose chain table
-/// (2^22-2^24 entries per worker) and 8 MiB windows took the writer to
-/// 58-195 MiB; capped at chain 2^21 and window 4 MiB they stay under
-/// 64 MiB, 5-40% faster, at most 1.3% larger (docs/BENCHMARKS.md). Levels
-/// 20-22 are zstd's "ultra" levels, which its own tool hides behind
-/// `--ultra` for their memory; whoever asks for them is asking for that,
-/// so they are left alone.
-const ZSTD_TREE_LEVELS: std::ops::RangeInclusive<i32> = 13..=19;
+/// Levels 13-16 switch to binary-tree match finders whose chain table
+/// (2^22 entries per worker) took the writer to 60-90 MiB; capped at chain
+/// 2^21 and a 4 MiB window they stay near 42 MiB, 10% faster, at most 0.6%
+/// larger on real files. From level 17 the same caps cost 2-9% (the 8 MiB
+/// window finds long matches in real binaries), and whoever asks for those
+/// levels is asking for size: 17-22 keep zstd's own tables and take
+/// 100-700 MiB (docs/BENCHMARKS.md, peipkg-build).
+const ZSTD_TREE_LEVELS: std::ops::RangeInclusive<i32> = 13..=16;
 const ZSTD_CHAIN_LOG_CAP: u32 = 21;
 const ZSTD_WINDOW_LOG_CAP: u32 = 22;
 
