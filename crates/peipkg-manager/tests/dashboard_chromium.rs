@@ -9,74 +9,13 @@
 
 mod common;
 
-use std::path::{Path, PathBuf};
-use std::process::{Command, Stdio};
-use std::time::{Duration, Instant};
+use std::path::PathBuf;
 
 use common::*;
 
-fn chromium() -> Option<PathBuf> {
-    if let Ok(p) = std::env::var("PEIPKG_CHROMIUM") {
-        return Some(PathBuf::from(p));
-    }
-    let path = std::env::var("PATH").unwrap_or_default();
-    for dir in path.split(':') {
-        for name in ["chromium", "chromium-browser", "google-chrome"] {
-            let c = Path::new(dir).join(name);
-            if c.is_file() {
-                return Some(c);
-            }
-        }
-    }
-    None
-}
-
-/// Runs headless Chromium with a fresh profile; stdout (the DOM for
-/// `--dump-dom`).
-fn run_chromium(bin: &Path, profile: &Path, extra: &[&str], url: &str) -> String {
-    let mut child = Command::new(bin)
-        .args([
-            "--headless",
-            "--no-sandbox",
-            "--disable-gpu",
-            "--disable-quic",
-            "--no-first-run",
-            "--disable-background-networking",
-            "--disable-component-update",
-            "--disable-sync",
-        ])
-        .arg(format!("--user-data-dir={}", profile.display()))
-        .args(extra)
-        .arg(url)
-        .stdin(Stdio::null())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::null())
-        .spawn()
-        .expect("start chromium");
-    let mut out = child.stdout.take().unwrap();
-    let reader = std::thread::spawn(move || {
-        let mut s = String::new();
-        let _ = std::io::Read::read_to_string(&mut out, &mut s);
-        s
-    });
-    let deadline = Instant::now() + Duration::from_secs(90);
-    loop {
-        if child.try_wait().unwrap().is_some() {
-            break;
-        }
-        if Instant::now() > deadline {
-            let _ = child.kill();
-            let _ = child.wait();
-            panic!("chromium did not finish within 90s");
-        }
-        std::thread::sleep(Duration::from_millis(100));
-    }
-    reader.join().unwrap()
-}
-
 #[test]
 fn dashboard_renders_in_headless_chromium() {
-    let Some(bin) = chromium() else {
+    let Some(bin) = peipkg_testkit::chromium::find() else {
         if std::env::var_os("CI").is_some() {
             panic!("chromium is not installed (apt-get install -y chromium) and CI is set");
         }
@@ -120,7 +59,8 @@ fn dashboard_renders_in_headless_chromium() {
     });
 
     let url = format!("http://127.0.0.1:{port}/");
-    let dom = run_chromium(&bin, &t.path().join("profile-dom"), &["--dump-dom"], &url);
+    let dom =
+        peipkg_testkit::chromium::run(&bin, &t.path().join("profile-dom"), &["--dump-dom"], &url);
     assert!(
         dom.contains("<h1>peipkg-manager: test-farm</h1>"),
         "the page did not render:\n{dom}"
@@ -169,7 +109,7 @@ fn dashboard_renders_in_headless_chromium() {
 
     let shot = PathBuf::from(env!("CARGO_TARGET_TMPDIR")).join("peipkg-manager-dashboard.png");
     let _ = std::fs::remove_file(&shot);
-    run_chromium(
+    peipkg_testkit::chromium::run(
         &bin,
         &t.path().join("profile-shot"),
         &[

@@ -13,29 +13,11 @@ use std::fs;
 use std::io::{BufRead, BufReader, Read, Write};
 use std::net::{TcpListener, TcpStream};
 use std::path::{Path, PathBuf};
-use std::process::{Command, Stdio};
 use std::sync::{Arc, Mutex};
-use std::time::{Duration, Instant};
 
 use common::*;
 
 const PREFIX: &str = "/mirror/peios";
-
-fn chromium() -> Option<PathBuf> {
-    if let Ok(p) = std::env::var("PEIPKG_CHROMIUM") {
-        return Some(PathBuf::from(p));
-    }
-    let path = std::env::var("PATH").unwrap_or_default();
-    for dir in path.split(':') {
-        for name in ["chromium", "chromium-browser", "google-chrome"] {
-            let c = Path::new(dir).join(name);
-            if c.is_file() {
-                return Some(c);
-            }
-        }
-    }
-    None
-}
 
 /// A minimal static file server: GET only, percent-decoding, no directory
 /// listings or index files. Records every requested path.
@@ -138,45 +120,6 @@ fn http_get(port: u16, path: &str) -> (u16, Vec<u8>) {
     (status, buf[body_at..].to_vec())
 }
 
-fn run_chromium(chrome: &Path, profile: &Path, extra: &[&str], url: &str) -> String {
-    let mut cmd = Command::new(chrome);
-    cmd.args([
-        "--headless",
-        "--no-sandbox",
-        "--disable-gpu",
-        "--disable-quic",
-        "--no-first-run",
-        "--disable-background-networking",
-        "--disable-component-update",
-        "--disable-sync",
-        "--hide-scrollbars",
-    ])
-    .arg(format!("--user-data-dir={}", profile.display()))
-    .args(extra)
-    .arg(url)
-    .stdout(Stdio::piped())
-    .stderr(Stdio::null());
-    let mut child = cmd.spawn().expect("start chromium");
-    let mut stdout = child.stdout.take().unwrap();
-    let reader = std::thread::spawn(move || {
-        let mut s = String::new();
-        let _ = stdout.read_to_string(&mut s);
-        s
-    });
-    let deadline = Instant::now() + Duration::from_secs(90);
-    loop {
-        if child.try_wait().unwrap().is_some() {
-            break;
-        }
-        if Instant::now() > deadline {
-            let _ = child.kill();
-            panic!("chromium did not finish loading {url} within 90 s");
-        }
-        std::thread::sleep(Duration::from_millis(50));
-    }
-    reader.join().unwrap()
-}
-
 /// Text between tags, with entities of our escaper undone: what a reader sees.
 fn text_of(dom: &str) -> String {
     let mut out = String::new();
@@ -213,7 +156,7 @@ fn artifacts() -> PathBuf {
 
 #[test]
 fn browse_site_renders_in_headless_chromium_under_a_path_prefix() {
-    let Some(chrome) = chromium() else {
+    let Some(chrome) = peipkg_testkit::chromium::find() else {
         if std::env::var_os("CI").is_some() {
             panic!("chromium is not installed, and CI is set: install Debian's `chromium` package");
         }
@@ -261,7 +204,7 @@ fn browse_site_renders_in_headless_chromium_under_a_path_prefix() {
     let grouped = peipkg_format::keys::group_fingerprint(&fp);
 
     // Front page.
-    let dom = run_chromium(
+    let dom = peipkg_testkit::chromium::run(
         &chrome,
         &t.path().join("profile-1"),
         &["--dump-dom"],
@@ -316,7 +259,7 @@ fn browse_site_renders_in_headless_chromium_under_a_path_prefix() {
         .next()
         .unwrap();
     assert_eq!(link, "packages/libfoo.html");
-    let dom = run_chromium(
+    let dom = peipkg_testkit::chromium::run(
         &chrome,
         &t.path().join("profile-2"),
         &["--dump-dom"],
@@ -341,7 +284,7 @@ fn browse_site_renders_in_headless_chromium_under_a_path_prefix() {
     assert!(text.contains("checked at publish"), "record shown");
 
     // hello has two archived versions, newest first, each with its signer.
-    let dom = run_chromium(
+    let dom = peipkg_testkit::chromium::run(
         &chrome,
         &t.path().join("profile-3"),
         &["--dump-dom"],
@@ -391,7 +334,7 @@ fn browse_site_renders_in_headless_chromium_under_a_path_prefix() {
     ] {
         let shot = out.join(name);
         let _ = fs::remove_file(&shot);
-        run_chromium(
+        peipkg_testkit::chromium::run(
             &chrome,
             &t.path().join(format!("profile-{name}")),
             &[

@@ -1,0 +1,8 @@
+//! What several crates' integration tests need and should not each write
+//! again: finding and driving a real headless Chromium.
+//!
+//! Tests only; nothing here is shipped. Helpers panic with a message
+//! instead of returning errors, because a test that cannot set itself up
+//! should fail loudly.
+
+pub mod chromium;
