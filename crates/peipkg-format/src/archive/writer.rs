@@ -720,6 +720,46 @@ mod tests {
         );
     }
 
+    /// The streaming duplicate check (previous entry plus a stack of open
+    /// leaves) against a set of every path, on many random sorted payloads
+    /// over an alphabet that makes `P`, `P-x`, `P.x` and `P/` neighbours.
+    #[test]
+    fn order_check_finds_exactly_the_duplicates_a_set_finds() {
+        use super::{cmp_wire, EntryKind, OrderCheck, PayloadEntry};
+        let mut x = 0x9e37_79b9_7f4a_7c15u64;
+        let mut next = move || {
+            x ^= x << 13;
+            x ^= x >> 7;
+            x ^= x << 17;
+            x
+        };
+        let segments = ["a", "a-", "a.", "b", "a0"];
+        for _ in 0..3000 {
+            let n = 1 + next() % 8;
+            let mut entries: Vec<PayloadEntry> = (0..n)
+                .map(|_| {
+                    let depth = 1 + next() % 3;
+                    let path = (0..depth)
+                        .map(|_| segments[(next() % segments.len() as u64) as usize])
+                        .collect::<Vec<_>>()
+                        .join("/");
+                    let kind = match next() % 3 {
+                        0 => EntryKind::Directory,
+                        1 => EntryKind::File { size: 0 },
+                        _ => EntryKind::Symlink { target: "t".into() },
+                    };
+                    PayloadEntry { path, kind }
+                })
+                .collect();
+            entries.sort_by(cmp_wire);
+            let mut set = std::collections::HashSet::new();
+            let has_duplicate = !entries.iter().all(|e| set.insert(e.path.clone()));
+            let mut check = OrderCheck::default();
+            let refused = entries.iter().any(|e| check.admit(e).is_err());
+            assert_eq!(refused, has_duplicate, "{entries:?}");
+        }
+    }
+
     #[test]
     fn cmp_wire_orders_like_the_wire_names() {
         use super::{cmp_wire, wire_name, EntryKind, PayloadEntry};
