@@ -553,6 +553,8 @@ impl<R: Read> Walker<R> {
                 None
             }
         };
+        // Up to 64 MiB of JSON, no longer needed once decoded.
+        drop(files_bytes);
         let listed: &[crate::documents::FileEntry] = files.as_ref().map_or(&[], |f| &f.entries);
         let mut cursor = 0usize;
         let mut payload = Vec::new();
