@@ -139,6 +139,45 @@ fn pack_checks_layout_and_sd_overrides_and_out() {
     assert_fails(&o, 1, &["--staged", "nope"]);
 }
 
+/// PSD-009 §3.2.8: a consumer must refuse more than 100,000 payload
+/// entries, so the producer refuses to make such a package, before writing.
+#[test]
+fn pack_refuses_more_entries_than_a_consumer_accepts() {
+    let dir = tempfile::tempdir().unwrap();
+    fs::write(dir.path().join("m.json"), HELLO_MANIFEST).unwrap();
+    let staged = dir.path().join("staged");
+    let files = staged.join("usr/share/many");
+    fs::create_dir_all(&files).unwrap();
+    // usr, usr/share, usr/share/many and 99,998 files: one over the limit.
+    for i in 0..99_998 {
+        fs::File::create(files.join(format!("{i:05}"))).unwrap();
+    }
+    let out = dir.path().join("out");
+    fs::create_dir(&out).unwrap();
+    let o = pack(&dir.path().join("m.json"), &staged, &out.join("o.peipkg"));
+    assert_fails(
+        &o,
+        1,
+        &[
+            "package \"hello\": the payload: has 100001 entries",
+            "consumers accept at most 100000 (PSD-009 §3.2.8)",
+        ],
+    );
+    assert_eq!(fs::read_dir(&out).unwrap().count(), 0, "nothing written");
+
+    // At the limit it packs, and the package verifies.
+    fs::remove_file(files.join("00000")).unwrap();
+    let o = pack_with(
+        &dir.path().join("m.json"),
+        &staged,
+        &out.join("o.peipkg"),
+        &["--zstd-level", "1"],
+    );
+    assert_eq!(o.status.code(), Some(0), "{}", stderr(&o));
+    let text = stdout(&run(&["inspect", s(&out.join("o.peipkg"))]));
+    assert!(text.contains("usr/share/many/99997"), "{}", &text[..400]);
+}
+
 #[test]
 fn pack_keeps_empty_directories() {
     let dir = tempfile::tempdir().unwrap();
