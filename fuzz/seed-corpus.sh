@@ -5,9 +5,13 @@
 set -euo pipefail
 cd "$(dirname "$0")"
 C=${PEIPKG_CONFORMANCE_DIR:-../../shared/conformance}
-for t in archive_reader archive_tar manifest_json files_json signature_envelope repo_descriptor repo_index; do
+for t in archive_reader archive_tar manifest_json files_json signature_envelope repo_descriptor repo_index writer_roundtrip; do
   mkdir -p "corpus/$t"
 done
+# writer_roundtrip reads 4-byte entry records after a sort flag: one sorted
+# and one unsorted stream of a file, a directory and a symlink.
+printf '\x01\x01\x00\x00\x05\x00\x01\x03\x00\x02\x02\x05\x00' > corpus/writer_roundtrip/seed-sorted
+printf '\x00\x01\x00\x00\x05\x00\x01\x03\x00' > corpus/writer_roundtrip/seed-unsorted
 i=0
 for f in "$C"/*/expected*/*.peipkg; do cp "$f" "corpus/archive_reader/seed-$i"; i=$((i+1)); done
 for f in "$C"/*/expected*/*.tar; do cp "$f" "corpus/archive_tar/seed-$i"; i=$((i+1)); done
