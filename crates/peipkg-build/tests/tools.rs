@@ -176,6 +176,19 @@ fn pack_refuses_more_entries_than_a_consumer_accepts() {
     assert_eq!(o.status.code(), Some(0), "{}", stderr(&o));
     let text = stdout(&run(&["inspect", s(&out.join("o.peipkg"))]));
     assert!(text.contains("usr/share/many/99997"), "{}", &text[..400]);
+    // Every file of a package this size gets its hash in the JSON listing
+    // (pairing files.json with the payload used to be quadratic).
+    let o = run(&["inspect", s(&out.join("o.peipkg")), "--json"]);
+    assert_eq!(o.status.code(), Some(0), "{}", stderr(&o));
+    let v: serde_json::Value = serde_json::from_slice(&o.stdout).unwrap();
+    let empty = "e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855";
+    let hashed = v["payload"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|e| e["sha256"] == empty)
+        .count();
+    assert_eq!(hashed, 99_997);
 }
 
 #[test]

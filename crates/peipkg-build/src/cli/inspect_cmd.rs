@@ -13,7 +13,8 @@ use peipkg_format::archive::{
 };
 use peipkg_format::documents::manifest::relations_text;
 use peipkg_format::keys::group_fingerprint;
-use serde_json::json;
+use serde::{ser::SerializeSeq, Serialize, Serializer};
+use std::io::Write;
 
 use super::parse;
 
@@ -43,8 +44,7 @@ pub fn run(args: &[String]) -> anyhow::Result<i32> {
     let pkg = verify_package(&file, &VerifyOptions::default())
         .with_context(|| format!("{} failed verification", file.display()))?;
     if m.flag("json") {
-        let value = to_json(&file, &pkg);
-        println!("{}", serde_json::to_string_pretty(&value)?);
+        write_json(std::io::stdout().lock(), &file, &pkg)?;
     } else {
         print!("{}", to_text(&file, &pkg));
     }
@@ -144,39 +144,101 @@ pub fn to_text(file: &Path, pkg: &VerifiedPackage) -> String {
     out
 }
 
-pub fn to_json(file: &Path, pkg: &VerifiedPackage) -> serde_json::Value {
+/// The `--json` document. Members are declared in alphabetical order, the
+/// order the output has always had; the payload is serialized as it is
+/// written, not built as a tree of values first (a package may list
+/// 100,000 entries).
+#[derive(Serialize)]
+struct InspectJson<'a> {
+    file: String,
+    manifest: serde_json::Value,
+    manifest_warnings: &'a [String],
+    payload: PayloadJson<'a>,
+    sha256: &'a str,
+    signature: SignatureJson<'a>,
+    size_compressed: u64,
+    size_uncompressed: u64,
+}
+
+#[derive(Serialize)]
+struct SignatureJson<'a> {
+    key_fingerprint: Option<&'a str>,
+    status: &'static str,
+}
+
+struct PayloadJson<'a>(&'a VerifiedPackage);
+
+#[derive(Serialize)]
+struct EntryJson<'a> {
+    path: &'a str,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    sha256: Option<&'a str>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    size: Option<u64>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    target: Option<Option<&'a str>>,
+    #[serde(rename = "type")]
+    kind: &'static str,
+}
+
+impl Serialize for PayloadJson<'_> {
+    fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        let pkg = self.0;
+        // Files come in path order in both lists (the verifier checked it),
+        // so one cursor pairs each file with its files.json hash.
+        let mut listed = pkg.files.entries.iter().peekable();
+        let mut seq = s.serialize_seq(Some(pkg.payload.len()))?;
+        for e in &pkg.payload {
+            let mut entry = EntryJson {
+                path: &e.path,
+                sha256: None,
+                size: None,
+                target: None,
+                kind: kind_letter(e.kind),
+            };
+            match e.kind {
+                PayloadKind::File => {
+                    entry.size = Some(e.size);
+                    while listed
+                        .next_if(|f| f.path.as_bytes() < e.path.as_bytes())
+                        .is_some()
+                    {}
+                    entry.sha256 = listed
+                        .next_if(|f| f.path == e.path)
+                        .map(|f| f.hash.as_str());
+                }
+                PayloadKind::Symlink => entry.target = Some(e.link_target.as_deref()),
+                PayloadKind::Directory => {}
+            }
+            seq.serialize_element(&entry)?;
+        }
+        seq.end()
+    }
+}
+
+fn write_json(out: impl Write, file: &Path, pkg: &VerifiedPackage) -> anyhow::Result<()> {
     let (_, fingerprint) = signature_words(&pkg.signature);
     let status = match pkg.signature {
         SignatureStatus::Unsigned => "unsigned",
         SignatureStatus::NotChecked { .. } => "not-checked",
         SignatureStatus::Verified { .. } => "verified",
     };
-    let payload: Vec<serde_json::Value> = pkg
-        .payload
-        .iter()
-        .map(|e| {
-            let mut v = json!({"path": e.path, "type": kind_letter(e.kind)});
-            match e.kind {
-                PayloadKind::File => {
-                    v["size"] = json!(e.size);
-                    if let Some(f) = pkg.files.entries.iter().find(|f| f.path == e.path) {
-                        v["sha256"] = json!(f.hash);
-                    }
-                }
-                PayloadKind::Symlink => v["target"] = json!(e.link_target),
-                PayloadKind::Directory => {}
-            }
-            v
-        })
-        .collect();
-    json!({
-        "file": file.display().to_string(),
-        "sha256": pkg.sha256,
-        "size_compressed": pkg.size_compressed,
-        "size_uncompressed": pkg.size_uncompressed,
-        "signature": {"status": status, "key_fingerprint": fingerprint},
-        "manifest": pkg.manifest,
-        "manifest_warnings": pkg.manifest_warnings,
-        "payload": payload,
-    })
+    let doc = InspectJson {
+        file: file.display().to_string(),
+        manifest: serde_json::to_value(&pkg.manifest)?,
+        manifest_warnings: &pkg.manifest_warnings,
+        payload: PayloadJson(pkg),
+        sha256: &pkg.sha256,
+        signature: SignatureJson {
+            key_fingerprint: fingerprint,
+            status,
+        },
+        size_compressed: pkg.size_compressed,
+        size_uncompressed: pkg.size_uncompressed,
+    };
+    let mut out = std::io::BufWriter::new(out);
+    serde_json::to_writer_pretty(&mut out, &doc)?;
+    out.write_all(b"\n")?;
+    out.flush()?;
+    Ok(())
 }
