@@ -303,6 +303,27 @@ pub fn run_status(cmd: &Cmd, cancel: Option<&Cancel>) -> Result<Finished, RunErr
         .stdout(out)
         .stderr(err)
         .process_group(0);
+    // If the manager dies without a chance to stop its children (SIGKILL,
+    // OOM), they get SIGTERM rather than run on as orphans: an orphaned
+    // `peipkg-repo publish` would still be writing `repo.next` while the
+    // restarted manager cleans it up. The signal follows the death of the
+    // spawning thread, which is this one, blocked below until the child
+    // exits.
+    let parent = std::process::id();
+    // SAFETY: prctl and getppid are async-signal-safe and touch no memory
+    // of the parent; nothing here allocates.
+    unsafe {
+        c.pre_exec(move || {
+            if libc::prctl(libc::PR_SET_PDEATHSIG, libc::SIGTERM) != 0 {
+                return Err(std::io::Error::last_os_error());
+            }
+            // The parent may have died before the prctl took effect.
+            if libc::getppid() as u32 != parent {
+                return Err(std::io::Error::other("the manager exited"));
+            }
+            Ok(())
+        });
+    }
     for (k, v) in &cmd.env {
         c.env(k, v);
     }

@@ -72,9 +72,50 @@ impl Layout {
             std::fs::rename(&self.swap, &self.repo).map_err(io("restore", &self.swap))?;
         }
         remove_all(&self.swap).map_err(io("remove", &self.swap))?;
+        // A publisher left over from a manager that was killed may still be
+        // writing `repo.next`; it holds peipkg-repo's lock (an flock on the
+        // state directory) until it exits, so wait for that first.
+        let _held = wait_for_writer(&self.next, ORPHAN_WAIT)?;
         remove_all(&self.next).map_err(io("remove", &self.next))?;
         remove_all(&self.incoming).map_err(io("remove", &self.incoming))?;
         Ok(())
+    }
+}
+
+/// How long start-up waits for a left-over publisher to finish. Orphans
+/// get SIGTERM when their manager dies (see `process`), so this is a
+/// backstop, not the usual path.
+const ORPHAN_WAIT: Duration = Duration::from_secs(60);
+
+/// Takes the exclusive flock peipkg-repo's writers hold on a state
+/// directory, waiting up to `wait`. `Ok(None)` when `dir` does not exist.
+fn wait_for_writer(dir: &Path, wait: Duration) -> Result<Option<std::fs::File>, PublishError> {
+    use std::os::unix::io::AsRawFd;
+    let file = match std::fs::File::open(dir) {
+        Ok(f) => f,
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(None),
+        Err(e) => return Err(io("open", dir)(e)),
+    };
+    let deadline = std::time::Instant::now() + wait;
+    loop {
+        // SAFETY: flock on a descriptor we own; no memory is involved.
+        if unsafe { libc::flock(file.as_raw_fd(), libc::LOCK_EX | libc::LOCK_NB) } == 0 {
+            return Ok(Some(file));
+        }
+        let err = std::io::Error::last_os_error();
+        if err.raw_os_error() != Some(libc::EWOULDBLOCK) {
+            return Err(io("lock", dir)(err));
+        }
+        if std::time::Instant::now() >= deadline {
+            return Err(PublishError::State {
+                path: dir.display().to_string(),
+                message: format!(
+                    "another process still holds its publish lock after {} s (a peipkg-repo left running by a previous manager?); stop it, then start again",
+                    wait.as_secs()
+                ),
+            });
+        }
+        std::thread::sleep(Duration::from_millis(50));
     }
 }
 
@@ -230,4 +271,53 @@ fn check(tool: &RepoTool, layout: &Layout, files: &[PathBuf]) -> Result<(), Publ
         tool.run(cmd).map_err(PublishError::Verify)?;
     }
     Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::os::unix::io::AsRawFd;
+
+    /// A publisher left running by a killed manager is still writing
+    /// `repo.next` when the next manager starts: recovery waits for its
+    /// lock instead of racing it (which failed with "Directory not empty").
+    #[test]
+    fn recovery_waits_for_a_left_over_publisher() {
+        let t = tempfile::tempdir().unwrap();
+        let layout = Layout::new(t.path());
+        std::fs::create_dir_all(layout.next.join("index")).unwrap();
+        let dir = std::fs::File::open(&layout.next).unwrap();
+        // SAFETY: flock on a descriptor this test owns.
+        assert_eq!(unsafe { libc::flock(dir.as_raw_fd(), libc::LOCK_EX) }, 0);
+        let next = layout.next.clone();
+        let writer = std::thread::spawn(move || {
+            for i in 0..10 {
+                std::fs::write(next.join(format!("index/{i}.json")), b"{}").unwrap();
+                std::thread::sleep(Duration::from_millis(30));
+            }
+            drop(dir);
+        });
+        let started = std::time::Instant::now();
+        layout.recover().unwrap();
+        assert!(started.elapsed() >= Duration::from_millis(250));
+        assert!(!layout.next.exists());
+        writer.join().unwrap();
+    }
+
+    #[test]
+    fn recovery_gives_up_naming_the_directory() {
+        let t = tempfile::tempdir().unwrap();
+        let next = t.path().join("repo.next");
+        std::fs::create_dir_all(&next).unwrap();
+        let dir = std::fs::File::open(&next).unwrap();
+        // SAFETY: as above.
+        assert_eq!(unsafe { libc::flock(dir.as_raw_fd(), libc::LOCK_EX) }, 0);
+        // A second open file description conflicts with the first.
+        let err = wait_for_writer(&next, Duration::from_millis(150))
+            .unwrap_err()
+            .to_string();
+        assert!(err.contains("repo.next"), "{err}");
+        assert!(err.contains("still holds its publish lock"), "{err}");
+        assert!(next.exists());
+    }
 }
