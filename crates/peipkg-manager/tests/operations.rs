@@ -48,15 +48,9 @@ fn wait_until(what: &str, mut ok: impl FnMut() -> bool) {
 #[test]
 fn systemd_readiness_lock_and_webhooks_without_a_secret() {
     let t = tempfile::tempdir().unwrap();
-    let up = Upstream::new(t.path(), "pkg");
-    up.release("v1.0.0", "a.txt", "one", false);
-    let farm = FarmDir::new(t.path());
-    farm.recipe(
-        "pkg",
-        &simple_recipe("pkg", &up.url(), r"^v(\d+\.\d+\.\d+)$", "")
-            .replace("[watch]\n", "[watch]\ngithub_webhook = true\n"),
-        &copy_build("pkg"),
-    );
+    let (up, farm) = one_release_farm(t.path(), |r| {
+        r.replace("[watch]\n", "[watch]\ngithub_webhook = true\n")
+    });
     let port = free_port();
     let http_cfg = format!("[http]\naddr = \"127.0.0.1:{port}\"\n");
     farm.write_config(&http_cfg);

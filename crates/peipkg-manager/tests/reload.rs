@@ -55,16 +55,8 @@ fn manager_cmd(farm: &FarmDir, args: &[&str]) -> Run {
 #[test]
 fn sighup_applies_a_valid_config_live_and_refuses_an_invalid_one() {
     let t = tempfile::tempdir().unwrap();
-    let up = Upstream::new(t.path(), "pkg");
-    up.release("v1.0.0", "a.txt", "one", false);
-    let farm = FarmDir::new(t.path());
     // No poll_interval of its own: [poll].default_interval applies.
-    farm.recipe(
-        "pkg",
-        &simple_recipe("pkg", &up.url(), r"^v(\d+\.\d+\.\d+)$", "")
-            .replace("poll_interval = \"1h\"\n", ""),
-        &copy_build("pkg"),
-    );
+    let (up, farm) = one_release_farm(t.path(), |r| r.replace("poll_interval = \"1h\"\n", ""));
     let port = free_port();
     let other_port = free_port();
     let http = format!("[http]\naddr = \"127.0.0.1:{port}\"\n");
@@ -242,14 +234,7 @@ fn slow_init_repo(dir: &Path) -> std::path::PathBuf {
 #[test]
 fn a_sighup_during_start_up_is_not_fatal() {
     let t = tempfile::tempdir().unwrap();
-    let up = Upstream::new(t.path(), "pkg");
-    up.release("v1.0.0", "a.txt", "one", false);
-    let farm = FarmDir::new(t.path());
-    farm.recipe(
-        "pkg",
-        &simple_recipe("pkg", &up.url(), r"^v(\d+\.\d+\.\d+)$", ""),
-        &copy_build("pkg"),
-    );
+    let (_up, farm) = one_release_farm(t.path(), |r| r);
     let slow = slow_init_repo(t.path());
     let port = free_port();
     let text = farm.config_text(&format!("[http]\naddr = \"127.0.0.1:{port}\"\n"));

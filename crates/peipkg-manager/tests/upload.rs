@@ -58,14 +58,7 @@ fn files_under(root: &Path) -> Vec<String> {
 #[test]
 fn local_remote_two_pass_order_failure_and_recovery() {
     let t = tempfile::tempdir().unwrap();
-    let up = Upstream::new(t.path(), "pkg");
-    up.release("v1.0.0", "a.txt", "one", false);
-    let farm = FarmDir::new(t.path());
-    farm.recipe(
-        "pkg",
-        &simple_recipe("pkg", &up.url(), r"^v(\d+\.\d+\.\d+)$", ""),
-        &copy_build("pkg"),
-    );
+    let (up, farm) = one_release_farm(t.path(), |r| r);
     let (wrapper, calls) = recording_rclone(t.path());
     // The remote sits below a regular file: every upload fails until the
     // file is replaced by a directory.
@@ -244,14 +237,7 @@ fn s3_endpoint_on_loopback_with_an_outage() {
         String::from_utf8_lossy(&mk.stderr)
     );
 
-    let up = Upstream::new(t.path(), "pkg");
-    up.release("v1.0.0", "a.txt", "one", false);
-    let farm = FarmDir::new(t.path());
-    farm.recipe(
-        "pkg",
-        &simple_recipe("pkg", &up.url(), r"^v(\d+\.\d+\.\d+)$", ""),
-        &copy_build("pkg"),
-    );
+    let (up, farm) = one_release_farm(t.path(), |r| r);
     farm.write_config(
         "[upload]\nbackend = \"rclone\"\nremote = \"ts3:pkgs/repo\"\nretry_min = \"1s\"\nretry_max = \"1s\"\nonce_attempts = 1\ntimeout = \"60s\"\n",
     );
@@ -316,14 +302,7 @@ fn s3_endpoint_on_loopback_with_an_outage() {
 #[test]
 fn an_upload_the_remote_did_not_keep_is_caught_by_the_check() {
     let t = tempfile::tempdir().unwrap();
-    let up = Upstream::new(t.path(), "pkg");
-    up.release("v1.0.0", "a.txt", "one", false);
-    let farm = FarmDir::new(t.path());
-    farm.recipe(
-        "pkg",
-        &simple_recipe("pkg", &up.url(), r"^v(\d+\.\d+\.\d+)$", ""),
-        &copy_build("pkg"),
-    );
+    let (_up, farm) = one_release_farm(t.path(), |r| r);
     // A remote that acknowledges the index pass but keeps nothing of it.
     let (real, _) = recording_rclone(t.path());
     let liar = t.path().join("rclone-liar");

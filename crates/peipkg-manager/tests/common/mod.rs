@@ -321,6 +321,21 @@ pub fn copy_build(name: &str) -> String {
     )
 }
 
+/// The farm most tests start from: one recipe, `pkg`, copying its source
+/// as data, watching an upstream whose only release is `v1.0.0`. `edit`
+/// adjusts the recipe text (a webhook, another poll interval).
+pub fn one_release_farm(root: &Path, edit: impl FnOnce(String) -> String) -> (Upstream, FarmDir) {
+    let up = Upstream::new(root, "pkg");
+    up.release("v1.0.0", "a.txt", "one", false);
+    let farm = FarmDir::new(root);
+    farm.recipe(
+        "pkg",
+        &edit(simple_recipe("pkg", &up.url(), r"^v(\d+\.\d+\.\d+)$", "")),
+        &copy_build("pkg"),
+    );
+    (up, farm)
+}
+
 /// A port that was free a moment ago.
 pub fn free_port() -> u16 {
     std::net::TcpListener::bind("127.0.0.1:0")
