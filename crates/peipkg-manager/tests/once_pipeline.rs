@@ -394,13 +394,9 @@ fn config_errors_exit_1_with_every_problem_and_check_agrees() {
     assert!(r.stderr.contains("msg=\"load config\""), "{}", r.stderr);
     assert!(r.stderr.contains("intervall"), "{}", r.stderr);
     assert!(r.stderr.contains("1m0s minimum"), "{}", r.stderr);
-    let c = std::process::Command::new(manager())
-        .args(["check", "--config"])
-        .arg(&farm.config)
-        .output()
-        .unwrap();
-    assert_eq!(c.status.code(), Some(1));
-    let err = String::from_utf8_lossy(&c.stderr);
+    let c = farm.subcommand(&["check"]);
+    assert_eq!(c.code, 1);
+    let err = &c.stderr;
     assert!(
         err.contains("[poll].default_interval: \"10s\" is less than the 1m0s minimum"),
         "{err}"
@@ -485,27 +481,11 @@ fn a_recipe_without_watch_is_built_only_when_an_operator_asks() {
         "{}",
         r.stderr
     );
-    let c = std::process::Command::new(manager())
-        .args(["check", "--config"])
-        .arg(&farm.config)
-        .output()
-        .unwrap();
-    assert!(
-        String::from_utf8_lossy(&c.stdout).contains("1 on request only"),
-        "{}",
-        String::from_utf8_lossy(&c.stdout)
-    );
+    let c = farm.subcommand(&["check"]);
+    assert!(c.stdout.contains("1 on request only"), "{}", c.stdout);
     // Asked for, it is built by the next sweep, once.
-    let out = std::process::Command::new(manager())
-        .args(["poll", "manual", "--config"])
-        .arg(&farm.config)
-        .output()
-        .unwrap();
-    assert!(
-        out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
+    let out = farm.subcommand(&["poll", "manual"]);
+    assert_eq!(out.code, 0, "{}", out.stderr);
     let r = farm.once();
     assert_eq!(r.code, 0, "{}", r.stderr);
     assert_eq!(

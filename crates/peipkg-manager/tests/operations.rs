@@ -9,16 +9,6 @@ use common::*;
 use std::os::unix::net::UnixDatagram;
 use std::time::{Duration, Instant};
 
-fn cmd(farm: &FarmDir, args: &[&str]) -> Run {
-    let out = std::process::Command::new(manager())
-        .args(args)
-        .arg("--config")
-        .arg(&farm.config)
-        .output()
-        .unwrap();
-    Run::from(out)
-}
-
 /// Receives notifications until one contains `want`.
 fn expect_notify(sock: &UnixDatagram, want: &str) -> String {
     let deadline = Instant::now() + Duration::from_secs(60);
@@ -212,33 +202,30 @@ fn operator_commands_drive_a_running_daemon() {
 
     // retry: the backoff window (a minute) is cut short.
     std::fs::write(&marker, "").unwrap();
-    let r = cmd(&farm, &["retry", "flaky@1.0.0-1"]);
+    let r = farm.subcommand(&["retry", "flaky@1.0.0-1"]);
     assert_eq!(r.code, 0, "{}", r.stderr);
     d.wait_for("the retried build", |l| {
         l.contains("build + publish complete") && l.contains("version=1.0.0-1")
     });
     assert!(d.text().contains("msg=\"retrying failed build\""));
-    let r = cmd(&farm, &["retry", "flaky@9.9.9-1"]);
+    let r = farm.subcommand(&["retry", "flaky@9.9.9-1"]);
     assert_eq!(r.code, 1, "{}", r.stdout);
     assert!(r.stderr.contains("has no failure record"), "{}", r.stderr);
 
     // pause: a requested poll waits until resume.
-    let r = cmd(
-        &farm,
-        &[
-            "pause",
-            "flaky",
-            "--reason",
-            "upstream is rewriting history",
-        ],
-    );
+    let r = farm.subcommand(&[
+        "pause",
+        "flaky",
+        "--reason",
+        "upstream is rewriting history",
+    ]);
     assert_eq!(r.code, 0, "{}", r.stderr);
     wait_until("the pause in /status", || {
         d.status()["paused"]["flaky"] == "upstream is rewriting history"
     });
     flaky.release("v1.1.0", "a.txt", "b", false);
     let polls_before = d.text().matches("msg=\"polling upstream\"").count();
-    let r = cmd(&farm, &["poll", "flaky"]);
+    let r = farm.subcommand(&["poll", "flaky"]);
     assert_eq!(r.code, 0, "{}", r.stderr);
     // Once the scheduler has taken the request from the database it has
     // decided; a paused recipe must not have been polled.
@@ -254,7 +241,7 @@ fn operator_commands_drive_a_running_daemon() {
         polls_before,
         "a paused recipe was polled"
     );
-    let r = cmd(&farm, &["resume", "flaky"]);
+    let r = farm.subcommand(&["resume", "flaky"]);
     assert_eq!(r.code, 0, "{}", r.stderr);
     d.wait_for("the build after resume", |l| {
         l.contains("build + publish complete") && l.contains("version=1.1.0-1")
@@ -276,7 +263,7 @@ fn operator_commands_drive_a_running_daemon() {
         l.contains("msg=\"starting build\"") && l.contains("recipe=blocker")
     });
     flaky.release("v1.2.0", "a.txt", "c", false);
-    assert_eq!(cmd(&farm, &["poll", "flaky"]).code, 0);
+    assert_eq!(farm.subcommand(&["poll", "flaky"]).code, 0);
     let mut id = 0;
     wait_until("flaky 1.2.0 queued", || {
         let st = d.status();
@@ -288,7 +275,7 @@ fn operator_commands_drive_a_running_daemon() {
             false
         }
     });
-    let r = cmd(&farm, &["cancel", &id.to_string()]);
+    let r = farm.subcommand(&["cancel", &id.to_string()]);
     assert_eq!(r.code, 0, "{}", r.stderr);
     assert!(r.stdout.contains(&format!("build {id} cancelled")));
     std::fs::write(&gate, "").unwrap();
@@ -305,7 +292,7 @@ fn operator_commands_drive_a_running_daemon() {
             .any(|l| l.contains("msg=\"starting build\"") && l.contains("version=1.2.0-1")),
         "the cancelled build ran:\n{text}"
     );
-    let r = cmd(&farm, &["cancel", &id.to_string()]);
+    let r = farm.subcommand(&["cancel", &id.to_string()]);
     assert_eq!(r.code, 1, "{}", r.stdout);
 
     let (code, text) = d.stop();

@@ -42,16 +42,6 @@ fn reload_errors(d: &Daemon) -> Vec<String> {
         .collect()
 }
 
-fn manager_cmd(farm: &FarmDir, args: &[&str]) -> Run {
-    let out = std::process::Command::new(manager())
-        .args(args)
-        .arg("--config")
-        .arg(&farm.config)
-        .output()
-        .unwrap();
-    Run::from(out)
-}
-
 #[test]
 fn sighup_applies_a_valid_config_live_and_refuses_an_invalid_one() {
     let t = tempfile::tempdir().unwrap();
@@ -140,7 +130,7 @@ fn sighup_applies_a_valid_config_live_and_refuses_an_invalid_one() {
     // The upload settings are live: a new release, asked for by an
     // operator (the poll interval is still minutes away), is uploaded.
     up.release("v1.1.0", "a.txt", "two", false);
-    let r = manager_cmd(&farm, &["poll", "pkg"]);
+    let r = farm.subcommand(&["poll", "pkg"]);
     assert_eq!(r.code, 0, "{}", r.stderr);
     assert!(r.stdout.contains("poll of pkg requested"), "{}", r.stdout);
     d.wait_for("the upload", |l| l.contains("msg=\"upload complete\""));

@@ -50,17 +50,9 @@ fn a_moved_published_tag_is_reported_not_rebuilt() {
     );
 
     // explain shows it.
-    let out = Command::new(manager())
-        .args(["explain", "lib", "--json", "--config"])
-        .arg(&farm.config)
-        .output()
-        .unwrap();
-    assert!(
-        out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    let rows: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    let out = farm.subcommand(&["explain", "lib", "--json"]);
+    assert_eq!(out.code, 0, "{}", out.stderr);
+    let rows: serde_json::Value = serde_json::from_str(&out.stdout).unwrap();
     assert_eq!(rows[0]["tag"], "v1.0.0");
     assert_eq!(rows[0]["status"], "moved");
 }

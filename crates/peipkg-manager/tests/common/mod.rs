@@ -200,6 +200,19 @@ peipkg_repo = "{repo}"
         self.run_manager(&["--once"], &[])
     }
 
+    /// An operator subcommand (`check`, `poll NAME`, `explain NAME`...),
+    /// with `--config` after its own arguments.
+    pub fn subcommand(&self, args: &[&str]) -> Run {
+        let out = Command::new(manager())
+            .args(args)
+            .arg("--config")
+            .arg(&self.config)
+            .stdin(Stdio::null())
+            .output()
+            .expect("run peipkg-manager");
+        Run::from(out)
+    }
+
     pub fn run_manager(&self, args: &[&str], env: &[(&str, &str)]) -> Run {
         self.run_manager_with(args, env, &[])
     }
