@@ -14,7 +14,6 @@
 
 use std::fs::File;
 use std::os::unix::fs::MetadataExt;
-use std::os::unix::io::AsRawFd;
 use std::path::{Path, PathBuf};
 use std::time::{Duration, Instant};
 
@@ -40,30 +39,19 @@ impl StateLock {
         let deadline = Instant::now() + wait;
         loop {
             let file = File::open(dir).ctx("open state directory", dir)?;
-            let op = match mode {
-                LockMode::Shared => libc::LOCK_SH,
-                LockMode::Exclusive => libc::LOCK_EX,
-            } | libc::LOCK_NB;
-            // SAFETY: flock on a file descriptor we own; no memory involved.
-            let rc = unsafe { libc::flock(file.as_raw_fd(), op) };
-            if rc != 0 {
-                let err = std::io::Error::last_os_error();
-                if err.raw_os_error() != Some(libc::EWOULDBLOCK) {
-                    return Err(RepoError::io("lock", dir, err));
-                }
-                if Instant::now() >= deadline {
-                    return Err(RepoError::Locked(format!(
-                        "{}: another peipkg-repo process is {} this repository state (its lock is held); \
-                         retry when it has finished, or pass --wait DURATION to wait for it",
-                        dir.display(),
-                        match mode {
-                            LockMode::Shared => "changing",
-                            LockMode::Exclusive => "using",
-                        }
-                    )));
-                }
-                std::thread::sleep(Duration::from_millis(50));
-                continue;
+            let exclusive = mode == LockMode::Exclusive;
+            let locked = peipkg_fs::flock_until(&file, exclusive, deadline)
+                .map_err(|err| RepoError::io("lock", dir, err))?;
+            if !locked {
+                return Err(RepoError::Locked(format!(
+                    "{}: another peipkg-repo process is {} this repository state (its lock is held); \
+                     retry when it has finished, or pass --wait DURATION to wait for it",
+                    dir.display(),
+                    match mode {
+                        LockMode::Shared => "changing",
+                        LockMode::Exclusive => "using",
+                    }
+                )));
             }
             let held = file.metadata().ctx("inspect", dir)?;
             match std::fs::metadata(dir) {
@@ -89,13 +77,9 @@ impl StateLock {
 /// nobody holds it. Used to tell abandoned work directories from live ones.
 pub fn try_exclusive(dir: &Path) -> Result<Option<File>> {
     let file = File::open(dir).ctx("open", dir)?;
-    // SAFETY: as above.
-    let rc = unsafe { libc::flock(file.as_raw_fd(), libc::LOCK_EX | libc::LOCK_NB) };
-    if rc == 0 {
-        Ok(Some(file))
-    } else {
-        Ok(None)
-    }
+    // Any failure to lock counts as "held": the directory is left alone.
+    let locked = peipkg_fs::flock_until(&file, true, Instant::now()).unwrap_or(false);
+    Ok(locked.then_some(file))
 }
 
 #[cfg(test)]

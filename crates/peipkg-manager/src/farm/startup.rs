@@ -8,7 +8,6 @@
 use std::collections::BTreeMap;
 use std::fs::File;
 use std::os::unix::fs::PermissionsExt;
-use std::os::unix::io::AsRawFd;
 use std::path::{Path, PathBuf};
 use std::sync::atomic::AtomicBool;
 use std::sync::{Arc, Mutex, RwLock};
@@ -39,9 +38,7 @@ impl StateLock {
             .write(true)
             .open(&path)
             .with_context(|| format!("open lock file {}", path.display()))?;
-        // SAFETY: flock on a file descriptor we own; no memory is involved.
-        let rc = unsafe { libc::flock(file.as_raw_fd(), libc::LOCK_EX | libc::LOCK_NB) };
-        if rc != 0 {
+        if !peipkg_fs::flock_until(&file, true, std::time::Instant::now()).unwrap_or(false) {
             bail!(
                 "another peipkg-manager is already using state_dir {} (lock {} is held)",
                 state_dir.display(),
@@ -59,8 +56,7 @@ impl StateLock {
     pub fn holder(state_dir: &Path) -> Option<i32> {
         let path = state_dir.join("manager.lock");
         let file = File::open(&path).ok()?;
-        // SAFETY: flock on a file descriptor we own; no memory is involved.
-        let free = unsafe { libc::flock(file.as_raw_fd(), libc::LOCK_SH | libc::LOCK_NB) } == 0;
+        let free = peipkg_fs::flock_until(&file, false, std::time::Instant::now()).unwrap_or(false);
         if free {
             return None;
         }

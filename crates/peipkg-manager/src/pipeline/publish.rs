@@ -90,33 +90,22 @@ const ORPHAN_WAIT: Duration = Duration::from_secs(60);
 /// Takes the exclusive flock peipkg-repo's writers hold on a state
 /// directory, waiting up to `wait`. `Ok(None)` when `dir` does not exist.
 fn wait_for_writer(dir: &Path, wait: Duration) -> Result<Option<std::fs::File>, PublishError> {
-    use std::os::unix::io::AsRawFd;
     let file = match std::fs::File::open(dir) {
         Ok(f) => f,
         Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(None),
         Err(e) => return Err(io("open", dir)(e)),
     };
     let deadline = std::time::Instant::now() + wait;
-    loop {
-        // SAFETY: flock on a descriptor we own; no memory is involved.
-        if unsafe { libc::flock(file.as_raw_fd(), libc::LOCK_EX | libc::LOCK_NB) } == 0 {
-            return Ok(Some(file));
-        }
-        let err = std::io::Error::last_os_error();
-        if err.raw_os_error() != Some(libc::EWOULDBLOCK) {
-            return Err(io("lock", dir)(err));
-        }
-        if std::time::Instant::now() >= deadline {
-            return Err(PublishError::State {
-                path: dir.display().to_string(),
-                message: format!(
-                    "another process still holds its publish lock after {} s (a peipkg-repo left running by a previous manager?); stop it, then start again",
-                    wait.as_secs()
-                ),
-            });
-        }
-        std::thread::sleep(Duration::from_millis(50));
+    if peipkg_fs::flock_until(&file, true, deadline).map_err(io("lock", dir))? {
+        return Ok(Some(file));
     }
+    Err(PublishError::State {
+        path: dir.display().to_string(),
+        message: format!(
+            "another process still holds its publish lock after {} s (a peipkg-repo left running by a previous manager?); stop it, then start again",
+            wait.as_secs()
+        ),
+    })
 }
 
 /// How the manager runs `peipkg-repo`.
@@ -276,7 +265,6 @@ fn check(tool: &RepoTool, layout: &Layout, files: &[PathBuf]) -> Result<(), Publ
 #[cfg(test)]
 mod tests {
     use super::*;
-    use std::os::unix::io::AsRawFd;
 
     /// A publisher left running by a killed manager is still writing
     /// `repo.next` when the next manager starts: recovery waits for its
@@ -287,8 +275,7 @@ mod tests {
         let layout = Layout::new(t.path());
         std::fs::create_dir_all(layout.next.join("index")).unwrap();
         let dir = std::fs::File::open(&layout.next).unwrap();
-        // SAFETY: flock on a descriptor this test owns.
-        assert_eq!(unsafe { libc::flock(dir.as_raw_fd(), libc::LOCK_EX) }, 0);
+        assert!(peipkg_fs::flock_until(&dir, true, std::time::Instant::now()).unwrap());
         let next = layout.next.clone();
         let writer = std::thread::spawn(move || {
             for i in 0..10 {
@@ -310,8 +297,7 @@ mod tests {
         let next = t.path().join("repo.next");
         std::fs::create_dir_all(&next).unwrap();
         let dir = std::fs::File::open(&next).unwrap();
-        // SAFETY: as above.
-        assert_eq!(unsafe { libc::flock(dir.as_raw_fd(), libc::LOCK_EX) }, 0);
+        assert!(peipkg_fs::flock_until(&dir, true, std::time::Instant::now()).unwrap());
         // A second open file description conflicts with the first.
         let err = wait_for_writer(&next, Duration::from_millis(150))
             .unwrap_err()
