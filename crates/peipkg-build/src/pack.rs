@@ -7,6 +7,7 @@
 //! reference, empty directories in the staged tree are packed (it is the
 //! only way `pack` can ship the empty `/var` directories §3.4.4 allows).
 
+use std::collections::HashMap;
 use std::path::{Path, PathBuf};
 
 use peipkg_format::archive::{write_sorted_package, ArchiveError, EntryKind, PackOptions};
@@ -112,15 +113,19 @@ pub fn pack(req: &PackRequest, reporter: &mut dyn Reporter) -> Result<PathBuf, P
         manifest.name.clone(),
         Architecture::parse(&manifest.architecture).ok(),
     )]);
-    // For each override: what its path turned out to be, if anything.
-    let mut targets: Vec<Option<EntryKind>> = vec![None; manifest.sd_overrides.len()];
+    // For each override's path: what it turned out to be, if anything. A
+    // map, because the manifest may list up to 100,000 overrides and every
+    // payload entry is looked up.
+    let mut targets: HashMap<&str, Option<EntryKind>> = manifest
+        .sd_overrides
+        .iter()
+        .map(|o| (o.path.as_str(), None))
+        .collect();
     for entry in walk.by_ref() {
         let entry = entry.map_err(staged_err)?;
         layout.offer(&entry, &pack_owner(&entry), |_, e| {
-            for (slot, o) in targets.iter_mut().zip(&manifest.sd_overrides) {
-                if o.path == e.path {
-                    *slot = Some(e.kind.clone());
-                }
+            if let Some(slot) = targets.get_mut(e.path.as_str()) {
+                *slot = Some(e.kind.clone());
             }
         });
     }
@@ -148,10 +153,10 @@ fn pack_owner(entry: &StagedEntry) -> Owner {
 fn check_sd_overrides(
     path: &Path,
     manifest: &Manifest,
-    targets: &[Option<EntryKind>],
+    targets: &HashMap<&str, Option<EntryKind>>,
 ) -> Result<(), PackError> {
-    for (index, (o, target)) in manifest.sd_overrides.iter().zip(targets).enumerate() {
-        let problem = match target {
+    for (index, o) in manifest.sd_overrides.iter().enumerate() {
+        let problem = match targets.get(o.path.as_str()).and_then(Option::as_ref) {
             None => Some("not a payload entry"),
             Some(EntryKind::Symlink { .. }) => {
                 Some("a symlink; symlinks cannot carry security descriptors")
