@@ -34,9 +34,8 @@ use anyhow::{bail, ensure, Context, Result};
 use peipkg_bench::measure::{run_measured, Usage};
 use peipkg_bench::synthetic::{write_tree_with, Content, TreeSpec, TreeStats};
 use peipkg_bench::walk::walk;
-use peipkg_format::archive::tar_header::{self, BLOCK};
-use peipkg_format::archive::writer::{cmp_wire, entry_header};
-use peipkg_format::archive::{write_package, zstd_encoder, EntryKind, PackOptions};
+use peipkg_format::archive::writer::{cmp_wire, spool_payload};
+use peipkg_format::archive::{write_package, zstd_encoder, PackOptions};
 use peipkg_format::documents::FilesManifestWriter;
 use peipkg_format::documents::Manifest;
 use peipkg_format::keys::SigningKey;
@@ -671,40 +670,26 @@ fn worker(args: &[String]) -> Result<()> {
     }
 }
 
-/// Pass 1 of the writer, without zstd: walk, hash every file, and write the
-/// payload tar section to a spool with the writer's buffer sizes.
+/// Pass 1 of the writer, without zstd: walk, then the writer's own
+/// `spool_payload` (hash every file, write the payload tar section and
+/// files.json to spools with the writer's buffer sizes).
 fn tar_worker(tree: &Path, out: &Path) -> Result<()> {
     let mut entries = walk(tree)?;
     entries.sort_unstable_by(cmp_wire);
     let mut spool = BufWriter::with_capacity(256 * 1024, fs::File::create(out)?);
-    let mut header = Vec::with_capacity(3 * BLOCK);
-    let mut buf = vec![0u8; 128 * 1024];
     // The writer streams files.json entries to a second spool.
     let mut files = FilesManifestWriter::new(BufWriter::with_capacity(
         64 * 1024,
         fs::File::create(out.with_extension("files"))?,
     ))?;
-    for e in &entries {
-        header.clear();
-        entry_header(e, MTIME, &mut header);
-        spool.write_all(&header)?;
-        if let EntryKind::File { size } = &e.kind {
-            let source = tree.join(&e.path);
-            let mut f =
-                fs::File::open(&source).with_context(|| format!("open {}", source.display()))?;
-            let mut sha = Sha256::new();
-            loop {
-                let n = f.read(&mut buf)?;
-                if n == 0 {
-                    break;
-                }
-                sha.update(&buf[..n]);
-                spool.write_all(&buf[..n])?;
-            }
-            spool.write_all(&[0u8; BLOCK][..tar_header::padding_for(*size)])?;
-            files.push(&e.path, *size, &sha.finalize().into())?;
-        }
-    }
+    spool_payload(
+        entries.into_iter().map(Ok::<_, std::io::Error>),
+        tree,
+        MTIME,
+        &mut spool,
+        &mut files,
+        out,
+    )?;
     spool.flush()?;
     files.finish()?.0.flush()?;
     Ok(())

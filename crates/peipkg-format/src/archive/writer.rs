@@ -202,44 +202,14 @@ where
     let files_spool = tempfile::tempfile_in(&dir).map_err(werr)?;
     let mut files =
         FilesManifestWriter::new(BufWriter::with_capacity(64 * 1024, files_spool)).map_err(werr)?;
-    let mut size_installed = 0u64;
-    let mut header = Vec::with_capacity(3 * BLOCK);
-    let mut buf = vec![0u8; 128 * 1024];
-    let mut order = OrderCheck::default();
-    for (count, e) in (1u64..).zip(entries) {
-        if count > MAX_ENTRIES {
-            return Err(ArchiveError::TooManyEntries);
-        }
-        let e = e.map_err(|e| ArchiveError::Source(e.into()))?;
-        check_entry(&e)?;
-        order.admit(&e)?;
-        let e = &e;
-        header.clear();
-        entry_header(e, mtime, &mut header);
-        spool.write_all(&header).map_err(werr)?;
-        if let EntryKind::File { size } = e.kind {
-            let source = content_root.join(&e.path);
-            let hash = copy_file(&source, size, &mut spool, &mut buf).map_err(|err| match err {
-                CopyError::Io(error) => ArchiveError::ReadSource {
-                    path: e.path.clone(),
-                    source_path: source.clone(),
-                    error,
-                },
-                CopyError::Write(error) => werr(error),
-                CopyError::Changed(actual) => ArchiveError::Changed {
-                    source_path: source.clone(),
-                    expected: size,
-                    actual,
-                },
-            })?;
-            spool
-                .write_all(&[0u8; BLOCK][..tar_header::padding_for(size)])
-                .map_err(werr)?;
-            size_installed += size;
-            files.push(&e.path, size, &hash).map_err(werr)?;
-        }
-    }
-    drop(buf);
+    let size_installed = spool_payload(
+        entries,
+        content_root,
+        mtime,
+        &mut spool,
+        &mut files,
+        out_path,
+    )?;
     let mut spool = spool.into_inner().map_err(|e| werr(e.into_error()))?;
     spool.rewind().map_err(werr)?;
     let (files_spool, files_len) = files.finish().map_err(werr)?;
@@ -322,6 +292,68 @@ where
         manifest,
         signed_by,
     })
+}
+
+/// Pass 1 of the writer: the payload tar section into `payload` and each
+/// file's `files.json` entry into `files`, hashing every file while it is
+/// copied, checking each entry and the order as they come. Returns the
+/// installed size. `out_path` names the package being written, for errors.
+pub fn spool_payload<I, E, P, F>(
+    entries: I,
+    content_root: &Path,
+    mtime: u64,
+    payload: &mut P,
+    files: &mut FilesManifestWriter<F>,
+    out_path: &Path,
+) -> Result<u64, ArchiveError>
+where
+    I: IntoIterator<Item = Result<PayloadEntry, E>>,
+    E: Into<Box<dyn std::error::Error + Send + Sync>>,
+    P: Write,
+    F: Write,
+{
+    let werr = |error: io::Error| ArchiveError::Write {
+        path: out_path.to_path_buf(),
+        error,
+    };
+    let mut size_installed = 0u64;
+    let mut header = Vec::with_capacity(3 * BLOCK);
+    let mut buf = vec![0u8; 128 * 1024];
+    let mut order = OrderCheck::default();
+    for (count, e) in (1u64..).zip(entries) {
+        if count > MAX_ENTRIES {
+            return Err(ArchiveError::TooManyEntries);
+        }
+        let e = e.map_err(|e| ArchiveError::Source(e.into()))?;
+        check_entry(&e)?;
+        order.admit(&e)?;
+        let e = &e;
+        header.clear();
+        entry_header(e, mtime, &mut header);
+        payload.write_all(&header).map_err(werr)?;
+        if let EntryKind::File { size } = e.kind {
+            let source = content_root.join(&e.path);
+            let hash = copy_file(&source, size, payload, &mut buf).map_err(|err| match err {
+                CopyError::Io(error) => ArchiveError::ReadSource {
+                    path: e.path.clone(),
+                    source_path: source.clone(),
+                    error,
+                },
+                CopyError::Write(error) => werr(error),
+                CopyError::Changed(actual) => ArchiveError::Changed {
+                    source_path: source.clone(),
+                    expected: size,
+                    actual,
+                },
+            })?;
+            payload
+                .write_all(&[0u8; BLOCK][..tar_header::padding_for(size)])
+                .map_err(werr)?;
+            size_installed += size;
+            files.push(&e.path, size, &hash).map_err(werr)?;
+        }
+    }
+    Ok(size_installed)
 }
 
 /// The zstd encoder every package is compressed with: multi-threaded,
