@@ -30,7 +30,7 @@ subcommands:
   verify        run the full consumer-side verification of a package
   binary-sign   embed a .peios.sig signature into an ELF binary (not implemented yet)
 
-Run 'peipkg-build <subcommand> -h' for the flags of a subcommand.
+Run 'peipkg-build <subcommand> -h' (or 'peipkg-build help <subcommand>') for the flags of a subcommand.
 ";
 
 /// A command line that was understood but is not acceptable (exit 2).
@@ -58,6 +58,15 @@ pub fn run<I: IntoIterator<Item = OsString>>(args: I) -> i32 {
     };
     let result = match subcommand.as_str() {
         "help" | "-h" | "-help" | "--help" => {
+            // `help SUB` is `SUB -h` (the same convention in all three
+            // programs).
+            if let Some(sub) = rest.first().filter(|_| subcommand_is_help(subcommand)) {
+                return run([
+                    OsString::from(PROGRAM),
+                    OsString::from(sub),
+                    OsString::from("-h"),
+                ]);
+            }
             print!("{USAGE}");
             return EXIT_OK;
         }
@@ -172,4 +181,9 @@ impl Reporter for StderrReporter {
     fn note(&mut self, message: &str) {
         eprintln!("{PROGRAM}: {message}");
     }
+}
+
+/// True for the `help` word itself (not `-h`, which takes no subcommand).
+fn subcommand_is_help(word: &str) -> bool {
+    word == "help"
 }

@@ -34,7 +34,7 @@ subcommands:
   prune       remove old pre-release versions
   keygen      create an Ed25519 signing key (PEM PKCS#8, mode 0600)
 
-Run 'peipkg-repo <subcommand> -h' for the flags of a subcommand.
+Run 'peipkg-repo <subcommand> -h' (or 'peipkg-repo help <subcommand>') for the flags of a subcommand.
 ";
 
 /// How a subcommand ended.
@@ -62,6 +62,11 @@ pub fn run(args: &[String]) -> i32 {
     };
     let (flags, cmd): (FlagSet, fn(&Matches) -> CmdResult) = match sub.as_str() {
         "help" | "-h" | "-help" | "--help" => {
+            // `help SUB` is `SUB -h` (the same convention in all three
+            // programs).
+            if let Some(sub) = rest.first().filter(|_| subcommand_is_help(sub)) {
+                return run(&[sub.clone(), "-h".into()]);
+            }
             print!("{USAGE}");
             return EXIT_OK;
         }
@@ -179,4 +184,9 @@ mod tests {
         assert_eq!(go_quote("a\"b\\c\td\n"), "\"a\\\"b\\\\c\\td\\n\"");
         assert_eq!(go_quote("x\u{2028}y\x7fé\x1b"), "\"x\\u2028y\\x7fé\\x1b\"");
     }
+}
+
+/// True for the `help` word itself (not `-h`, which takes no subcommand).
+fn subcommand_is_help(word: &str) -> bool {
+    word == "help"
 }
