@@ -149,3 +149,53 @@ fn plain_path_upstream_is_cloned_as_file_url_without_git_warnings() {
     assert!(!logs.contains("--depth is ignored"), "{logs}");
     assert!(!logs.to_lowercase().contains("warning:"), "{logs}");
 }
+
+/// The seed page's own recipe has `—` in a description: a warning. It must
+/// not be glued in front of a later build error: the cause comes first.
+#[test]
+fn build_errors_show_the_cause_first_and_keep_warnings_apart() {
+    let t = tempfile::tempdir().unwrap();
+    let (_up, farm) = one_release_farm(t.path(), |r| {
+        r.replace(
+            "description = \"test package pkg\"",
+            "description = \"pkg — runtime\"",
+        )
+    });
+    let script = farm.recipes.join("pkg/build.sh");
+    std::fs::write(
+        &script,
+        "#!/bin/sh\necho 'configure: error: no acceptable C compiler found in $PATH' >&2\nexit 1\n",
+    )
+    .unwrap();
+    let r = farm.once();
+    assert_eq!(r.code, 1, "{}", r.stderr);
+    let failed = r.events("build failed");
+    assert_eq!(failed.len(), 1, "{}", r.stderr);
+    let err = failed[0].split(" err=").nth(1).unwrap_or_default();
+    assert!(
+        err.contains("configure: error: no acceptable C compiler found"),
+        "{err}"
+    );
+    assert!(
+        !err.contains("non-ASCII"),
+        "warning glued to the error: {err}"
+    );
+    // The warning is its own log event, at warn level.
+    let warned = r.events("build warning");
+    assert!(
+        warned
+            .iter()
+            .any(|l| l.contains("level=WARN") && l.contains("non-ASCII")),
+        "{}",
+        r.stderr
+    );
+    // explain shows the same cause.
+    let ex = farm.subcommand(&["explain", "pkg"]);
+    assert!(
+        ex.stdout
+            .contains("configure: error: no acceptable C compiler found")
+            && !ex.stdout.contains("non-ASCII"),
+        "{}",
+        ex.stdout
+    );
+}
