@@ -102,14 +102,12 @@ pub fn main_with(args: &[String]) -> i32 {
                 }
             };
         }
-        Some(other) if !other.starts_with('-') => {
-            if !SUBCOMMANDS.iter().any(|(n, _)| *n == other) {
-                eprint!(
-                    "{PROGRAM}: unknown subcommand {other:?}\n\n{}",
-                    main_flags().usage()
-                );
-                return EXIT_USAGE;
-            }
+        Some(other) if !other.starts_with('-') && !SUBCOMMANDS.iter().any(|(n, _)| *n == other) => {
+            eprint!(
+                "{PROGRAM}: unknown subcommand {other:?}\n\n{}",
+                main_flags().usage()
+            );
+            return EXIT_USAGE;
         }
         _ => {}
     }

@@ -394,7 +394,11 @@ fn main() {
                 } else {
                     format!("{} workers", peipkg_repo::parallel::workers(0))
                 };
-                let mode = if deep { "--deep" } else { "file hash (default)" };
+                let mode = if deep {
+                    "--deep"
+                } else {
+                    "file hash (default)"
+                };
                 println!(
                     "| {mode}, {workers} | {count} | {:.0} MiB | {:.3} s | {:.3} s | {:.0} MiB/s |",
                     total as f64 / (1 << 20) as f64,

@@ -73,28 +73,6 @@ pub fn decide(
     Ok(None)
 }
 
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn a_missing_browser_fails_unless_the_opt_out_is_set() {
-        let t = std::env::temp_dir().join(format!("peipkg-testkit-{}", std::process::id()));
-        let err = decide("page_test", None, None, &t).unwrap_err();
-        assert!(err.contains("PEIPKG_SKIP_CHROMIUM=1"), "{err}");
-        assert!(decide("page_test", None, Some("0".into()), &t).is_err());
-        assert_eq!(decide("page_test", None, Some("1".into()), &t), Ok(None));
-        let recorded = std::fs::read_to_string(t.join(SKIPPED_FILE)).unwrap();
-        assert_eq!(
-            recorded,
-            "page_test: skipped, chromium not found (PEIPKG_SKIP_CHROMIUM=1)\n"
-        );
-        let found = Some(PathBuf::from("/usr/bin/chromium"));
-        assert_eq!(decide("page_test", found.clone(), None, &t), Ok(found));
-        let _ = std::fs::remove_dir_all(&t);
-    }
-}
-
 /// Runs headless Chromium on `url` with a fresh profile in `profile` and
 /// the `extra` flags (`--dump-dom`, `--screenshot=...`), and returns its
 /// stdout (the DOM, for `--dump-dom`). Panics after 90 seconds.
@@ -135,4 +113,26 @@ pub fn run(bin: &Path, profile: &Path, extra: &[&str], url: &str) -> String {
         std::thread::sleep(Duration::from_millis(50));
     }
     reader.join().expect("chromium's stdout reader")
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_missing_browser_fails_unless_the_opt_out_is_set() {
+        let t = std::env::temp_dir().join(format!("peipkg-testkit-{}", std::process::id()));
+        let err = decide("page_test", None, None, &t).unwrap_err();
+        assert!(err.contains("PEIPKG_SKIP_CHROMIUM=1"), "{err}");
+        assert!(decide("page_test", None, Some("0".into()), &t).is_err());
+        assert_eq!(decide("page_test", None, Some("1".into()), &t), Ok(None));
+        let recorded = std::fs::read_to_string(t.join(SKIPPED_FILE)).unwrap();
+        assert_eq!(
+            recorded,
+            "page_test: skipped, chromium not found (PEIPKG_SKIP_CHROMIUM=1)\n"
+        );
+        let found = Some(PathBuf::from("/usr/bin/chromium"));
+        assert_eq!(decide("page_test", found.clone(), None, &t), Ok(found));
+        let _ = std::fs::remove_dir_all(&t);
+    }
 }

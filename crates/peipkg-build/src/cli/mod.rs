@@ -60,7 +60,7 @@ pub fn run<I: IntoIterator<Item = OsString>>(args: I) -> i32 {
         "help" | "-h" | "-help" | "--help" => {
             // `help SUB` is `SUB -h` (the same convention in all three
             // programs).
-            if let Some(sub) = rest.first().filter(|_| subcommand_is_help(subcommand)) {
+            if let Some(sub) = rest.first().filter(|_| subcommand == "help") {
                 return run([
                     OsString::from(PROGRAM),
                     OsString::from(sub),
@@ -181,9 +181,4 @@ impl Reporter for StderrReporter {
     fn note(&mut self, message: &str) {
         eprintln!("{PROGRAM}: {message}");
     }
-}
-
-/// True for the `help` word itself (not `-h`, which takes no subcommand).
-fn subcommand_is_help(word: &str) -> bool {
-    word == "help"
 }

@@ -64,7 +64,7 @@ pub fn run(args: &[String]) -> i32 {
         "help" | "-h" | "-help" | "--help" => {
             // `help SUB` is `SUB -h` (the same convention in all three
             // programs).
-            if let Some(sub) = rest.first().filter(|_| subcommand_is_help(sub)) {
+            if let Some(sub) = rest.first().filter(|_| sub == "help") {
                 return run(&[sub.clone(), "-h".into()]);
             }
             print!("{USAGE}");
@@ -184,9 +184,4 @@ mod tests {
         assert_eq!(go_quote("a\"b\\c\td\n"), "\"a\\\"b\\\\c\\td\\n\"");
         assert_eq!(go_quote("x\u{2028}y\x7fé\x1b"), "\"x\\u2028y\\x7fé\\x1b\"");
     }
-}
-
-/// True for the `help` word itself (not `-h`, which takes no subcommand).
-fn subcommand_is_help(word: &str) -> bool {
-    word == "help"
 }
