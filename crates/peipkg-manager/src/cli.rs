@@ -92,10 +92,13 @@ fn level(raw: Option<&str>) -> Result<Level, i32> {
 pub fn main_with(args: &[String]) -> i32 {
     match args.first().map(String::as_str) {
         Some("help") => {
-            // `help SUB` is `SUB -h`; plain `help` is `-h`, as in
-            // peipkg-build and peipkg-repo.
+            // `help SUB` is `SUB -h`; plain `help` (or `help` and a word
+            // that is no subcommand) is `-h`, as in peipkg-build and
+            // peipkg-repo.
             return match args.get(1) {
-                Some(sub) if sub != "help" => main_with(&[sub.clone(), "-h".into()]),
+                Some(sub) if sub != "help" && SUBCOMMANDS.iter().any(|(n, _)| n == sub) => {
+                    main_with(&[sub.clone(), "-h".into()])
+                }
                 _ => {
                     print!("{}", main_flags().usage());
                     EXIT_OK

@@ -202,3 +202,17 @@ fn main_error_outputs_match_their_snapshots() {
             .collect(),
     );
 }
+
+#[test]
+fn help_with_a_word_that_is_no_subcommand_prints_the_usage() {
+    let t = tempfile::tempdir().unwrap();
+    for prog in ["peipkg-manager", "peipkg-build", "peipkg-repo"] {
+        let help = run(prog, &["help"], t.path());
+        let other = run(prog, &["help", "ignored"], t.path());
+        assert_eq!(
+            help.split_once('\n').unwrap().1,
+            other.split_once('\n').unwrap().1,
+            "{prog}"
+        );
+    }
+}

@@ -33,6 +33,17 @@ subcommands:
 Run 'peipkg-build <subcommand> -h' (or 'peipkg-build help <subcommand>') for the flags of a subcommand.
 ";
 
+/// The subcommands `help SUB` answers for; after `help`, any other word
+/// is ignored (the usage is printed).
+const SUBCOMMANDS: &[&str] = &[
+    "build",
+    "pack",
+    "keygen",
+    "inspect",
+    "verify",
+    "binary-sign",
+];
+
 /// A command line that was understood but is not acceptable (exit 2).
 #[derive(Debug, thiserror::Error)]
 #[error("{0}")]
@@ -60,7 +71,10 @@ pub fn run<I: IntoIterator<Item = OsString>>(args: I) -> i32 {
         "help" | "-h" | "-help" | "--help" => {
             // `help SUB` is `SUB -h` (the same convention in all three
             // programs).
-            if let Some(sub) = rest.first().filter(|_| subcommand == "help") {
+            if let Some(sub) = rest
+                .first()
+                .filter(|s| subcommand == "help" && SUBCOMMANDS.contains(&s.as_str()))
+            {
                 return run([
                     OsString::from(PROGRAM),
                     OsString::from(sub),

@@ -37,6 +37,10 @@ subcommands:
 Run 'peipkg-repo <subcommand> -h' (or 'peipkg-repo help <subcommand>') for the flags of a subcommand.
 ";
 
+/// The subcommands `help SUB` answers for; after `help`, any other word
+/// is ignored, as in the reference.
+const SUBCOMMANDS: &[&str] = &["init", "publish", "verify", "rotate-key", "prune", "keygen"];
+
 /// How a subcommand ended.
 enum Failure {
     /// The command line is wrong: message, then the subcommand's usage.
@@ -64,7 +68,10 @@ pub fn run(args: &[String]) -> i32 {
         "help" | "-h" | "-help" | "--help" => {
             // `help SUB` is `SUB -h` (the same convention in all three
             // programs).
-            if let Some(sub) = rest.first().filter(|_| sub == "help") {
+            if let Some(sub) = rest
+                .first()
+                .filter(|s| sub == "help" && SUBCOMMANDS.contains(&s.as_str()))
+            {
                 return run(&[sub.clone(), "-h".into()]);
             }
             print!("{USAGE}");
