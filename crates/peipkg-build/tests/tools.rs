@@ -256,6 +256,7 @@ fn inspect_shows_manifest_payload_sizes_and_signer() {
         "5a491c24f72d717f1f6c09620af2bbccc79513118c3919be7f86f64e825d0b68",
         "payload (4 entries):",
         "  file     usr/share/hello/MESSAGE  (14 bytes)",
+        "\noptional_dependencies: -\n",
     ] {
         assert!(text.contains(needle), "{needle:?} not in:\n{text}");
     }

@@ -4,8 +4,9 @@
 use std::os::unix::fs::PermissionsExt;
 
 use crate::config::{Config, UploadBackend};
-use crate::process::find_program;
+use crate::process::{find_program, RunError, Sink};
 use crate::roster::load_roster;
+use crate::upload::{cause_line, is_configuration_cause};
 
 #[derive(Debug, Default)]
 pub struct CheckReport {
@@ -45,12 +46,14 @@ pub fn check(config_path: &std::path::Path) -> CheckReport {
             ));
         }
     }
-    if let UploadBackend::Rclone { .. } = cfg.upload.backend {
+    if let UploadBackend::Rclone { remote } = &cfg.upload.backend {
         if find_program(&cfg.upload.rclone).is_none() {
             rep.problems.push(format!(
                 "rclone not found: {:?} is not an executable on PATH (set [upload].rclone)",
                 cfg.upload.rclone
             ));
+        } else {
+            check_remote(&cfg, remote, &mut rep);
         }
     }
 
@@ -142,4 +145,78 @@ pub fn check(config_path: &std::path::Path) -> CheckReport {
         ));
     }
     rep
+}
+
+/// How long `check` waits for the remote to answer.
+const REMOTE_TIMEOUT: std::time::Duration = std::time::Duration::from_secs(30);
+
+/// The upload remote must exist in rclone's config and answer a listing
+/// within [`REMOTE_TIMEOUT`]: a farm that uploads nowhere finds out at
+/// deploy time, not after its first build. A remote path that does not
+/// exist yet is fine (the first upload creates it).
+fn check_remote(cfg: &Config, remote: &str, rep: &mut CheckReport) {
+    if let Some(file) = &cfg.upload.rclone_config {
+        if !file.is_file() {
+            rep.problems.push(format!(
+                "[upload].rclone_config {}: no such file (create it with `rclone --config {} config create NAME TYPE ...`)",
+                file.display(),
+                file.display()
+            ));
+            return;
+        }
+    }
+    // rclone's messages go to a scratch file: the cause line is picked
+    // from all of them (a captured stderr keeps only its tail).
+    let scratch = match tempfile::NamedTempFile::new() {
+        Ok(f) => f,
+        Err(e) => {
+            rep.problems.push(format!(
+                "[upload].remote {remote}: create a scratch file: {e}"
+            ));
+            return;
+        }
+    };
+    let rclone = crate::upload::Rclone {
+        program: cfg.upload.rclone.clone(),
+        config: cfg.upload.rclone_config.clone(),
+        remote: remote.to_string(),
+        timeout: REMOTE_TIMEOUT,
+        log: scratch.path().to_path_buf(),
+        cache_control: false,
+    };
+    let cmd = rclone
+        .base(REMOTE_TIMEOUT)
+        .args(["lsf", "--max-depth", "1"])
+        .arg(remote)
+        .stdout(Sink::Null)
+        .stderr(Sink::File(scratch.path().to_path_buf()));
+    match crate::process::run(&cmd, None) {
+        Ok(_) => rep
+            .notes
+            .push(format!("[upload].remote {remote}: reachable")),
+        Err(RunError::Failed { status, .. }) => {
+            let text = std::fs::read_to_string(scratch.path()).unwrap_or_default();
+            let cause = cause_line(&text).unwrap_or(status);
+            if cause.contains("directory not found") {
+                rep.notes.push(format!(
+                    "[upload].remote {remote}: reachable; the path does not exist yet (the first upload creates it)"
+                ));
+            } else {
+                let hint = if is_configuration_cause(&cause) {
+                    match &cfg.upload.rclone_config {
+                        Some(f) => format!(" (define the remote in {})", f.display()),
+                        None => " (define it with `rclone config create`, or name a file with [upload].rclone_config)".to_string(),
+                    }
+                } else {
+                    String::new()
+                };
+                rep.problems
+                    .push(format!("[upload].remote {remote}: {cause}{hint}"));
+            }
+        }
+        Err(e) => rep.problems.push(format!(
+            "[upload].remote {remote}: rclone lsf: {}",
+            e.reason()
+        )),
+    }
 }

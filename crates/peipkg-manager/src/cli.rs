@@ -1,6 +1,8 @@
 //! The command line: the reference's flags (`--config`, `--log-level`,
-//! `--once`, in any Go spelling) plus our subcommands `check`, `explain`
-//! and `demo`.
+//! `--once`, in any Go spelling) plus our subcommands (`check`, `explain`,
+//! the operator commands, `demo`, `help`). Help follows one convention in
+//! all three programs: `-h`, `--help` and `help` print the usage to stdout
+//! (exit 0), and `help SUB` is `SUB -h`.
 //!
 //! Exit codes: 0 success; 1 a failure (config, startup, or an unsuccessful
 //! `--once` sweep); 2 a command line that cannot be understood.
@@ -17,15 +19,51 @@ use crate::log::{s, Level, Logger};
 
 const PROGRAM: &str = "peipkg-manager";
 
+/// Every subcommand with its one-line summary, for the usage text.
+const SUBCOMMANDS: &[(&str, &str)] = &[
+    (
+        "check",
+        "validate the config and every recipe, and test the upload remote",
+    ),
+    (
+        "explain",
+        "list RECIPE's upstream tags and why each was or was not built",
+    ),
+    ("poll", "poll RECIPE's upstream now and build what is new"),
+    (
+        "pause",
+        "stop polling and building RECIPE until it is resumed",
+    ),
+    ("resume", "undo pause; RECIPE is polled at once"),
+    (
+        "retry",
+        "end a failed build's backoff: retry RECIPE@VERSION now",
+    ),
+    ("cancel", "cancel a queued build by its id"),
+    (
+        "demo",
+        "a self-contained farm in a directory, one sweep, the result",
+    ),
+    ("help", "this text; 'help SUBCOMMAND' is 'SUBCOMMAND -h'"),
+];
+
 fn main_flags() -> FlagSet {
-    let mut f = FlagSet::new(PROGRAM, "[flags] | check|explain|demo [flags]");
-    f.about(
+    let mut f = FlagSet::new(
+        PROGRAM,
+        "[flags]                  run the daemon (or one sweep with -once)\n       peipkg-manager <subcommand> [flags]",
+    );
+    let mut about = String::from(
         "The peipkg build farm daemon: watches each recipe's upstream tags, builds new \
          versions with peipkg-build, publishes them with peipkg-repo and uploads the \
-         repository with rclone.\n\nSubcommands: check (validate config and recipes), \
-         explain RECIPE (every upstream tag and why it was or was not built), demo (a \
-         self-contained farm in a temporary directory).",
+         repository with rclone.\n\nsubcommands:\n",
     );
+    for (name, what) in SUBCOMMANDS {
+        about.push_str(&format!("  {name:<9}{what}\n"));
+    }
+    about.push_str(
+        "\nRun 'peipkg-manager <subcommand> -h' (or 'peipkg-manager help <subcommand>') for the flags of a subcommand.",
+    );
+    f.about(&about);
     f.flag("config", FlagKind::String, "path to the config file")
         .value_name("PATH")
         .default(DEFAULT_CONFIG_PATH);
@@ -52,6 +90,30 @@ fn level(raw: Option<&str>) -> Result<Level, i32> {
 }
 
 pub fn main_with(args: &[String]) -> i32 {
+    match args.first().map(String::as_str) {
+        Some("help") => {
+            // `help SUB` is `SUB -h`; plain `help` (or `help` and a word
+            // that is no subcommand) is `-h`, as in peipkg-build and
+            // peipkg-repo.
+            return match args.get(1) {
+                Some(sub) if sub != "help" && SUBCOMMANDS.iter().any(|(n, _)| n == sub) => {
+                    main_with(&[sub.clone(), "-h".into()])
+                }
+                _ => {
+                    print!("{}", main_flags().usage());
+                    EXIT_OK
+                }
+            };
+        }
+        Some(other) if !other.starts_with('-') && !SUBCOMMANDS.iter().any(|(n, _)| *n == other) => {
+            eprint!(
+                "{PROGRAM}: unknown subcommand {other:?}\n\n{}",
+                main_flags().usage()
+            );
+            return EXIT_USAGE;
+        }
+        _ => {}
+    }
     match args.first().map(String::as_str) {
         Some("check") => return cmd_check(&args[1..]),
         Some("explain") => return cmd_explain(&args[1..]),

@@ -4,7 +4,10 @@
 //! `same_build` dependency, and a busybox-style recipe with named groups and
 //! a `min_version` floor) and a config; runs one `--once` sweep; then shows
 //! the published repository, what `explain` says about the tags, and the
-//! result of `peipkg-repo verify`.
+//! result of `peipkg-repo verify`. The farm directory is kept (a new
+//! temporary one unless `--dir` names one), with its rclone remote defined
+//! in a file inside it, so it runs again as it is; the closing lines say
+//! how.
 
 use std::path::{Path, PathBuf};
 use std::process::Command;
@@ -124,7 +127,7 @@ pub fn cmd_demo(args: &[String]) -> i32 {
         .unwrap_or("info")
         .parse::<Level>()
         .unwrap_or(Level::Info);
-    let tmp;
+    let kept_by_request = m.string("dir").is_some();
     let root = match m.string("dir") {
         Some(d) => {
             let p = PathBuf::from(d);
@@ -138,17 +141,16 @@ pub fn cmd_demo(args: &[String]) -> i32 {
             .prefix("peipkg-farm-demo.")
             .tempdir()
         {
-            Ok(t) => {
-                tmp = t;
-                tmp.path().to_path_buf()
-            }
+            // Kept, so every path printed below stays valid and the farm
+            // can be run again; the closing lines say how to remove it.
+            Ok(t) => t.keep(),
             Err(e) => {
                 eprintln!("peipkg-manager demo: create a temporary directory: {e}");
                 return EXIT_FAILURE;
             }
         },
     };
-    match demo(&root, level) {
+    match demo(&root, level, kept_by_request) {
         Ok(true) => EXIT_OK,
         Ok(false) => EXIT_FAILURE,
         Err(e) => {
@@ -158,7 +160,7 @@ pub fn cmd_demo(args: &[String]) -> i32 {
     }
 }
 
-fn demo(root: &Path, level: Level) -> Result<bool, String> {
+fn demo(root: &Path, level: Level, kept_by_request: bool) -> Result<bool, String> {
     let build = sibling_or_path("peipkg-build").ok_or(
         "peipkg-build not found next to peipkg-manager or on PATH (cargo build --workspace)",
     )?;
@@ -166,6 +168,7 @@ fn demo(root: &Path, level: Level) -> Result<bool, String> {
         "peipkg-repo not found next to peipkg-manager or on PATH (cargo build --workspace)",
     )?;
     println!("== demo farm in {}", root.display());
+    println!("   (local upstream git repositories, a signing key, two recipes, a config)");
 
     let zlib = upstream(
         root,
@@ -271,15 +274,20 @@ min_version = "1.37.0"
     )?;
 
     let remote = root.join("published-remote");
-    let upload = if crate::process::find_program("rclone").is_some() {
-        // A local-filesystem rclone remote configured through the
-        // environment, as an operator would point at R2 or S3.
-        std::env::set_var("RCLONE_CONFIG_DEMOREMOTE_TYPE", "local");
+    let rclone_conf = root.join("rclone.conf");
+    let has_rclone = crate::process::find_program("rclone").is_some();
+    let upload = if has_rclone {
+        // A local-filesystem rclone remote in a config file the farm's
+        // config names, as an operator would define an R2 or S3 remote:
+        // the kept farm runs again as it is.
+        write(&rclone_conf, "[demoremote]\ntype = local\n")?;
         format!(
-            "[upload]\nbackend = \"rclone\"\nremote = \"demoremote:{}\"\n",
-            remote.display()
+            "[upload]\nbackend = \"rclone\"\nremote = \"demoremote:{}\"\nrclone_config = \"{}\"\n",
+            remote.display(),
+            rclone_conf.display()
         )
     } else {
+        eprintln!("{}", NO_RCLONE);
         "[upload]\nbackend = \"none\"\n".to_string()
     };
     let config = root.join("config.toml");
@@ -313,7 +321,15 @@ peipkg_repo = "{repo}"
             repo = repo_tool.display(),
         ),
     )?;
-    println!("config: {}\n", config.display());
+    println!("config: {}", config.display());
+    if has_rclone {
+        println!(
+            "uploads: rclone remote demoremote (type local, defined in {}) -> {}",
+            rclone_conf.display(),
+            remote.display()
+        );
+    }
+    println!();
     // busybox has no [watch]: PSD-009 A.2 builds such a recipe only when an
     // operator asks, which is what `peipkg-manager poll` does.
     std::fs::create_dir_all(root.join("state"))
@@ -354,33 +370,16 @@ peipkg_repo = "{repo}"
             .status();
     }
 
-    // Verify like a consumer: signatures and indexes, then every package's
-    // hash against a flat directory of the published files.
-    let flat = root.join("all-packages");
-    let _ = std::fs::create_dir_all(&flat);
-    let mut stack = vec![repo.join("p")];
-    while let Some(d) = stack.pop() {
-        for e in std::fs::read_dir(&d).into_iter().flatten().flatten() {
-            let p = e.path();
-            if p.is_dir() {
-                stack.push(p);
-            } else if p.extension().is_some_and(|x| x == "peipkg") {
-                if let Some(name) = p.file_name() {
-                    let _ = std::fs::hard_link(&p, flat.join(name));
-                }
-            }
-        }
-    }
+    // Audit like a consumer: signatures and indexes, then every package
+    // file's hash against the signed index, found in the state itself.
     println!(
-        "\n== peipkg-repo verify --repo {} --mode both --all-packages-dir {}",
-        repo.display(),
-        flat.display()
+        "\n== peipkg-repo verify --repo {} --mode both",
+        repo.display()
     );
     let verified = Command::new(&repo_tool)
         .args(["verify", "--repo"])
         .arg(&repo)
-        .args(["--mode", "both", "--all-packages-dir"])
-        .arg(&flat)
+        .args(["--mode", "both"])
         .status()
         .map(|s| s.success())
         .unwrap_or(false);
@@ -390,5 +389,45 @@ peipkg_repo = "{repo}"
         if ok { "succeeded" } else { "FAILED" },
         if verified { "ok" } else { "FAILED" }
     );
+    if !has_rclone {
+        eprintln!("{}", NO_RCLONE);
+    }
+    print!("{}", next_steps(root, kept_by_request));
     Ok(ok)
+}
+
+/// Said before the sweep and again at the end, so it is not scrolled away.
+const NO_RCLONE: &str = "\
+************************************************************************
+WARNING: rclone is not installed, so this demo does NOT upload.
+The config uses [upload] backend = \"none\": the repository stays in
+<state_dir>/repo/ and nothing is copied to a remote.
+Install rclone to see the upload step:  apt-get install -y rclone
+************************************************************************";
+
+/// The closing lines: how to continue with the kept farm.
+fn next_steps(root: &Path, kept_by_request: bool) -> String {
+    let r = root.display();
+    let mut out = String::new();
+    out.push_str(&format!(
+        "\n== the farm is kept in {r}{}\n",
+        if kept_by_request {
+            ""
+        } else {
+            " (a temporary directory; pass DIR to choose where)"
+        }
+    ));
+    out.push_str(&format!(
+        "To continue (with the programs on PATH, e.g. export PATH=\"$PWD/target/release:$PATH\"):\n\
+         \x20 # release a new upstream version, then build and publish it:\n\
+         \x20 git -C {r}/upstreams/zlib -c user.name=Demo -c user.email=demo@example.org commit -q --allow-empty -m 1.3.2\n\
+         \x20 git -C {r}/upstreams/zlib -c user.name=Demo -c user.email=demo@example.org tag -a -m v1.3.2 v1.3.2\n\
+         \x20 peipkg-manager --once --config {r}/config.toml\n\
+         \x20 peipkg-manager check --config {r}/config.toml\n\
+         \x20 peipkg-manager explain zlib --config {r}/config.toml\n\
+         \x20 peipkg-repo verify --repo {r}/state/repo --mode both\n\
+         \x20 peipkg-manager help                  # every subcommand\n\
+         Remove it with: rm -rf {r}\n"
+    ));
+    out
 }

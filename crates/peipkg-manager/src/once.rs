@@ -78,7 +78,9 @@ pub fn run_once(farm: &Arc<Farm>) -> RunReport {
     let attempts = cfg.upload.once_attempts;
     for attempt in 1..=attempts {
         match farm.upload_step(true) {
-            Ok(UploadOutcome::Failed(_)) if attempt < attempts && !farm.is_stopping() => {
+            // A remote rclone does not know will not appear by waiting.
+            Ok(UploadOutcome::Failed(_, configuration)) if configuration => break,
+            Ok(UploadOutcome::Failed(..)) if attempt < attempts && !farm.is_stopping() => {
                 let delay = crate::upload::retry_delay(
                     attempt as i64,
                     cfg.upload.retry_min,

@@ -22,6 +22,8 @@ use crate::process::{self, Cancel, Cmd, RunError, Sink};
 #[derive(Debug, Clone)]
 pub struct Rclone {
     pub program: String,
+    /// rclone's config file (`--config`), when the farm's config names one.
+    pub config: Option<PathBuf>,
     pub remote: String,
     pub timeout: Duration,
     pub log: PathBuf,
@@ -32,11 +34,89 @@ pub struct Rclone {
 pub const IMMUTABLE: &str = "Cache-Control: public, max-age=31536000, immutable";
 pub const SHORT: &str = "Cache-Control: public, max-age=60";
 
+/// A failed pass. `cause` is rclone's own explanation (its last `ERROR`
+/// or `CRITICAL` line), so the summary says why and not only the exit
+/// status.
 #[derive(Debug, thiserror::Error)]
-#[error("rclone upload ({pass}): {}", source.reason())]
+#[error("rclone upload ({pass}): {}{}", source.reason(), cause.as_deref().map(|c| format!(": {c}")).unwrap_or_default())]
 pub struct UploadError {
     pub pass: &'static str,
     pub source: RunError,
+    pub cause: Option<String>,
+}
+
+impl UploadError {
+    /// True when retrying cannot help until someone edits a config: the
+    /// remote is not defined, or rclone's config file is missing.
+    pub fn is_configuration(&self) -> bool {
+        self.cause.as_deref().is_some_and(is_configuration_cause)
+    }
+}
+
+/// rclone messages that mean the remote itself is misconfigured.
+pub fn is_configuration_cause(cause: &str) -> bool {
+    [
+        "didn't find section in config file",
+        "config file not found",
+        "unknown backend",
+        "couldn't find type field",
+    ]
+    .iter()
+    .any(|m| cause.contains(m))
+}
+
+/// rclone's explanation in `text` (what one invocation wrote): the last
+/// `CRITICAL` or `ERROR` line, else the last line that is not a `NOTICE`
+/// (rclone prints `Failed to create file system ...` without a level), without the
+/// `2024/01/02 03:04:05 ` time prefix.
+pub fn cause_line(text: &str) -> Option<String> {
+    let lines: Vec<&str> = text
+        .lines()
+        .map(str::trim)
+        .filter(|l| !l.is_empty() && !l.starts_with('#'))
+        .collect();
+    let chatter =
+        |l: &&&str| l.contains("NOTICE:") || l.contains(" INFO ") || l.contains(" DEBUG ");
+    let pick = lines
+        .iter()
+        .rev()
+        .find(|l| l.contains("CRITICAL") || l.contains("ERROR"))
+        .or_else(|| lines.iter().rev().find(|l| !chatter(l)))
+        .or(lines.last())?;
+    Some(strip_time(pick).to_string())
+}
+
+fn strip_time(line: &str) -> &str {
+    let b = line.as_bytes();
+    // `YYYY/MM/DD HH:MM:SS ` is 20 bytes.
+    if b.len() > 20
+        && b[4] == b'/'
+        && b[7] == b'/'
+        && b[13] == b':'
+        && b[..4].iter().all(u8::is_ascii_digit)
+    {
+        line[20..].trim_start()
+    } else {
+        line
+    }
+}
+
+/// What was appended to `log` since it was `from` bytes long.
+fn log_since(log: &Path, from: u64) -> String {
+    use std::io::{Read, Seek, SeekFrom};
+    let Ok(mut f) = std::fs::File::open(log) else {
+        return String::new();
+    };
+    if f.seek(SeekFrom::Start(from)).is_err() {
+        return String::new();
+    }
+    let mut buf = Vec::new();
+    let _ = f.take(1 << 20).read_to_end(&mut buf);
+    String::from_utf8_lossy(&buf).into_owned()
+}
+
+fn log_len(log: &Path) -> u64 {
+    std::fs::metadata(log).map(|m| m.len()).unwrap_or(0)
 }
 
 /// `remote` joined with a sub-path (`r2:bucket` + `index`).
@@ -49,8 +129,41 @@ pub fn remote_join(remote: &str, sub: &str) -> String {
 }
 
 impl Rclone {
+    /// `rclone [--config FILE]` with this upload's timeout.
+    pub fn base(&self, timeout: Duration) -> Cmd {
+        let cmd = Cmd::new(&self.program, timeout);
+        match &self.config {
+            Some(c) => cmd.arg("--config").arg(c),
+            None => cmd,
+        }
+    }
+
+    /// Runs one rclone command whose output goes to the upload log, and
+    /// on failure picks rclone's cause line out of what it wrote.
+    fn run_logged(
+        &self,
+        pass: &'static str,
+        cmd: &Cmd,
+        cancel: Option<&Cancel>,
+    ) -> Result<(), UploadError> {
+        note(&self.log, &cmd.display());
+        let from = log_len(&self.log);
+        process::run(cmd, cancel).map(|_| ()).map_err(|source| {
+            let cause = match &source {
+                RunError::Failed { .. } => cause_line(&log_since(&self.log, from)),
+                _ => None,
+            };
+            UploadError {
+                pass,
+                source,
+                cause,
+            }
+        })
+    }
+
     fn copy(&self, from: &Path, to: &str, filters: &[&str], header: &str) -> Cmd {
-        let mut cmd = Cmd::new(&self.program, self.timeout)
+        let mut cmd = self
+            .base(self.timeout)
             .arg("copy")
             .arg(from)
             .arg(to)
@@ -119,12 +232,12 @@ impl Rclone {
             &format!("# upload {}", crate::pipeline::publish::now_rfc3339()),
         );
         for (pass, cmd) in passes {
-            note(&self.log, &cmd.display());
-            process::run(&cmd, cancel).map_err(|source| UploadError { pass, source })?;
+            self.run_logged(pass, &cmd, cancel)?;
         }
         // What clients read first must now be on the remote exactly as we
         // have it (compared by hash where the remote has one).
-        let check = Cmd::new(&self.program, self.timeout)
+        let check = self
+            .base(self.timeout)
             .args(["check", "--one-way"])
             .arg(snapshot)
             .arg(&self.remote)
@@ -138,12 +251,7 @@ impl Rclone {
             ])
             .stdout(Sink::File(self.log.clone()))
             .stderr(Sink::File(self.log.clone()));
-        note(&self.log, &check.display());
-        process::run(&check, cancel).map_err(|source| UploadError {
-            pass: "verify",
-            source,
-        })?;
-        Ok(())
+        self.run_logged("verify", &check, cancel)
     }
 }
 
@@ -157,6 +265,26 @@ pub fn retry_delay(failures: i64, min: Duration, max: Duration) -> Duration {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn cause_is_rclones_last_error_line_without_its_time() {
+        let log = "2024/01/02 03:04:05 NOTICE: something\n\
+                   2024/01/02 03:04:05 CRITICAL: Failed to create file system for \"nosuch:x\": didn't find section in config file\n";
+        let c = cause_line(log).unwrap();
+        assert_eq!(
+            c,
+            "CRITICAL: Failed to create file system for \"nosuch:x\": didn't find section in config file"
+        );
+        assert!(is_configuration_cause(&c));
+        assert_eq!(cause_line("\n\n"), None);
+        let unlevelled = "2026/12/06 02:25:05 NOTICE: Config file \"/x\" not found - using defaults\n\
+                          2026/12/06 02:25:05 Failed to create file system for \"nosuch:\": didn't find section in config file\n\
+                          2026/12/06 02:25:05 NOTICE: trailing chatter\n";
+        assert!(cause_line(unlevelled)
+            .unwrap()
+            .starts_with("Failed to create file system"));
+        assert_eq!(cause_line("plain words\n").as_deref(), Some("plain words"));
+    }
 
     #[test]
     fn remote_paths_join_like_rclone_expects() {

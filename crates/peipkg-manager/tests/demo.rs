@@ -33,4 +33,144 @@ fn demo_runs_a_whole_farm_and_verifies_it() {
     // min_version kept busybox 1.36.1 out; the rc tag did not match.
     assert!(!dir.join("state/repo/p/busybox/1.36.1-1").exists());
     assert!(stdout.contains("no-match"), "{stdout}");
+
+    // The kept farm runs again as it is: its rclone remote is defined in a
+    // file inside DIR that the config names, not in the demo's environment.
+    let config = std::fs::read_to_string(dir.join("config.toml")).unwrap();
+    assert!(
+        config.contains(&format!(
+            "rclone_config = \"{}\"",
+            dir.join("rclone.conf").display()
+        )),
+        "{config}"
+    );
+    assert!(stdout.contains("== uploaded with rclone to"), "{stdout}");
+    assert!(
+        !stdout.contains("all-packages-dir"),
+        "the audit needs no flat copy: {stdout}"
+    );
+    // The closing lines say how to continue; run exactly those commands.
+    let steps: Vec<&str> = stdout
+        .split("To continue")
+        .nth(1)
+        .expect("closing lines")
+        .lines()
+        .filter_map(|l| l.strip_prefix("  "))
+        .map(|l| l.split(" #").next().unwrap_or(l).trim())
+        .filter(|l| !l.is_empty() && !l.starts_with('#'))
+        .collect();
+    assert!(
+        steps.contains(
+            &format!(
+                "peipkg-manager --once --config {}/config.toml",
+                dir.display()
+            )
+            .as_str()
+        ),
+        "{steps:?}"
+    );
+    let bin = common::manager().parent().unwrap().to_path_buf();
+    let path = format!(
+        "{}:{}",
+        bin.display(),
+        std::env::var("PATH").unwrap_or_default()
+    );
+    let mut ran = 0;
+    for step in &steps {
+        let words: Vec<&str> = step.split_whitespace().collect();
+        if words[0] == "peipkg-manager" && words.get(1) == Some(&"help") {
+            continue;
+        }
+        let out = std::process::Command::new(words[0])
+            .args(&words[1..])
+            .env("PATH", &path)
+            .env_remove("AWS_CA_BUNDLE")
+            .output()
+            .unwrap();
+        assert!(
+            out.status.success(),
+            "{step}:\n{}\n{}",
+            String::from_utf8_lossy(&out.stdout),
+            String::from_utf8_lossy(&out.stderr)
+        );
+        if words.get(1) == Some(&"check") {
+            let text = String::from_utf8_lossy(&out.stdout);
+            assert!(text.contains("reachable"), "{text}");
+        }
+        ran += 1;
+    }
+    assert!(ran >= 5, "{steps:?}");
+    assert!(dir
+        .join("state/repo/p/libz/1.3.2-1/libz_1.3.2-1_x86_64.peipkg")
+        .is_file());
+    assert!(dir
+        .join("published-remote/p/libz/1.3.2-1/libz_1.3.2-1_x86_64.peipkg")
+        .is_file());
+}
+
+/// Without rclone the demo still runs, but says loudly that it does not
+/// upload, and why, and how to get it.
+#[test]
+fn demo_without_rclone_warns_loudly() {
+    common::sibling("peipkg-build");
+    let t = tempfile::tempdir().unwrap();
+    // A PATH with everything the system has except rclone.
+    let bin = t.path().join("bin");
+    std::fs::create_dir(&bin).unwrap();
+    for d in ["/usr/local/bin", "/usr/bin", "/bin"] {
+        for e in std::fs::read_dir(d).into_iter().flatten().flatten() {
+            let name = e.file_name();
+            if name == "rclone" || bin.join(&name).exists() {
+                continue;
+            }
+            let _ = std::os::unix::fs::symlink(e.path(), bin.join(&name));
+        }
+    }
+    let dir = t.path().join("demo");
+    let out = std::process::Command::new(common::manager())
+        .args(["demo", "--dir"])
+        .arg(&dir)
+        .env("PATH", &bin)
+        .output()
+        .unwrap();
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(out.status.success(), "{stdout}\n{stderr}");
+    assert_eq!(
+        stderr
+            .matches("WARNING: rclone is not installed, so this demo does NOT upload.")
+            .count(),
+        2,
+        "{stderr}"
+    );
+    assert!(stderr.contains("apt-get install -y rclone"), "{stderr}");
+    assert!(stderr.contains("backend = \"none\""), "{stderr}");
+    assert!(!dir.join("published-remote").exists());
+}
+
+/// Without --dir the farm is kept in a temporary directory the output
+/// names, so every path it printed still exists.
+#[test]
+fn demo_without_dir_keeps_what_it_prints() {
+    common::sibling("peipkg-build");
+    let t = tempfile::tempdir().unwrap();
+    let out = std::process::Command::new(common::manager())
+        .arg("demo")
+        .env("TMPDIR", t.path())
+        .output()
+        .unwrap();
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    assert!(out.status.success(), "{stdout}");
+    let root = stdout
+        .lines()
+        .find_map(|l| l.strip_prefix("== demo farm in "))
+        .unwrap()
+        .trim();
+    assert!(root.starts_with(&t.path().display().to_string()), "{root}");
+    assert!(std::path::Path::new(root).join("config.toml").is_file());
+    assert!(
+        stdout.contains(&format!("== the farm is kept in {root}")),
+        "{stdout}"
+    );
+    assert!(stdout.contains(&format!("rm -rf {root}")), "{stdout}");
 }

@@ -300,7 +300,12 @@ fn bad_inputs_are_reported_and_isolated() {
     );
     farm.recipe(
         "dash",
-        &simple_recipe("dash", "--upload-pack=touch /tmp/x", r"^v(.+)$", ""),
+        &simple_recipe(
+            "dash",
+            &format!("--upload-pack=touch {}", t.path().join("x").display()),
+            r"^v(.+)$",
+            "",
+        ),
         &copy_build("dash"),
     );
     farm.recipe("garbage", "[upstream\ngit = ", "");
@@ -376,7 +381,8 @@ fn bad_inputs_are_reported_and_isolated() {
         "{}",
         r.stderr
     );
-    assert!(!t.path().join("pwned").exists() && !std::path::Path::new("/tmp/x").exists());
+    // Only paths this test owns: an injected command would have created `x`.
+    assert!(!t.path().join("pwned").exists() && !t.path().join("x").exists());
     drop(listener);
 }
 

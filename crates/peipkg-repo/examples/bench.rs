@@ -4,7 +4,7 @@
 //!
 //! ```text
 //! cargo build --release -p peipkg-repo --bins --examples
-//! target/release/examples/bench [--sizes 1000,20000,100000] [--hash-mib 1024] [--dir DIR]
+//! target/release/examples/bench [--sizes 1000,20000,100000] [--hash-mib 1024] [--big-mib 90] [--dir DIR]
 //! ```
 //!
 //! For each size it generates a signed state whose archive holds that many
@@ -13,7 +13,9 @@
 //! also renders the whole browse site once), the steady-state publish of
 //! one package, and `verify --mode metadata`. Wall time and peak RSS come
 //! from `wait4` on each child. The hash stage is measured separately on
-//! real packages totalling `--hash-mib` MiB, with one worker and with all.
+//! real packages totalling `--hash-mib` MiB, and on one `--big-mib` MiB
+//! package, with one worker and with all, in the default file-hash mode
+//! and with `--deep`.
 
 use std::fs;
 use std::path::{Path, PathBuf};
@@ -327,16 +329,27 @@ fn main() {
         }
     }
 
-    if hash_mib > 0 {
-        let repo = base.join("hash-state");
+    println!();
+    println!("| verify --mode hashes | packages | data | wall | CPU | throughput |");
+    println!("|---|---:|---:|---:|---:|---:|");
+    // Many 16 MiB packages, and one big package (`--big-mib`, default 90).
+    let big_mib: usize = arg("--big-mib").map_or(90, |s| s.parse().expect("MiB"));
+    let workloads = [
+        ("hash", 16usize, hash_mib.div_ceil(16)),
+        ("big", big_mib, usize::from(big_mib > 0)),
+    ];
+    for (label, per, count) in workloads {
+        if hash_mib == 0 && label == "hash" || count == 0 {
+            continue;
+        }
+        let repo = base.join(format!("{label}-state"));
         ok_init(&repo, &kp);
-        let new = base.join("hash-new");
-        let per = 16usize;
-        for i in 0..hash_mib.div_ceil(per) {
+        let new = base.join(format!("{label}-new"));
+        for i in 0..count {
             package(
                 &new,
                 &key,
-                &format!("blob{i:04}"),
+                &format!("{label}{i:04}"),
                 "1.0-1",
                 &noise(per << 20, i as u64 + 7),
             );
@@ -363,27 +376,37 @@ fn main() {
             .flatten()
             .map(|e| e.metadata().unwrap().len())
             .sum();
-        println!();
-        println!("| verify --mode hashes | packages | data | wall | CPU | throughput |");
-        println!("|---|---:|---:|---:|---:|---:|");
-        for jobs in ["1", "0"] {
-            // Warm the page cache first so the disk is not what is measured.
-            let _ = measure(&["verify", "--repo", r, "--mode", "hashes", "--jobs", jobs]);
-            let m = measure(&["verify", "--repo", r, "--mode", "hashes", "--jobs", jobs]);
-            assert!(m.ok);
-            let label = if jobs == "1" {
-                "1 worker".to_string()
-            } else {
-                format!("{} workers (all cores)", peipkg_repo::parallel::workers(0))
-            };
-            println!(
-                "| {label} | {} | {:.0} MiB | {:.2} s | {:.2} s | {:.0} MiB/s |",
-                hash_mib.div_ceil(per),
-                total as f64 / (1 << 20) as f64,
-                m.secs,
-                m.cpu,
-                total as f64 / (1 << 20) as f64 / m.secs
-            );
+        for deep in [false, true] {
+            for jobs in ["1", "0"] {
+                let mut args = vec!["verify", "--repo", r, "--mode", "hashes", "--jobs", jobs];
+                if deep {
+                    args.push("--deep");
+                }
+                // Warm the page cache first so the disk is not what is
+                // measured; then the median of three runs.
+                let _ = measure(&args);
+                let mut runs: Vec<Measured> = (0..3).map(|_| measure(&args)).collect();
+                runs.sort_by(|a, b| a.secs.total_cmp(&b.secs));
+                let m = &runs[1];
+                assert!(m.ok);
+                let workers = if jobs == "1" {
+                    "1 worker".to_string()
+                } else {
+                    format!("{} workers", peipkg_repo::parallel::workers(0))
+                };
+                let mode = if deep {
+                    "--deep"
+                } else {
+                    "file hash (default)"
+                };
+                println!(
+                    "| {mode}, {workers} | {count} | {:.0} MiB | {:.3} s | {:.3} s | {:.0} MiB/s |",
+                    total as f64 / (1 << 20) as f64,
+                    m.secs,
+                    m.cpu,
+                    total as f64 / (1 << 20) as f64 / m.secs
+                );
+            }
         }
     }
     if !keep {

@@ -219,7 +219,68 @@ fn hashes_mode_compares_entries_with_manifests() {
         ok(&["verify", "--repo", p(&repo), "--mode", "metadata"]),
         "OK\n"
     );
-    fails(&repo, "hashes", &["beta_2.0-1_noarch.peipkg: index entry differs from the package's manifest in description (PSD-009 §6.2.5)"]);
+    // The default hash check trusts the signed index for what the package
+    // says (its bytes are the ones that passed full verification at
+    // publish); only --deep opens the package and compares.
+    assert_eq!(
+        ok(&["verify", "--repo", p(&repo), "--mode", "hashes"]),
+        "OK\n"
+    );
+    let (code, _, err) = run(&["verify", "--repo", p(&repo), "--mode", "hashes", "--deep"]);
+    assert_eq!(code, 1, "{err}");
+    assert!(err.contains("beta_2.0-1_noarch.peipkg: index entry differs from the package's manifest in description (PSD-009 §6.2.5)"), "{err}");
+}
+
+#[test]
+fn deep_and_default_hash_checks_both_catch_changed_bytes() {
+    let t = tempfile::tempdir().unwrap();
+    let repo = three_versions(t.path());
+    let file = repo.join("p/alpha/1.1-1/alpha_1.1-1_noarch.peipkg");
+    let mut bytes = fs::read(&file).unwrap();
+    let last = bytes.len() - 1;
+    bytes[last] ^= 0x01;
+    fs::write(&file, &bytes).unwrap();
+    for extra in [None, Some("--deep")] {
+        let mut args = vec!["verify", "--repo", p(&repo), "--mode", "hashes"];
+        args.extend(extra);
+        let (code, _, err) = run(&args);
+        assert_eq!(code, 1, "{extra:?}: {err}");
+        assert!(
+            err.contains("hash mismatch: alpha_1.1-1_noarch.peipkg computed "),
+            "{extra:?}: {err}"
+        );
+    }
+}
+
+#[test]
+fn the_states_own_p_dir_or_the_state_is_accepted_as_all_packages_dir() {
+    let t = tempfile::tempdir().unwrap();
+    let repo = three_versions(t.path());
+    for dir in [repo.join("p"), repo.clone()] {
+        for mode in ["hashes", "both"] {
+            let (code, out, err) = run(&[
+                "verify",
+                "--repo",
+                p(&repo),
+                "--mode",
+                mode,
+                "--all-packages-dir",
+                p(&dir),
+            ]);
+            assert_eq!(
+                (code, out.as_str()),
+                (0, "OK\n"),
+                "{}: {err}",
+                dir.display()
+            );
+        }
+    }
+    // And without the flag, the packages are found in the state itself.
+    let (code, out, err) = run(&["verify", "--repo", p(&repo), "--mode", "both", "--json"]);
+    assert_eq!(code, 0, "{err}");
+    let v: serde_json::Value = serde_json::from_str(&out).unwrap();
+    assert_eq!(v["counts"]["packages_hashed"], 3);
+    assert_eq!(v["counts"]["packages_skipped"], 0);
 }
 
 #[test]

@@ -80,7 +80,9 @@ pub fn to_text(file: &Path, pkg: &VerifiedPackage) -> String {
     let (signature, fingerprint) = signature_words(&pkg.signature);
     let mut out = String::new();
     let mut line = |label: &str, value: &str| {
-        out.push_str(&format!("{label:<22}{value}\n"));
+        // At least one space after the label, also for the longest one
+        // (`optional_dependencies:`).
+        out.push_str(&format!("{label:<21} {value}\n"));
     };
     let or_dash = |s: &str| {
         if s.is_empty() {

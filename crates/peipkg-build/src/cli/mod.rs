@@ -30,8 +30,19 @@ subcommands:
   verify        run the full consumer-side verification of a package
   binary-sign   embed a .peios.sig signature into an ELF binary (not implemented yet)
 
-Run 'peipkg-build <subcommand> -h' for the flags of a subcommand.
+Run 'peipkg-build <subcommand> -h' (or 'peipkg-build help <subcommand>') for the flags of a subcommand.
 ";
+
+/// The subcommands `help SUB` answers for; after `help`, any other word
+/// is ignored (the usage is printed).
+const SUBCOMMANDS: &[&str] = &[
+    "build",
+    "pack",
+    "keygen",
+    "inspect",
+    "verify",
+    "binary-sign",
+];
 
 /// A command line that was understood but is not acceptable (exit 2).
 #[derive(Debug, thiserror::Error)]
@@ -58,6 +69,18 @@ pub fn run<I: IntoIterator<Item = OsString>>(args: I) -> i32 {
     };
     let result = match subcommand.as_str() {
         "help" | "-h" | "-help" | "--help" => {
+            // `help SUB` is `SUB -h` (the same convention in all three
+            // programs).
+            if let Some(sub) = rest
+                .first()
+                .filter(|s| subcommand == "help" && SUBCOMMANDS.contains(&s.as_str()))
+            {
+                return run([
+                    OsString::from(PROGRAM),
+                    OsString::from(sub),
+                    OsString::from("-h"),
+                ]);
+            }
             print!("{USAGE}");
             return EXIT_OK;
         }

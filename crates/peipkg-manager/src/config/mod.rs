@@ -34,6 +34,9 @@ pub struct UploadConfig {
     pub backend: UploadBackend,
     /// The rclone program (a name on PATH or a path).
     pub rclone: String,
+    /// rclone's own config file (`--config`), so the remote is defined by
+    /// a file the farm names rather than by whoever runs it.
+    pub rclone_config: Option<PathBuf>,
     /// Upper bound for one rclone invocation.
     pub timeout: Duration,
     /// First wait after a failed upload; doubled per failure up to
@@ -327,6 +330,7 @@ fn read_upload(r: &mut Reporter<'_>, sec: Option<Section<'_>>) -> Option<UploadC
     let mut cfg = UploadConfig {
         backend: UploadBackend::None,
         rclone: "rclone".into(),
+        rclone_config: None,
         timeout: Duration::from_secs(30 * 60),
         retry_min: Duration::from_secs(30),
         retry_max: Duration::from_secs(30 * 60),
@@ -368,6 +372,11 @@ fn read_upload(r: &mut Reporter<'_>, sec: Option<Section<'_>>) -> Option<UploadC
     }
     if let Some(p) = s.string(r, "rclone") {
         cfg.rclone = p;
+    }
+    if let Some(p) = s.string(r, "rclone_config") {
+        if !p.is_empty() {
+            cfg.rclone_config = Some(absolute(&p));
+        }
     }
     if let Some(d) = s.duration(r, "timeout", SECOND) {
         cfg.timeout = d;

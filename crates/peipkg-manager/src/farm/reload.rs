@@ -52,6 +52,10 @@ pub fn changed_keys(a: &Config, b: &Config) -> Vec<&'static str> {
         ("[signing].key_file", a.key_file != b.key_file),
         ("[upload].backend", a.upload.backend != b.upload.backend),
         ("[upload].rclone", a.upload.rclone != b.upload.rclone),
+        (
+            "[upload].rclone_config",
+            a.upload.rclone_config != b.upload.rclone_config,
+        ),
         ("[upload].timeout", a.upload.timeout != b.upload.timeout),
         (
             "[upload].retry_min",

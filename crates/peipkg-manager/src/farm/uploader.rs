@@ -24,7 +24,9 @@ pub enum UploadOutcome {
         at: i64,
     },
     Uploaded,
-    Failed(String),
+    /// The message, and whether it is a configuration error (retrying
+    /// before the config changes cannot help).
+    Failed(String, bool),
 }
 
 impl Farm {
@@ -35,7 +37,7 @@ impl Farm {
                 Ok(UploadOutcome::NotYet { at }) => {
                     Duration::from_secs((at - store::now()).clamp(1, 60) as u64)
                 }
-                Ok(UploadOutcome::Failed(_)) => Duration::from_secs(1),
+                Ok(UploadOutcome::Failed(..)) => Duration::from_secs(1),
                 Ok(_) => Duration::from_secs(60),
                 Err(e) => {
                     self.log
@@ -75,6 +77,7 @@ impl Farm {
         }
         let rclone = Rclone {
             program: cfg.upload.rclone.clone(),
+            config: cfg.upload.rclone_config.clone(),
             remote: remote.clone(),
             timeout: cfg.upload.timeout,
             log: self.logs_dir().join("upload.log"),
@@ -112,7 +115,7 @@ impl Farm {
                     ],
                 );
                 self.note(|r| r.upload = Some(Err(err.clone())));
-                Ok(UploadOutcome::Failed(err))
+                Ok(UploadOutcome::Failed(err, e.is_configuration()))
             }
         }
     }

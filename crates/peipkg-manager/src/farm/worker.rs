@@ -220,6 +220,17 @@ impl Farm {
             );
         }
         let result = self.executor().run(&job, &self.cancel);
+        // Warnings are their own events, never part of a failure message.
+        for w in crate::pipeline::build::build_warnings(&job.log) {
+            self.log.warn(
+                "build warning",
+                &[
+                    ("recipe", s(&b.recipe)),
+                    ("version", s(&b.version)),
+                    ("warning", s(w)),
+                ],
+            );
+        }
         let outcome = match result {
             Ok(r) => match self.keep_outputs(&b, &r.outputs) {
                 Ok(names) => Ok((names, r)),

@@ -65,9 +65,11 @@ impl BuildArgs {
 pub fn log_tail(log: &Path, lines: usize) -> String {
     let text = std::fs::read(log).unwrap_or_default();
     let text = String::from_utf8_lossy(&text);
+    // Warnings are not the cause of a failure: left out, so they never
+    // bury it (they are logged as their own events).
     let kept: Vec<&str> = text
         .lines()
-        .filter(|l| !l.trim().is_empty() && !l.starts_with("# "))
+        .filter(|l| !l.trim().is_empty() && !l.starts_with("# ") && warning_text(l).is_none())
         .collect();
     let start = kept.len().saturating_sub(lines);
     kept[start..]
@@ -75,6 +77,22 @@ pub fn log_tail(log: &Path, lines: usize) -> String {
         .map(|l| l.trim())
         .collect::<Vec<_>>()
         .join(" | ")
+}
+
+/// The text of a `peipkg-build: warning: ...` line, or `None` for any
+/// other line.
+pub fn warning_text(line: &str) -> Option<&str> {
+    line.trim().strip_prefix("peipkg-build: warning: ")
+}
+
+/// The warnings peipkg-build wrote to a build log.
+pub fn build_warnings(log: &Path) -> Vec<String> {
+    let text = std::fs::read(log).unwrap_or_default();
+    String::from_utf8_lossy(&text)
+        .lines()
+        .filter_map(warning_text)
+        .map(str::to_string)
+        .collect()
 }
 
 /// `git+<url as written in the recipe>#refs/tags/<tag>`.

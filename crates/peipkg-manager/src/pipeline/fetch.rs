@@ -45,6 +45,25 @@ pub enum FetchError {
     },
 }
 
+/// The URL handed to `git clone`: a plain absolute path becomes a
+/// `file://` URL, because git ignores `--depth` for a plain-path clone and
+/// warns about it in every build log.
+pub fn clone_url(url: &str) -> String {
+    if url.starts_with('/') {
+        let mut out = String::from("file://");
+        for c in url.chars() {
+            match c {
+                // The characters a URL path cannot carry as they are.
+                '%' | ' ' | '#' | '?' => out.push_str(&format!("%{:02X}", c as u32)),
+                c => out.push(c),
+            }
+        }
+        out
+    } else {
+        url.to_string()
+    }
+}
+
 /// Clones `tag` of `url` into `dest` (which must not exist). Git's own
 /// output goes to `log`.
 pub fn fetch(
@@ -62,6 +81,7 @@ pub fn fetch(
     };
     remove_all(dest).map_err(io)?;
     let logf = Sink::File(log.to_path_buf());
+    let clone_url = clone_url(url);
     let mut clone = git_cmd(&git.program, git.clone_timeout);
     if git.allow_file_submodules {
         clone = clone.args(["-c", "protocol.file.allow=always"]);
@@ -71,7 +91,7 @@ pub fn fetch(
         .args(["clone", "--depth", "1", "--single-branch", "--no-tags"])
         .arg(format!("--branch={tag}"))
         .arg("--")
-        .arg(url)
+        .arg(&clone_url)
         .arg(dest)
         .stdout(logf.clone())
         .stderr(logf.clone());

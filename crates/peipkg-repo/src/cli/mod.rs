@@ -34,8 +34,12 @@ subcommands:
   prune       remove old pre-release versions
   keygen      create an Ed25519 signing key (PEM PKCS#8, mode 0600)
 
-Run 'peipkg-repo <subcommand> -h' for the flags of a subcommand.
+Run 'peipkg-repo <subcommand> -h' (or 'peipkg-repo help <subcommand>') for the flags of a subcommand.
 ";
+
+/// The subcommands `help SUB` answers for; after `help`, any other word
+/// is ignored, as in the reference.
+const SUBCOMMANDS: &[&str] = &["init", "publish", "verify", "rotate-key", "prune", "keygen"];
 
 /// How a subcommand ended.
 enum Failure {
@@ -62,6 +66,14 @@ pub fn run(args: &[String]) -> i32 {
     };
     let (flags, cmd): (FlagSet, fn(&Matches) -> CmdResult) = match sub.as_str() {
         "help" | "-h" | "-help" | "--help" => {
+            // `help SUB` is `SUB -h` (the same convention in all three
+            // programs).
+            if let Some(sub) = rest
+                .first()
+                .filter(|s| sub == "help" && SUBCOMMANDS.contains(&s.as_str()))
+            {
+                return run(&[sub.clone(), "-h".into()]);
+            }
             print!("{USAGE}");
             return EXIT_OK;
         }

@@ -10,12 +10,13 @@ use crate::verify::{verify, Mode, VerifyOptions};
 pub fn flags() -> FlagSet {
     let mut f = FlagSet::new(
         "peipkg-repo verify",
-        "--repo DIR [--mode metadata|hashes|both] [--all-packages-dir DIR] [--json]",
+        "--repo DIR [--mode metadata|hashes|both] [--deep] [--all-packages-dir DIR] [--json]",
     );
     f.about(
         "Audit a repository state. metadata: keys, signatures, index rules, archive order,\n\
-         active = per-name maximum of the archive, package signers. hashes: full verification of\n\
-         every package file (the state's own copies unless --all-packages-dir is given).",
+         active = per-name maximum of the archive, package signers. hashes: every package file's\n\
+         SHA-256 and size against the signed index (the state's own copies under p/ unless\n\
+         --all-packages-dir is given); --deep fully re-verifies each package instead.",
     );
     f.flag("repo", FlagKind::String, "state directory to audit")
         .required()
@@ -26,9 +27,14 @@ pub fn flags() -> FlagSet {
     f.flag(
         "all-packages-dir",
         FlagKind::String,
-        "look packages up here by file name instead of under --repo",
+        "look packages up here (flat by file name, or laid out like the state's p/) instead of under --repo",
     )
     .value_name("DIR");
+    f.flag(
+        "deep",
+        FlagKind::Bool,
+        "hashes: fully re-verify every package (payload hashes, signature, manifest vs index)",
+    );
     f.flag("json", FlagKind::Bool, "print the report as JSON on stdout");
     f.flag(
         "allow-unsigned",
@@ -73,6 +79,7 @@ pub fn run(m: &Matches) -> CmdResult {
         allow_unsigned: m.flag("allow-unsigned"),
         wait: wait(m),
         jobs: usize::try_from(m.int("jobs").unwrap_or(0)).unwrap_or(0),
+        deep: m.flag("deep"),
     })?;
     if m.flag("json") {
         let text = serde_json::to_string_pretty(&report)

@@ -8,11 +8,13 @@
 //! archive. It also checks the signer recorded for each package at publish
 //! time against the keys' current statuses.
 //!
-//! **hashes** runs the full package verification on each package file the
-//! archive references (by default the state's own copies under its URL
-//! paths; `--all-packages-dir` looks them up by file name instead), on all
-//! cores: package hash and size, signature by an acceptable key, payload,
-//! and that the index entry matches the package's manifest.
+//! **hashes** reads each package file the archive references (by default
+//! the state's own copies under its URL paths; `--all-packages-dir` looks
+//! them up by file name, or by URL path in a state-shaped directory), on
+//! all cores, and compares its SHA-256 and size with the signed index.
+//! With `deep` it runs the full package verification instead: package
+//! hash and size, signature by an acceptable key, payload, and that the
+//! index entry matches the package's manifest.
 //!
 //! Issues fail the audit; warnings do not. The texts of the reference's
 //! checks are kept so existing log scrapers keep matching.
@@ -70,6 +72,9 @@ pub struct VerifyOptions {
     pub wait: Duration,
     /// Worker threads for the hash stage; 0 means one per core.
     pub jobs: usize,
+    /// Hash stage: fully re-verify every package instead of comparing its
+    /// file hash with the signed index.
+    pub deep: bool,
 }
 
 /// One finding.
