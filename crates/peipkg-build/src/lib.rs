@@ -10,6 +10,7 @@
 //! (write the bytes). [`build`] runs that pipeline; [`pack`] is the short
 //! path from a hand-written manifest.
 
+pub mod binary_sign;
 pub mod build;
 pub mod cli;
 pub mod glob;
