@@ -20,6 +20,7 @@ pub mod pack;
 pub mod partition;
 pub mod recipe;
 pub mod script;
+pub mod sign_stanzas;
 pub mod signals;
 pub mod staging;
 pub mod walk;
