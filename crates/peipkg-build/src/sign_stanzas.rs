@@ -96,10 +96,7 @@ pub fn resolve_in_destdir(root: &Path, rel: &Path) -> Result<PathBuf, String> {
             Some(".") => {}
             Some("..") => {
                 if resolved.pop().is_none() {
-                    return Err(format!(
-                        "{} leads outside $DESTDIR",
-                        rel.display()
-                    ));
+                    return Err(format!("{} leads outside $DESTDIR", rel.display()));
                 }
             }
             _ => {
@@ -138,7 +135,10 @@ fn push_components(pending: &mut Vec<OsString>, path: &Path, link: bool) -> Resu
         match c {
             Component::RootDir if link => parts.push(OsString::from("/")),
             Component::RootDir | Component::Prefix(_) => {
-                return Err(format!("{} is absolute; [[sign]] paths are relative to $DESTDIR", path.display()))
+                return Err(format!(
+                    "{} is absolute; [[sign]] paths are relative to $DESTDIR",
+                    path.display()
+                ))
             }
             Component::CurDir => {}
             Component::ParentDir => parts.push(OsString::from("..")),

@@ -87,7 +87,10 @@ fn sign_and_check(s: &Scratch, file: &Path) -> Vec<u8> {
     fs::write(&copy, &orig).unwrap();
     let o = s.sign(&copy, "seed.key");
     assert_eq!(o.status.code(), Some(0), "{}", stderr(&o));
-    assert!(fs::read(&copy).unwrap() == signed, "signing is deterministic");
+    assert!(
+        fs::read(&copy).unwrap() == signed,
+        "signing is deterministic"
+    );
     fs::remove_file(copy).unwrap();
     assert!(
         !s.names().iter().any(|n| n.ends_with(".peios-sig.tmp")),
@@ -99,14 +102,21 @@ fn sign_and_check(s: &Scratch, file: &Path) -> Vec<u8> {
 
 fn run_exit(path: &Path) -> (Option<i32>, String) {
     let o = Command::new(path).output().unwrap();
-    (o.status.code(), String::from_utf8_lossy(&o.stdout).into_owned())
+    (
+        o.status.code(),
+        String::from_utf8_lossy(&o.stdout).into_owned(),
+    )
 }
 
 #[test]
 fn signs_dynamic_stripped_and_static_executables_which_still_run() {
     let s = Scratch::new();
     let mut shapes = vec![
-        ("dynamic", s.cc("dynamic", &["-O1"]).expect("cc builds a dynamic executable")),
+        (
+            "dynamic",
+            s.cc("dynamic", &["-O1"])
+                .expect("cc builds a dynamic executable"),
+        ),
         ("stripped", s.cc("stripped", &["-s"]).expect("cc -s")),
         ("pie", s.cc("pie", &["-fPIE", "-pie"]).expect("cc -pie")),
     ];
@@ -118,10 +128,18 @@ fn signs_dynamic_stripped_and_static_executables_which_still_run() {
         fs::set_permissions(&path, fs::Permissions::from_mode(0o755)).unwrap();
         let before = run_exit(&path);
         sign_and_check(&s, &path);
-        assert_eq!(run_exit(&path), before, "{shape}: the signed program runs the same");
+        assert_eq!(
+            run_exit(&path),
+            before,
+            "{shape}: the signed program runs the same"
+        );
         assert_eq!(before, (Some(7), "signed hello\n".to_string()));
         let mode = fs::metadata(&path).unwrap().permissions().mode();
-        assert_eq!(mode & 0o700, 0o700, "{shape}: mode {mode:o} keeps the owner's bits");
+        assert_eq!(
+            mode & 0o700,
+            0o700,
+            "{shape}: mode {mode:o} keeps the owner's bits"
+        );
     }
 }
 
@@ -207,7 +225,12 @@ fn refusals_use_the_reference_texts_and_leave_the_input_untouched() {
         v
     };
     let not_elf = "binsign: not a little-endian ELF64 binary";
-    refused(&s, "text", b"#!/bin/sh\necho not an ELF file at all, but long enough to pass the size check\n", not_elf);
+    refused(
+        &s,
+        "text",
+        b"#!/bin/sh\necho not an ELF file at all, but long enough to pass the size check\n",
+        not_elf,
+    );
     refused(&s, "empty", b"", not_elf);
     refused(&s, "short", &elf[..63], not_elf);
     refused(&s, "elf32", &patched(4, &[1]), not_elf);
@@ -215,29 +238,79 @@ fn refusals_use_the_reference_texts_and_leave_the_input_untouched() {
     refused(&s, "badmagic", &patched(1, b"ELG"), not_elf);
 
     let no_table = "binsign: ELF has no usable section header table";
-    refused(&s, "shentsize", &patched(0x3a, &40u16.to_le_bytes()), no_table);
+    refused(
+        &s,
+        "shentsize",
+        &patched(0x3a, &40u16.to_le_bytes()),
+        no_table,
+    );
     // Extended numbering: e_shnum 0 (the count would be in section 0).
-    refused(&s, "xindex-count", &patched(0x3c, &0u16.to_le_bytes()), no_table);
+    refused(
+        &s,
+        "xindex-count",
+        &patched(0x3c, &0u16.to_le_bytes()),
+        no_table,
+    );
 
     let malformed = "binsign: malformed ELF section table";
     // Extended numbering: e_shstrndx = SHN_XINDEX.
-    refused(&s, "xindex-strndx", &patched(0x3e, &0xffffu16.to_le_bytes()), malformed);
-    refused(&s, "strndx-zero", &patched(0x3e, &0u16.to_le_bytes()), malformed);
-    refused(&s, "strndx-range", &patched(0x3e, &shnum.to_le_bytes()), malformed);
-    refused(&s, "shoff-zero", &patched(0x28, &0u64.to_le_bytes()), malformed);
-    refused(&s, "shoff-past-end", &patched(0x28, &(elf.len() as u64).to_le_bytes()), malformed);
-    refused(&s, "shoff-overflow", &patched(0x28, &u64::MAX.to_le_bytes()), malformed);
+    refused(
+        &s,
+        "xindex-strndx",
+        &patched(0x3e, &0xffffu16.to_le_bytes()),
+        malformed,
+    );
+    refused(
+        &s,
+        "strndx-zero",
+        &patched(0x3e, &0u16.to_le_bytes()),
+        malformed,
+    );
+    refused(
+        &s,
+        "strndx-range",
+        &patched(0x3e, &shnum.to_le_bytes()),
+        malformed,
+    );
+    refused(
+        &s,
+        "shoff-zero",
+        &patched(0x28, &0u64.to_le_bytes()),
+        malformed,
+    );
+    refused(
+        &s,
+        "shoff-past-end",
+        &patched(0x28, &(elf.len() as u64).to_le_bytes()),
+        malformed,
+    );
+    refused(
+        &s,
+        "shoff-overflow",
+        &patched(0x28, &u64::MAX.to_le_bytes()),
+        malformed,
+    );
     refused(&s, "truncated-table", &elf[..elf.len() - 1], malformed);
     // The string table's offset, pointing past the end.
     let (_, _, strndx, _) = sections(&elf);
     let at = shoff as usize + strndx as usize * 64 + 24;
-    refused(&s, "strtab-past-end", &patched(at, &(elf.len() as u64).to_le_bytes()), malformed);
+    refused(
+        &s,
+        "strtab-past-end",
+        &patched(at, &(elf.len() as u64).to_le_bytes()),
+        malformed,
+    );
 
     let signed_path = s.path("signed");
     fs::write(&signed_path, &elf).unwrap();
     assert_eq!(s.sign(&signed_path, "seed.key").status.code(), Some(0));
     let signed = fs::read(&signed_path).unwrap();
-    refused(&s, "signed-again", &signed, "binsign: ELF already has a .peios.sig section");
+    refused(
+        &s,
+        "signed-again",
+        &signed,
+        "binsign: ELF already has a .peios.sig section",
+    );
     // Even with another key: there is no re-signing.
     let o = s.sign(&signed_path, "other.key");
     assert_fails(&o, 1, &["already has a .peios.sig section"]);
@@ -265,7 +338,11 @@ fn flags_keys_and_missing_files() {
     let o = s.sign(&elf, "hex.key");
     assert_fails(&o, 1, &["hex.key", "32-byte raw Ed25519 seed"]);
     fs::create_dir(s.path("adir")).unwrap();
-    assert_fails(&s.sign(&s.path("adir"), "seed.key"), 1, &["is not a regular file"]);
+    assert_fails(
+        &s.sign(&s.path("adir"), "seed.key"),
+        1,
+        &["is not a regular file"],
+    );
     assert!(fs::read(&elf).unwrap() == orig);
     // The key never reaches the output, even on error.
     assert!(!stderr(&o).contains(&hex_text()));

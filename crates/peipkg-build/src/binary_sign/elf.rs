@@ -149,8 +149,7 @@ pub fn plan<R: ReadAt + ?Sized>(src: &R) -> Result<Plan, BinSignError> {
     let strtab_end = strtab_offset + strtab_len;
     let new_shoff = strtab_end.next_multiple_of(8);
     let padding = (new_shoff - strtab_end) as usize;
-    let old_strtab_len =
-        u32::try_from(s.strtab.len()).map_err(|_| BinSignError::Malformed)?;
+    let old_strtab_len = u32::try_from(s.strtab.len()).map_err(|_| BinSignError::Malformed)?;
 
     let mut tail = Vec::with_capacity(
         BLOB_LEN + strtab_len as usize + padding + (usize::from(new_shnum)) * SHDR_LEN,
@@ -189,11 +188,11 @@ fn signature_header(name: u32, offset: u64) -> [u8; SHDR_LEN] {
     let mut h = [0u8; SHDR_LEN];
     h[0..4].copy_from_slice(&name.to_le_bytes()); // sh_name
     h[4..8].copy_from_slice(&SHT_PROGBITS.to_le_bytes()); // sh_type
-    // sh_flags (8..16) and sh_addr (16..24) stay 0.
+                                                          // sh_flags (8..16) and sh_addr (16..24) stay 0.
     h[SH_OFFSET..SH_OFFSET + 8].copy_from_slice(&offset.to_le_bytes());
     h[SH_SIZE..SH_SIZE + 8].copy_from_slice(&(BLOB_LEN as u64).to_le_bytes());
     // sh_link (40..44) and sh_info (44..48) stay 0.
     h[48..56].copy_from_slice(&1u64.to_le_bytes()); // sh_addralign
-    // sh_entsize (56..64) stays 0.
+                                                    // sh_entsize (56..64) stays 0.
     h
 }

@@ -101,7 +101,10 @@ pub fn assert_reference_layout(orig: &[u8], signed: &[u8]) {
     assert_eq!(&signed[..64], &header[..], "ELF header");
     assert!(signed[64..len] == orig[64..], "original bytes changed");
     assert_eq!(signed[len], 1, "version byte at the original length");
-    assert_eq!(&signed[strtab_off..strtab_off + new_strtab.len()], &new_strtab[..]);
+    assert_eq!(
+        &signed[strtab_off..strtab_off + new_strtab.len()],
+        &new_strtab[..]
+    );
     assert!(
         signed[strtab_off + new_strtab.len()..table_off]
             .iter()
@@ -134,9 +137,14 @@ pub fn public_of_seed(seed: &[u8; 32]) -> [u8; 32] {
         .to_bytes()
 }
 
+/// (path, contents) of each regular file.
+pub type PackedFiles = Vec<(String, Vec<u8>)>;
+/// (path, target) of each symlink.
+pub type PackedLinks = Vec<(String, String)>;
+
 /// Regular files in a `.peipkg` (zstd tar): (path, bytes); symlinks as
 /// (path, target) in the second list.
-pub fn package_entries(pkg: &std::path::Path) -> (Vec<(String, Vec<u8>)>, Vec<(String, String)>) {
+pub fn package_entries(pkg: &std::path::Path) -> (PackedFiles, PackedLinks) {
     let raw = zstd::decode_all(std::fs::File::open(pkg).unwrap()).unwrap();
     let mut files = Vec::new();
     let mut links = Vec::new();
