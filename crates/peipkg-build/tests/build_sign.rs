@@ -215,3 +215,45 @@ fn an_unused_key_is_a_warning() {
 fn hex(bytes: &[u8]) -> String {
     bytes.iter().map(|b| format!("{b:02x}")).collect()
 }
+
+#[test]
+fn binary_sign_key_flags_are_checked_before_the_script_runs() {
+    let f = fixture(&["usr/bin/hello"]);
+    let marker = f.path("script-ran");
+    fs::write(
+        f.path("recipe/build.sh"),
+        format!("touch '{}'\n{SCRIPT}", marker.display()),
+    )
+    .unwrap();
+    for bad in ["NOEQUALS", "=path", "tcb="] {
+        let o = f.build(&["--binary-sign-key", bad]);
+        assert_fails(
+            &o,
+            1,
+            &[&format!("--binary-sign-key {bad:?}: expected NAME=PATH")],
+        );
+    }
+    let flag = tcb_flag(&f);
+    let o = f.build(&["--binary-sign-key", &flag, "--binary-sign-key", &flag]);
+    assert_fails(&o, 1, &["--binary-sign-key \"tcb\": given more than once"]);
+    let missing = format!("tcb={}", f.path("absent.key").display());
+    let o = f.build(&["--binary-sign-key", &missing]);
+    assert_fails(&o, 1, &["--binary-sign-key tcb: read key", "absent.key"]);
+    fs::write(f.path("bad.key"), "not a key").unwrap();
+    let bad = format!("tcb={}", f.path("bad.key").display());
+    let o = f.build(&["--binary-sign-key", &bad]);
+    assert_fails(
+        &o,
+        1,
+        &[
+            "--binary-sign-key tcb: key",
+            "bad.key",
+            "32-byte raw Ed25519 seed",
+        ],
+    );
+    assert!(
+        !marker.exists(),
+        "the build script ran before the keys were checked"
+    );
+    assert!(!common::exists(&f.path("out")));
+}
