@@ -91,73 +91,73 @@ pub fn sign_file(path: &Path, key: &SigningKey) -> Result<PathBuf, SignFileError
     })
 }
 
+/// Signs a regular file through `<file>.peios-sig.tmp`; on any error the
+/// temporary file is removed (by the guard) and `target` is untouched.
 fn sign_regular(target: &Path, mode: u32, key: &SigningKey) -> Result<PathBuf, BinSignError> {
-    {
-        let io = |op: &'static str, path: &Path| {
-            let path = path.to_path_buf();
-            move |source| BinSignError::Io { op, path, source }
-        };
-        let file = File::open(target).map_err(io("open", target))?;
-        let size = file.metadata().map_err(io("stat", target))?.len();
-        let src = FileSource {
-            file: &file,
-            size,
-            path: target,
-        };
-        let mut plan = plan(&src)?;
-        let body_len = size - HEADER_LEN as u64;
+    let io = |op: &'static str, path: &Path| {
+        let path = path.to_path_buf();
+        move |source| BinSignError::Io { op, path, source }
+    };
+    let file = File::open(target).map_err(io("open", target))?;
+    let size = file.metadata().map_err(io("stat", target))?.len();
+    let src = FileSource {
+        file: &file,
+        size,
+        path: target,
+    };
+    let mut plan = plan(&src)?;
+    let body_len = size - HEADER_LEN as u64;
 
-        let mut hasher = Sha256::new();
-        hasher.update(plan.header);
-        hash_range(&src, HEADER_LEN as u64, body_len, &mut hasher)?;
-        hasher.update(&plan.tail);
-        let digest: [u8; 32] = hasher.finalize().into();
-        plan.set_blob(&blob(key, &digest));
+    let mut hasher = Sha256::new();
+    hasher.update(plan.header);
+    hash_range(&src, HEADER_LEN as u64, body_len, &mut hasher)?;
+    hasher.update(&plan.tail);
+    let digest: [u8; 32] = hasher.finalize().into();
+    plan.set_blob(&blob(key, &digest));
 
-        let tmp = temp_path(target);
-        match std::fs::remove_file(&tmp) {
-            Ok(()) => {}
-            Err(e) if e.kind() == std::io::ErrorKind::NotFound => {}
-            Err(e) => return Err(io("remove stale", &tmp)(e)),
-        }
-        let mut out = OpenOptions::new()
-            .write(true)
-            .create_new(true)
-            .mode(mode)
-            .custom_flags(libc::O_NOFOLLOW)
-            .open(&tmp)
-            .map_err(io("create", &tmp))?;
-        let mut guard = TempGuard(Some(tmp.clone()));
-        out.write_all(&plan.header).map_err(io("write", &tmp))?;
-        let mut reader = &file;
-        reader
-            .seek(SeekFrom::Start(HEADER_LEN as u64))
-            .map_err(io("read", target))?;
-        let copied =
-            std::io::copy(&mut reader.take(body_len), &mut out).map_err(io("copy to", &tmp))?;
-        if copied != body_len {
-            return Err(io("read", target)(std::io::Error::other(format!(
-                "the file shrank while it was being signed ({copied} of {body_len} bytes after the header)"
-            ))));
-        }
-        out.write_all(&plan.tail).map_err(io("write", &tmp))?;
-        out.sync_all().map_err(io("sync", &tmp))?;
-        drop(out);
-
-        let written = File::open(&tmp).map_err(io("open", &tmp))?;
-        let written_size = written.metadata().map_err(io("stat", &tmp))?.len();
-        let check = FileSource {
-            file: &written,
-            size: written_size,
-            path: &tmp,
-        };
-        if verify(&check, &key.public_key()).is_err() {
-            return Err(BinSignError::SelfVerify);
-        }
-        std::fs::rename(&tmp, target).map_err(io("rename over", target))?;
-        guard.0 = None;
-        Ok(target.to_path_buf())
+    let tmp = temp_path(target);
+    match std::fs::remove_file(&tmp) {
+        Ok(()) => {}
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => {}
+        Err(e) => return Err(io("remove stale", &tmp)(e)),
     }
+    let mut out = OpenOptions::new()
+        .write(true)
+        .create_new(true)
+        .mode(mode)
+        .custom_flags(libc::O_NOFOLLOW)
+        .open(&tmp)
+        .map_err(io("create", &tmp))?;
+    let mut guard = TempGuard(Some(tmp.clone()));
+    out.write_all(&plan.header).map_err(io("write", &tmp))?;
+    let mut reader = &file;
+    reader
+        .seek(SeekFrom::Start(HEADER_LEN as u64))
+        .map_err(io("read", target))?;
+    let copied =
+        std::io::copy(&mut reader.take(body_len), &mut out).map_err(io("copy to", &tmp))?;
+    if copied != body_len {
+        return Err(io("read", target)(std::io::Error::other(format!(
+            "the file shrank while it was being signed ({copied} of {body_len} bytes after the header)"
+        ))));
+    }
+    out.write_all(&plan.tail).map_err(io("write", &tmp))?;
+    out.sync_all().map_err(io("sync", &tmp))?;
+    drop(out);
+
+    let written = File::open(&tmp).map_err(io("open", &tmp))?;
+    let written_size = written.metadata().map_err(io("stat", &tmp))?.len();
+    let check = FileSource {
+        file: &written,
+        size: written_size,
+        path: &tmp,
+    };
+    if verify(&check, &key.public_key()).is_err() {
+        return Err(BinSignError::SelfVerify);
+    }
+    std::fs::rename(&tmp, target).map_err(io("rename over", target))?;
+    guard.0 = None;
+    Ok(target.to_path_buf())
 }
 
 /// `<file>.peios-sig.tmp`, the reference's name.
