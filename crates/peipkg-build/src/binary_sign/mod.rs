@@ -133,3 +133,71 @@ fn blob(key: &SigningKey, digest: &[u8; 32]) -> [u8; BLOB_LEN] {
     blob[1..].copy_from_slice(&key.sign_digest(digest));
     blob
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// A minimal ELF64 LE: header, `n` section headers at 64, the name
+    /// table (section 1) after them.
+    fn synthetic(n: u16) -> Vec<u8> {
+        let names = b"\0.shstrtab\0".to_vec();
+        let table_end = 64 + usize::from(n) * 64;
+        let mut v = vec![0u8; table_end];
+        v[..4].copy_from_slice(b"\x7fELF");
+        v[4] = 2; // ELFCLASS64
+        v[5] = 1; // ELFDATA2LSB
+        v[6] = 1;
+        v[0x28..0x30].copy_from_slice(&64u64.to_le_bytes());
+        v[0x3a..0x3c].copy_from_slice(&64u16.to_le_bytes());
+        v[0x3c..0x3e].copy_from_slice(&n.to_le_bytes());
+        v[0x3e..0x40].copy_from_slice(&1u16.to_le_bytes());
+        let s = 64 + 64;
+        v[s..s + 4].copy_from_slice(&1u32.to_le_bytes());
+        v[s + 4..s + 8].copy_from_slice(&3u32.to_le_bytes()); // SHT_STRTAB
+        v[s + 24..s + 32].copy_from_slice(&(table_end as u64).to_le_bytes());
+        v[s + 32..s + 40].copy_from_slice(&(names.len() as u64).to_le_bytes());
+        v.extend_from_slice(&names);
+        v
+    }
+
+    #[test]
+    fn a_minimal_elf_signs_and_verifies() {
+        let key = SigningKey::from_seed(&[4u8; 32]);
+        let input = synthetic(2);
+        let signed = sign_bytes(&input, &key).unwrap();
+        verify::verify(signed.as_slice(), &key.public_key()).unwrap();
+        // The blob sits at the original end; the new table is 8-aligned.
+        assert_eq!(signed[input.len()], BLOB_VERSION);
+        let shoff = u64::from_le_bytes(signed[0x28..0x30].try_into().unwrap());
+        assert_eq!(shoff % 8, 0);
+        assert_eq!(u16::from_le_bytes([signed[0x3c], signed[0x3d]]), 3);
+        assert!(matches!(
+            sign_bytes(&signed, &key),
+            Err(BinSignError::AlreadySigned)
+        ));
+        let other = SigningKey::from_seed(&[5u8; 32]);
+        assert!(verify::verify(signed.as_slice(), &other.public_key()).is_err());
+    }
+
+    #[test]
+    fn one_section_short_of_the_reserved_range_is_refused() {
+        let key = SigningKey::from_seed(&[4u8; 32]);
+        assert!(sign_bytes(&synthetic(0xfefe), &key).is_ok());
+        let err = sign_bytes(&synthetic(0xfeff), &key).unwrap_err();
+        assert!(
+            matches!(err, BinSignError::TooManySections(0xfeff)),
+            "{err}"
+        );
+    }
+
+    #[test]
+    fn names_outside_the_table_are_not_a_match_and_not_a_panic() {
+        let key = SigningKey::from_seed(&[4u8; 32]);
+        let mut input = synthetic(3);
+        // Section 2's sh_name points far past the name table.
+        let s2 = 64 + 2 * 64;
+        input[s2..s2 + 4].copy_from_slice(&u32::MAX.to_le_bytes());
+        sign_bytes(&input, &key).unwrap();
+    }
+}
