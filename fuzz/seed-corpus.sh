@@ -5,13 +5,18 @@
 set -euo pipefail
 cd "$(dirname "$0")"
 C=${PEIPKG_CONFORMANCE_DIR:-../../shared/conformance}
-for t in archive_reader archive_tar manifest_json files_json signature_envelope repo_descriptor repo_index writer_roundtrip; do
+for t in archive_reader archive_tar manifest_json files_json signature_envelope repo_descriptor repo_index writer_roundtrip binary_sign; do
   mkdir -p "corpus/$t"
 done
 # writer_roundtrip reads 4-byte entry records after a sort flag: one sorted
 # and one unsorted stream of a file, a directory and a symlink.
 printf '\x01\x01\x00\x00\x05\x00\x01\x03\x00\x02\x02\x05\x00' > corpus/writer_roundtrip/seed-sorted
 printf '\x00\x01\x00\x00\x05\x00\x01\x03\x00' > corpus/writer_roundtrip/seed-unsorted
+# binary_sign: small ELF files of several shapes (stripped, shared object).
+printf 'int f(void){return 1;}\nint main(void){return f();}\n' > /tmp/peipkg-fuzz-seed.c
+cc -s -o corpus/binary_sign/seed-exe /tmp/peipkg-fuzz-seed.c || true
+cc -s -shared -fPIC -o corpus/binary_sign/seed-so /tmp/peipkg-fuzz-seed.c || true
+rm -f /tmp/peipkg-fuzz-seed.c
 i=0
 for f in "$C"/*/expected*/*.peipkg; do cp "$f" "corpus/archive_reader/seed-$i"; i=$((i+1)); done
 for f in "$C"/*/expected*/*.tar; do cp "$f" "corpus/archive_tar/seed-$i"; i=$((i+1)); done

@@ -23,6 +23,7 @@ use crate::manifest_build::{manifest_for, BuildFacts};
 use crate::partition::{Claims, PartitionCheck, PartitionError, SelectedPayload};
 use crate::recipe::{self, Recipe, RecipeError};
 use crate::script::{self, BuildEnvError, ScriptError, ScriptRun};
+use crate::sign_stanzas::{self, SignStanzaError};
 use crate::signals;
 use crate::staging::Staging;
 use crate::walk::{Walk, WalkError};
@@ -91,14 +92,8 @@ pub enum BuildError {
     Version(#[source] IdentityError),
     #[error(transparent)]
     Recipe(#[from] RecipeError),
-    #[error("[[sign]] #{index} ({path:?}): no signing key named {key:?} was supplied (need --binary-sign-key {key}=PATH)")]
-    MissingBinarySignKey {
-        index: usize,
-        path: String,
-        key: String,
-    },
-    #[error("the recipe has [[sign]] stanzas, but embedding ELF signatures (binary signing) is not implemented in this peipkg-build yet; refusing to ship unsigned binaries")]
-    BinarySigningUnsupported,
+    #[error(transparent)]
+    BinarySign(#[from] SignStanzaError),
     #[error("[meta].build_script {script:?}: {reason}")]
     BuildScript { script: String, reason: String },
     #[error("--sign-key: {0}")]
@@ -137,6 +132,8 @@ struct Prepared {
     epoch: i64,
     facts: BuildFacts,
     signing_key: Option<SigningKey>,
+    /// `--binary-sign-key` keys by name, for `[[sign]]`.
+    binary_keys: Vec<(String, SigningKey)>,
     /// One output file name per stanza.
     file_names: Vec<String>,
 }
@@ -189,22 +186,24 @@ fn prepare(req: &BuildRequest, reporter: &mut dyn Reporter) -> Result<Prepared, 
     }
     let recipe = loaded.recipe;
 
+    // A missing key is found before the script runs, not after an hour
+    // of building.
     for (i, sign) in recipe.signs.iter().enumerate() {
         if !binary_keys.iter().any(|(name, _)| *name == sign.key) {
-            return Err(BuildError::MissingBinarySignKey {
+            return Err(SignStanzaError::MissingKey {
                 index: i + 1,
                 path: sign.path.clone(),
                 key: sign.key.clone(),
-            });
+            }
+            .into());
         }
     }
-    if !recipe.signs.is_empty() {
-        return Err(BuildError::BinarySigningUnsupported);
-    }
     for (name, _) in &binary_keys {
-        reporter.warning(&format!(
-            "--binary-sign-key {name}: no [[sign]] stanza uses this key"
-        ));
+        if !recipe.signs.iter().any(|s| s.key == *name) {
+            reporter.warning(&format!(
+                "--binary-sign-key {name}: no [[sign]] stanza uses this key"
+            ));
+        }
     }
 
     let script = locate_build_script(&recipe)?;
@@ -262,6 +261,7 @@ fn prepare(req: &BuildRequest, reporter: &mut dyn Reporter) -> Result<Prepared, 
             source_ref: req.source_ref.clone(),
         },
         signing_key,
+        binary_keys,
         file_names,
     })
 }
@@ -287,6 +287,10 @@ fn run_staged(
         env: &env,
         timeout: req.timeout,
     })?;
+    check_interrupt()?;
+    // The script was the last thing to change the staged files; sign them
+    // before anything is hashed into a package.
+    sign_stanzas::apply(&destdir, &p.recipe.signs, &p.binary_keys)?;
     check_interrupt()?;
 
     // Pass 1 over the staged tree: owners, orphans, overlaps and layout,

@@ -10,6 +10,7 @@
 //! (write the bytes). [`build`] runs that pipeline; [`pack`] is the short
 //! path from a hand-written manifest.
 
+pub mod binary_sign;
 pub mod build;
 pub mod cli;
 pub mod glob;
@@ -19,6 +20,7 @@ pub mod pack;
 pub mod partition;
 pub mod recipe;
 pub mod script;
+pub mod sign_stanzas;
 pub mod signals;
 pub mod staging;
 pub mod walk;

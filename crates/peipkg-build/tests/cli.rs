@@ -163,11 +163,11 @@ fn go_flag_spellings_all_work_for_build() {
 }
 
 #[test]
-fn binary_sign_is_known_but_not_implemented() {
+fn binary_sign_requires_both_flags() {
     assert_fails(
         &run(&["binary-sign", "-in", "x", "-key", "k"]),
         1,
-        &["not implemented"],
+        &["read key k"],
     );
     assert_fails(
         &run(&["binary-sign"]),

@@ -104,6 +104,11 @@ pub fn check(config_path: &std::path::Path) -> CheckReport {
             ));
         }
     }
+    for recipe in roster.recipes.values() {
+        if let Some(why) = crate::sign_grant::refusal(recipe, cfg.grant_for(&recipe.id)) {
+            rep.warnings.push(why);
+        }
+    }
     let webhooks: Vec<&str> = roster
         .recipes
         .values()

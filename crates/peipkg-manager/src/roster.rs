@@ -5,7 +5,8 @@
 //! is the directory name. The manager owns the `[upstream]` and `[watch]`
 //! tables and reads them strictly (the reference silently ignored typos
 //! such as `min_verison`). From `[[package]]` it reads only the names, which
-//! dedup needs; everything else belongs to `peipkg-build`. Each recipe loads
+//! dedup needs, and from `[[sign]]` the key names, which grants decide
+//! (`sign_grant`); everything else belongs to `peipkg-build`. Each recipe loads
 //! on its own: one broken file is reported and skipped while the rest keep
 //! working, where the reference refused to start at all.
 
@@ -41,6 +42,14 @@ pub struct Watch {
     pub poll_interval: Option<Duration>,
 }
 
+/// A `[[sign]]` stanza, as far as the manager cares: the build will need
+/// the named key, which only a `[[grant]]` hands out.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct SignRef {
+    pub path: String,
+    pub key: String,
+}
+
 #[derive(Debug, Clone)]
 pub struct Recipe {
     pub id: String,
@@ -50,6 +59,8 @@ pub struct Recipe {
     pub packages: Vec<String>,
     pub upstream: Option<Upstream>,
     pub watch: Watch,
+    /// `[[sign]]` stanzas, in file order.
+    pub signs: Vec<SignRef>,
     /// SHA-256 of the file, so a reload can tell a changed recipe.
     pub digest: String,
 }
@@ -219,6 +230,7 @@ pub fn parse_recipe(
     let mut root = Section::new(&doc, String::new(), doc.root(), None);
 
     let packages = read_package_names(&mut r, &mut root);
+    let signs = read_sign_refs(&mut r, &mut root);
     let upstream_sec = root.table(&mut r, "upstream");
     let watch_sec = root.table(&mut r, "watch");
     // Every other top-level table belongs to another tool (or a future
@@ -243,8 +255,23 @@ pub fn parse_recipe(
         packages,
         upstream,
         watch,
+        signs,
         digest,
     })
+}
+
+/// `[[sign]]` path and key; the rest of the stanza is peipkg-build's.
+fn read_sign_refs(r: &mut Reporter<'_>, root: &mut Section<'_>) -> Vec<SignRef> {
+    if !root.has("sign") {
+        return Vec::new();
+    }
+    root.table_array(r, "sign")
+        .into_iter()
+        .map(|mut stanza| SignRef {
+            path: stanza.string(r, "path").unwrap_or_default(),
+            key: stanza.string(r, "key").unwrap_or_default(),
+        })
+        .collect()
 }
 
 fn read_package_names(r: &mut Reporter<'_>, root: &mut Section<'_>) -> Vec<String> {

@@ -28,7 +28,7 @@ subcommands:
   keygen        create an Ed25519 signing key (PEM PKCS#8, mode 0600)
   inspect       show a package's manifest, payload, sizes and signature
   verify        run the full consumer-side verification of a package
-  binary-sign   embed a .peios.sig signature into an ELF binary (not implemented yet)
+  binary-sign   embed a .peios.sig (PIP) signature into an ELF binary in place
 
 Run 'peipkg-build <subcommand> -h' (or 'peipkg-build help <subcommand>') for the flags of a subcommand.
 ";
@@ -179,10 +179,16 @@ fn binary_sign(args: &[String]) -> anyhow::Result<i32> {
         )
         .required()
         .value_name("PATH");
-    if let Err(code) = parse(&flags, args) {
-        return Ok(code);
-    }
-    anyhow::bail!("binary-sign is not implemented in this peipkg-build yet")
+    let m = match parse(&flags, args) {
+        Ok(m) => m,
+        Err(code) => return Ok(code),
+    };
+    let input = std::path::PathBuf::from(m.string("in").unwrap_or_default());
+    let key_path = std::path::PathBuf::from(m.string("key").unwrap_or_default());
+    require_non_empty(&[("in", &input), ("key", &key_path)])?;
+    let key = peipkg_format::keys::SigningKey::load(&key_path)?;
+    crate::binary_sign::sign_file(&input, &key)?;
+    Ok(EXIT_OK)
 }
 
 /// Prints warnings and notes to stderr.

@@ -1,6 +1,8 @@
 //! Helpers shared by the integration tests.
 #![allow(dead_code)]
 
+pub mod elf_check;
+
 use std::path::PathBuf;
 
 /// The read-only shared material (reference docs, corpus, fixtures):

@@ -192,6 +192,18 @@ impl Farm {
                 store::rfc3339(store::now())
             ),
         );
+        // Fail closed on trusted binaries before anything is fetched.
+        let refusal = {
+            let cfg = self.cfg();
+            let roster = self.roster();
+            roster
+                .get(&b.recipe)
+                .and_then(|r| crate::sign_grant::refusal(r, cfg.grant_for(&b.recipe)))
+        };
+        if let Some(err) = refusal {
+            self.fail_build(&b, &err, &log_path)?;
+            return Ok(());
+        }
         let Some(job) = self.job_for(&b, log_path.clone()) else {
             let err = "the recipe's grant names a signing key that is not usable".to_string();
             self.fail_build(&b, &err, &log_path)?;
