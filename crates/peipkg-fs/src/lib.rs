@@ -4,6 +4,10 @@
 //! each is easy to get subtly wrong (an unsafe syscall, a followed link) and
 //! two copies would drift.
 
+mod copy;
+
+pub use copy::copy_tree_nofollow;
+
 use std::ffi::CString;
 use std::fs;
 use std::io;
