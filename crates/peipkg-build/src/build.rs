@@ -102,6 +102,8 @@ pub enum BuildError {
     Source { path: PathBuf, reason: String },
     #[error("--out {path}: {reason}")]
     Out { path: PathBuf, reason: String },
+    #[error("--staged {path}: {reason}")]
+    Staged { path: PathBuf, reason: String },
     #[error("package {name:?}: {source}")]
     FileName { name: String, source: IdentityError },
     #[error("create staging directory: {0}")]
@@ -122,8 +124,19 @@ pub enum BuildError {
     Interrupted(i32),
 }
 
+/// Which part of a build a request is for: the whole of it, or one side
+/// of the split a cluster executor uses (`stage` runs the script on a build
+/// node without any key; `seal` signs, partitions and packs on the farm
+/// host). See `crate::split`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Phase {
+    Whole,
+    Stage,
+    Seal,
+}
+
 /// Inputs checked and loaded; nothing has been created yet.
-struct Prepared {
+pub(crate) struct Prepared {
     recipe: Recipe,
     script: PathBuf,
     source: PathBuf,
@@ -164,6 +177,16 @@ pub fn build(req: &BuildRequest, reporter: &mut dyn Reporter) -> Result<Vec<Path
 }
 
 fn prepare(req: &BuildRequest, reporter: &mut dyn Reporter) -> Result<Prepared, BuildError> {
+    prepare_phase(req, Phase::Whole, reporter)
+}
+
+/// Checks and loads a request for `phase`: `Stage` has no keys (they are
+/// asked for at `Seal`) and no output directory; `Seal` has no source.
+pub(crate) fn prepare_phase(
+    req: &BuildRequest,
+    phase: Phase,
+    reporter: &mut dyn Reporter,
+) -> Result<Prepared, BuildError> {
     let env_extra = script::parse_build_env(&req.build_env)?;
     let binary_keys = load_binary_sign_keys(&req.binary_sign_keys)?;
     if !(1..=22).contains(&req.zstd_level) {
@@ -188,7 +211,12 @@ fn prepare(req: &BuildRequest, reporter: &mut dyn Reporter) -> Result<Prepared, 
 
     // A missing key is found before the script runs, not after an hour
     // of building.
-    for (i, sign) in recipe.signs.iter().enumerate() {
+    let signs = if phase == Phase::Stage {
+        &[][..]
+    } else {
+        &recipe.signs[..]
+    };
+    for (i, sign) in signs.iter().enumerate() {
         if !binary_keys.iter().any(|(name, _)| *name == sign.key) {
             return Err(SignStanzaError::MissingKey {
                 index: i + 1,
@@ -211,11 +239,16 @@ fn prepare(req: &BuildRequest, reporter: &mut dyn Reporter) -> Result<Prepared, 
         Some(path) => Some(SigningKey::load(path).map_err(BuildError::SignKey)?),
         None => None,
     };
-    let source = absolute(&req.source).map_err(|e| BuildError::Source {
-        path: req.source.clone(),
-        reason: e.to_string(),
-    })?;
+    let source = if phase == Phase::Seal {
+        PathBuf::new()
+    } else {
+        absolute(&req.source).map_err(|e| BuildError::Source {
+            path: req.source.clone(),
+            reason: e.to_string(),
+        })?
+    };
     match std::fs::metadata(&source) {
+        _ if phase == Phase::Seal => {}
         Ok(m) if m.is_dir() => {}
         Ok(_) => {
             return Err(BuildError::Source {
@@ -230,11 +263,16 @@ fn prepare(req: &BuildRequest, reporter: &mut dyn Reporter) -> Result<Prepared, 
             })
         }
     }
-    let out = absolute(&req.out).map_err(|e| BuildError::Out {
-        path: req.out.clone(),
-        reason: e.to_string(),
-    })?;
-    check_out_dir(&out)?;
+    let out = if phase == Phase::Stage {
+        PathBuf::new()
+    } else {
+        let out = absolute(&req.out).map_err(|e| BuildError::Out {
+            path: req.out.clone(),
+            reason: e.to_string(),
+        })?;
+        check_out_dir(&out)?;
+        out
+    };
 
     let mut file_names = Vec::with_capacity(recipe.packages.len());
     for stanza in &recipe.packages {
@@ -273,24 +311,46 @@ fn run_staged(
     reporter: &mut dyn Reporter,
 ) -> Result<Vec<PathBuf>, BuildError> {
     let destdir = staging.destdir();
+    run_script(p, &destdir, &staging.workdir(), req)?;
+    seal_tree(p, &destdir, req, reporter)
+}
+
+/// Runs the build script with `destdir` as `$DESTDIR` and `workdir` as its
+/// working directory.
+pub(crate) fn run_script(
+    p: &Prepared,
+    destdir: &Path,
+    workdir: &Path,
+    req: &BuildRequest,
+) -> Result<(), BuildError> {
     let caller_path = std::env::var("PATH").ok();
     let env = script::script_env(
         &p.source,
-        &destdir,
+        destdir,
         p.epoch,
         caller_path.as_deref(),
         &p.env_extra,
     );
     script::run(&ScriptRun {
         script: &p.script,
-        workdir: &staging.workdir(),
+        workdir,
         env: &env,
         timeout: req.timeout,
     })?;
-    check_interrupt()?;
+    check_interrupt()
+}
+
+/// Everything after the script, over the tree in `destdir`: `[[sign]]`,
+/// the partition and layout checks, the manifests, and the packages.
+pub(crate) fn seal_tree(
+    p: &Prepared,
+    destdir: &Path,
+    req: &BuildRequest,
+    reporter: &mut dyn Reporter,
+) -> Result<Vec<PathBuf>, BuildError> {
     // The script was the last thing to change the staged files; sign them
     // before anything is hashed into a package.
-    sign_stanzas::apply(&destdir, &p.recipe.signs, &p.binary_keys)?;
+    sign_stanzas::apply(destdir, &p.recipe.signs, &p.binary_keys)?;
     check_interrupt()?;
 
     // Pass 1 over the staged tree: owners, orphans, overlaps and layout,
@@ -298,7 +358,7 @@ fn run_staged(
     // and streams the entries to the writer, so memory stays flat however
     // many files the build installs.
     let stanzas = &p.recipe.packages;
-    let mut walk = Walk::new(&destdir)?;
+    let mut walk = Walk::new(destdir)?;
     let mut split = PartitionCheck::new(stanzas);
     let mut layout = LayoutCheck::for_stanzas(stanzas);
     for entry in walk.by_ref() {
@@ -343,8 +403,8 @@ fn run_staged(
         let path = p.out.join(file_name);
         let outcome = check_interrupt().and_then(|()| {
             let entries =
-                SelectedPayload::new(Walk::new(&destdir)?, index, |e| claims.owner(e, None));
-            write_sorted_package(manifest, entries, &destdir, &opts, &path).map_err(|source| {
+                SelectedPayload::new(Walk::new(destdir)?, index, |e| claims.owner(e, None));
+            write_sorted_package(manifest, entries, destdir, &opts, &path).map_err(|source| {
                 BuildError::Write {
                     name: manifest.name.clone(),
                     source,
@@ -394,7 +454,7 @@ fn check_timestamp_shape(ts: &str) -> Result<(), BuildError> {
     }
 }
 
-fn check_interrupt() -> Result<(), BuildError> {
+pub(crate) fn check_interrupt() -> Result<(), BuildError> {
     match signals::pending() {
         Some(signal) => Err(BuildError::Interrupted(signal)),
         None => Ok(()),

@@ -22,5 +22,6 @@ pub mod recipe;
 pub mod script;
 pub mod sign_stanzas;
 pub mod signals;
+pub mod split;
 pub mod staging;
 pub mod walk;

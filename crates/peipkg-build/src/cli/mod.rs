@@ -9,6 +9,7 @@ mod build_cmd;
 mod inspect_cmd;
 mod keygen_cmd;
 mod pack_cmd;
+mod split_cmd;
 mod verify_cmd;
 
 use std::ffi::OsString;
@@ -25,6 +26,8 @@ const USAGE: &str = "usage: peipkg-build <subcommand> [flags]
 subcommands:
   build         run a recipe end-to-end and emit one .peipkg per [[package]]
   pack          emit one .peipkg from a manifest.json + staged tree
+  stage         run a recipe's build script only, into a staged tree (no keys)
+  seal          sign, check and pack a staged tree as 'build' would
   keygen        create an Ed25519 signing key (PEM PKCS#8, mode 0600)
   inspect       show a package's manifest, payload, sizes and signature
   verify        run the full consumer-side verification of a package
@@ -38,6 +41,8 @@ Run 'peipkg-build <subcommand> -h' (or 'peipkg-build help <subcommand>') for the
 const SUBCOMMANDS: &[&str] = &[
     "build",
     "pack",
+    "stage",
+    "seal",
     "keygen",
     "inspect",
     "verify",
@@ -86,6 +91,8 @@ pub fn run<I: IntoIterator<Item = OsString>>(args: I) -> i32 {
         }
         "build" => build_cmd::run(rest),
         "pack" => pack_cmd::run(rest),
+        "stage" => split_cmd::run_stage(rest),
+        "seal" => split_cmd::run_seal(rest),
         "keygen" => keygen_cmd::run(rest),
         "inspect" => inspect_cmd::run(rest),
         "verify" => verify_cmd::run(rest),
