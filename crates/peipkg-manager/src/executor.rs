@@ -33,6 +33,22 @@ pub struct BuildJob {
     pub work_dir: PathBuf,
     /// The build's log file; everything the build prints goes here.
     pub log: PathBuf,
+    /// A cluster job this build already has (submitted before a restart):
+    /// the executor re-attaches to it instead of submitting again.
+    pub attach: Option<BackendJob>,
+}
+
+/// A build's job on a cluster engine, as `/status` and `explain` show it
+/// and the store keeps it across restarts.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct BackendJob {
+    /// The engine (`slurm`).
+    pub backend: String,
+    /// The engine's job id.
+    pub job_id: String,
+    /// One of `submitted`, `queued`, `running`, `completed`, `failed`,
+    /// `cancelled`, `node-failure`, `timeout`, `lost`, `sealing`.
+    pub state: String,
 }
 
 #[derive(Debug, Clone)]
@@ -52,6 +68,10 @@ pub enum JobError {
     Build(Box<BuildError>),
     #[error("{0}")]
     Other(String),
+    /// The manager is stopping and left a cluster job running; the next
+    /// start re-attaches to it.
+    #[error("left {0} running for the next start (shutting down)")]
+    Detached(String),
 }
 
 impl From<FetchError> for JobError {
@@ -83,7 +103,7 @@ impl JobError {
             },
             _ => None,
         };
-        matches!(run, Some(RunError::Cancelled { .. }))
+        matches!(self, JobError::Detached(_)) || matches!(run, Some(RunError::Cancelled { .. }))
     }
 }
 
@@ -92,6 +112,17 @@ pub trait Executor: Send + Sync {
     fn name(&self) -> &str;
     /// Runs the job to completion (or until `cancel` is set).
     fn run(&self, job: &BuildJob, cancel: &Cancel) -> Result<BuildResult, JobError>;
+    /// As [`Executor::run`], reporting each change of the build's cluster
+    /// job to `track` (an executor without jobs never calls it).
+    fn run_tracked(
+        &self,
+        job: &BuildJob,
+        cancel: &Cancel,
+        track: &dyn Fn(&BackendJob),
+    ) -> Result<BuildResult, JobError> {
+        let _ = track;
+        self.run(job, cancel)
+    }
 }
 
 /// Fetches and builds in child processes on this machine.

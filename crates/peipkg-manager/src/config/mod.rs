@@ -8,12 +8,14 @@
 //! Parsing is strict and reports every problem at once, with lines.
 
 pub mod schema;
+pub mod slurm;
 
 use std::collections::BTreeSet;
 use std::path::{Path, PathBuf};
 use std::time::Duration;
 
 use schema::{Doc, Problem, Problems, Reporter, Section};
+pub use slurm::{ExecutorKind, SlurmConfig};
 
 pub const DEFAULT_CONFIG_PATH: &str = "/etc/peipkg-manager/config.toml";
 
@@ -94,6 +96,8 @@ pub struct BuildConfig {
     pub verify: bool,
     /// How long the log files of finished builds are kept.
     pub log_retention: Duration,
+    /// Where builds run (`[slurm]` configures the cluster one).
+    pub executor: ExecutorKind,
 }
 
 /// `[git]` (ours): how upstreams are listed and fetched.
@@ -127,6 +131,8 @@ pub struct Config {
     pub grants: Vec<Grant>,
     pub build: BuildConfig,
     pub git: GitConfig,
+    /// `[slurm]`, present when configured.
+    pub slurm: Option<SlurmConfig>,
     /// `[log].level` (ours). `--log-level` on the command line wins over it.
     pub log_level: Option<crate::log::Level>,
 }
@@ -235,6 +241,7 @@ fn read(doc: &Doc, r: &mut Reporter<'_>) -> Option<Config> {
     let build = root.table(r, "build");
     let git = root.table(r, "git");
     let log = root.table(r, "log");
+    let slurm = root.table(r, "slurm");
     root.finish(r);
 
     let id = required(r, manager.as_mut(), "manager", "id");
@@ -285,6 +292,8 @@ fn read(doc: &Doc, r: &mut Reporter<'_>) -> Option<Config> {
     let signing_keys = read_signing_keys(r, key_entries);
     let grants = read_grants(r, grant_entries, &signing_keys);
     let build = read_build(r, build);
+    let wants_slurm = matches!(&build, Some(b) if b.executor == ExecutorKind::Slurm);
+    let slurm = slurm::read_slurm(r, slurm, wants_slurm);
     let git = read_git(r, git);
     let log_level = read_log(r, log);
 
@@ -303,6 +312,7 @@ fn read(doc: &Doc, r: &mut Reporter<'_>) -> Option<Config> {
         grants,
         build: build?,
         git: git?,
+        slurm: slurm?,
         log_level: log_level?,
     })
 }
@@ -550,6 +560,7 @@ fn read_build(r: &mut Reporter<'_>, sec: Option<Section<'_>>) -> Option<BuildCon
         peipkg_repo: "peipkg-repo".into(),
         verify: true,
         log_retention: Duration::from_secs(30 * 24 * 3600),
+        executor: ExecutorKind::Local,
     };
     let Some(mut s) = sec else {
         return Some(cfg);
@@ -604,6 +615,10 @@ fn read_build(r: &mut Reporter<'_>, sec: Option<Section<'_>>) -> Option<BuildCon
     }
     if let Some(v) = s.bool(r, "verify") {
         cfg.verify = v;
+    }
+    match slurm::read_executor(r, &mut s) {
+        Some(e) => cfg.executor = e,
+        None => ok = false,
     }
     s.finish(r);
     ok.then_some(cfg)

@@ -173,6 +173,9 @@ pub fn resolve(cfg: &Config, log: &Logger) -> Result<Resolved> {
     let peipkg_repo =
         resolve_program("peipkg-repo", &cfg.build.peipkg_repo, "[build].peipkg_repo")?;
     resolve_program("git", &cfg.git.program, "[git].program")?;
+    for (what, name, key) in crate::cluster::host_programs(cfg) {
+        resolve_program(what, &name, key)?;
+    }
     if let UploadBackend::Rclone { .. } = cfg.upload.backend {
         resolve_program("rclone", &cfg.upload.rclone, "[upload].rclone")?;
     }
@@ -198,7 +201,18 @@ pub fn resolve(cfg: &Config, log: &Logger) -> Result<Resolved> {
     })
 }
 
+/// The executor `[build].executor` names (the name is the reference's
+/// default; it is `local` unless the config says `slurm`).
 pub fn local_executor(cfg: &Config, resolved: &Resolved) -> Arc<dyn Executor> {
+    if let (crate::config::ExecutorKind::Slurm, Some(slurm)) = (cfg.build.executor, &cfg.slurm) {
+        return Arc::new(crate::cluster::SlurmExecutor {
+            cfg: slurm.clone(),
+            git: cfg.git.clone(),
+            peipkg_build: resolved.peipkg_build.clone(),
+            timeout: cfg.build.timeout,
+            private_dir: cfg.state_dir.join("jobs"),
+        });
+    }
     Arc::new(LocalExecutor {
         git: cfg.git.clone(),
         peipkg_build: resolved.peipkg_build.clone(),

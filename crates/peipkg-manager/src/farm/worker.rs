@@ -172,6 +172,7 @@ impl Farm {
             binary_sign_keys,
             work_dir: self.work_dir(b.id),
             log,
+            attach: None,
         })
     }
 
@@ -204,7 +205,7 @@ impl Farm {
             self.fail_build(&b, &err, &log_path)?;
             return Ok(());
         }
-        let Some(job) = self.job_for(&b, log_path.clone()) else {
+        let Some(mut job) = self.job_for(&b, log_path.clone()) else {
             let err = "the recipe's grant names a signing key that is not usable".to_string();
             self.fail_build(&b, &err, &log_path)?;
             return Ok(());
@@ -231,7 +232,16 @@ impl Farm {
                 },
             );
         }
-        let result = self.executor().run(&job, &self.cancel);
+        // A cluster job from before a restart is re-attached to, not
+        // submitted again.
+        job.attach = self.store().job_of(b.id)?;
+        let track = |j: &crate::executor::BackendJob| {
+            if let Err(e) = self.store().record_job(b.id, j, store::now()) {
+                self.log
+                    .error("record cluster job failed", &[("err", s(e))]);
+            }
+        };
+        let result = self.executor().run_tracked(&job, &self.cancel, &track);
         // Warnings are their own events, never part of a failure message.
         for w in crate::pipeline::build::build_warnings(&job.log) {
             self.log.warn(

@@ -10,6 +10,7 @@
 pub mod backoff;
 pub mod builds;
 pub mod control;
+pub mod jobs;
 pub mod queue;
 pub mod schema;
 pub mod tags;

@@ -102,6 +102,17 @@ pub const MIGRATIONS: &[&str] = &[
         reason    TEXT NOT NULL
     );
     "#,
+    // 3: the cluster job of each build (`[build].executor = "slurm"`), so
+    // a restart re-attaches to it and `/status` can name it.
+    r#"
+    CREATE TABLE backend_jobs (
+        build_id   INTEGER PRIMARY KEY,
+        backend    TEXT NOT NULL,
+        job_id     TEXT NOT NULL,
+        state      TEXT NOT NULL,
+        updated_at INTEGER NOT NULL
+    );
+    "#,
 ];
 
 #[derive(Debug, thiserror::Error)]
