@@ -6,3 +6,4 @@
 //! should fail loudly.
 
 pub mod chromium;
+pub mod slurm;

@@ -61,6 +61,26 @@ pub struct InFlightJson {
     pub tag: String,
     pub build_id: i64,
     pub log: String,
+    /// The build's cluster job (`[build].executor = "slurm"`).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub job: Option<JobJson>,
+}
+
+#[derive(Serialize, Clone)]
+pub struct JobJson {
+    pub backend: String,
+    pub id: String,
+    pub state: String,
+}
+
+impl From<crate::executor::BackendJob> for JobJson {
+    fn from(j: crate::executor::BackendJob) -> Self {
+        JobJson {
+            backend: j.backend,
+            id: j.job_id,
+            state: j.state,
+        }
+    }
 }
 
 #[derive(Serialize)]
@@ -126,12 +146,16 @@ pub fn status(farm: &Farm) -> anyhow::Result<Status> {
                     tag: f.tag.clone(),
                     build_id: f.id,
                     log: format!("/builds/{}/log", f.id),
+                    job: None,
                 })
                 .collect()
         })
         .unwrap_or_default();
     running.sort_by_key(|r| r.build_id);
     let st = farm.store();
+    for r in &mut running {
+        r.job = st.job_of(r.build_id)?.map(JobJson::from);
+    }
     let counts = st.counts(farm.started_at)?;
     let failures = st
         .failures()?
