@@ -77,12 +77,11 @@ pub fn seal(
     let prepared = prepare_phase(req, Phase::Seal, reporter)?;
     signals::install();
     let staging = Staging::create().map_err(BuildError::Staging)?;
-    let copied = peipkg_fs::copy_tree_nofollow(staged, &staging.destdir()).map_err(|e| {
-        BuildError::Staged {
+    let copied =
+        peipkg_fs::copy_tree_nofollow(staged, &staging.destdir()).map_err(|e| BuildError::Staged {
             path: staged.to_path_buf(),
             reason: format!("copy the staged tree: {e}"),
-        }
-    });
+        });
     let outcome = copied
         .and_then(|()| check_interrupt())
         .and_then(|()| seal_tree(&prepared, &staging.destdir(), req, reporter));

@@ -48,7 +48,10 @@ fn packages(dir: &std::path::Path) -> Vec<(String, Vec<u8>)> {
         .unwrap()
         .map(|e| {
             let e = e.unwrap();
-            (e.file_name().into_string().unwrap(), fs::read(e.path()).unwrap())
+            (
+                e.file_name().into_string().unwrap(),
+                fs::read(e.path()).unwrap(),
+            )
         })
         .collect();
     v.sort();
@@ -64,19 +67,37 @@ fn stage_then_seal_is_byte_identical_to_build() {
     assert_eq!(o.status.code(), Some(0), "{}", stderr(&o));
 
     let staged = f.path("staged").display().to_string();
-    let o = f.run(&split_args(&f, "stage", &["--staged".into(), staged.clone()]));
+    let o = f.run(&split_args(
+        &f,
+        "stage",
+        &["--staged".into(), staged.clone()],
+    ));
     assert_eq!(o.status.code(), Some(0), "{}", stderr(&o));
     assert!(f.path("staged/usr/bin/hello").is_file());
     // Staging again into the same directory is refused.
-    let o = f.run(&split_args(&f, "stage", &["--staged".into(), staged.clone()]));
+    let o = f.run(&split_args(
+        &f,
+        "stage",
+        &["--staged".into(), staged.clone()],
+    ));
     assert_eq!(o.status.code(), Some(1));
     assert!(stderr(&o).contains("already exists"), "{}", stderr(&o));
 
     let out2 = f.path("out2").display().to_string();
     let seal = |keys: bool| {
-        let mut extra = vec!["--staged".into(), staged.clone(), "--out".into(), out2.clone()];
+        let mut extra = vec![
+            "--staged".into(),
+            staged.clone(),
+            "--out".into(),
+            out2.clone(),
+        ];
         if keys {
-            extra.extend(["--binary-sign-key".into(), tcb.clone(), "--sign-key".into(), pkg.clone()]);
+            extra.extend([
+                "--binary-sign-key".into(),
+                tcb.clone(),
+                "--sign-key".into(),
+                pkg.clone(),
+            ]);
         }
         f.run(&split_args(&f, "seal", &extra))
     };

@@ -73,6 +73,7 @@ fn squeue(cluster: &Cluster) -> String {
 /// Waits until `/status` shows a running build whose job is `state`;
 /// returns the job id.
 fn wait_job(d: &Daemon, state: &str) -> String {
+    d.wait_for("the http server", |l| l.contains("server listening"));
     let deadline = Instant::now() + Duration::from_secs(40);
     loop {
         let st = d.status();
@@ -143,7 +144,12 @@ fn two_recipes_built_through_slurm_are_byte_identical_to_local_builds() {
     assert_eq!(local.code, 0, "{}", local.stderr);
     let remote = farms[1].run_manager(&["--once"], &[(k, &v)]);
     assert_eq!(remote.code, 0, "{}", remote.stderr);
-    assert_eq!(remote.count("build complete; waiting to publish"), 2, "{}", remote.stderr);
+    assert_eq!(
+        remote.count("build complete; waiting to publish"),
+        2,
+        "{}",
+        remote.stderr
+    );
 
     let want = packages(&farms[0].repo());
     assert_eq!(want.len(), 2, "{want:?}");
@@ -166,8 +172,10 @@ fn two_recipes_built_through_slurm_are_byte_identical_to_local_builds() {
 #[test]
 fn a_job_cancelled_from_outside_is_a_failure_with_backoff() {
     let t = tempfile::tempdir().unwrap();
-    let Some(cluster) = cluster("a_job_cancelled_from_outside_is_a_failure_with_backoff", t.path())
-    else {
+    let Some(cluster) = cluster(
+        "a_job_cancelled_from_outside_is_a_failure_with_backoff",
+        t.path(),
+    ) else {
         return;
     };
     let up = Upstream::new(t.path(), "pkg");
@@ -200,7 +208,10 @@ fn a_job_cancelled_from_outside_is_a_failure_with_backoff() {
     let status = d.status();
     let f = &status["failures"]["pkg@1.0.0-1"];
     assert_eq!(f["failures"], 1, "{status}");
-    assert!(f["last_error"].as_str().unwrap().contains("cancelled"), "{status}");
+    assert!(
+        f["last_error"].as_str().unwrap().contains("cancelled"),
+        "{status}"
+    );
     // Backing off: nothing was submitted again.
     assert_eq!(squeue(&cluster), "");
     let (code, _) = d.stop();
@@ -242,7 +253,10 @@ fn a_restart_while_a_job_runs_reattaches_and_publishes_once() {
     for entry in ["job.json", "job.sh"] {
         let text = std::fs::read(job_dir.join(entry)).unwrap();
         assert!(!text.windows(key_bytes.len()).any(|w| w == key_bytes));
-        assert!(!String::from_utf8_lossy(&text).contains(&key_path), "{entry}");
+        assert!(
+            !String::from_utf8_lossy(&text).contains(&key_path),
+            "{entry}"
+        );
     }
     let (code, text) = d.stop();
     assert_eq!(code, Some(0), "{text}");
@@ -252,11 +266,18 @@ fn a_restart_while_a_job_runs_reattaches_and_publishes_once() {
 
     std::fs::write(&gate, "").unwrap();
     let d = Daemon::start(&farm, port, &[], &[(k, &v)]);
-    let text = d.wait_for("the publish", |l| l.contains("msg=published"));
-    assert_eq!(text.matches("msg=published").count(), 1, "{text}");
+    let text = d.wait_for("the publish", |l| l.contains("build + publish complete"));
+    assert_eq!(
+        text.matches("build + publish complete").count(),
+        1,
+        "{text}"
+    );
     let log = std::fs::read_to_string(farm.state.join("logs/build-1.log")).unwrap();
     assert_eq!(log.matches("# submitted slurm job").count(), 1, "{log}");
-    assert!(log.contains(&format!("# re-attached to slurm job {id}")), "{log}");
+    assert!(
+        log.contains(&format!("# re-attached to slurm job {id}")),
+        "{log}"
+    );
     assert_eq!(
         farm.archive(),
         vec![("pkg".into(), "1.0.0-1".into(), "noarch".into())]

@@ -239,7 +239,10 @@ impl Cluster {
 impl Drop for Cluster {
     fn drop(&mut self) {
         // Jobs first, so no job outlives the test; then the daemons.
-        let _ = self.client("scancel").args(["--full", "-u", "root"]).status();
+        let _ = self
+            .client("scancel")
+            .args(["--full", "-u", "root"])
+            .status();
         self.kill_pidfile("slurmd.pid");
         self.kill_pidfile("slurmctld.pid");
         self.kill_pidfile("munged.pid");

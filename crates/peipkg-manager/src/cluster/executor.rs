@@ -5,8 +5,8 @@ use std::path::{Path, PathBuf};
 use std::time::{Duration, Instant};
 
 use super::contract::{
-    open_untrusted, read_result, write_json, JobDescription, JobResult, CONTRACT_VERSION,
-    JOB_FILE, NODE_LOG, RECIPE_DIR, STAGED_DIR,
+    open_untrusted, read_result, write_json, JobDescription, JobResult, CONTRACT_VERSION, JOB_FILE,
+    NODE_LOG, RECIPE_DIR, STAGED_DIR,
 };
 use super::engine::{JobState, Observed, Slurm};
 use crate::config::{GitConfig, SlurmConfig};
@@ -58,15 +58,22 @@ impl SlurmExecutor {
 
     /// Lays out the job directory and submits the job; returns its id.
     fn submit(&self, job: &BuildJob, shared: &Path) -> Result<String, JobError> {
-        let recipe_dir = job
-            .recipe_file
-            .parent()
-            .ok_or_else(|| other(format!("recipe file {} has no directory", job.recipe_file.display())))?;
+        let recipe_dir = job.recipe_file.parent().ok_or_else(|| {
+            other(format!(
+                "recipe file {} has no directory",
+                job.recipe_file.display()
+            ))
+        })?;
         let recipe_file = job
             .recipe_file
             .file_name()
             .map(|n| n.to_string_lossy().into_owned())
-            .ok_or_else(|| other(format!("recipe file {} has no name", job.recipe_file.display())))?;
+            .ok_or_else(|| {
+                other(format!(
+                    "recipe file {} has no name",
+                    job.recipe_file.display()
+                ))
+            })?;
         let private = self.private_recipe(job);
         for dir in [shared, private.parent().unwrap_or(&private)] {
             remove_all(dir).map_err(|e| other(format!("clear {}: {e}", dir.display())))?;
@@ -156,7 +163,10 @@ impl SlurmExecutor {
             let until = Instant::now() + self.cfg.poll_interval;
             while Instant::now() < until {
                 if cancel.is_cancelled() {
-                    note(log, &format!("# manager stopping; slurm job {id} left to finish"));
+                    note(
+                        log,
+                        &format!("# manager stopping; slurm job {id} left to finish"),
+                    );
                     return Err(JobError::Detached(format!("slurm job {id}")));
                 }
                 std::thread::sleep(Duration::from_millis(50));
@@ -175,7 +185,12 @@ impl SlurmExecutor {
         let result = read_result(shared).map_err(other)?;
         let res = match (end.state, result) {
             (JobState::Completed | JobState::Unknown, Some(r)) if r.ok => r,
-            (_, Some(JobResult { ok: false, error, .. })) => {
+            (
+                _,
+                Some(JobResult {
+                    ok: false, error, ..
+                }),
+            ) => {
                 return Err(other(format!(
                     "slurm job {id} {}: {}",
                     end.detail,
@@ -203,12 +218,19 @@ impl SlurmExecutor {
             }
         };
         let commit = res.commit.unwrap_or_default();
-        if !(commit.len() == 40 || commit.len() == 64) || !commit.bytes().all(|b| b.is_ascii_hexdigit()) {
-            return Err(other(format!("slurm job {id} reported commit {commit:?}, not a git object id")));
+        if !(commit.len() == 40 || commit.len() == 64)
+            || !commit.bytes().all(|b| b.is_ascii_hexdigit())
+        {
+            return Err(other(format!(
+                "slurm job {id} reported commit {commit:?}, not a git object id"
+            )));
         }
         let timestamp = res.timestamp.unwrap_or_default();
         if res.staged.as_deref() != Some(STAGED_DIR) {
-            return Err(other(format!("slurm job {id} reported staged tree {:?}, expected {STAGED_DIR:?}", res.staged)));
+            return Err(other(format!(
+                "slurm job {id} reported staged tree {:?}, expected {STAGED_DIR:?}",
+                res.staged
+            )));
         }
         self.seal(job, shared, &timestamp)?;
         let outputs = collect_outputs(&job.work_dir.join("out"), &job.packages, &job.version)
@@ -225,7 +247,8 @@ impl SlurmExecutor {
     fn seal(&self, job: &BuildJob, shared: &Path, timestamp: &str) -> Result<(), JobError> {
         let recipe_file = job.recipe_file.file_name().unwrap_or_default();
         let out = job.work_dir.join("out");
-        std::fs::create_dir_all(&out).map_err(|e| other(format!("create {}: {e}", out.display())))?;
+        std::fs::create_dir_all(&out)
+            .map_err(|e| other(format!("create {}: {e}", out.display())))?;
         let mut cmd = Cmd::new(&self.peipkg_build, self.timeout)
             .arg("seal")
             .arg("--recipe")
@@ -261,7 +284,10 @@ impl SlurmExecutor {
 
 /// Appends what the node wrote to the build's own log.
 fn copy_node_log(shared: &Path, id: &str, log: &Path) {
-    note(log, &format!("# --- output of slurm job {id} on its node ---"));
+    note(
+        log,
+        &format!("# --- output of slurm job {id} on its node ---"),
+    );
     if let Ok(mut from) = open_untrusted(&shared.join(NODE_LOG)) {
         if let Ok(mut to) = std::fs::File::options().append(true).create(true).open(log) {
             let _ = std::io::copy(&mut from, &mut to);
@@ -290,12 +316,21 @@ impl Executor for SlurmExecutor {
         let shared = self.shared_dir(job);
         let id = match &job.attach {
             Some(a) if a.backend == BACKEND => {
-                note(&job.log, &format!("# re-attached to slurm job {} ({})", a.job_id, a.state));
+                note(
+                    &job.log,
+                    &format!("# re-attached to slurm job {} ({})", a.job_id, a.state),
+                );
                 a.job_id.clone()
             }
             _ => {
                 let id = self.submit(job, &shared)?;
-                note(&job.log, &format!("# submitted slurm job {id}, job directory {}", shared.display()));
+                note(
+                    &job.log,
+                    &format!(
+                        "# submitted slurm job {id}, job directory {}",
+                        shared.display()
+                    ),
+                );
                 track(&BackendJob {
                     backend: BACKEND.into(),
                     job_id: id.clone(),

@@ -60,16 +60,8 @@ fn stage(dir: &Path, job: &JobDescription, log: &Path) -> Result<(String, String
     let staged = dir.join(STAGED_DIR);
     // A job that ran before (a requeue after a node failure) starts over.
     remove_all(&staged).map_err(|e| format!("remove {}: {e}", staged.display()))?;
-    let fetched = fetch(
-        &git,
-        &job.git,
-        &job.tag,
-        job.submodules,
-        &source,
-        log,
-        None,
-    )
-    .map_err(|e| format!("fetch source: {e}"))?;
+    let fetched = fetch(&git, &job.git, &job.tag, job.submodules, &source, log, None)
+        .map_err(|e| format!("fetch source: {e}"))?;
     let mut cmd = Cmd::new(
         &job.peipkg_build,
         Duration::from_secs(job.build_timeout_secs),

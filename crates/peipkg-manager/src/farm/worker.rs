@@ -178,7 +178,12 @@ impl Farm {
 
     fn run_claimed(&self, b: BuildRow) -> Result<()> {
         let log_path = self.logs_dir().join(format!("build-{}.log", b.id));
-        let _ = remove_all(&log_path);
+        // A cluster job from before a restart is re-attached to, not
+        // submitted again, and its log continues.
+        let attach = self.store().job_of(b.id)?;
+        if attach.is_none() {
+            let _ = remove_all(&log_path);
+        }
         self.store()
             .set_log_path(b.id, &log_path.display().to_string())?;
         crate::pipeline::fetch::note(
@@ -232,9 +237,7 @@ impl Farm {
                 },
             );
         }
-        // A cluster job from before a restart is re-attached to, not
-        // submitted again.
-        job.attach = self.store().job_of(b.id)?;
+        job.attach = attach;
         let track = |j: &crate::executor::BackendJob| {
             if let Err(e) = self.store().record_job(b.id, j, store::now()) {
                 self.log
