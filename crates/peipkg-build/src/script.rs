@@ -21,16 +21,33 @@ use std::path::{Path, PathBuf};
 use std::process::{Command, ExitStatus, Stdio};
 use std::time::{Duration, Instant};
 
+use crate::limits::{self, Limits, ProcessLimit};
+use crate::sandbox::Sandbox;
 use crate::signals;
 
 /// Names the build contract sets; `--build-env` may not override them.
-pub const RESERVED: [&str; 6] = [
+/// The reference reserves the first six; `HOME`, `TMPDIR` and `LANG` are
+/// set inside the sandbox for reproducible builds, so they are reserved too.
+pub const RESERVED: [&str; 9] = [
     "SOURCE_DIR",
     "DESTDIR",
     "SOURCE_DATE_EPOCH",
     "LC_ALL",
     "TZ",
     "PATH",
+    "HOME",
+    "TMPDIR",
+    "LANG",
+];
+
+/// Set inside the sandbox only (after the contract's six): a writable home
+/// and temporary directory on the sandbox's private tmpfs, and a UTF-8
+/// locale for tools that need one (`LC_ALL=C` still decides collation and
+/// messages).
+pub const SANDBOX_ENV: [(&str, &str); 3] = [
+    ("HOME", "/tmp/home"),
+    ("TMPDIR", "/tmp"),
+    ("LANG", "C.UTF-8"),
 ];
 
 /// `PATH` for the script when the caller has none.
@@ -140,6 +157,10 @@ pub enum ScriptError {
     TimedOut { path: PathBuf, limit: Duration },
     #[error("interrupted by {} while the build script ran; its process group was killed", signals::name(*.signal))]
     Interrupted { signal: i32 },
+    #[error("build script {path} failed after reaching the process limit of {limit} (--limit-processes): a fork was refused")]
+    ProcessLimit { path: PathBuf, limit: u64 },
+    #[error("build script {path} failed after a process reached the file size limit of {limit} bytes (--limit-file-size; it was killed by SIGXFSZ)")]
+    FileSizeLimit { path: PathBuf, limit: u64 },
 }
 
 /// What to run.
@@ -148,6 +169,13 @@ pub struct ScriptRun<'a> {
     pub workdir: &'a Path,
     pub env: &'a [(String, String)],
     pub timeout: Option<Duration>,
+    /// Run inside this bubblewrap sandbox (`None`: directly on the host).
+    pub sandbox: Option<&'a Sandbox>,
+    /// `SOURCE_DIR` and `DESTDIR`, the sandbox's writable paths.
+    pub source: &'a Path,
+    pub destdir: &'a Path,
+    pub limits: Limits,
+    pub process_limit: &'a ProcessLimit,
 }
 
 impl fmt::Debug for ScriptRun<'_> {
@@ -156,6 +184,8 @@ impl fmt::Debug for ScriptRun<'_> {
             .field("script", &self.script)
             .field("workdir", &self.workdir)
             .field("timeout", &self.timeout)
+            .field("sandbox", &self.sandbox)
+            .field("limits", &self.limits)
             .finish_non_exhaustive()
     }
 }
@@ -186,8 +216,26 @@ pub fn run(spec: &ScriptRun<'_>) -> Result<(), ScriptError> {
         .try_clone_to_owned()
         .map_err(spawn_err)?;
 
-    let mut child = Command::new(&shell)
-        .arg(spec.script)
+    let mut command = match spec.sandbox {
+        Some(sandbox) => {
+            sandbox.command(&shell, spec.script, spec.source, spec.workdir, spec.destdir)
+        }
+        None => {
+            let mut c = Command::new(&shell);
+            c.arg(spec.script);
+            c
+        }
+    };
+    let limits = spec.limits;
+    let procs_fd = spec.process_limit.procs_fd();
+    let nproc_rlimit = spec.process_limit.uses_rlimit();
+    // SAFETY: the closure runs between fork and exec and makes only
+    // async-signal-safe calls (write, setrlimit); procs_fd stays open in
+    // the parent until spawn returns.
+    unsafe {
+        command.pre_exec(move || limits::apply_in_child(&limits, procs_fd, nproc_rlimit));
+    }
+    let mut child = command
         .current_dir(spec.workdir)
         .env_clear()
         .envs(spec.env.iter().map(|(k, v)| (k, v)))
@@ -236,27 +284,48 @@ pub fn run(spec: &ScriptRun<'_>) -> Result<(), ScriptError> {
     // reused: killing it reaches exactly the script's leftover processes.
     kill_group(pgid);
     let status = child.wait().map_err(wait_err)?;
+    // Whatever escaped the group (setsid) but not the cgroup goes too.
+    spec.process_limit.kill_all();
     if let Some(err) = stopped_for {
         return Err(err);
     }
-    check_status(spec.script, status)
+    check_status(spec, status)
 }
 
-fn check_status(script: &Path, status: ExitStatus) -> Result<(), ScriptError> {
+fn check_status(spec: &ScriptRun<'_>, status: ExitStatus) -> Result<(), ScriptError> {
     use std::os::unix::process::ExitStatusExt;
     if status.success() {
         return Ok(());
     }
-    if let Some(code) = status.code() {
-        return Err(ScriptError::Exit {
-            path: script.to_path_buf(),
-            code,
+    let path = spec.script.to_path_buf();
+    // bubblewrap reports a child killed by signal N as exit status 128+N.
+    let signal = match status.code() {
+        Some(code) if spec.sandbox.is_some() && (129..=128 + 64).contains(&code) => {
+            Some(code - 128)
+        }
+        Some(_) => None,
+        None => Some(status.signal().unwrap_or(0)),
+    };
+    if spec.process_limit.limit_was_hit() {
+        return Err(ScriptError::ProcessLimit {
+            path,
+            limit: spec.limits.processes,
         });
     }
-    Err(ScriptError::Killed {
-        path: script.to_path_buf(),
-        signal: status.signal().unwrap_or(0),
-    })
+    // A shell reports a child killed by SIGXFSZ as 128+25.
+    if spec.limits.file_size > 0
+        && (signal == Some(libc::SIGXFSZ) || status.code() == Some(128 + libc::SIGXFSZ))
+    {
+        return Err(ScriptError::FileSizeLimit {
+            path,
+            limit: spec.limits.file_size,
+        });
+    }
+    match (status.code(), signal) {
+        (_, Some(signal)) => Err(ScriptError::Killed { path, signal }),
+        (Some(code), None) => Err(ScriptError::Exit { path, code }),
+        (None, None) => Err(ScriptError::Killed { path, signal: 0 }),
+    }
 }
 
 /// Whether the process has exited, leaving it unreaped (`WNOWAIT`).
@@ -405,6 +474,11 @@ mod tests {
             workdir: &work,
             env: &env,
             timeout,
+            sandbox: None,
+            source: Path::new("/src"),
+            destdir: &dir.path().join("out"),
+            limits: Limits::default(),
+            process_limit: &ProcessLimit::None,
         });
         (dir, result)
     }
@@ -501,6 +575,11 @@ mod tests {
             workdir: Path::new("/"),
             env: &[],
             timeout: None,
+            sandbox: None,
+            source: Path::new("/"),
+            destdir: Path::new("/"),
+            limits: Limits::default(),
+            process_limit: &ProcessLimit::None,
         })
         .unwrap_err();
         assert!(err.to_string().contains("/nonexistent/build.sh"), "{err}");
