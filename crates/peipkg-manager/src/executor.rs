@@ -29,6 +29,9 @@ pub struct BuildJob {
     pub sign_key: PathBuf,
     pub build_env: Vec<(String, String)>,
     pub binary_sign_keys: Vec<(String, PathBuf)>,
+    /// Appended to the reference's arguments: the sandbox and limits
+    /// (see [`crate::sandbox::build_args`]).
+    pub sandbox_args: Vec<String>,
     /// Scratch space the executor may use; the caller removes it.
     pub work_dir: PathBuf,
     /// The build's log file; everything the build prints goes here.
@@ -132,6 +135,7 @@ impl Executor for LocalExecutor {
             sign_key: job.sign_key.clone(),
             build_env: job.build_env.clone(),
             binary_sign_keys: job.binary_sign_keys.clone(),
+            sandbox_args: job.sandbox_args.clone(),
         };
         let outputs = run_build(
             &self.peipkg_build,

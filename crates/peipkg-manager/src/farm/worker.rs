@@ -170,6 +170,7 @@ impl Farm {
             sign_key: cfg.key_file.clone(),
             build_env,
             binary_sign_keys,
+            sandbox_args: crate::sandbox::build_args(&cfg, &b.recipe),
             work_dir: self.work_dir(b.id),
             log,
         })

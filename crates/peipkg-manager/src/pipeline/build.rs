@@ -24,6 +24,8 @@ pub struct BuildArgs {
     pub build_env: Vec<(String, String)>,
     /// `--binary-sign-key NAME=PATH`, one per granted signing key.
     pub binary_sign_keys: Vec<(String, PathBuf)>,
+    /// Ours, after the reference's arguments: `--sandbox ...`, `--limit-*`.
+    pub sandbox_args: Vec<String>,
 }
 
 impl BuildArgs {
@@ -56,6 +58,7 @@ impl BuildArgs {
             v.push("--binary-sign-key".into());
             v.push(format!("{k}={}", p.display()));
         }
+        v.extend(self.sandbox_args.iter().cloned());
         v
     }
 }
@@ -200,6 +203,7 @@ mod tests {
             sign_key: "/k".into(),
             build_env: vec![("PKM_KACS_TCB_PUBKEY_HEX".into(), "abcd".into())],
             binary_sign_keys: vec![("tcb".into(), "/keys/tcb".into())],
+            sandbox_args: Vec::new(),
         };
         assert_eq!(
             a.argv().join(" "),
