@@ -9,8 +9,9 @@
 //! config directory, state directory, keys and webhook secret. A
 //! `[[grant]]` with `network = true` adds `--sandbox-network` for that
 //! recipe only. With `sandbox = "none"` the manager passes none of these,
-//! so the reference `peipkg-build` keeps working; `/status` and the
-//! dashboard then show a warning.
+//! so the reference `peipkg-build` keeps working, and sets
+//! `PEIPKG_BUILD_SANDBOX=none` so ours does not sandbox either; `/status`
+//! and the dashboard then show a warning.
 
 use std::path::Path;
 use std::process::{Command, Stdio};
@@ -50,6 +51,16 @@ pub fn network_recipes(cfg: &Config) -> Vec<String> {
         .filter(|g| g.network)
         .map(|g| g.recipe.clone())
         .collect()
+}
+
+/// The environment `peipkg-build` gets: with `sandbox = "none"`,
+/// `PEIPKG_BUILD_SANDBOX=none`, which turns our `peipkg-build`'s default
+/// (`auto`) off while the command line stays one the reference accepts.
+pub fn build_env(cfg: &Config) -> Vec<(String, String)> {
+    match cfg.build.sandbox {
+        SandboxPolicy::Required => Vec::new(),
+        SandboxPolicy::None => vec![("PEIPKG_BUILD_SANDBOX".into(), "none".into())],
+    }
 }
 
 /// The arguments appended to `peipkg-build build` for `recipe`.

@@ -136,7 +136,16 @@ pub fn run(args: &[String]) -> anyhow::Result<i32> {
     };
     let text = |name: &str| m.string(name).unwrap_or_default().to_string();
     let level = zstd_level(&m);
-    let sandbox = SandboxMode::parse(&text("sandbox")).map_err(UsageError)?;
+    // PEIPKG_BUILD_SANDBOX gives the default, so a caller that must keep
+    // the reference's command line (the manager) can still choose.
+    let sandbox = match m.string("sandbox") {
+        Some(mode) => SandboxMode::parse(mode).map_err(UsageError)?,
+        None => match std::env::var("PEIPKG_BUILD_SANDBOX") {
+            Ok(mode) => SandboxMode::parse(&mode)
+                .map_err(|e| UsageError(format!("PEIPKG_BUILD_SANDBOX: {e}")))?,
+            Err(_) => SandboxMode::Auto,
+        },
+    };
     let limits = limits(&m)?;
     let req = BuildRequest {
         recipe: PathBuf::from(text("recipe")),

@@ -26,6 +26,8 @@ pub struct BuildArgs {
     pub binary_sign_keys: Vec<(String, PathBuf)>,
     /// Ours, after the reference's arguments: `--sandbox ...`, `--limit-*`.
     pub sandbox_args: Vec<String>,
+    /// Ours, in the environment (the command line stays the reference's).
+    pub sandbox_env: Vec<(String, String)>,
 }
 
 impl BuildArgs {
@@ -113,8 +115,11 @@ pub fn run_build(
         path: args.out.display().to_string(),
         source,
     })?;
-    let cmd = Cmd::new(program, timeout)
-        .args(args.argv())
+    let mut cmd = Cmd::new(program, timeout).args(args.argv());
+    for (k, v) in &args.sandbox_env {
+        cmd = cmd.env(k, v);
+    }
+    let cmd = cmd
         .stdout(Sink::File(log.to_path_buf()))
         .stderr(Sink::File(log.to_path_buf()));
     note(log, &cmd.display());
@@ -204,6 +209,7 @@ mod tests {
             build_env: vec![("PKM_KACS_TCB_PUBKEY_HEX".into(), "abcd".into())],
             binary_sign_keys: vec![("tcb".into(), "/keys/tcb".into())],
             sandbox_args: Vec::new(),
+            sandbox_env: Vec::new(),
         };
         assert_eq!(
             a.argv().join(" "),
