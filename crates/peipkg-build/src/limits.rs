@@ -91,6 +91,7 @@ impl PidsCgroup {
     pub fn create(max: u64) -> Result<PidsCgroup, CgroupUnavailable> {
         let root = pids_hierarchy()
             .ok_or_else(|| CgroupUnavailable("no pids cgroup controller is mounted".to_string()))?;
+        remove_stale(&root);
         let dir = root.join(format!(
             "peipkg-build-{}-{}",
             std::process::id(),
@@ -165,6 +166,32 @@ impl Drop for PidsCgroup {
         let deadline = Instant::now() + Duration::from_secs(5);
         while std::fs::remove_dir(&self.dir).is_err() && Instant::now() < deadline {
             std::thread::sleep(Duration::from_millis(10));
+        }
+    }
+}
+
+/// Removes the empty cgroups of peipkg-build processes that are gone (one
+/// killed by SIGKILL cannot remove its own).
+fn remove_stale(root: &Path) {
+    let Ok(entries) = std::fs::read_dir(root) else {
+        return;
+    };
+    for e in entries.flatten() {
+        let name = e.file_name();
+        let Some(pid) = name
+            .to_str()
+            .and_then(|n| n.strip_prefix("peipkg-build-"))
+            .and_then(|rest| rest.split('-').next())
+            .and_then(|p| p.parse::<libc::pid_t>().ok())
+        else {
+            continue;
+        };
+        // SAFETY: signal 0 only checks that the process exists.
+        let alive = unsafe { libc::kill(pid, 0) } == 0
+            || std::io::Error::last_os_error().raw_os_error() == Some(libc::EPERM);
+        if !alive {
+            // Fails (harmlessly) while tasks remain in it.
+            let _ = std::fs::remove_dir(e.path());
         }
     }
 }

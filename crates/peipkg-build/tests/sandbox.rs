@@ -306,6 +306,48 @@ fn network_only_when_granted() {
     assert!(sleepers(&p.mark).is_empty());
 }
 
+/// peipkg-build itself killed with SIGKILL (no chance to clean up): the
+/// sandbox still takes every build process with it.
+#[test]
+fn killing_peipkg_build_leaves_no_build_process() {
+    static N: AtomicU32 = AtomicU32::new(0);
+    let mark = format!(
+        "{}{}",
+        300_000 + std::process::id() % 600_000,
+        N.fetch_add(1, Ordering::Relaxed)
+    );
+    let f = Fixture::new(
+        &common::simple_recipe("hello", "\"usr/**\""),
+        &format!("setsid sleep {mark} </dev/null >/dev/null 2>&1 &\nsleep {mark}\n"),
+    );
+    let mut child = Command::new(BIN)
+        .args(f.build_args(&["--sandbox", "bwrap"]))
+        .env("TMPDIR", f.path("tmp"))
+        .stdout(std::process::Stdio::null())
+        .stderr(std::process::Stdio::null())
+        .spawn()
+        .unwrap();
+    let deadline = std::time::Instant::now() + Duration::from_secs(20);
+    while sleepers(&mark).len() < 2 {
+        assert!(
+            std::time::Instant::now() < deadline,
+            "the script never started"
+        );
+        std::thread::sleep(Duration::from_millis(20));
+    }
+    child.kill().unwrap();
+    child.wait().unwrap();
+    let deadline = std::time::Instant::now() + Duration::from_secs(10);
+    while !sleepers(&mark).is_empty() {
+        assert!(
+            std::time::Instant::now() < deadline,
+            "build processes outlived peipkg-build: {:?}",
+            sleepers(&mark)
+        );
+        std::thread::sleep(Duration::from_millis(50));
+    }
+}
+
 #[test]
 fn limits_stop_a_runaway_build_with_a_clear_error() {
     let f = Fixture::new(
