@@ -4,11 +4,12 @@
 //!
 //! ```text
 //! cargo build --release -p peipkg-build -p peipkg-bench
-//! target/release/bench-sandbox [--peipkg-build PATH] [--runs 7] [--workloads small,large]
+//! target/release/bench-sandbox [--peipkg-build PATH] [--runs 7] [--workloads tiny,small,large]
 //!     [--zstd-level 11] [--workdir DIR]
 //! ```
 //!
-//! `small` is bench-build's small tree (8 MiB, 200 files), `large` its
+//! `tiny` (4 files, 4 KiB) shows the fixed cost per build; `small` is
+//! bench-build's small tree (8 MiB, 200 files), `large` its
 //! W2-sized one (256 MiB, 3,000 files, W2-calibrated content); the recipe
 //! copies the source into `DESTDIR`, as bench-build's does. Both modes
 //! must produce the same bytes (checked). Medians of wall and CPU seconds
@@ -27,6 +28,12 @@ const BUILD_SH: &str = "#!/bin/sh\nset -e\ncp -a \"$SOURCE_DIR\"/. \"$DESTDIR\"/
 
 fn spec(name: &str) -> Result<TreeSpec> {
     Ok(match name {
+        "tiny" => TreeSpec {
+            total_bytes: 4 << 10,
+            files: 4,
+            symlinks: 0,
+            seed: 1,
+        },
         "small" => TreeSpec {
             total_bytes: 8 << 20,
             files: 200,
@@ -39,7 +46,7 @@ fn spec(name: &str) -> Result<TreeSpec> {
             symlinks: 16,
             seed: 1,
         },
-        other => bail!("unknown workload {other:?} (small, large)"),
+        other => bail!("unknown workload {other:?} (tiny, small, large)"),
     })
 }
 
@@ -51,7 +58,7 @@ fn median(mut v: Vec<f64>) -> f64 {
 fn main() -> Result<()> {
     let mut bin: Option<PathBuf> = None;
     let mut runs = 7usize;
-    let mut workloads = vec!["small".to_string(), "large".to_string()];
+    let mut workloads = vec!["tiny".to_string(), "small".to_string(), "large".to_string()];
     let mut level = "11".to_string();
     let mut workdir: Option<PathBuf> = None;
     let mut args = std::env::args().skip(1);
