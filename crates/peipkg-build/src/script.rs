@@ -4,7 +4,10 @@
 //! bit are irrelevant, as with the reference) in a fresh working directory,
 //! with stdin at end-of-file and an environment that holds exactly
 //! `SOURCE_DIR`, `DESTDIR`, `SOURCE_DATE_EPOCH`, `LC_ALL=C`, `TZ=UTC`,
-//! `PATH` and the `--build-env` entries, in that order.
+//! `PATH`, in the sandbox also `HOME`, `TMPDIR` and `LANG`
+//! ([`SANDBOX_ENV`]), and the `--build-env` entries, in that order. The
+//! process is started directly or through bubblewrap ([`crate::sandbox`]),
+//! under the [`crate::limits`].
 //!
 //! Differences from the reference, on purpose:
 //! - the script's stdout is sent to our stderr, so our stdout carries only
