@@ -392,7 +392,7 @@ mod tests {
             "B=2".into(),
             "A=x=y".into(),
             "EMPTY=".into(),
-            "HOME=/h".into(),
+            "USER=u".into(),
         ])
         .unwrap();
         assert_eq!(
@@ -401,7 +401,7 @@ mod tests {
                 ("A".to_string(), "x=y".to_string()),
                 ("B".to_string(), "2".to_string()),
                 ("EMPTY".to_string(), String::new()),
-                ("HOME".to_string(), "/h".to_string()),
+                ("USER".to_string(), "u".to_string()),
             ]
         );
         assert_eq!(
