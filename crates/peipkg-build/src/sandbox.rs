@@ -8,7 +8,8 @@
 //! writable host paths: `SOURCE_DIR`, the script's working directory and
 //! `DESTDIR`, each at the same path as outside, so the contract's
 //! environment is unchanged. The recipe's directory is visible read-only
-//! (scripts may keep patches beside them). Nothing else of the host is
+//! (scripts may keep patches beside them), unless it is a whole home
+//! directory or `/`, where only the script itself is. Nothing else of the host is
 //! mounted: not `/root`, `/home`, `/var`, `/srv`, `/mnt` or `/media`.
 //! Key files and other paths the caller names are covered (a file by
 //! `/dev/null`, a directory by an empty tmpfs) wherever they would
@@ -214,7 +215,12 @@ impl Layout<'_> {
                 "/tmp/home",
             ],
         );
-        let script_dir = self.script.and_then(Path::parent);
+        // The recipe directory, unless it is a whole home directory or the
+        // root (a recipe kept directly in ~): then only the script is shown.
+        let script_dir = self
+            .script
+            .and_then(Path::parent)
+            .filter(|dir| !is_home_or_root(&canonical(dir)));
         if let Some(dir) = script_dir {
             push_path(&mut a, "--ro-bind", dir, dir);
             visible.push(canonical(dir));
@@ -262,6 +268,17 @@ impl Layout<'_> {
     }
 }
 
+/// `/`, `/root`, `/home` or `/home/<user>`.
+fn is_home_or_root(dir: &Path) -> bool {
+    let parts: Vec<_> = dir.components().collect();
+    match parts.len() {
+        0 | 1 => true,
+        2 => dir == Path::new("/root") || dir == Path::new("/home"),
+        3 => dir.starts_with("/home"),
+        _ => false,
+    }
+}
+
 fn cover(args: &mut Vec<OsString>, path: &Path) {
     if path.is_dir() {
         args.push("--tmpfs".into());
@@ -300,5 +317,81 @@ impl Sandbox {
         let mut cmd = Command::new(&self.bwrap);
         cmd.args(layout.args()).arg("--").arg(shell).arg(script);
         cmd
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn home_directories_are_never_shown_whole() {
+        for dir in ["/", "/root", "/home", "/home/alice"] {
+            assert!(is_home_or_root(Path::new(dir)), "{dir}");
+        }
+        for dir in [
+            "/home/alice/recipes",
+            "/etc/peipkg/recipes/x",
+            "/srv/r",
+            "/tmp",
+        ] {
+            assert!(!is_home_or_root(Path::new(dir)), "{dir}");
+        }
+    }
+
+    #[test]
+    fn hidden_paths_are_covered_in_the_right_order() {
+        let d = tempfile::tempdir().unwrap();
+        let recipe = d.path().join("recipe");
+        let source = d.path().join("source");
+        let stage = d.path().join("stage");
+        for p in [&recipe, &source, &stage] {
+            std::fs::create_dir_all(p).unwrap();
+        }
+        std::fs::write(recipe.join("build.sh"), "true\n").unwrap();
+        std::fs::write(recipe.join("key"), "k").unwrap();
+        let hide = vec![
+            recipe.join("key"),
+            d.path().to_path_buf(),
+            PathBuf::from("/nonexistent"),
+        ];
+        let script = recipe.join("build.sh");
+        let layout = Layout {
+            script: Some(&script),
+            source: &source,
+            workdir: &stage,
+            destdir: &stage,
+            hide: &hide,
+            network: false,
+        };
+        let args: Vec<String> = layout
+            .args()
+            .iter()
+            .map(|a| a.to_string_lossy().into_owned())
+            .collect();
+        let at = |needle: &[&str]| {
+            args.windows(needle.len())
+                .position(|w| w == needle)
+                .unwrap_or_else(|| panic!("{needle:?} not in {args:?}"))
+        };
+        let s = |p: &Path| p.display().to_string();
+        assert!(args.contains(&"--unshare-net".to_string()));
+        // The key in the (visible) recipe dir is covered after that dir
+        // is mounted; the script is mounted last of all.
+        let recipe_bind = at(&["--ro-bind", &s(&recipe), &s(&recipe)]);
+        let key = at(&["--ro-bind", "/dev/null", &s(&recipe.join("key"))]);
+        let script_bind = at(&["--ro-bind", &s(&script), &s(&script)]);
+        let source_bind = at(&["--bind", &s(&source), &s(&source)]);
+        assert!(recipe_bind < key && key < script_bind && source_bind < key);
+        // The tempdir holding everything is not visible itself (it is
+        // under /tmp, a private tmpfs), so it is not covered at all.
+        assert!(!args.iter().any(|a| a == &s(d.path())), "{args:?}");
+        assert!(!args.iter().any(|a| a == "/nonexistent"));
+        // --sandbox-network keeps the host's network.
+        let open = Layout {
+            network: true,
+            ..layout
+        };
+        assert!(!open.args().iter().any(|a| a == "--unshare-net"));
     }
 }

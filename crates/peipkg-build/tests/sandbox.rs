@@ -32,6 +32,8 @@ rec() { R="$R$1=$2
 if [ -s "$KEY" ]; then rec key escaped; cp "$KEY" "$P/stolen-key"; else rec key blocked; fi
 # 2. a directory the operator hid with --sandbox-hide, inside the recipe dir
 if [ -s "$HIDDEN/secret" ]; then rec hidden escaped; else rec hidden blocked; fi
+# 2b. a file inside SOURCE_DIR the caller hid
+if [ -s "$SOURCE_DIR/.farm-secret" ]; then rec source-hidden escaped; else rec source-hidden blocked; fi
 # 3. /root and /home
 if [ -n "$(ls -A /root 2>/dev/null)" ]; then rec root escaped; else rec root blocked; fi
 if [ -n "$(ls -A /home 2>/dev/null)" ]; then rec home escaped; else rec home blocked; fi
@@ -138,6 +140,7 @@ impl Probe {
         fs::write(f.path("recipe/farm.key"), &key).unwrap();
         fs::create_dir(f.path("recipe/private")).unwrap();
         fs::write(f.path("recipe/private/secret"), "s3cret").unwrap();
+        f.write_source(".farm-secret", "s3cret");
         let listener = TcpListener::bind("127.0.0.1:0").unwrap();
         listener.set_nonblocking(true).unwrap();
         // Unique per probe: the tests of this file run in parallel.
@@ -163,6 +166,8 @@ impl Probe {
             f.path("recipe/farm.key").display().to_string(),
             "--sandbox-hide".into(),
             f.path("recipe/private").display().to_string(),
+            "--sandbox-hide".into(),
+            f.path("source/.farm-secret").display().to_string(),
             "--limit-processes".into(),
             "64".into(),
         ];
@@ -224,7 +229,7 @@ fn hostile_script_escapes_nothing_and_the_legit_part_builds() {
     let (files, results) = p.results();
     assert_eq!(file(&files, "usr/share/hello/f"), Some(&b"legit\n"[..]));
     let lines: Vec<&str> = results.lines().collect();
-    assert_eq!(lines.len(), 10, "{results}");
+    assert_eq!(lines.len(), 11, "{results}");
     for line in &lines {
         assert!(
             line.ends_with("=blocked"),
@@ -275,7 +280,14 @@ fn the_same_script_unsandboxed_escapes() {
     let o = p.build(&["--sandbox", "none", "--limit-processes", "0"]);
     assert_eq!(o.status.code(), Some(0), "{}", stderr(&o));
     let (files, results) = p.results();
-    for name in ["key", "hidden", "recipe-write", "network", "forks"] {
+    for name in [
+        "key",
+        "hidden",
+        "source-hidden",
+        "recipe-write",
+        "network",
+        "forks",
+    ] {
         assert!(
             results.contains(&format!("{name}=escaped\n")),
             "{name} not escaped unsandboxed:\n{results}"
