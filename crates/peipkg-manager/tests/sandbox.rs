@@ -303,3 +303,49 @@ fn status_and_dashboard_show_the_sandbox() {
     assert!(!page.contains("Sandbox off"), "{page}");
     d.stop();
 }
+
+/// A reload to `sandbox = "required"` with a builder that cannot sandbox is
+/// refused (the running config stays); with one that can, it applies.
+#[test]
+fn reload_checks_the_sandbox_too() {
+    let t = tempfile::tempdir().unwrap();
+    let (_up, farm) = common::one_release_farm(t.path(), |s| s);
+    let port = free_port();
+    let http = format!("[http]\naddr = \"127.0.0.1:{port}\"\n");
+    farm.write_config(&format!("sandbox = \"none\"\n{http}"));
+    let d = Daemon::start(&farm, port, &[], &[]);
+    d.wait_for("http", |l| l.contains("listening"));
+    assert_eq!(d.status()["sandbox"]["mode"], "none");
+
+    let real = common::sibling("peipkg-build");
+    let wrapper = t.path().join("no-bwrap-build");
+    std::fs::write(
+        &wrapper,
+        format!(
+            "#!/bin/sh\nif [ \"$1\" = sandbox-check ]; then PEIPKG_BWRAP=/bin/false exec '{}' \"$@\"; fi\nexec '{}' \"$@\"\n",
+            real.display(),
+            real.display()
+        ),
+    )
+    .unwrap();
+    use std::os::unix::fs::PermissionsExt;
+    std::fs::set_permissions(&wrapper, std::fs::Permissions::from_mode(0o755)).unwrap();
+    let required = farm.config_text(&http);
+    std::fs::write(
+        &farm.config,
+        required.replace(&real.display().to_string(), &wrapper.display().to_string()),
+    )
+    .unwrap();
+    d.signal(libc::SIGHUP);
+    let text = d.wait_for("the refused reload", |l| {
+        l.contains("reload: config invalid; keeping the current config")
+    });
+    assert!(text.contains("cannot create the build sandbox"), "{text}");
+    assert_eq!(d.status()["sandbox"]["mode"], "none");
+
+    std::fs::write(&farm.config, &required).unwrap();
+    d.signal(libc::SIGHUP);
+    d.wait_for("the reload", |l| l.contains("msg=\"config reloaded\""));
+    assert_eq!(d.status()["sandbox"]["mode"], "required");
+    d.stop();
+}
