@@ -82,7 +82,7 @@ pub fn flags() -> FlagSet {
     f.flag(
         "sandbox-hide",
         FlagKind::Strings,
-        "a file or directory the sandboxed build must not see (repeatable; --sign-key and --binary-sign-key files are always hidden)",
+        "a file or directory the sandboxed build must not see; --sign-key and --binary-sign-key files are always hidden",
     )
     .value_name("PATH");
     f.flag(
