@@ -19,9 +19,11 @@ use peipkg_format::identity::{
 use peipkg_format::keys::{KeyError, SigningKey};
 
 use crate::layout_check::{LayoutCheck, LayoutError};
+use crate::limits::{Limits, ProcessLimit};
 use crate::manifest_build::{manifest_for, BuildFacts};
 use crate::partition::{Claims, PartitionCheck, PartitionError, SelectedPayload};
 use crate::recipe::{self, Recipe, RecipeError};
+use crate::sandbox::{self, Sandbox, SandboxMode};
 use crate::script::{self, BuildEnvError, ScriptError, ScriptRun};
 use crate::sign_stanzas::{self, SignStanzaError};
 use crate::signals;
@@ -70,6 +72,15 @@ pub struct BuildRequest {
     pub keep_failed: bool,
     pub timeout: Option<Duration>,
     pub zstd_level: i32,
+    /// `--sandbox`.
+    pub sandbox: SandboxMode,
+    /// `--sandbox-network`: the build keeps the host's network.
+    pub sandbox_network: bool,
+    /// `--sandbox-hide`: more paths the build must not see (the key files
+    /// given on the command line are always hidden).
+    pub sandbox_hide: Vec<PathBuf>,
+    /// `--limit-processes`, `--limit-file-size`, `--limit-address-space`.
+    pub limits: Limits,
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -122,6 +133,8 @@ pub enum BuildError {
     Write { name: String, source: ArchiveError },
     #[error("interrupted by {}", signals::name(*.0))]
     Interrupted(i32),
+    #[error("--sandbox bwrap: {0}")]
+    SandboxUnusable(#[source] sandbox::Unusable),
 }
 
 /// Which part of a build a request is for: the whole of it, or one side
@@ -149,6 +162,7 @@ pub(crate) struct Prepared {
     binary_keys: Vec<(String, SigningKey)>,
     /// One output file name per stanza.
     file_names: Vec<String>,
+    sandbox: Option<Sandbox>,
 }
 
 /// Runs a whole build. Returns the absolute paths written, in stanza order.
@@ -285,11 +299,19 @@ pub(crate) fn prepare_phase(
         file_names.push(package_file_name(&name, &version, &arch));
     }
 
+    // Sealing runs no script, so it needs no sandbox.
+    let sandbox = if phase == Phase::Seal {
+        None
+    } else {
+        resolve_sandbox(req, reporter)?
+    };
+
     Ok(Prepared {
         recipe,
         script,
         source,
         out,
+        sandbox,
         env_extra,
         epoch,
         facts: BuildFacts {
@@ -311,7 +333,7 @@ fn run_staged(
     reporter: &mut dyn Reporter,
 ) -> Result<Vec<PathBuf>, BuildError> {
     let destdir = staging.destdir();
-    run_script(p, &destdir, &staging.workdir(), req)?;
+    run_script(p, &destdir, &staging.workdir(), req, reporter)?;
     seal_tree(p, &destdir, req, reporter)
 }
 
@@ -322,21 +344,46 @@ pub(crate) fn run_script(
     destdir: &Path,
     workdir: &Path,
     req: &BuildRequest,
+    reporter: &mut dyn Reporter,
 ) -> Result<(), BuildError> {
     let caller_path = std::env::var("PATH").ok();
-    let env = script::script_env(
+    let mut env = script::script_env(
         &p.source,
         destdir,
         p.epoch,
         caller_path.as_deref(),
         &p.env_extra,
     );
+    if p.sandbox.is_some() {
+        for (name, value) in env.iter_mut() {
+            if name == "PATH" {
+                *value = script::sandbox_path(value);
+            }
+        }
+        let contract = env.len() - p.env_extra.len();
+        env.splice(
+            contract..contract,
+            script::SANDBOX_ENV
+                .iter()
+                .map(|(k, v)| (k.to_string(), v.to_string())),
+        );
+    }
+    let (process_limit, warning) = ProcessLimit::set_up(&req.limits);
+    if let Some(warning) = warning {
+        reporter.warning(&warning);
+    }
     script::run(&ScriptRun {
         script: &p.script,
         workdir,
         env: &env,
         timeout: req.timeout,
+        sandbox: p.sandbox.as_ref(),
+        source: &p.source,
+        destdir,
+        limits: req.limits,
+        process_limit: &process_limit,
     })?;
+    drop(process_limit);
     check_interrupt()
 }
 
@@ -459,6 +506,39 @@ pub(crate) fn check_interrupt() -> Result<(), BuildError> {
         Some(signal) => Err(BuildError::Interrupted(signal)),
         None => Ok(()),
     }
+}
+
+/// Decides whether the build script runs in bubblewrap, and what it hides.
+fn resolve_sandbox(
+    req: &BuildRequest,
+    reporter: &mut dyn Reporter,
+) -> Result<Option<Sandbox>, BuildError> {
+    let bwrap = match req.sandbox {
+        SandboxMode::None => return Ok(None),
+        SandboxMode::Bwrap => sandbox::probe().map_err(BuildError::SandboxUnusable)?,
+        SandboxMode::Auto => match sandbox::probe() {
+            Ok(bwrap) => bwrap,
+            Err(why) => {
+                reporter.warning(&format!(
+                    "building WITHOUT a sandbox: {why}; the build script can read this host's files and keys (use --sandbox bwrap to require one, --sandbox none to silence this)"
+                ));
+                return Ok(None);
+            }
+        },
+    };
+    let mut hide: Vec<PathBuf> = req.sandbox_hide.clone();
+    hide.extend(req.sign_key.iter().cloned());
+    hide.extend(
+        req.binary_sign_keys
+            .iter()
+            .filter_map(|arg| arg.split_once('='))
+            .map(|(_, path)| PathBuf::from(path)),
+    );
+    Ok(Some(Sandbox {
+        bwrap,
+        network: req.sandbox_network,
+        hide,
+    }))
 }
 
 fn load_binary_sign_keys(args: &[String]) -> Result<Vec<(String, SigningKey)>, BuildError> {

@@ -4,7 +4,11 @@
 //! bit are irrelevant, as with the reference) in a fresh working directory,
 //! with stdin at end-of-file and an environment that holds exactly
 //! `SOURCE_DIR`, `DESTDIR`, `SOURCE_DATE_EPOCH`, `LC_ALL=C`, `TZ=UTC`,
-//! `PATH` and the `--build-env` entries, in that order.
+//! `PATH` (in the sandbox with the system directories appended when it
+//! lacks them, [`sandbox_path`]), in the sandbox also `HOME`, `TMPDIR` and
+//! `LANG` ([`SANDBOX_ENV`]), and the `--build-env` entries, in that order. The
+//! process is started directly or through bubblewrap ([`crate::sandbox`]),
+//! under the [`crate::limits`].
 //!
 //! Differences from the reference, on purpose:
 //! - the script's stdout is sent to our stderr, so our stdout carries only
@@ -21,20 +25,55 @@ use std::path::{Path, PathBuf};
 use std::process::{Command, ExitStatus, Stdio};
 use std::time::{Duration, Instant};
 
+use crate::limits::{self, Limits, ProcessLimit};
+use crate::sandbox::Sandbox;
 use crate::signals;
 
 /// Names the build contract sets; `--build-env` may not override them.
-pub const RESERVED: [&str; 6] = [
+/// The reference reserves the first six; `HOME`, `TMPDIR` and `LANG` are
+/// set inside the sandbox for reproducible builds, so they are reserved too.
+pub const RESERVED: [&str; 9] = [
     "SOURCE_DIR",
     "DESTDIR",
     "SOURCE_DATE_EPOCH",
     "LC_ALL",
     "TZ",
     "PATH",
+    "HOME",
+    "TMPDIR",
+    "LANG",
+];
+
+/// Set inside the sandbox only (after the contract's six): a writable home
+/// and temporary directory on the sandbox's private tmpfs, and a UTF-8
+/// locale for tools that need one (`LC_ALL=C` still decides collation and
+/// messages).
+pub const SANDBOX_ENV: [(&str, &str); 3] = [
+    ("HOME", "/tmp/home"),
+    ("TMPDIR", "/tmp"),
+    ("LANG", "C.UTF-8"),
 ];
 
 /// `PATH` for the script when the caller has none.
 const FALLBACK_PATH: &str = "/usr/local/bin:/usr/bin:/bin";
+
+/// `PATH` inside the sandbox: the caller's, then whichever of the
+/// system directories it lacks. The caller's `PATH` may hold only
+/// directories the sandbox does not mount (a private bin directory under
+/// `/tmp` or a home directory), which would leave the script without
+/// `mkdir` or `cc`; the system directories are always mounted read-only.
+pub fn sandbox_path(caller: &str) -> String {
+    let mut path = caller.to_string();
+    for dir in FALLBACK_PATH.split(':') {
+        if !caller.split(':').any(|d| d == dir) {
+            if !path.is_empty() {
+                path.push(':');
+            }
+            path.push_str(dir);
+        }
+    }
+    path
+}
 
 const POLL: Duration = Duration::from_millis(20);
 
@@ -140,6 +179,10 @@ pub enum ScriptError {
     TimedOut { path: PathBuf, limit: Duration },
     #[error("interrupted by {} while the build script ran; its process group was killed", signals::name(*.signal))]
     Interrupted { signal: i32 },
+    #[error("build script {path} failed after reaching the process limit of {limit} (--limit-processes): a fork was refused")]
+    ProcessLimit { path: PathBuf, limit: u64 },
+    #[error("build script {path} failed after a process reached the file size limit of {limit} bytes (--limit-file-size; it was killed by SIGXFSZ)")]
+    FileSizeLimit { path: PathBuf, limit: u64 },
 }
 
 /// What to run.
@@ -148,6 +191,13 @@ pub struct ScriptRun<'a> {
     pub workdir: &'a Path,
     pub env: &'a [(String, String)],
     pub timeout: Option<Duration>,
+    /// Run inside this bubblewrap sandbox (`None`: directly on the host).
+    pub sandbox: Option<&'a Sandbox>,
+    /// `SOURCE_DIR` and `DESTDIR`, the sandbox's writable paths.
+    pub source: &'a Path,
+    pub destdir: &'a Path,
+    pub limits: Limits,
+    pub process_limit: &'a ProcessLimit,
 }
 
 impl fmt::Debug for ScriptRun<'_> {
@@ -156,6 +206,8 @@ impl fmt::Debug for ScriptRun<'_> {
             .field("script", &self.script)
             .field("workdir", &self.workdir)
             .field("timeout", &self.timeout)
+            .field("sandbox", &self.sandbox)
+            .field("limits", &self.limits)
             .finish_non_exhaustive()
     }
 }
@@ -186,8 +238,27 @@ pub fn run(spec: &ScriptRun<'_>) -> Result<(), ScriptError> {
         .try_clone_to_owned()
         .map_err(spawn_err)?;
 
-    let mut child = Command::new(&shell)
-        .arg(spec.script)
+    let mut command = match spec.sandbox {
+        Some(sandbox) => {
+            let shell = crate::sandbox::visible_shell(shell);
+            sandbox.command(&shell, spec.script, spec.source, spec.workdir, spec.destdir)
+        }
+        None => {
+            let mut c = Command::new(&shell);
+            c.arg(spec.script);
+            c
+        }
+    };
+    let limits = spec.limits;
+    let procs_fd = spec.process_limit.procs_fd();
+    let nproc_rlimit = spec.process_limit.uses_rlimit();
+    // SAFETY: the closure runs between fork and exec and makes only
+    // async-signal-safe calls (write, setrlimit); procs_fd stays open in
+    // the parent until spawn returns.
+    unsafe {
+        command.pre_exec(move || limits::apply_in_child(&limits, procs_fd, nproc_rlimit));
+    }
+    let mut child = command
         .current_dir(spec.workdir)
         .env_clear()
         .envs(spec.env.iter().map(|(k, v)| (k, v)))
@@ -236,27 +307,48 @@ pub fn run(spec: &ScriptRun<'_>) -> Result<(), ScriptError> {
     // reused: killing it reaches exactly the script's leftover processes.
     kill_group(pgid);
     let status = child.wait().map_err(wait_err)?;
+    // Whatever escaped the group (setsid) but not the cgroup goes too.
+    spec.process_limit.kill_all();
     if let Some(err) = stopped_for {
         return Err(err);
     }
-    check_status(spec.script, status)
+    check_status(spec, status)
 }
 
-fn check_status(script: &Path, status: ExitStatus) -> Result<(), ScriptError> {
+fn check_status(spec: &ScriptRun<'_>, status: ExitStatus) -> Result<(), ScriptError> {
     use std::os::unix::process::ExitStatusExt;
     if status.success() {
         return Ok(());
     }
-    if let Some(code) = status.code() {
-        return Err(ScriptError::Exit {
-            path: script.to_path_buf(),
-            code,
+    let path = spec.script.to_path_buf();
+    // bubblewrap reports a child killed by signal N as exit status 128+N.
+    let signal = match status.code() {
+        Some(code) if spec.sandbox.is_some() && (129..=128 + 64).contains(&code) => {
+            Some(code - 128)
+        }
+        Some(_) => None,
+        None => Some(status.signal().unwrap_or(0)),
+    };
+    if spec.process_limit.limit_was_hit() {
+        return Err(ScriptError::ProcessLimit {
+            path,
+            limit: spec.limits.processes,
         });
     }
-    Err(ScriptError::Killed {
-        path: script.to_path_buf(),
-        signal: status.signal().unwrap_or(0),
-    })
+    // A shell reports a child killed by SIGXFSZ as 128+25.
+    if spec.limits.file_size > 0
+        && (signal == Some(libc::SIGXFSZ) || status.code() == Some(128 + libc::SIGXFSZ))
+    {
+        return Err(ScriptError::FileSizeLimit {
+            path,
+            limit: spec.limits.file_size,
+        });
+    }
+    match (status.code(), signal) {
+        (_, Some(signal)) => Err(ScriptError::Killed { path, signal }),
+        (Some(code), None) => Err(ScriptError::Exit { path, code }),
+        (None, None) => Err(ScriptError::Killed { path, signal: 0 }),
+    }
 }
 
 /// Whether the process has exited, leaving it unreaped (`WNOWAIT`).
@@ -312,6 +404,19 @@ fn find_shell(path_value: &str) -> Option<PathBuf> {
 
 #[cfg(test)]
 mod tests {
+    #[test]
+    fn sandbox_path_appends_the_missing_system_directories() {
+        assert_eq!(
+            super::sandbox_path("/tmp/t/bin"),
+            "/tmp/t/bin:/usr/local/bin:/usr/bin:/bin"
+        );
+        assert_eq!(
+            super::sandbox_path("/usr/bin:/opt/x/bin:/bin"),
+            "/usr/bin:/opt/x/bin:/bin:/usr/local/bin"
+        );
+        assert_eq!(super::sandbox_path(""), "/usr/local/bin:/usr/bin:/bin");
+    }
+
     use super::*;
 
     #[test]
@@ -320,7 +425,7 @@ mod tests {
             "B=2".into(),
             "A=x=y".into(),
             "EMPTY=".into(),
-            "HOME=/h".into(),
+            "USER=u".into(),
         ])
         .unwrap();
         assert_eq!(
@@ -329,7 +434,7 @@ mod tests {
                 ("A".to_string(), "x=y".to_string()),
                 ("B".to_string(), "2".to_string()),
                 ("EMPTY".to_string(), String::new()),
-                ("HOME".to_string(), "/h".to_string()),
+                ("USER".to_string(), "u".to_string()),
             ]
         );
         assert_eq!(
@@ -405,6 +510,11 @@ mod tests {
             workdir: &work,
             env: &env,
             timeout,
+            sandbox: None,
+            source: Path::new("/src"),
+            destdir: &dir.path().join("out"),
+            limits: Limits::default(),
+            process_limit: &ProcessLimit::None,
         });
         (dir, result)
     }
@@ -501,6 +611,11 @@ mod tests {
             workdir: Path::new("/"),
             env: &[],
             timeout: None,
+            sandbox: None,
+            source: Path::new("/"),
+            destdir: Path::new("/"),
+            limits: Limits::default(),
+            process_limit: &ProcessLimit::None,
         })
         .unwrap_err();
         assert!(err.to_string().contains("/nonexistent/build.sh"), "{err}");

@@ -47,7 +47,7 @@ pub fn stage(
         path: staged.clone(),
         reason: format!("cannot create the staged directory: {e}"),
     })?;
-    let outcome = run_script(&prepared, &staged, &staging.workdir(), &req);
+    let outcome = run_script(&prepared, &staged, &staging.workdir(), &req, reporter);
     if let Err(e) = staging.remove() {
         reporter.warning(&format!("could not remove the staging directory: {e}"));
     }

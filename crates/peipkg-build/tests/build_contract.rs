@@ -19,8 +19,13 @@ fn script_environment_is_exactly_the_contract() {
          echo data > \"$DESTDIR/usr/share/hello/f\"\n",
     );
     let report = f.path("report").display().to_string();
+    // Unsandboxed: the reference's contract (the report is written outside
+    // DESTDIR, which the sandbox forbids; tests/sandbox.rs checks the
+    // sandboxed environment).
     let o = Command::new(BIN)
         .args(f.build_args(&[
+            "--sandbox",
+            "none",
             "--build-env",
             &format!("REPORT={report}"),
             "--build-env",
@@ -200,7 +205,14 @@ fn sigterm_kills_the_process_group_and_cleans_up() {
     );
     let mark = f.path("mark");
     let child = Command::new(BIN)
-        .args(f.build_args(&["--build-env", &format!("MARK={}", mark.display())]))
+        // The mark is written outside DESTDIR, so this runs unsandboxed;
+        // tests/sandbox.rs checks the sandboxed kill.
+        .args(f.build_args(&[
+            "--sandbox",
+            "none",
+            "--build-env",
+            &format!("MARK={}", mark.display()),
+        ]))
         .env("TMPDIR", f.path("tmp"))
         .stdout(Stdio::piped())
         .stderr(Stdio::piped())

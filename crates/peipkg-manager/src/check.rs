@@ -64,6 +64,30 @@ pub fn check(config_path: &std::path::Path) -> CheckReport {
         }
     }
 
+    match (cfg.build.sandbox, find_program(&cfg.build.peipkg_build)) {
+        (crate::config::SandboxPolicy::Required, Some(build)) => {
+            match crate::sandbox::check(&build) {
+                Ok(()) => rep.notes.push(
+                    "sandbox: builds run in bubblewrap (peipkg-build sandbox-check ok)".into(),
+                ),
+                Err(e) => rep.problems.push(e),
+            }
+        }
+        (crate::config::SandboxPolicy::Required, None) => {}
+        (crate::config::SandboxPolicy::None, _) => {
+            if let Some(w) = crate::sandbox::warning(&cfg) {
+                rep.warnings.push(w);
+            }
+        }
+    }
+    let network = crate::sandbox::network_recipes(&cfg);
+    if !network.is_empty() {
+        rep.notes.push(format!(
+            "sandbox: network granted to {}",
+            network.join(", ")
+        ));
+    }
+
     let mut keys = vec![("[signing].key_file".to_string(), cfg.key_file.clone())];
     for k in &cfg.signing_keys {
         keys.push((format!("[[signing_key]] {}", k.name), k.private.clone()));

@@ -29,6 +29,11 @@ pub struct BuildJob {
     pub sign_key: PathBuf,
     pub build_env: Vec<(String, String)>,
     pub binary_sign_keys: Vec<(String, PathBuf)>,
+    /// Appended to the reference's arguments: the sandbox and limits
+    /// (see [`crate::sandbox::build_args`]).
+    pub sandbox_args: Vec<String>,
+    /// Set in `peipkg-build`'s environment (`PEIPKG_BUILD_SANDBOX=none`).
+    pub sandbox_env: Vec<(String, String)>,
     /// Scratch space the executor may use; the caller removes it.
     pub work_dir: PathBuf,
     /// The build's log file; everything the build prints goes here.
@@ -163,6 +168,8 @@ impl Executor for LocalExecutor {
             sign_key: job.sign_key.clone(),
             build_env: job.build_env.clone(),
             binary_sign_keys: job.binary_sign_keys.clone(),
+            sandbox_args: job.sandbox_args.clone(),
+            sandbox_env: job.sandbox_env.clone(),
         };
         let outputs = run_build(
             &self.peipkg_build,

@@ -21,6 +21,7 @@ pub mod once;
 pub mod pipeline;
 pub mod process;
 pub mod roster;
+pub mod sandbox;
 pub mod sign_grant;
 pub mod store;
 pub mod tag_version;

@@ -76,6 +76,7 @@ mod tests {
             recipe: "loregd".into(),
             inject_pubkey: Vec::new(),
             sign: sign.iter().map(|s| s.to_string()).collect(),
+            network: false,
         }
     }
 

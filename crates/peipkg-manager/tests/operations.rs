@@ -181,8 +181,9 @@ fn systemd_readiness_lock_and_webhooks_without_a_secret() {
 fn operator_commands_drive_a_running_daemon() {
     let t = tempfile::tempdir().unwrap();
     let farm = FarmDir::new(t.path());
-    let marker = t.path().join("fixed");
-    let gate = t.path().join("gate");
+    // In a recipe directory: the sandboxed build sees it (read-only).
+    let marker = farm.recipes.join("flaky/fixed");
+    let gate = farm.recipes.join("blocker/gate");
     // flaky fails until the marker exists; blocker holds the only worker
     // until the gate exists.
     let flaky = Upstream::new(t.path(), "flaky");

@@ -67,7 +67,8 @@ fn a_killed_manager_resumes_its_queue_after_restart() {
     let farm = FarmDir::new(t.path());
     // The "slow" release waits for a gate the test opens only after it has
     // killed the manager.
-    let gate = t.path().join("gate");
+    // In a recipe directory: the sandboxed build sees it (read-only).
+    let gate = farm.recipes.join("slow/gate");
     let build = format!(
         "#!/bin/sh\nset -e\nif grep -qx slow \"$SOURCE_DIR/a.txt\"; then i=0; while [ ! -e '{}' ] && [ $i -lt 600 ]; do sleep 0.05; i=$((i+1)); done; fi\nmkdir -p \"$DESTDIR/usr/share/slow\"\ncp -R \"$SOURCE_DIR/.\" \"$DESTDIR/usr/share/slow/\"\n",
         gate.display()

@@ -4,8 +4,12 @@ use std::path::PathBuf;
 
 use peipkg_cli::{FlagKind, FlagSet, EXIT_OK};
 
-use super::{parse, require_non_empty, sign_key, zstd_level, zstd_level_flag, StderrReporter};
+use super::{
+    parse, require_non_empty, sign_key, zstd_level, zstd_level_flag, StderrReporter, UsageError,
+};
 use crate::build::{build, BuildRequest};
+use crate::limits::{parse_size, Limits};
+use crate::sandbox::SandboxMode;
 
 pub fn flags() -> FlagSet {
     let mut f = FlagSet::new("peipkg-build build", "[flags]");
@@ -64,8 +68,94 @@ pub fn flags() -> FlagSet {
         FlagKind::Duration,
         "kill the build script's whole process group after this long (e.g. 2h); default no limit",
     );
+    sandbox_flags(&mut f);
     zstd_level_flag(&mut f);
     f
+}
+
+/// The sandbox and `--limit-*` flags (`build` and `stage` both run the
+/// script).
+pub(super) fn sandbox_flags(f: &mut FlagSet) {
+    f.flag(
+        "sandbox",
+        FlagKind::String,
+        "auto|bwrap|none: run the build script in a bubblewrap sandbox (auto: when bubblewrap works here, else warn and run unsandboxed)",
+    )
+    .value_name("MODE");
+    f.flag(
+        "sandbox-network",
+        FlagKind::Bool,
+        "let the sandboxed build script use the host's network (default: no network)",
+    );
+    f.flag(
+        "sandbox-hide",
+        FlagKind::Strings,
+        "a file or directory the sandboxed build must not see; --sign-key and --binary-sign-key files are always hidden",
+    )
+    .value_name("PATH");
+    f.flag(
+        "limit-processes",
+        FlagKind::String,
+        "most processes the build may run at once (default 4096; 0 = no limit)",
+    )
+    .value_name("N");
+    f.flag(
+        "limit-file-size",
+        FlagKind::String,
+        "largest file a build process may write, e.g. 16G (default 16G; 0 = no limit)",
+    )
+    .value_name("SIZE");
+    f.flag(
+        "limit-address-space",
+        FlagKind::String,
+        "most virtual memory per build process, e.g. 32G (default 32G; 0 = no limit)",
+    )
+    .value_name("SIZE");
+}
+
+/// The three `--limit-*` flags, defaults where not given.
+fn limits(m: &peipkg_cli::Matches) -> anyhow::Result<Limits> {
+    let mut limits = Limits::default();
+    if let Some(v) = m.string("limit-processes").filter(|v| !v.is_empty()) {
+        limits.processes = v.parse().map_err(|_| {
+            UsageError(format!(
+                "--limit-processes {v:?}: expected a whole number (0 = no limit)"
+            ))
+        })?;
+    }
+    if let Some(v) = m.string("limit-file-size").filter(|v| !v.is_empty()) {
+        limits.file_size =
+            parse_size("limit-file-size", v).map_err(|e| UsageError(e.to_string()))?;
+    }
+    if let Some(v) = m.string("limit-address-space").filter(|v| !v.is_empty()) {
+        limits.address_space =
+            parse_size("limit-address-space", v).map_err(|e| UsageError(e.to_string()))?;
+    }
+    Ok(limits)
+}
+
+/// The sandbox mode, network, hidden paths and limits a command line asks
+/// for.
+pub(super) fn sandbox_request(
+    m: &peipkg_cli::Matches,
+) -> anyhow::Result<(SandboxMode, bool, Vec<PathBuf>, Limits)> {
+    // PEIPKG_BUILD_SANDBOX gives the default, so a caller that must keep
+    // the reference's command line (the manager) can still choose.
+    let sandbox = match m.string("sandbox") {
+        Some(mode) => SandboxMode::parse(mode).map_err(UsageError)?,
+        None => match std::env::var("PEIPKG_BUILD_SANDBOX") {
+            Ok(mode) => SandboxMode::parse(&mode)
+                .map_err(|e| UsageError(format!("PEIPKG_BUILD_SANDBOX: {e}")))?,
+            Err(_) => SandboxMode::Auto,
+        },
+    };
+    let limits = limits(&m)?;
+    let hide = m
+        .strings("sandbox-hide")
+        .iter()
+        .map(PathBuf::from)
+        .collect();
+    Ok((sandbox, m.flag("sandbox-network"), hide, limits))
 }
 
 pub fn run(args: &[String]) -> anyhow::Result<i32> {
@@ -76,6 +166,7 @@ pub fn run(args: &[String]) -> anyhow::Result<i32> {
     };
     let text = |name: &str| m.string(name).unwrap_or_default().to_string();
     let level = zstd_level(&m);
+    let (sandbox, sandbox_network, sandbox_hide, limits) = sandbox_request(&m)?;
     let req = BuildRequest {
         recipe: PathBuf::from(text("recipe")),
         source: PathBuf::from(text("source")),
@@ -91,6 +182,10 @@ pub fn run(args: &[String]) -> anyhow::Result<i32> {
         timeout: m.duration("timeout").filter(|d| !d.is_zero()),
         // Out-of-range values are reported by the build with the range.
         zstd_level: level,
+        sandbox,
+        sandbox_network,
+        sandbox_hide,
+        limits,
     };
     require_non_empty(&[
         ("recipe", &req.recipe),

@@ -32,6 +32,7 @@ subcommands:
   inspect       show a package's manifest, payload, sizes and signature
   verify        run the full consumer-side verification of a package
   binary-sign   embed a .peios.sig (PIP) signature into an ELF binary in place
+  sandbox-check check that build scripts can run in a bubblewrap sandbox here
 
 Run 'peipkg-build <subcommand> -h' (or 'peipkg-build help <subcommand>') for the flags of a subcommand.
 ";
@@ -47,6 +48,7 @@ const SUBCOMMANDS: &[&str] = &[
     "inspect",
     "verify",
     "binary-sign",
+    "sandbox-check",
 ];
 
 /// A command line that was understood but is not acceptable (exit 2).
@@ -97,6 +99,7 @@ pub fn run<I: IntoIterator<Item = OsString>>(args: I) -> i32 {
         "inspect" => inspect_cmd::run(rest),
         "verify" => verify_cmd::run(rest),
         "binary-sign" => binary_sign(rest),
+        "sandbox-check" => sandbox_check(rest),
         other => {
             eprint!("{PROGRAM}: unknown subcommand {other:?}\n\n{USAGE}");
             return EXIT_USAGE;
@@ -195,6 +198,23 @@ fn binary_sign(args: &[String]) -> anyhow::Result<i32> {
     require_non_empty(&[("in", &input), ("key", &key_path)])?;
     let key = peipkg_format::keys::SigningKey::load(&key_path)?;
     crate::binary_sign::sign_file(&input, &key)?;
+    Ok(EXIT_OK)
+}
+
+/// `sandbox-check`: exit 0 and a description when bubblewrap can build
+/// the sandbox here, exit 1 and the reason when not (the manager runs this
+/// before it starts with `[build].sandbox = "required"`).
+fn sandbox_check(args: &[String]) -> anyhow::Result<i32> {
+    let mut flags = FlagSet::new("peipkg-build sandbox-check", "");
+    flags.about(
+        "Check that `build --sandbox bwrap` works here: run `true` in a sandbox made the same way.",
+    );
+    if let Err(code) = parse(&flags, args) {
+        return Ok(code);
+    }
+    let bwrap = crate::sandbox::probe().map_err(|e| anyhow::anyhow!("sandbox unusable: {e}"))?;
+    println!("sandbox: bubblewrap {} works here", bwrap.display());
+    println!("{}", crate::limits::describe_process_limit());
     Ok(EXIT_OK)
 }
 

@@ -67,6 +67,7 @@ pub fn stage_flags() -> FlagSet {
         FlagKind::Duration,
         "kill the build script's whole process group after this long (e.g. 2h); default no limit",
     );
+    super::build_cmd::sandbox_flags(&mut f);
     f
 }
 
@@ -115,7 +116,12 @@ pub fn run_stage(args: &[String]) -> anyhow::Result<i32> {
         Err(code) => return Ok(code),
     };
     let text = |name: &str| m.string(name).unwrap_or_default().to_string();
+    let (sandbox, sandbox_network, sandbox_hide, limits) = super::build_cmd::sandbox_request(&m)?;
     let req = BuildRequest {
+        sandbox,
+        sandbox_network,
+        sandbox_hide,
+        limits,
         recipe: PathBuf::from(text("recipe")),
         source: PathBuf::from(text("source")),
         version: text("version"),

@@ -41,6 +41,11 @@ pub struct JobDescription {
     pub source_ref: String,
     /// `--build-env NAME=VALUE` pairs (granted public keys).
     pub build_env: Vec<(String, String)>,
+    /// Appended to `peipkg-build stage`: the sandbox and limits the farm's
+    /// config asks for (`--sandbox bwrap`, `--limit-*`).
+    pub stage_args: Vec<String>,
+    /// Set in `peipkg-build stage`'s environment.
+    pub stage_env: Vec<(String, String)>,
     /// Programs on the node.
     pub peipkg_build: String,
     pub git_program: String,

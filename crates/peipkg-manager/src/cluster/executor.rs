@@ -100,6 +100,8 @@ impl SlurmExecutor {
             farm_id: job.farm_id.clone(),
             source_ref: source_ref(&job.git, &job.tag),
             build_env: job.build_env.clone(),
+            stage_args: node_stage_args(&job.sandbox_args),
+            stage_env: job.sandbox_env.clone(),
             peipkg_build: self.cfg.node_peipkg_build.clone(),
             git_program: self.cfg.node_git.clone(),
             allow_file_submodules: self.git.allow_file_submodules,
@@ -280,6 +282,22 @@ impl SlurmExecutor {
             e => other(format!("peipkg-build seal: {}", e.reason())),
         })
     }
+}
+
+/// The sandbox arguments of a local build, less `--sandbox-hide PATH`:
+/// those name this host's keys and state, which a node does not have (and
+/// whose paths it need not learn).
+fn node_stage_args(args: &[String]) -> Vec<String> {
+    let mut out = Vec::new();
+    let mut it = args.iter();
+    while let Some(a) = it.next() {
+        if a == "--sandbox-hide" {
+            it.next();
+        } else {
+            out.push(a.clone());
+        }
+    }
+    out
 }
 
 /// Appends what the node wrote to the build's own log.

@@ -80,6 +80,10 @@ fn stage(dir: &Path, job: &JobDescription, log: &Path) -> Result<(String, String
     for (k, v) in &job.build_env {
         cmd = cmd.arg("--build-env").arg(format!("{k}={v}"));
     }
+    cmd = cmd.args(&job.stage_args);
+    for (k, v) in &job.stage_env {
+        cmd = cmd.env(k, v);
+    }
     let cmd = cmd
         .stdout(Sink::File(log.to_path_buf()))
         .stderr(Sink::File(log.to_path_buf()));

@@ -72,6 +72,18 @@ pub struct Grant {
     pub recipe: String,
     pub inject_pubkey: Vec<String>,
     pub sign: Vec<String>,
+    /// `network = true` (ours): the recipe's sandboxed build keeps the
+    /// host's network (`peipkg-build --sandbox-network`).
+    pub network: bool,
+}
+
+/// `[build].sandbox` (ours).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum SandboxPolicy {
+    /// Every build runs in bubblewrap; the farm does not start without it.
+    Required,
+    /// Builds run on the host, as with the reference (shown as a warning).
+    None,
 }
 
 /// `[build]` (ours): how builds and publishes run.
@@ -98,6 +110,12 @@ pub struct BuildConfig {
     pub log_retention: Duration,
     /// Where builds run (`[slurm]` configures the cluster one).
     pub executor: ExecutorKind,
+    pub sandbox: SandboxPolicy,
+    /// `limit_processes`, `limit_file_size`, `limit_address_space`:
+    /// passed to `peipkg-build` as `--limit-*` when set.
+    pub limit_processes: Option<u64>,
+    pub limit_file_size: Option<String>,
+    pub limit_address_space: Option<String>,
 }
 
 /// `[git]` (ours): how upstreams are listed and fetched.
@@ -489,6 +507,14 @@ fn read_signing_keys(r: &mut Reporter<'_>, entries: Vec<Section<'_>>) -> Vec<Sig
     out
 }
 
+/// `123`, `64K`, `16G`: what `peipkg-build --limit-file-size` takes.
+fn is_size(v: &str) -> bool {
+    let digits = v
+        .strip_suffix(['K', 'M', 'G', 'T', 'k', 'm', 'g', 't'])
+        .unwrap_or(v);
+    !digits.is_empty() && digits.len() <= 15 && digits.bytes().all(|b| b.is_ascii_digit())
+}
+
 fn is_env_name(s: &str) -> bool {
     let mut chars = s.chars();
     matches!(chars.next(), Some(c) if c.is_ascii_alphabetic() || c == '_')
@@ -506,6 +532,7 @@ fn read_grants(
         let recipe = e.string(r, "recipe").unwrap_or_default();
         let inject_pubkey = e.string_array(r, "inject_pubkey").unwrap_or_default();
         let sign = e.string_array(r, "sign").unwrap_or_default();
+        let network = e.bool(r, "network").unwrap_or(false);
         if recipe.is_empty() {
             r.push(e.line, format!("{}: recipe is required", e.label));
         } else if !seen.insert(recipe.clone()) {
@@ -543,6 +570,7 @@ fn read_grants(
                 recipe,
                 inject_pubkey,
                 sign,
+                network,
             });
         }
     }
@@ -561,6 +589,10 @@ fn read_build(r: &mut Reporter<'_>, sec: Option<Section<'_>>) -> Option<BuildCon
         verify: true,
         log_retention: Duration::from_secs(30 * 24 * 3600),
         executor: ExecutorKind::Local,
+        sandbox: SandboxPolicy::Required,
+        limit_processes: None,
+        limit_file_size: None,
+        limit_address_space: None,
     };
     let Some(mut s) = sec else {
         return Some(cfg);
@@ -615,6 +647,44 @@ fn read_build(r: &mut Reporter<'_>, sec: Option<Section<'_>>) -> Option<BuildCon
     }
     if let Some(v) = s.bool(r, "verify") {
         cfg.verify = v;
+    }
+    match s.string(r, "sandbox").as_deref() {
+        None | Some("required") => {}
+        Some("none") => cfg.sandbox = SandboxPolicy::None,
+        Some(other) => {
+            r.push(
+                s.key_line("sandbox"),
+                format!("[build].sandbox {other:?}: expected \"required\" or \"none\""),
+            );
+            ok = false;
+        }
+    }
+    if let Some(n) = s.integer(r, "limit_processes") {
+        if n >= 0 {
+            cfg.limit_processes = Some(n as u64);
+        } else {
+            r.push(
+                s.key_line("limit_processes"),
+                format!("[build].limit_processes {n} must not be negative (0 = no limit)"),
+            );
+            ok = false;
+        }
+    }
+    for (key, slot) in [
+        ("limit_file_size", &mut cfg.limit_file_size),
+        ("limit_address_space", &mut cfg.limit_address_space),
+    ] {
+        if let Some(v) = s.string(r, key) {
+            if is_size(&v) {
+                *slot = Some(v);
+            } else {
+                r.push(
+                    s.key_line(key),
+                    format!("[build].{key} {v:?}: expected a byte count with an optional K, M, G or T suffix, e.g. \"16G\" (\"0\" = no limit)"),
+                );
+                ok = false;
+            }
+        }
     }
     match slurm::read_executor(r, &mut s) {
         Some(e) => cfg.executor = e,

@@ -264,3 +264,61 @@ fn unreadable_config_is_one_clear_problem() {
     assert_eq!(e.0.len(), 1);
     assert!(e.to_string().contains("cannot read config"), "{e}");
 }
+
+#[test]
+fn sandbox_policy_limits_and_network_grants() {
+    let c = parse(FULL).unwrap();
+    assert_eq!(c.build.sandbox, SandboxPolicy::Required);
+    assert_eq!(c.build.limit_processes, None);
+    let c = parse(&format!(
+        "{FULL}\n[build]\nsandbox = \"none\"\nlimit_processes = 512\nlimit_file_size = \"2G\"\nlimit_address_space = \"0\"\n\n[[grant]]\nrecipe = \"npm-thing\"\nnetwork = true\n"
+    ))
+    .unwrap();
+    assert_eq!(c.build.sandbox, SandboxPolicy::None);
+    assert_eq!(c.build.limit_processes, Some(512));
+    assert_eq!(c.build.limit_file_size.as_deref(), Some("2G"));
+    assert_eq!(c.build.limit_address_space.as_deref(), Some("0"));
+    assert!(c.grants[0].network);
+    assert_eq!(
+        crate::sandbox::build_env(&c),
+        [("PEIPKG_BUILD_SANDBOX".to_string(), "none".to_string())]
+    );
+    // sandbox = "none": no sandbox flags, so the reference binary works.
+    assert_eq!(
+        crate::sandbox::build_args(&c, "npm-thing"),
+        [
+            "--limit-processes",
+            "512",
+            "--limit-file-size",
+            "2G",
+            "--limit-address-space",
+            "0"
+        ]
+    );
+
+    let c = parse(&format!(
+        "{FULL}\n[[grant]]\nrecipe = \"npm-thing\"\nnetwork = true\n"
+    ))
+    .unwrap();
+    let args = crate::sandbox::build_args(&c, "npm-thing").join(" ");
+    assert_eq!(
+        args,
+        "--sandbox bwrap --sandbox-network --sandbox-hide /c --sandbox-hide /var/lib/peipkg-manager \
+         --sandbox-hide /etc/peipkg-manager/farm.ed25519 --sandbox-hide /etc/peipkg-manager/webhook-secret"
+    );
+    assert!(!crate::sandbox::build_args(&c, "other").contains(&"--sandbox-network".to_string()));
+    assert!(crate::sandbox::build_env(&c).is_empty());
+
+    let e = parse(&format!(
+        "{FULL}\n[build]\nsandbox = \"off\"\nlimit_processes = -1\nlimit_file_size = \"lots\"\n"
+    ))
+    .unwrap_err();
+    let m = messages(&e).join("\n");
+    for want in [
+        "[build].sandbox \"off\": expected \"required\" or \"none\"",
+        "[build].limit_processes -1 must not be negative",
+        "[build].limit_file_size \"lots\"",
+    ] {
+        assert!(m.contains(want), "{want:?} not in\n{m}");
+    }
+}

@@ -108,6 +108,13 @@ pub fn changed_keys(a: &Config, b: &Config) -> Vec<&'static str> {
             "[build].log_retention",
             a.build.log_retention != b.build.log_retention,
         ),
+        ("[build].sandbox", a.build.sandbox != b.build.sandbox),
+        (
+            "[build].limit_*",
+            a.build.limit_processes != b.build.limit_processes
+                || a.build.limit_file_size != b.build.limit_file_size
+                || a.build.limit_address_space != b.build.limit_address_space,
+        ),
         ("[git]", a.git != b.git),
         ("[log].level", a.log_level != b.log_level),
     ];

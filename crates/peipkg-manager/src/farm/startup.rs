@@ -172,6 +172,9 @@ pub fn resolve(cfg: &Config, log: &Logger) -> Result<Resolved> {
     )?;
     let peipkg_repo =
         resolve_program("peipkg-repo", &cfg.build.peipkg_repo, "[build].peipkg_repo")?;
+    if cfg.build.sandbox == crate::config::SandboxPolicy::Required {
+        crate::sandbox::check(&peipkg_build).map_err(|e| anyhow!("{e}"))?;
+    }
     resolve_program("git", &cfg.git.program, "[git].program")?;
     for (what, name, key) in crate::cluster::host_programs(cfg) {
         resolve_program(what, &name, key)?;

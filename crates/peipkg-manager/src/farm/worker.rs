@@ -170,6 +170,8 @@ impl Farm {
             sign_key: cfg.key_file.clone(),
             build_env,
             binary_sign_keys,
+            sandbox_args: crate::sandbox::build_args(&cfg, &b.recipe),
+            sandbox_env: crate::sandbox::build_env(&cfg),
             work_dir: self.work_dir(b.id),
             log,
             attach: None,

@@ -74,6 +74,20 @@ pub fn page(farm: &Farm) -> anyhow::Result<String> {
             ""
         }
     );
+    if let Some(warning) = &st.sandbox.warning {
+        let _ = write!(
+            h,
+            "<p class=\"sandbox-warning\"><strong class=\"warn\">Sandbox off:</strong> {}</p>",
+            esc(warning)
+        );
+    }
+    if !st.sandbox.network.is_empty() {
+        let _ = write!(
+            h,
+            "<p class=\"sandbox-network\"><strong class=\"warn\">Network granted</strong> to the builds of: {}</p>",
+            esc(&st.sandbox.network.join(", "))
+        );
+    }
     let u = &st.upload;
     let cards: [(String, &str, &str); 6] = [
         (st.recipes.len().to_string(), "recipes", ""),

@@ -34,6 +34,18 @@ pub struct Status {
     pub paused: std::collections::BTreeMap<String, String>,
     /// Every loaded recipe: what it builds, how it is watched, its polls.
     pub recipe_details: Vec<RecipeJson>,
+    /// How builds are isolated.
+    pub sandbox: SandboxJson,
+}
+
+#[derive(Serialize)]
+pub struct SandboxJson {
+    /// `[build].sandbox`: `required` or `none`.
+    pub mode: String,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub warning: Option<String>,
+    /// Recipes granted the network inside the sandbox (`[[grant]] network`).
+    pub network: Vec<String>,
 }
 
 #[derive(Serialize)]
@@ -280,5 +292,13 @@ pub fn status(farm: &Farm) -> anyhow::Result<Status> {
         workers: farm.pool.count(),
         paused,
         recipe_details,
+        sandbox: SandboxJson {
+            mode: match cfg.build.sandbox {
+                crate::config::SandboxPolicy::Required => "required".into(),
+                crate::config::SandboxPolicy::None => "none".into(),
+            },
+            warning: crate::sandbox::warning(&cfg),
+            network: crate::sandbox::network_recipes(&cfg),
+        },
     })
 }

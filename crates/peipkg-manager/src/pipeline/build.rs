@@ -24,6 +24,10 @@ pub struct BuildArgs {
     pub build_env: Vec<(String, String)>,
     /// `--binary-sign-key NAME=PATH`, one per granted signing key.
     pub binary_sign_keys: Vec<(String, PathBuf)>,
+    /// Ours, after the reference's arguments: `--sandbox ...`, `--limit-*`.
+    pub sandbox_args: Vec<String>,
+    /// Ours, in the environment (the command line stays the reference's).
+    pub sandbox_env: Vec<(String, String)>,
 }
 
 impl BuildArgs {
@@ -56,6 +60,7 @@ impl BuildArgs {
             v.push("--binary-sign-key".into());
             v.push(format!("{k}={}", p.display()));
         }
+        v.extend(self.sandbox_args.iter().cloned());
         v
     }
 }
@@ -128,8 +133,11 @@ pub fn run_build(
         path: args.out.display().to_string(),
         source,
     })?;
-    let cmd = Cmd::new(program, timeout)
-        .args(args.argv())
+    let mut cmd = Cmd::new(program, timeout).args(args.argv());
+    for (k, v) in &args.sandbox_env {
+        cmd = cmd.env(k, v);
+    }
+    let cmd = cmd
         .stdout(Sink::File(log.to_path_buf()))
         .stderr(Sink::File(log.to_path_buf()));
     note(log, &cmd.display());
@@ -218,6 +226,8 @@ mod tests {
             sign_key: "/k".into(),
             build_env: vec![("PKM_KACS_TCB_PUBKEY_HEX".into(), "abcd".into())],
             binary_sign_keys: vec![("tcb".into(), "/keys/tcb".into())],
+            sandbox_args: Vec::new(),
+            sandbox_env: Vec::new(),
         };
         assert_eq!(
             a.argv().join(" "),
