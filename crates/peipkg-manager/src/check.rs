@@ -46,13 +46,7 @@ pub fn check(config_path: &std::path::Path) -> CheckReport {
             ));
         }
     }
-    for (what, name, key) in crate::cluster::host_programs(&cfg) {
-        if find_program(&name).is_none() {
-            rep.problems.push(format!(
-                "{what} not found: {name:?} is not an executable on PATH (set {key}); [build].executor = \"slurm\" submits and tracks builds with it"
-            ));
-        }
-    }
+    rep.problems.extend(crate::cluster::check_host(&cfg));
     if let UploadBackend::Rclone { remote } = &cfg.upload.backend {
         if find_program(&cfg.upload.rclone).is_none() {
             rep.problems.push(format!(

@@ -124,6 +124,11 @@ fn candidate_status(
             BuildState::Built => format!("build {} built, waiting to be published", b.id),
             _ => format!("build {} queued at {}", b.id, store::rfc3339(b.queued_at)),
         };
+        // A cluster build names its job and the state it was last seen in.
+        let what = match st.job_of(b.id) {
+            Ok(Some(j)) => format!("{what}; {} job {} {}", j.backend, j.job_id, j.state),
+            _ => what,
+        };
         return (b.state.as_str().into(), what);
     }
     if let Ok(Some(f)) = st.failure(&recipe.id, version) {

@@ -7,7 +7,6 @@
 mod common;
 
 use std::path::{Path, PathBuf};
-use std::process::Command;
 use std::time::{Duration, Instant};
 
 use common::{copy_build, free_port, sibling, simple_recipe, Daemon, FarmDir, Upstream};
@@ -195,6 +194,21 @@ fn a_job_cancelled_from_outside_is_a_failure_with_backoff() {
     let (k, v) = cluster.env();
     let d = Daemon::start(&farm, port, &[], &[(k, &v)]);
     let id = wait_job(&d, "running");
+    // The job is shown wherever builds are.
+    let (_, metrics) = d.get("/metrics");
+    assert!(
+        metrics.contains("peipkg_manager_cluster_jobs{backend=\"slurm\",state=\"running\"} 1"),
+        "{metrics}"
+    );
+    let (_, page) = d.get("/");
+    assert!(page.contains(&format!("slurm {id} running")), "{page}");
+    let explain = farm.subcommand(&["explain", "pkg"]);
+    assert!(
+        explain.stdout.contains(&format!("slurm job {id} running")),
+        "{}{}",
+        explain.stdout,
+        explain.stderr
+    );
     let st = cluster.client("scancel").arg(&id).status().unwrap();
     assert!(st.success());
     let text = d.wait_for("the build to fail", |l| l.contains("msg=\"build failed\""));
@@ -308,6 +322,18 @@ fn check_reports_missing_slurm_programs() {
         "{all}"
     );
     assert!(all.contains("[slurm].sbatch"), "{all}");
+    // The shared directory must exist.
+    farm.write_config(&format!(
+        "executor = \"slurm\"\n\n[slurm]\nwork_dir = \"{}\"\n",
+        t.path().join("no-such-dir").display()
+    ));
+    let r = farm.subcommand(&["check"]);
+    assert!(
+        format!("{}{}", r.stdout, r.stderr).contains("no-such-dir: not a directory"),
+        "{}{}",
+        r.stdout,
+        r.stderr
+    );
     // Without a [slurm] table the executor is refused by name.
     farm.write_config("executor = \"slurm\"\n");
     let r = farm.subcommand(&["check"]);
@@ -318,5 +344,4 @@ fn check_reports_missing_slurm_programs() {
         r.stdout,
         r.stderr
     );
-    let _ = Command::new("true").status();
 }

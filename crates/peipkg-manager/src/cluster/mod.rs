@@ -23,6 +23,29 @@ pub use executor::SlurmExecutor;
 
 use crate::config::{Config, ExecutorKind};
 
+/// What `check` reports about the cluster side of this host: missing
+/// client programs, a shared work directory that is not there.
+pub fn check_host(cfg: &Config) -> Vec<String> {
+    let mut problems = Vec::new();
+    for (what, name, key) in host_programs(cfg) {
+        if crate::process::find_program(&name).is_none() {
+            problems.push(format!(
+                "{what} not found: {name:?} is not an executable on PATH (set {key}); \
+                 [build].executor = \"slurm\" submits and tracks builds with it"
+            ));
+        }
+    }
+    if let (ExecutorKind::Slurm, Some(s)) = (&cfg.build.executor, &cfg.slurm) {
+        if !s.work_dir.is_dir() {
+            problems.push(format!(
+                "[slurm].work_dir {}: not a directory (create it on storage every build node mounts at this path)",
+                s.work_dir.display()
+            ));
+        }
+    }
+    problems
+}
+
 /// The cluster client programs this host needs for the configured
 /// executor: (what, name, config key).
 pub fn host_programs(cfg: &Config) -> Vec<(&'static str, String, &'static str)> {

@@ -125,11 +125,15 @@ pub fn page(farm: &Farm) -> anyhow::Result<String> {
                     esc(&r.version),
                     esc(&r.tag),
                     time(&r.started_at),
+                    r.job
+                        .as_ref()
+                        .map(|j| esc(&format!("{} {} {}", j.backend, j.id, j.state)))
+                        .unwrap_or_else(|| "local".into()),
                     format!("<a href=\"/builds/{}/log\">log</a>", r.build_id),
                 ]
             })
             .collect::<Vec<_>>(),
-        &["recipe", "version", "tag", "started", ""],
+        &["recipe", "version", "tag", "started", "job", ""],
     );
     section(
         &mut h,

@@ -19,6 +19,7 @@ pub fn metrics(farm: &Farm) -> anyhow::Result<String> {
     let moved = st.moved_tags()?.len();
     let up = st.upload_status()?;
     let polls = st.polls()?;
+    let jobs = st.running_job_states()?;
     drop(st);
     let mut o = String::new();
     let mut metric = |name: &str, kind: &str, help: &str, samples: &[(String, f64)]| {
@@ -40,6 +41,20 @@ pub fn metrics(farm: &Farm) -> anyhow::Result<String> {
             ("failed", c.failed),
         ]
         .map(|(s, n)| (format!("{{state=\"{s}\"}}"), n as f64)),
+    );
+    metric(
+        "peipkg_manager_cluster_jobs",
+        "gauge",
+        "Cluster jobs of running builds ([build].executor = \"slurm\"), by the state last seen.",
+        &jobs
+            .iter()
+            .map(|(b, s, n)| {
+                (
+                    format!("{{backend=\"{}\",state=\"{}\"}}", esc(b), esc(s)),
+                    *n as f64,
+                )
+            })
+            .collect::<Vec<_>>(),
     );
     metric(
         "peipkg_manager_builds_attempted_total",

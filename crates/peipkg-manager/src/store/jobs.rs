@@ -20,6 +20,17 @@ impl Store {
         Ok(())
     }
 
+    /// The jobs of running builds, counted by (backend, state).
+    pub fn running_job_states(&self) -> Result<Vec<(String, String, i64)>> {
+        let mut q = self.conn.prepare(
+            "SELECT j.backend, j.state, COUNT(*) FROM backend_jobs j
+             JOIN builds b ON b.id = j.build_id WHERE b.state = 'running'
+             GROUP BY j.backend, j.state ORDER BY j.backend, j.state",
+        )?;
+        let rows = q.query_map([], |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)))?;
+        Ok(rows.collect::<rusqlite::Result<_>>()?)
+    }
+
     /// The job of build `id`, if it was ever submitted.
     pub fn job_of(&self, id: i64) -> Result<Option<BackendJob>> {
         Ok(self
