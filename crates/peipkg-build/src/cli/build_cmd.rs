@@ -149,7 +149,7 @@ pub(super) fn sandbox_request(
             Err(_) => SandboxMode::Auto,
         },
     };
-    let limits = limits(&m)?;
+    let limits = limits(m)?;
     let hide = m
         .strings("sandbox-hide")
         .iter()
