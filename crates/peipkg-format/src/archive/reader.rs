@@ -21,7 +21,7 @@ use crate::documents::manifest::{ManifestDecodeError, MAX_MANIFEST_BYTES};
 use crate::documents::signature::MAX_ENVELOPE_BYTES;
 use crate::documents::{FilesManifest, Manifest};
 use crate::keys::{PublicKey, SignatureError};
-use crate::layout::{check_path, check_symlink, PathError};
+use crate::layout::{check_path, check_symlink, PathError, SymlinkAncestors};
 use sha2::{Digest, Sha256};
 use std::collections::HashSet;
 use std::io::{self, Read};
@@ -164,6 +164,8 @@ pub enum VerifyError {
     Duplicate(String),
     #[error("symlink {path:?}: {reason}")]
     Symlink { path: String, reason: String },
+    #[error("payload path {path:?} {}", crate::layout::under_symlink_rule(.link))]
+    UnderSymlink { path: String, link: String },
     #[error("manifest: {0}")]
     ManifestDecode(#[from] ManifestDecodeError),
     #[error("manifest breaks PSD-009 rules: {}", .0.join("; "))]
@@ -565,6 +567,7 @@ impl<R: Read> Walker<R> {
         let mut in_payload = false;
         let mut envelope = None;
         let mut total_size = 0u64;
+        let mut links = SymlinkAncestors::new();
 
         while let Some(e) = self.next_entry()? {
             if envelope.is_some() {
@@ -661,6 +664,15 @@ impl<R: Read> Walker<R> {
             key.copy_from_slice(&digest[..16]);
             if !seen.insert(key) {
                 return Err(VerifyError::Duplicate(path));
+            }
+            if let Some(link) = links.link_above(&path) {
+                self.defer(VerifyError::UnderSymlink {
+                    path: path.clone(),
+                    link,
+                });
+            }
+            if kind == PayloadKind::Symlink {
+                links.add_link(&path);
             }
             let size = if kind == PayloadKind::File {
                 e.header.size
