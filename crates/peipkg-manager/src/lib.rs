@@ -19,6 +19,7 @@ pub mod notify;
 pub mod once;
 pub mod pipeline;
 pub mod process;
+pub mod redact;
 pub mod roster;
 pub mod store;
 pub mod tag_version;
