@@ -12,9 +12,11 @@
 //! - URL userinfo: the password of `scheme://user:pass@`, and the whole
 //!   userinfo of `http(s)://TOKEN@` (a token used as the user name);
 //!   `ssh://git@host` keeps its non-secret user;
-//! - the value of any `name=value` whose name mentions a secret (`secret`,
-//!   `pass`, `token`, `key`, `auth`, `credential`, `sas`), in rclone
-//!   connection strings, query strings and `key=value` text alike.
+//! - the value of any `name=value` whose name has a secret word as one of
+//!   its `_`/`-`/`.`-separated parts (`secret`, `password`, `pass`, `pwd`,
+//!   `token`, `key`, `auth`, `credential(s)`, `sas`: `secret_access_key`,
+//!   `access_key_id`, `session_token`, but not `keys` or `monkey`), in
+//!   rclone connection strings, query strings and `key=value` text alike.
 //!
 //! Redaction only ever shortens a value to `***` and keeps the quoting
 //! around it, so JSON, HTML and log lines stay well-formed.
@@ -38,7 +40,7 @@ fn assignment_re() -> &'static Regex {
     static RE: OnceLock<Regex> = OnceLock::new();
     RE.get_or_init(|| {
         Regex::new(
-            r#"(?i)\b([a-z0-9_.-]*(?:secret|pass|token|key|auth|credential|sas)[a-z0-9_.-]*)=("(?:[^"\\]|\\.)*"|'[^']*'|[^,:\s"'&;<>)\\]+)"#,
+            r#"(?i)\b((?:[a-z0-9]+[_.-])*(?:secret|password|passwd|pass|pwd|token|key|auth|credentials?|sas)(?:[_.-][a-z0-9]+)*)=("(?:[^"\\]|\\.)*"|'[^']*'|[^,:\s"'&;<>)\\]+)"#,
         )
         .expect("static regex")
     })
@@ -53,7 +55,8 @@ pub fn redact_bytes(input: &[u8]) -> Cow<'_, [u8]> {
         if let Some(colon) = info.iter().position(|&b| b == b':') {
             out.extend_from_slice(&info[..colon + 1]);
             out.extend_from_slice(MASK.as_bytes());
-        } else if scheme.eq_ignore_ascii_case(b"http://") || scheme.eq_ignore_ascii_case(b"https://")
+        } else if scheme.eq_ignore_ascii_case(b"http://")
+            || scheme.eq_ignore_ascii_case(b"https://")
         {
             out.extend_from_slice(MASK.as_bytes());
         } else {
@@ -136,6 +139,12 @@ mod tests {
         );
         assert_eq!(redact("password=\"a b\" rest"), "password=\"***\" rest");
         assert_eq!(redact("nothing to see"), "nothing to see");
+        // Log attributes that merely look like secret names stay.
+        assert_eq!(
+            redact("keys=[http].addr monkey=1"),
+            "keys=[http].addr monkey=1"
+        );
+        assert_eq!(redact("x session_token=abc"), "x session_token=***");
         // Idempotent.
         let once = redact(":s3,secret_access_key=x:b").into_owned();
         assert_eq!(redact(&once), once);
