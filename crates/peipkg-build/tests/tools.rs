@@ -402,3 +402,31 @@ fn verify_refuses_an_entry_under_a_symlink() {
         &["FAILED", "usr/share/evil/x/pwned", "\"usr/share/evil/x\""],
     );
 }
+
+#[test]
+fn verify_refuses_a_fifo_without_blocking() {
+    let dir = tempfile::tempdir().unwrap();
+    let fifo = dir.path().join("x_1.0-1_noarch.peipkg");
+    assert!(Command::new("mkfifo")
+        .arg(&fifo)
+        .status()
+        .unwrap()
+        .success());
+    let mut child = Command::new(BIN)
+        .args(["verify", s(&fifo), "--key", s(&test_pub())])
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    let start = std::time::Instant::now();
+    while child.try_wait().unwrap().is_none() {
+        if start.elapsed() > std::time::Duration::from_secs(20) {
+            let _ = child.kill();
+            let _ = child.wait();
+            panic!("verify blocked on a FIFO");
+        }
+        std::thread::sleep(std::time::Duration::from_millis(20));
+    }
+    let o = child.wait_with_output().unwrap();
+    assert_fails(&o, 1, &["not a regular file"]);
+}

@@ -189,11 +189,26 @@ pub enum VerifyError {
 }
 
 /// Verify the package file at `path`.
+///
+/// The file is opened non-blocking and must be a regular file: a FIFO or a
+/// device named like a package would otherwise block the reader for ever.
 pub fn verify_package(path: &Path, opts: &VerifyOptions) -> Result<VerifiedPackage, VerifyError> {
-    let f = std::fs::File::open(path).map_err(|error| VerifyError::Io {
+    use std::os::unix::fs::OpenOptionsExt;
+    let io_err = |error| VerifyError::Io {
         path: path.to_path_buf(),
         error,
-    })?;
+    };
+    let f = std::fs::OpenOptions::new()
+        .read(true)
+        .custom_flags(libc::O_NONBLOCK | libc::O_NOCTTY)
+        .open(path)
+        .map_err(io_err)?;
+    if !f.metadata().map_err(io_err)?.is_file() {
+        return Err(io_err(io::Error::new(
+            io::ErrorKind::InvalidInput,
+            "not a regular file (a package must be one)",
+        )));
+    }
     verify_reader(f, opts).map_err(|e| match e {
         VerifyError::Io { error, .. } => VerifyError::Io {
             path: path.to_path_buf(),
