@@ -293,3 +293,65 @@ fn a_full_disk_is_reported_as_an_io_error_not_a_corrupt_package() {
     assert!(!err.contains("does not verify"), "{err}");
     assert!(!err.contains("corrupt"), "{err}");
 }
+
+/// `verify --mode hashes` on a state whose served package was swapped for
+/// one with an entry under a symlink (indexes re-signed to match it, as an
+/// attacker holding the key, or a state built by another tool, would have).
+#[test]
+fn verify_refuses_a_served_package_with_an_entry_under_a_symlink() {
+    use peipkg_format::repository::{Index, IndexKind};
+    use sha2::Digest;
+    let t = tempfile::tempdir().unwrap();
+    let repo = init_repo(t.path());
+    let new = t.path().join("new");
+    hostile(
+        &new,
+        "evil",
+        vec![
+            dir("usr"),
+            dir("usr/share"),
+            dir("usr/share/evil"),
+            file("usr/share/evil/ok"),
+        ],
+    );
+    let (code, _, err) = publish(&repo, &new, T1, &[]);
+    assert_eq!(code, 0, "{err}");
+    let bad_dir = t.path().join("bad");
+    let bad = hostile(
+        &bad_dir,
+        "evil",
+        vec![
+            dir("usr"),
+            dir("usr/share"),
+            dir("usr/share/evil"),
+            link("usr/share/evil/x", "../../../etc"),
+            file("usr/share/evil/x/pwned"),
+        ],
+    );
+    let bytes = fs::read(&bad).unwrap();
+    let sha = hex::encode(sha2::Sha256::digest(&bytes));
+    fs::write(repo.join("p/evil/1.0-1/evil_1.0-1_noarch.peipkg"), &bytes).unwrap();
+    for (rel, kind) in [
+        ("index/active.json", IndexKind::Active),
+        ("index/archive.json", IndexKind::Archive),
+    ] {
+        let mut idx = Index::decode(&fs::read(repo.join(rel)).unwrap(), kind).unwrap();
+        for e in &mut idx.packages {
+            e.hash.value = sha.clone();
+            e.size_compressed = bytes.len() as u64;
+        }
+        let doc = idx.to_bytes();
+        fs::write(repo.join(rel), &doc).unwrap();
+        fs::write(
+            repo.join(format!("{rel}.sig")),
+            peipkg_format::keys::sign_detached(&test_key(), &doc),
+        )
+        .unwrap();
+    }
+    let (code, out, err) = run(&["verify", "--repo", p(&repo), "--mode", "hashes"]);
+    assert_eq!(code, 1, "verify passed:\n{out}{err}");
+    assert!(
+        err.contains("usr/share/evil/x/pwned") && err.contains("\"usr/share/evil/x\""),
+        "{err}"
+    );
+}
