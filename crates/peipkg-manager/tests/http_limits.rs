@@ -138,3 +138,22 @@ fn http_limits_are_validated() {
     );
     assert!(run.stderr.contains("read_timeout"), "{}", run.stderr);
 }
+
+#[test]
+fn connections_past_the_bound_wait_for_a_free_slot() {
+    let t = tempfile::tempdir().unwrap();
+    let (_farm, d) = start(t.path(), "max_connections = 2\nread_timeout = \"2s\"\n");
+    let _slow: Vec<TcpStream> = (0..2).map(|_| slow_client(d.port)).collect();
+    std::thread::sleep(Duration::from_millis(200));
+    // Served, but only once a slow client has been dropped: the third
+    // connection waited in the accept queue instead of getting a slot.
+    let start = Instant::now();
+    let (code, _) = d.get("/healthz");
+    let took = start.elapsed();
+    assert_eq!(code, 200);
+    assert!(
+        took >= Duration::from_millis(1000),
+        "answered after {took:?}, before any slot was free"
+    );
+    d.stop();
+}
