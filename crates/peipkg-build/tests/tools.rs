@@ -353,3 +353,81 @@ fn verify_accepts_the_right_key_and_names_failed_checks() {
     ]);
     assert_fails(&bad, 1, &["FAILED", "package hash", "step 2"]);
 }
+
+#[test]
+fn verify_refuses_an_entry_under_a_symlink() {
+    use peipkg_format::archive::{write_package, EntryKind, PackOptions, PayloadEntry};
+    use peipkg_format::documents::Manifest;
+    use peipkg_format::keys::SigningKey;
+    let dir = tempfile::tempdir().unwrap();
+    // A staged tree where the file is reached through the link, as an
+    // extracting client would write it.
+    let root = dir.path().join("root");
+    fs::create_dir_all(root.join("etc")).unwrap();
+    fs::create_dir_all(root.join("usr/share/evil")).unwrap();
+    std::os::unix::fs::symlink("../../../etc", root.join("usr/share/evil/x")).unwrap();
+    fs::write(root.join("etc/pwned"), b"owned\n").unwrap();
+    let e = |path: &str, kind: EntryKind| PayloadEntry {
+        path: path.into(),
+        kind,
+    };
+    let entries = vec![
+        e("usr", EntryKind::Directory),
+        e("usr/share", EntryKind::Directory),
+        e("usr/share/evil", EntryKind::Directory),
+        e(
+            "usr/share/evil/x",
+            EntryKind::Symlink {
+                target: "../../../etc".into(),
+            },
+        ),
+        e("usr/share/evil/x/pwned", EntryKind::File { size: 6 }),
+    ];
+    let m = Manifest::decode(HELLO_MANIFEST.as_bytes()).unwrap();
+    let pkg = dir.path().join("hello_0.1-1_noarch.peipkg");
+    write_package(
+        &m,
+        entries,
+        &root,
+        &PackOptions {
+            zstd_level: 3,
+            signing_key: Some(SigningKey::load(&test_key()).unwrap()),
+        },
+        &pkg,
+    )
+    .unwrap();
+    let bad = run(&["verify", s(&pkg), "--key", s(&test_pub())]);
+    assert_fails(
+        &bad,
+        1,
+        &["FAILED", "usr/share/evil/x/pwned", "\"usr/share/evil/x\""],
+    );
+}
+
+#[test]
+fn verify_refuses_a_fifo_without_blocking() {
+    let dir = tempfile::tempdir().unwrap();
+    let fifo = dir.path().join("x_1.0-1_noarch.peipkg");
+    assert!(Command::new("mkfifo")
+        .arg(&fifo)
+        .status()
+        .unwrap()
+        .success());
+    let mut child = Command::new(BIN)
+        .args(["verify", s(&fifo), "--key", s(&test_pub())])
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    let start = std::time::Instant::now();
+    while child.try_wait().unwrap().is_none() {
+        if start.elapsed() > std::time::Duration::from_secs(20) {
+            let _ = child.kill();
+            let _ = child.wait();
+            panic!("verify blocked on a FIFO");
+        }
+        std::thread::sleep(std::time::Duration::from_millis(20));
+    }
+    let o = child.wait_with_output().unwrap();
+    assert_fails(&o, 1, &["not a regular file"]);
+}

@@ -159,6 +159,57 @@ fn ancestor_of_permitted(path: &str) -> bool {
     })
 }
 
+/// Tracks the symlinks of a payload seen so far, so that an entry lying
+/// under one of them is caught: PSD-009 says a well-formed package never has
+/// a symlink as an ancestor of another entry, and a client that extracts
+/// such an entry writes through the link (e.g. `usr/share/x -> ../../etc`
+/// then `usr/share/x/pwned`). Entries arrive in wire order, in which a path
+/// always precedes everything under it, so one forward pass suffices.
+/// Links are kept as 128-bit digests: only identity matters, and a hostile
+/// package may carry many long paths.
+#[derive(Debug, Default)]
+pub struct SymlinkAncestors {
+    links: std::collections::HashSet<[u8; 16]>,
+}
+
+impl SymlinkAncestors {
+    pub fn new() -> Self {
+        Self::default()
+    }
+
+    /// Record `path` as a symlink.
+    pub fn add_link(&mut self, path: &str) {
+        self.links.insert(digest(path));
+    }
+
+    /// The symlink among `path`'s proper ancestors, if any (the shallowest).
+    pub fn link_above(&self, path: &str) -> Option<String> {
+        if self.links.is_empty() {
+            return None;
+        }
+        path.match_indices('/')
+            .map(|(i, _)| &path[..i])
+            .find(|a| self.links.contains(&digest(a)))
+            .map(str::to_string)
+    }
+}
+
+fn digest(path: &str) -> [u8; 16] {
+    use sha2::Digest;
+    let d: [u8; 32] = sha2::Sha256::digest(path.as_bytes()).into();
+    let mut k = [0u8; 16];
+    k.copy_from_slice(&d[..16]);
+    k
+}
+
+/// The rule text for an entry under a symlink, naming both paths.
+pub fn under_symlink_rule(link: &str) -> String {
+    format!(
+        "lies under the symlink {link:?}; a symlink must not be an ancestor of another entry \
+         (extracting it would write through the link; PSD-009 §7.1 step 3)"
+    )
+}
+
 /// What kind of entry a layout check is looking at.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum LayoutKind<'a> {
@@ -181,13 +232,25 @@ impl fmt::Display for LayoutViolation {
 }
 
 /// Check every entry of one package against §3.2.7 and §3.4 and return all
-/// violations, in the order given.
+/// violations, in the order given (which must be wire order for the
+/// symlink-ancestor rule to see each link before what lies under it).
 pub fn check_payload<'a>(
     arch: &Architecture,
     entries: impl IntoIterator<Item = (&'a str, LayoutKind<'a>)>,
 ) -> Vec<LayoutViolation> {
     let mut out = Vec::new();
+    let mut links = SymlinkAncestors::new();
     for (path, kind) in entries {
+        if let Some(link) = links.link_above(path) {
+            out.push(LayoutViolation {
+                path: path.to_string(),
+                rule: under_symlink_rule(&link),
+            });
+            continue;
+        }
+        if let LayoutKind::Symlink { .. } = kind {
+            links.add_link(path);
+        }
         if let Some(rule) = entry_violation(arch, path, kind) {
             out.push(LayoutViolation {
                 path: path.to_string(),
@@ -333,6 +396,26 @@ mod tests {
                 "tmp/x",
                 "system"
             ]
+        );
+        let under = check_payload(
+            &x86,
+            [
+                (
+                    "usr/share/x",
+                    LayoutKind::Symlink {
+                        target: "../../etc",
+                    },
+                ),
+                ("usr/share/x-y", LayoutKind::File),
+                ("usr/share/x/pwned", LayoutKind::File),
+            ],
+        );
+        assert_eq!(under.len(), 1, "{under:?}");
+        assert_eq!(under[0].path, "usr/share/x/pwned");
+        assert!(
+            under[0].rule.contains("\"usr/share/x\""),
+            "{}",
+            under[0].rule
         );
         let noarch = check_payload(
             &arch("noarch"),

@@ -533,6 +533,36 @@ fn escaping_symlinks_are_rejected() {
 }
 
 #[test]
+fn entries_under_a_symlink_are_rejected_naming_both_paths() {
+    // The link resolves inside the layout, so only the ancestor rule can
+    // catch it; an unrelated sibling sorts between link and victim.
+    let mut p = base();
+    p.push(dir("usr/share/y/"));
+    p.push(link("usr/share/y/x", "../../../etc"));
+    p.push(file("usr/share/y/x-sibling", b"fine\n"));
+    p.push(file("usr/share/y/x/pwned", b"owned\n"));
+    let err = check(&with_payload(p), &VerifyOptions::default()).unwrap_err();
+    assert!(
+        matches!(&err, VerifyError::UnderSymlink { path, link }
+            if path == "usr/share/y/x/pwned" && link == "usr/share/y/x"),
+        "{err}"
+    );
+    let text = err.to_string();
+    assert!(
+        text.contains("usr/share/y/x/pwned") && text.contains("\"usr/share/y/x\""),
+        "{text}"
+    );
+    // A directory under a symlink is refused the same way.
+    let mut p = base();
+    p.push(link("usr/share/x/m", "."));
+    p.push(dir("usr/share/x/m/d/"));
+    assert!(matches!(
+        check(&with_payload(p), &VerifyOptions::default()),
+        Err(VerifyError::UnderSymlink { .. })
+    ));
+}
+
+#[test]
 fn manifest_must_come_first() {
     let mut t = Vec::new();
     let p = base();

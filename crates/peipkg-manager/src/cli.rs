@@ -16,6 +16,7 @@ use crate::config::{Config, DEFAULT_CONFIG_PATH};
 use crate::farm::startup::FarmOptions;
 use crate::farm::Farm;
 use crate::log::{s, Level, Logger};
+use crate::redact::redact;
 
 const PROGRAM: &str = "peipkg-manager";
 
@@ -227,7 +228,7 @@ fn run_once_with_signals(
         h.close();
     }
     for line in report.summary().lines() {
-        eprintln!("{PROGRAM}: {line}");
+        eprintln!("{PROGRAM}: {}", redact(line));
     }
     if report.ok() {
         log.info("peipkg-manager stopped", &[]);
@@ -251,13 +252,13 @@ fn cmd_check(args: &[String]) -> i32 {
     let path = PathBuf::from(m.string("config").unwrap_or(DEFAULT_CONFIG_PATH));
     let rep = crate::check::check(&path);
     for n in &rep.notes {
-        println!("{n}");
+        println!("{}", redact(n));
     }
     for w in &rep.warnings {
-        eprintln!("warning: {w}");
+        eprintln!("warning: {}", redact(w));
     }
     for p in &rep.problems {
-        eprintln!("error: {p}");
+        eprintln!("error: {}", redact(&p.to_string()));
     }
     if rep.problems.is_empty() {
         println!("OK");
@@ -285,14 +286,14 @@ fn cmd_explain(args: &[String]) -> i32 {
     let cfg = match Config::load(&path) {
         Ok(c) => c,
         Err(p) => {
-            eprintln!("{p}");
+            eprintln!("{}", redact(&p.to_string()));
             return EXIT_FAILURE;
         }
     };
     let recipe = match crate::roster::load_recipe(&id, &cfg.recipes_dir.join(&id)) {
         Ok(r) => r,
         Err(p) => {
-            eprintln!("{p}");
+            eprintln!("{}", redact(&p.to_string()));
             return EXIT_FAILURE;
         }
     };
@@ -303,14 +304,17 @@ fn cmd_explain(args: &[String]) -> i32 {
     let tags = match crate::watch::ls_remote::ls_remote(&cfg.git, &up.git) {
         Ok(t) => t,
         Err(e) => {
-            eprintln!("{PROGRAM}: {e}");
+            eprintln!("{PROGRAM}: {}", redact(&e.to_string()));
             return EXIT_FAILURE;
         }
     };
     let archive = match crate::pipeline::archive::Archive::load(&cfg.repo_dir()) {
         Ok(a) => a,
         Err(e) => {
-            eprintln!("{PROGRAM}: warning: {e}; treating the repository as empty");
+            eprintln!(
+                "{PROGRAM}: warning: {}; treating the repository as empty",
+                redact(&e.to_string())
+            );
             Default::default()
         }
     };
@@ -329,14 +333,14 @@ fn cmd_explain(args: &[String]) -> i32 {
     );
     if m.flag("json") {
         match serde_json::to_string_pretty(&rows) {
-            Ok(j) => println!("{j}"),
+            Ok(j) => println!("{}", redact(&j)),
             Err(e) => {
                 eprintln!("{PROGRAM}: {e}");
                 return EXIT_FAILURE;
             }
         }
     } else {
-        print!("{}", crate::explain::render(&recipe, &rows));
+        print!("{}", redact(&crate::explain::render(&recipe, &rows)));
     }
     EXIT_OK
 }

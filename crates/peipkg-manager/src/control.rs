@@ -63,11 +63,14 @@ pub fn cmd_control(cmd: &str, args: &[String]) -> i32 {
         .to_string();
     match control(cmd, &path, &target, &reason) {
         Ok(msg) => {
-            println!("{msg}");
+            println!("{}", crate::redact::redact(&msg.to_string()));
             EXIT_OK
         }
         Err(e) => {
-            eprintln!("peipkg-manager {cmd}: {e}");
+            eprintln!(
+                "peipkg-manager {cmd}: {}",
+                crate::redact::redact(&e.to_string())
+            );
             EXIT_FAILURE
         }
     }

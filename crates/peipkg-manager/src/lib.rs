@@ -20,6 +20,7 @@ pub mod notify;
 pub mod once;
 pub mod pipeline;
 pub mod process;
+pub mod redact;
 pub mod roster;
 pub mod sandbox;
 pub mod sign_grant;

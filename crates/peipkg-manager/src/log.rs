@@ -176,6 +176,7 @@ impl Logger {
             return;
         }
         let line = format_line(&now_rfc3339_millis(), level, msg, attrs);
+        let line = crate::redact::redact(&line).into_owned();
         match &self.inner.sink {
             Sink::Stderr => {
                 let _guard = self.inner.lock.lock();

@@ -21,7 +21,7 @@ use crate::documents::manifest::{ManifestDecodeError, MAX_MANIFEST_BYTES};
 use crate::documents::signature::MAX_ENVELOPE_BYTES;
 use crate::documents::{FilesManifest, Manifest};
 use crate::keys::{PublicKey, SignatureError};
-use crate::layout::{check_path, check_symlink, PathError};
+use crate::layout::{check_path, check_symlink, PathError, SymlinkAncestors};
 use sha2::{Digest, Sha256};
 use std::collections::HashSet;
 use std::io::{self, Read};
@@ -164,6 +164,8 @@ pub enum VerifyError {
     Duplicate(String),
     #[error("symlink {path:?}: {reason}")]
     Symlink { path: String, reason: String },
+    #[error("payload path {path:?} {}", crate::layout::under_symlink_rule(.link))]
+    UnderSymlink { path: String, link: String },
     #[error("manifest: {0}")]
     ManifestDecode(#[from] ManifestDecodeError),
     #[error("manifest breaks PSD-009 rules: {}", .0.join("; "))]
@@ -187,11 +189,26 @@ pub enum VerifyError {
 }
 
 /// Verify the package file at `path`.
+///
+/// The file is opened non-blocking and must be a regular file: a FIFO or a
+/// device named like a package would otherwise block the reader for ever.
 pub fn verify_package(path: &Path, opts: &VerifyOptions) -> Result<VerifiedPackage, VerifyError> {
-    let f = std::fs::File::open(path).map_err(|error| VerifyError::Io {
+    use std::os::unix::fs::OpenOptionsExt;
+    let io_err = |error| VerifyError::Io {
         path: path.to_path_buf(),
         error,
-    })?;
+    };
+    let f = std::fs::OpenOptions::new()
+        .read(true)
+        .custom_flags(libc::O_NONBLOCK | libc::O_NOCTTY)
+        .open(path)
+        .map_err(io_err)?;
+    if !f.metadata().map_err(io_err)?.is_file() {
+        return Err(io_err(io::Error::new(
+            io::ErrorKind::InvalidInput,
+            "not a regular file (a package must be one)",
+        )));
+    }
     verify_reader(f, opts).map_err(|e| match e {
         VerifyError::Io { error, .. } => VerifyError::Io {
             path: path.to_path_buf(),
@@ -565,6 +582,7 @@ impl<R: Read> Walker<R> {
         let mut in_payload = false;
         let mut envelope = None;
         let mut total_size = 0u64;
+        let mut links = SymlinkAncestors::new();
 
         while let Some(e) = self.next_entry()? {
             if envelope.is_some() {
@@ -661,6 +679,15 @@ impl<R: Read> Walker<R> {
             key.copy_from_slice(&digest[..16]);
             if !seen.insert(key) {
                 return Err(VerifyError::Duplicate(path));
+            }
+            if let Some(link) = links.link_above(&path) {
+                self.defer(VerifyError::UnderSymlink {
+                    path: path.clone(),
+                    link,
+                });
+            }
+            if kind == PayloadKind::Symlink {
+                links.add_link(&path);
             }
             let size = if kind == PayloadKind::File {
                 e.header.size

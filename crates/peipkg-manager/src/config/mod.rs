@@ -58,7 +58,18 @@ pub struct HttpConfig {
     /// disables the server.
     pub addr: Option<String>,
     pub webhook_secret_file: Option<PathBuf>,
+    /// Connections served at once (`[http].max_connections`, ours); more
+    /// wait in the kernel's accept queue, so a flood of slow clients cannot
+    /// take a thread or a file descriptor each.
+    pub max_connections: usize,
+    /// How long a client may take to send a request's headers, and then
+    /// its body (`[http].read_timeout`, ours); a slower client is dropped.
+    pub read_timeout: Duration,
 }
+
+/// Defaults of the `[http]` limits.
+pub const DEFAULT_HTTP_MAX_CONNECTIONS: usize = 512;
+pub const DEFAULT_HTTP_READ_TIMEOUT: Duration = Duration::from_secs(10);
 
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct SigningKeyEntry {
@@ -444,6 +455,8 @@ fn read_http(r: &mut Reporter<'_>, sec: Option<Section<'_>>) -> Option<HttpConfi
     let mut cfg = HttpConfig {
         addr: None,
         webhook_secret_file: None,
+        max_connections: DEFAULT_HTTP_MAX_CONNECTIONS,
+        read_timeout: DEFAULT_HTTP_READ_TIMEOUT,
     };
     let Some(mut s) = sec else {
         return Some(cfg);
@@ -464,6 +477,20 @@ fn read_http(r: &mut Reporter<'_>, sec: Option<Section<'_>>) -> Option<HttpConfi
         if !f.is_empty() {
             cfg.webhook_secret_file = Some(absolute(&f));
         }
+    }
+    if let Some(n) = s.integer(r, "max_connections") {
+        if (1..=65536).contains(&n) {
+            cfg.max_connections = n as usize;
+        } else {
+            r.push(
+                s.key_line("max_connections"),
+                format!("[http].max_connections {n} is out of range (1 to 65536)"),
+            );
+            ok = false;
+        }
+    }
+    if let Some(d) = s.duration(r, "read_timeout", SECOND) {
+        cfg.read_timeout = d;
     }
     s.finish(r);
     ok.then_some(cfg)

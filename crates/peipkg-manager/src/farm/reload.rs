@@ -31,6 +31,14 @@ fn keep_restart_only(old: &Config, new: &mut Config) -> Vec<&'static str> {
         keys.push("[http].addr");
         new.http.addr = old.http.addr.clone();
     }
+    if new.http.max_connections != old.http.max_connections {
+        keys.push("[http].max_connections");
+        new.http.max_connections = old.http.max_connections;
+    }
+    if new.http.read_timeout != old.http.read_timeout {
+        keys.push("[http].read_timeout");
+        new.http.read_timeout = old.http.read_timeout;
+    }
     if new.key_file != old.key_file {
         keys.push("[signing].key_file");
         new.key_file = old.key_file.clone();
@@ -77,6 +85,14 @@ pub fn changed_keys(a: &Config, b: &Config) -> Vec<&'static str> {
         (
             "[http].webhook_secret_file",
             a.http.webhook_secret_file != b.http.webhook_secret_file,
+        ),
+        (
+            "[http].max_connections",
+            a.http.max_connections != b.http.max_connections,
+        ),
+        (
+            "[http].read_timeout",
+            a.http.read_timeout != b.http.read_timeout,
         ),
         (
             "[poll].default_interval",

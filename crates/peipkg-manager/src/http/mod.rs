@@ -6,47 +6,72 @@
 //! threads; the reference started it on the request's context, which was
 //! cancelled as soon as the response was sent, so webhooks never built
 //! anything.
+//!
+//! hyper on a small tokio runtime (one I/O thread, a few blocking threads
+//! for the database-backed pages): a connection costs a task, not a
+//! thread; at most `[http].max_connections` are served at once (the rest
+//! wait in the kernel's accept queue); a client gets `[http].read_timeout`
+//! to send its headers and then its body. `/healthz` is answered on the
+//! I/O thread without touching the database, so it keeps answering while
+//! slow clients hold connections or a page waits on SQLite. Every body is
+//! passed through [`crate::redact`] before it leaves.
 
 pub mod dashboard;
 pub mod metrics;
 pub mod status;
 
-use std::io::Read;
+use std::net::SocketAddr;
 use std::sync::Arc;
+use std::time::Duration;
 
 use anyhow::{anyhow, Result};
-use tiny_http::{Header, Method, Request, Response, Server};
+use http_body_util::{BodyExt, Full, Limited};
+use hyper::body::{Bytes, Incoming};
+use hyper::header::{HeaderMap, HeaderValue, CONTENT_TYPE};
+use hyper::{Method, Request, Response, StatusCode};
+use hyper_util::rt::{TokioIo, TokioTimer};
 
 use crate::farm::Farm;
 use crate::log::s;
 use crate::watch::webhook::{route, route_gitlab, Forge, Payload, Route};
 
-const MAX_BODY: u64 = 16 << 20;
+const MAX_BODY: usize = 16 << 20;
+
+/// Threads for pages that read the database or files: enough to overlap a
+/// few, few enough that a flood of `/status` requests queues instead of
+/// multiplying threads.
+const BLOCKING_THREADS: usize = 4;
 
 pub struct HttpHandle {
-    server: Arc<Server>,
+    stop: Arc<tokio::sync::Notify>,
     thread: std::thread::JoinHandle<()>,
+    addr: SocketAddr,
 }
 
 impl HttpHandle {
     pub fn stop(self) {
-        self.server.unblock();
+        self.stop.notify_one();
         let _ = self.thread.join();
     }
 
-    pub fn addr(&self) -> Option<std::net::SocketAddr> {
-        self.server.server_addr().to_ip()
+    pub fn addr(&self) -> Option<SocketAddr> {
+        Some(self.addr)
     }
 }
 
 /// Starts the server if `[http].addr` is set. A bind failure is an error:
 /// an operator who configured monitoring wants to know at once.
 pub fn start(farm: &Arc<Farm>) -> Result<Option<HttpHandle>> {
-    let Some(addr) = farm.cfg().http.addr.clone() else {
+    let cfg = farm.cfg().http.clone();
+    let Some(addr) = cfg.addr.clone() else {
         return Ok(None);
     };
-    let server = match Server::http(&addr) {
-        Ok(s) => s,
+    let bound = std::net::TcpListener::bind(&addr).and_then(|l| {
+        l.set_nonblocking(true)?;
+        Ok(l)
+    });
+    let listener = match bound {
+        Ok(l) => l,
         Err(e) => {
             // The reference's message (it carried on without a server;
             // an operator who configured monitoring wants a failed start).
@@ -57,84 +82,218 @@ pub fn start(farm: &Arc<Farm>) -> Result<Option<HttpHandle>> {
             return Err(anyhow!("listen on {addr}: {e}"));
         }
     };
-    let server = Arc::new(server);
+    let local = listener.local_addr()?;
+    let runtime = tokio::runtime::Builder::new_current_thread()
+        .enable_io()
+        .enable_time()
+        .max_blocking_threads(BLOCKING_THREADS)
+        .thread_name("peipkg-http")
+        .build()
+        .map_err(|e| anyhow!("start the HTTP runtime: {e}"))?;
     farm.log
         .info("webhook server listening", &[("addr", s(&addr))]);
-    let srv = Arc::clone(&server);
+    let stop = Arc::new(tokio::sync::Notify::new());
+    let stop_rx = Arc::clone(&stop);
     let f = Arc::clone(farm);
-    let thread = std::thread::spawn(move || {
-        while let Ok(req) = srv.recv() {
-            let f = Arc::clone(&f);
-            std::thread::spawn(move || handle(&f, req));
+    let thread = std::thread::Builder::new()
+        .name("peipkg-http".into())
+        .spawn(move || {
+            runtime.block_on(serve(f, listener, cfg, stop_rx));
+            // In-flight requests get a moment to finish, not forever.
+            runtime.shutdown_timeout(Duration::from_secs(2));
+        })?;
+    Ok(Some(HttpHandle {
+        stop,
+        thread,
+        addr: local,
+    }))
+}
+
+/// The accept loop: a permit per connection, released when it closes.
+async fn serve(
+    farm: Arc<Farm>,
+    listener: std::net::TcpListener,
+    cfg: crate::config::HttpConfig,
+    stop: Arc<tokio::sync::Notify>,
+) {
+    let listener = match tokio::net::TcpListener::from_std(listener) {
+        Ok(l) => l,
+        Err(e) => {
+            farm.log.error("webhook server error", &[("err", s(e))]);
+            return;
         }
-    });
-    Ok(Some(HttpHandle { server, thread }))
+    };
+    let permits = Arc::new(tokio::sync::Semaphore::new(cfg.max_connections));
+    let read_timeout = cfg.read_timeout;
+    loop {
+        let permit = tokio::select! {
+            p = Arc::clone(&permits).acquire_owned() => match p {
+                Ok(p) => p,
+                Err(_) => return,
+            },
+            _ = stop.notified() => return,
+        };
+        let (stream, remote) = tokio::select! {
+            a = listener.accept() => match a {
+                Ok(a) => a,
+                Err(e) => {
+                    // EMFILE and the like: back off instead of spinning.
+                    farm.log.warn("http accept failed", &[("err", s(e))]);
+                    tokio::time::sleep(Duration::from_millis(100)).await;
+                    continue;
+                }
+            },
+            _ = stop.notified() => return,
+        };
+        // Small responses go out at once: with Nagle on, a response
+        // written in two pieces waits for the client's delayed ACK
+        // (about 40 ms on Linux).
+        let _ = stream.set_nodelay(true);
+        let f = Arc::clone(&farm);
+        tokio::spawn(async move {
+            let service = hyper::service::service_fn(move |req| {
+                let f = Arc::clone(&f);
+                async move {
+                    Ok::<_, std::convert::Infallible>(handle(f, req, remote, read_timeout).await)
+                }
+            });
+            let conn = hyper::server::conn::http1::Builder::new()
+                .timer(TokioTimer::new())
+                .header_read_timeout(read_timeout)
+                .max_buf_size(64 * 1024)
+                .serve_connection(TokioIo::new(stream), service);
+            let _ = conn.await;
+            drop(permit);
+        });
+    }
 }
 
-fn header(name: &str, value: &str) -> Header {
-    Header::from_bytes(name.as_bytes(), value.as_bytes()).unwrap_or_else(|_| {
-        Header::from_bytes(&b"X-Invalid"[..], &b"1"[..]).expect("static header")
-    })
+/// One response, before redaction and framing.
+struct Reply {
+    status: u16,
+    content_type: &'static str,
+    nosniff: bool,
+    body: Vec<u8>,
 }
 
-fn text(code: u16, body: &str) -> Response<std::io::Cursor<Vec<u8>>> {
-    Response::from_string(body)
-        .with_status_code(code)
-        .with_header(header("Content-Type", "text/plain; charset=utf-8"))
-        .with_header(header("X-Content-Type-Options", "nosniff"))
+const TEXT: &str = "text/plain; charset=utf-8";
+
+fn text(status: u16, body: &str) -> Reply {
+    Reply {
+        status,
+        content_type: TEXT,
+        nosniff: true,
+        body: body.as_bytes().to_vec(),
+    }
 }
 
-fn handle(farm: &Farm, mut req: Request) {
-    let path = req.url().split('?').next().unwrap_or("").to_string();
+fn typed(content_type: &'static str, body: String) -> Reply {
+    Reply {
+        status: 200,
+        content_type,
+        nosniff: false,
+        body: body.into_bytes(),
+    }
+}
+
+async fn handle(
+    farm: Arc<Farm>,
+    req: Request<Incoming>,
+    remote: SocketAddr,
+    read_timeout: Duration,
+) -> Response<Full<Bytes>> {
+    let path = req.uri().path().to_string();
     let method = req.method().clone();
-    let resp = match (&method, path.as_str()) {
+    let reply = match (&method, path.as_str()) {
+        // Cheap and on the I/O thread: liveness must not queue behind
+        // the database.
         (_, "/healthz") => text(200, "ok\n"),
-        (_, "/readyz") => match ready(farm) {
-            Ok(()) => text(200, "ready\n"),
-            Err(why) => text(503, &format!("not ready: {why}\n")),
-        },
-        (Method::Get | Method::Head, "/status") => match status::status(farm)
-            .map_err(|e| e.to_string())
-            .and_then(|s| serde_json::to_string_pretty(&s).map_err(|e| e.to_string()))
-        {
-            Ok(mut body) => {
-                body.push('\n');
-                Response::from_string(body)
-                    .with_header(header("Content-Type", "application/json; charset=utf-8"))
-            }
-            Err(e) => text(500, &format!("status: {e}\n")),
-        },
-        (Method::Get | Method::Head, "/metrics") => match metrics::metrics(farm) {
-            Ok(body) => Response::from_string(body).with_header(header(
-                "Content-Type",
-                "text/plain; version=0.0.4; charset=utf-8",
-            )),
-            Err(e) => text(500, &format!("metrics: {e}\n")),
-        },
-        (Method::Get | Method::Head, "/") => match dashboard::page(farm) {
-            Ok(body) => Response::from_string(body)
-                .with_header(header("Content-Type", "text/html; charset=utf-8")),
-            Err(e) => text(500, &format!("dashboard: {e}\n")),
-        },
-        (Method::Get | Method::Head, p) if p.starts_with("/builds/") && p.ends_with("/log") => {
-            build_log(farm, p)
-        }
-        (Method::Post, p) if Forge::from_path(p).is_some() => {
+        (&Method::POST, p) if Forge::from_path(p).is_some() => {
             let forge = Forge::from_path(p).unwrap_or(Forge::GitHub);
-            webhook(farm, forge, &mut req)
+            let (parts, body) = req.into_parts();
+            let limited = Limited::new(body, MAX_BODY);
+            match tokio::time::timeout(read_timeout, limited.collect()).await {
+                Err(_) => text(408, "request body timed out\n"),
+                Ok(Err(e))
+                    if e.downcast_ref::<http_body_util::LengthLimitError>()
+                        .is_some() =>
+                {
+                    text(413, "payload too large\n")
+                }
+                Ok(Err(_)) => text(400, "read body\n"),
+                Ok(Ok(collected)) => {
+                    let body = collected.to_bytes();
+                    let f = Arc::clone(&farm);
+                    blocking(move || webhook(&f, forge, &parts.headers, &body, remote)).await
+                }
+            }
         }
-        (_, p) if Forge::from_path(p).is_some() => text(405, "method not allowed\n"),
-        _ => text(404, "404 page not found\n"),
+        _ => {
+            let f = Arc::clone(&farm);
+            let p = path.clone();
+            let m = method.clone();
+            blocking(move || route_get(&f, &m, &p)).await
+        }
     };
     farm.log.debug(
         "http request",
         &[
             ("method", s(method.as_str())),
             ("path", s(&path)),
-            ("status", crate::log::n(resp.status_code().0)),
+            ("status", crate::log::n(reply.status)),
         ],
     );
-    let _ = req.respond(resp);
+    let body = crate::redact::redact_bytes(&reply.body).into_owned();
+    let mut resp = Response::new(Full::new(Bytes::from(body)));
+    *resp.status_mut() =
+        StatusCode::from_u16(reply.status).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR);
+    let h = resp.headers_mut();
+    h.insert(CONTENT_TYPE, HeaderValue::from_static(reply.content_type));
+    if reply.nosniff {
+        h.insert(
+            "X-Content-Type-Options",
+            HeaderValue::from_static("nosniff"),
+        );
+    }
+    resp
+}
+
+/// Runs a page that may block (database, files) off the I/O thread.
+async fn blocking(f: impl FnOnce() -> Reply + Send + 'static) -> Reply {
+    tokio::task::spawn_blocking(f)
+        .await
+        .unwrap_or_else(|_| text(500, "internal error\n"))
+}
+
+fn route_get(farm: &Farm, method: &Method, path: &str) -> Reply {
+    let get = *method == Method::GET || *method == Method::HEAD;
+    match path {
+        "/readyz" => match ready(farm) {
+            Ok(()) => text(200, "ready\n"),
+            Err(why) => text(503, &format!("not ready: {why}\n")),
+        },
+        "/status" if get => match status::status(farm)
+            .map_err(|e| e.to_string())
+            .and_then(|s| serde_json::to_string_pretty(&s).map_err(|e| e.to_string()))
+        {
+            Ok(mut body) => {
+                body.push('\n');
+                typed("application/json; charset=utf-8", body)
+            }
+            Err(e) => text(500, &format!("status: {e}\n")),
+        },
+        "/metrics" if get => match metrics::metrics(farm) {
+            Ok(body) => typed("text/plain; version=0.0.4; charset=utf-8", body),
+            Err(e) => text(500, &format!("metrics: {e}\n")),
+        },
+        "/" if get => match dashboard::page(farm) {
+            Ok(body) => typed("text/html; charset=utf-8", body),
+            Err(e) => text(500, &format!("dashboard: {e}\n")),
+        },
+        p if get && p.starts_with("/builds/") && p.ends_with("/log") => build_log(farm, p),
+        p if Forge::from_path(p).is_some() => text(405, "method not allowed\n"),
+        _ => text(404, "404 page not found\n"),
+    }
 }
 
 /// Readiness, for load balancers and orchestrators: the repository exists
@@ -169,7 +328,7 @@ fn first_delivery(farm: &Farm, id: &str) -> bool {
     true
 }
 
-fn build_log(farm: &Farm, path: &str) -> Response<std::io::Cursor<Vec<u8>>> {
+fn build_log(farm: &Farm, path: &str) -> Reply {
     let id = path
         .trim_start_matches("/builds/")
         .trim_end_matches("/log")
@@ -190,32 +349,29 @@ fn build_log(farm: &Farm, path: &str) -> Response<std::io::Cursor<Vec<u8>>> {
         return text(404, "no such log\n");
     }
     match std::fs::read(&p) {
-        Ok(bytes) => Response::from_data(bytes)
-            .with_header(header("Content-Type", "text/plain; charset=utf-8"))
-            .with_header(header("X-Content-Type-Options", "nosniff")),
+        Ok(bytes) => Reply {
+            status: 200,
+            content_type: TEXT,
+            nosniff: true,
+            body: bytes,
+        },
         Err(_) => text(404, "log file is gone\n"),
     }
 }
 
-fn webhook(farm: &Farm, forge: Forge, req: &mut Request) -> Response<std::io::Cursor<Vec<u8>>> {
-    let remote = req.remote_addr().map(|a| a.to_string()).unwrap_or_default();
-    let mut body = Vec::new();
-    if req
-        .as_reader()
-        .take(MAX_BODY + 1)
-        .read_to_end(&mut body)
-        .is_err()
-    {
-        return text(400, "read body\n");
-    }
-    if body.len() as u64 > MAX_BODY {
-        return text(413, "payload too large\n");
-    }
+fn webhook(
+    farm: &Farm,
+    forge: Forge,
+    headers: &HeaderMap,
+    body: &[u8],
+    remote: SocketAddr,
+) -> Reply {
+    let remote = remote.to_string();
     let find = |name: &str| {
-        req.headers()
-            .iter()
-            .find(|h| h.field.as_str().as_str().eq_ignore_ascii_case(name))
-            .map(|h| h.value.as_str().to_string())
+        headers
+            .get(name)
+            .and_then(|v| v.to_str().ok())
+            .map(str::to_string)
     };
     let Some(secret) = farm.webhook_secret() else {
         farm.log.warn(
@@ -224,12 +380,12 @@ fn webhook(farm: &Farm, forge: Forge, req: &mut Request) -> Response<std::io::Cu
         );
         return text(403, "webhooks are disabled: no secret configured\n");
     };
-    if !forge.authentic(&secret, &body, find) {
+    if !forge.authentic(&secret, body, find) {
         farm.log
             .warn("webhook signature invalid", &[("remote", s(&remote))]);
         return text(401, "invalid signature\n");
     }
-    let payload: Payload = match serde_json::from_slice(&body) {
+    let payload: Payload = match serde_json::from_slice(body) {
         Ok(p) => p,
         Err(_) => return text(400, "parse json\n"),
     };

@@ -10,6 +10,7 @@ use std::time::Duration;
 use rusqlite::{params, OptionalExtension};
 
 use super::{Result, Store};
+use crate::redact::redact;
 
 const SCHEDULE: [u64; 6] = [60, 5 * 60, 15 * 60, 3600, 6 * 3600, 24 * 3600];
 
@@ -72,7 +73,7 @@ impl Store {
              ON CONFLICT (recipe, version) DO UPDATE SET
                 tag = excluded.tag, failures = excluded.failures, last_error = excluded.last_error,
                 last_failed_at = excluded.last_failed_at, next_retry_at = excluded.next_retry_at",
-            params![recipe, version, tag, n, error, now, next],
+            params![recipe, version, tag, n, redact(error), now, next],
         )?;
         Ok(Failure {
             recipe: recipe.into(),

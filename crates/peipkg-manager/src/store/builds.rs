@@ -4,6 +4,7 @@
 use rusqlite::{params, OptionalExtension};
 
 use super::{Result, Store, StoreError};
+use crate::redact::redact;
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum BuildState {
@@ -178,7 +179,7 @@ impl Store {
         self.conn.execute(
             "UPDATE builds SET state = 'failed', error = ?2, finished_at = COALESCE(finished_at, ?3)
              WHERE id = ?1",
-            params![id, error, now],
+            params![id, redact(error), now],
         )?;
         Ok(())
     }
@@ -194,7 +195,7 @@ impl Store {
     pub fn mark_cancelled(&self, id: i64, why: &str, now: i64) -> Result<()> {
         self.conn.execute(
             "UPDATE builds SET state = 'cancelled', error = ?2, finished_at = ?3 WHERE id = ?1",
-            params![id, why, now],
+            params![id, redact(why), now],
         )?;
         Ok(())
     }

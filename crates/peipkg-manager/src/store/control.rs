@@ -14,6 +14,7 @@
 use rusqlite::{params, OptionalExtension};
 
 use super::{Result, Store};
+use crate::redact::redact;
 
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Paused {
@@ -62,7 +63,7 @@ impl Store {
         let n = self.conn.execute(
             "INSERT INTO paused (recipe, paused_at, reason) VALUES (?1, ?2, ?3)
              ON CONFLICT (recipe) DO NOTHING",
-            params![recipe, now, reason],
+            params![recipe, now, redact(reason)],
         )?;
         Ok(n == 1)
     }

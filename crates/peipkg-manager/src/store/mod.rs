@@ -70,8 +70,42 @@ impl Store {
         let _: String = conn.query_row("PRAGMA journal_mode = WAL", [], |r| r.get(0))?;
         conn.execute_batch("PRAGMA synchronous = NORMAL; PRAGMA foreign_keys = ON;")?;
         schema::migrate(&mut conn)?;
+        scrub_secrets(&conn)?;
         Ok(Store { conn })
     }
+}
+
+/// Error texts stored by an older version may still carry credentials (a
+/// git URL's token, an rclone remote's keys): redact them in place, so a
+/// removed recipe's old poll error does not leak for ever. Cheap: only
+/// rows that could hold one are read.
+fn scrub_secrets(conn: &Connection) -> Result<()> {
+    const COLUMNS: [(&str, &str); 5] = [
+        ("builds", "error"),
+        ("failures", "last_error"),
+        ("upload_state", "last_error"),
+        ("polls", "error"),
+        ("paused", "reason"),
+    ];
+    for (table, column) in COLUMNS {
+        let mut st = conn.prepare(&format!(
+            "SELECT rowid, {column} FROM {table}
+             WHERE {column} LIKE '%@%' OR {column} LIKE '%=%'"
+        ))?;
+        let rows: Vec<(i64, String)> = st
+            .query_map([], |r| Ok((r.get(0)?, r.get(1)?)))?
+            .collect::<rusqlite::Result<_>>()?;
+        for (rowid, text) in rows {
+            let clean = crate::redact::redact(&text);
+            if clean != text {
+                conn.execute(
+                    &format!("UPDATE {table} SET {column} = ?1 WHERE rowid = ?2"),
+                    rusqlite::params![clean.as_ref(), rowid],
+                )?;
+            }
+        }
+    }
+    Ok(())
 }
 
 /// Seconds since the epoch; the store's unit of time.

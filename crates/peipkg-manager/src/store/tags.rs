@@ -9,6 +9,7 @@
 use rusqlite::{params, OptionalExtension};
 
 use super::{Result, Store};
+use crate::redact::redact;
 
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct MovedTag {
@@ -118,7 +119,14 @@ impl Store {
              ON CONFLICT (recipe) DO UPDATE SET last_poll_at = excluded.last_poll_at,
                 ok = excluded.ok, error = excluded.error, tags_seen = excluded.tags_seen,
                 candidates = excluded.candidates",
-            params![recipe, now, ok, error, tags_seen as i64, candidates as i64],
+            params![
+                recipe,
+                now,
+                ok,
+                error.map(redact),
+                tags_seen as i64,
+                candidates as i64
+            ],
         )?;
         Ok(())
     }

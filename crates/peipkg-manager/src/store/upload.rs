@@ -5,6 +5,7 @@
 use rusqlite::params;
 
 use super::{Result, Store};
+use crate::redact::redact;
 
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct UploadStatus {
@@ -72,7 +73,7 @@ impl Store {
         self.conn.execute(
             "UPDATE upload_state SET failures = failures + 1, last_error = ?1,
                 last_attempt_at = ?2, next_attempt_at = ?3 WHERE id = 1",
-            params![error, now, next_attempt_at],
+            params![redact(error), now, next_attempt_at],
         )?;
         Ok(self.upload_status()?.failures)
     }

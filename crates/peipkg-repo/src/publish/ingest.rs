@@ -8,14 +8,17 @@
 //! payload hashes and the signature, which must be by an active key of this
 //! repository (or absent, with `--allow-unsigned`).
 
-use std::fs::{self, File, OpenOptions};
+use std::fs::{self, OpenOptions};
 use std::io::{self, Read, Write};
 use std::os::unix::fs::OpenOptionsExt;
 use std::path::{Path, PathBuf};
 
-use peipkg_format::archive::{verify_reader, SignatureStatus, VerifiedPackage, VerifyOptions};
-use peipkg_format::identity::{parse_package_file_name, Version};
+use peipkg_format::archive::{
+    verify_reader, PayloadKind, SignatureStatus, VerifiedPackage, VerifyOptions,
+};
+use peipkg_format::identity::{parse_package_file_name, Architecture, Version};
 use peipkg_format::keys::PublicKey;
+use peipkg_format::layout::{check_payload, LayoutKind};
 
 use crate::error::{IoContext, RepoError, Result};
 
@@ -32,38 +35,144 @@ pub struct Incoming {
     pub warnings: Vec<String>,
 }
 
+/// What a scan of `--new` found.
+#[derive(Debug, Default)]
+pub struct Scanned {
+    /// The `.peipkg` files, in bytewise name order.
+    pub packages: Vec<PathBuf>,
+    /// Names that are not packages (other files, directories), sorted, so
+    /// a `--new` holding none can say what it skipped.
+    pub ignored: Vec<String>,
+}
+
 /// List the `.peipkg` files of `dir` (not recursive), in bytewise name
 /// order. Directories, and names not ending in `.peipkg`, are skipped, as
-/// in the reference.
-pub fn scan(dir: &Path) -> Result<Vec<PathBuf>> {
-    let mut out = Vec::new();
+/// in the reference, and listed in [`Scanned::ignored`]. A `.peipkg` name
+/// that is not a regular file (after following a symlink) is refused here,
+/// before anything opens it: a FIFO would block the publish for ever while
+/// it holds the state lock, and a device has no business there either.
+pub fn scan(dir: &Path) -> Result<Scanned> {
+    let mut out = Scanned::default();
     for entry in fs::read_dir(dir).ctx("read", dir)? {
         let entry = entry.ctx("read", dir)?;
         let name = entry.file_name();
-        if !name.to_string_lossy().ends_with(".peipkg") {
-            continue;
-        }
+        let shown = name.to_string_lossy().into_owned();
         let path = entry.path();
-        if fs::metadata(&path).map(|m| m.is_dir()).unwrap_or(false) {
+        if !shown.ends_with(".peipkg") {
+            out.ignored.push(shown);
             continue;
         }
-        out.push(path);
+        let meta = fs::metadata(&path).ctx("stat", &path)?;
+        if meta.is_dir() {
+            out.ignored.push(format!("{shown}/"));
+            continue;
+        }
+        if !meta.is_file() {
+            return Err(RepoError::bad_file(
+                &path,
+                format!(
+                    "is {}, not a regular file; refused without opening it (a package must be a regular file)",
+                    file_kind(&meta.file_type())
+                ),
+            ));
+        }
+        out.packages.push(path);
     }
-    out.sort_by(|a, b| a.file_name().cmp(&b.file_name()));
+    out.packages
+        .sort_by(|a, b| a.file_name().cmp(&b.file_name()));
+    out.ignored.sort();
     Ok(out)
 }
 
+/// A file type in words, for errors.
+fn file_kind(t: &fs::FileType) -> &'static str {
+    use std::os::unix::fs::FileTypeExt;
+    if t.is_fifo() {
+        "a FIFO"
+    } else if t.is_socket() {
+        "a socket"
+    } else if t.is_block_device() {
+        "a block device"
+    } else if t.is_char_device() {
+        "a character device"
+    } else if t.is_symlink() {
+        "a symlink"
+    } else if t.is_dir() {
+        "a directory"
+    } else {
+        "an unknown kind of file"
+    }
+}
+
+/// Copies what it reads into `w`, remembering a read or write error so a
+/// failure of the machine (EIO, ENOSPC) is reported as what it is and not
+/// as the verifier's "corrupt stream".
 struct Tee<R, W> {
     r: R,
     w: W,
+    failed: Option<(&'static str, io::Error)>,
 }
 
 impl<R: Read, W: Write> Read for Tee<R, W> {
     fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
-        let n = self.r.read(buf)?;
-        self.w.write_all(&buf[..n])?;
+        let n = match self.r.read(buf) {
+            Ok(n) => n,
+            Err(e) if e.kind() == io::ErrorKind::Interrupted => return Err(e),
+            Err(e) => return Err(self.fail("read", e)),
+        };
+        if let Err(e) = self.w.write_all(&buf[..n]) {
+            return Err(self.fail("write", e));
+        }
         Ok(n)
     }
+}
+
+impl<R, W> Tee<R, W> {
+    fn fail(&mut self, action: &'static str, e: io::Error) -> io::Error {
+        let copy = io::Error::new(e.kind(), e.to_string());
+        if self.failed.is_none() {
+            self.failed = Some((action, e));
+        }
+        copy
+    }
+}
+
+/// The producer's §3.4 layout rules (permitted destinations, triplets,
+/// nothing but directories under `/var`, symlink resolution, no entry
+/// under a symlink), applied to what we are handed: a package built by
+/// another tool must not slip past them. One home for the rules:
+/// `peipkg_format::layout`, which `peipkg-build` uses too.
+fn check_layout(pkg: &VerifiedPackage) -> std::result::Result<(), String> {
+    let Ok(arch) = Architecture::parse(&pkg.manifest.architecture) else {
+        // The manifest check already refused it; nothing to check against.
+        return Ok(());
+    };
+    let violations = check_payload(
+        &arch,
+        pkg.payload.iter().map(|e| {
+            let kind = match (e.kind, &e.link_target) {
+                (PayloadKind::Directory, _) => LayoutKind::Directory,
+                (PayloadKind::Symlink, Some(t)) => LayoutKind::Symlink { target: t },
+                _ => LayoutKind::File,
+            };
+            (e.path.as_str(), kind)
+        }),
+    );
+    if violations.is_empty() {
+        return Ok(());
+    }
+    let n = violations.len();
+    let mut out = format!(
+        "payload breaks the layout rules ({n} violation{}):",
+        if n == 1 { "" } else { "s" }
+    );
+    for v in violations.iter().take(20) {
+        out.push_str(&format!("\n  {v}"));
+    }
+    if n > 20 {
+        out.push_str(&format!("\n  ... and {} more", n - 20));
+    }
+    Err(out)
 }
 
 /// Copy `source` to `staged` while verifying it.
@@ -73,11 +182,38 @@ pub fn ingest(
     trusted: &[PublicKey],
     allow_unsigned: bool,
 ) -> Result<Incoming> {
+    // Non-blocking, so that a FIFO swapped in after the scan cannot hang
+    // us; then the opened file itself must be regular.
+    let input = OpenOptions::new()
+        .read(true)
+        .custom_flags(libc::O_NONBLOCK | libc::O_NOCTTY)
+        .open(source)
+        .ctx("read", source)?;
+    let meta = input.metadata().ctx("stat", source)?;
+    if !meta.is_file() {
+        return Err(RepoError::bad_file(
+            source,
+            format!(
+                "is {}, not a regular file; refused (a package must be a regular file)",
+                file_kind(&meta.file_type())
+            ),
+        ));
+    }
+    ingest_from(input, source, staged, trusted, allow_unsigned)
+}
+
+/// [`ingest`] from an opened source, into a new file at `staged`.
+fn ingest_from(
+    input: impl Read,
+    source: &Path,
+    staged: &Path,
+    trusted: &[PublicKey],
+    allow_unsigned: bool,
+) -> Result<Incoming> {
     let file_name = source
         .file_name()
         .map(|n| n.to_string_lossy().into_owned())
         .unwrap_or_default();
-    let input = File::open(source).ctx("read", source)?;
     let out = OpenOptions::new()
         .write(true)
         .create(true)
@@ -93,8 +229,14 @@ pub fn ingest(
     let mut tee = Tee {
         r: io::BufReader::with_capacity(1 << 16, input),
         w: io::BufWriter::with_capacity(1 << 16, out),
+        failed: None,
     };
     let verified = verify_reader(&mut tee, &opts);
+    if let Some((action, error)) = tee.failed.take() {
+        let _ = fs::remove_file(staged);
+        let path = if action == "read" { source } else { staged };
+        return Err(RepoError::io(action, path, error));
+    }
     let pkg = match verified {
         Ok(p) => p,
         Err(e) => {
@@ -111,6 +253,10 @@ pub fn ingest(
         .map_err(|e| RepoError::io("write", staged, e.into_error()))?;
     out.sync_all().ctx("fsync", staged)?;
 
+    if let Err(e) = check_layout(&pkg) {
+        let _ = fs::remove_file(staged);
+        return Err(RepoError::bad_file(source, e));
+    }
     let m = &pkg.manifest;
     let mut warnings: Vec<String> = pkg
         .manifest_warnings

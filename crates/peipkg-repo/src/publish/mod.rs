@@ -161,7 +161,25 @@ pub fn publish(o: &PublishOptions) -> Result<PublishReport> {
             RepoError::refused("--new is required (or use --rebuild + --all-packages-dir)")
         })?
     };
-    let sources = ingest::scan(&source_dir)?;
+    let scanned = ingest::scan(&source_dir)?;
+    if scanned.packages.is_empty() && !scanned.ignored.is_empty() {
+        // Most likely the wrong directory, or packages under other names:
+        // publishing nothing would still bump index_version.
+        return Err(RepoError::bad_file(
+            &source_dir,
+            format!(
+                "holds no .peipkg file, only {} other entr{} (ignored: {}); nothing published",
+                scanned.ignored.len(),
+                if scanned.ignored.len() == 1 {
+                    "y"
+                } else {
+                    "ies"
+                },
+                shorten(&scanned.ignored)
+            ),
+        ));
+    }
+    let sources = scanned.packages;
     let template = if o.url_template.is_empty() {
         DEFAULT_PACKAGE_URL_TEMPLATE
     } else {
@@ -202,6 +220,20 @@ pub fn publish(o: &PublishOptions) -> Result<PublishReport> {
         warnings,
         recovered,
     })
+}
+
+/// The first few names of a list, for an error line.
+fn shorten(names: &[String]) -> String {
+    let mut out = names
+        .iter()
+        .take(10)
+        .map(String::as_str)
+        .collect::<Vec<_>>()
+        .join(", ");
+    if names.len() > 10 {
+        out.push_str(&format!(", ... and {} more", names.len() - 10));
+    }
+    out
 }
 
 fn added_names(plan: &Plan<'_>) -> Vec<String> {
