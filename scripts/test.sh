@@ -3,7 +3,8 @@
 # Integration tests drive the real binaries, so those are built first.
 #
 # The headless-browser tests fail when Chromium is missing; set
-# PEIPKG_SKIP_CHROMIUM=1 to skip them instead. Every skipped test is listed
+# PEIPKG_SKIP_CHROMIUM=1 to skip them instead (and the Slurm executor's tests
+# fail without slurm-wlm + munge; PEIPKG_SKIP_SLURM=1). Every skipped test is listed
 # in the summary at the end (tests record skips in target/tmp/skipped-tests.txt).
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -24,6 +25,9 @@ echo
 echo "== test suite summary: $([ "$status" -eq 0 ] && echo passed || echo "FAILED (exit $status)")"
 if [ -n "${PEIPKG_SKIP_CHROMIUM:-}" ]; then
   echo "== opt-out set: PEIPKG_SKIP_CHROMIUM=${PEIPKG_SKIP_CHROMIUM}"
+fi
+if [ -n "${PEIPKG_SKIP_SLURM:-}" ]; then
+  echo "== opt-out set: PEIPKG_SKIP_SLURM=${PEIPKG_SKIP_SLURM}"
 fi
 if [ -s "$skipped" ]; then
   echo "== SKIPPED tests:"
