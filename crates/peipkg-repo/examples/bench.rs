@@ -195,7 +195,14 @@ fn package(dir: &Path, key: &SigningKey, name: &str, version: &str, content: &[u
     fs::create_dir_all(dir).unwrap();
     let root = dir.join(format!(".src-{name}-{version}"));
     fs::create_dir_all(&root).unwrap();
-    fs::write(root.join("data.bin"), content).unwrap();
+    // Batch packages (`--batch`) each install their own file; the single
+    // package keeps the name earlier results were measured with.
+    let file = if name == "zzz-bench" {
+        "data.bin".to_string()
+    } else {
+        format!("{name}.bin")
+    };
+    fs::write(root.join(&file), content).unwrap();
     let m = Manifest {
         schema_version: 1,
         name: name.into(),
@@ -222,7 +229,7 @@ fn package(dir: &Path, key: &SigningKey, name: &str, version: &str, content: &[u
     write_package(
         &m,
         vec![PayloadEntry {
-            path: "data.bin".into(),
+            path: file,
             kind: EntryKind::File {
                 size: content.len() as u64,
             },
@@ -265,6 +272,8 @@ fn main() {
         .map(|s| s.parse().expect("size"))
         .collect();
     let keep = std::env::args().any(|a| a == "--keep");
+    // Packages per publish (a farm's batch; default 1, as before).
+    let batch: usize = arg("--batch").map_or(1, |s| s.parse().expect("batch"));
     let hash_mib: usize = arg("--hash-mib").map_or(1024, |s| s.parse().expect("MiB"));
     let base = arg("--dir")
         .map(PathBuf::from)
@@ -274,7 +283,7 @@ fn main() {
     let (key_path, key) = key_file(&base);
     let kp = key_path.to_str().unwrap().to_string();
     println!("binary: {}", bin().display());
-    println!("| archive entries | archive.json | first publish (renders site) | publish 1 package: wall / CPU | peak RSS | verify --mode metadata: wall / CPU | peak RSS |");
+    println!("| archive entries | archive.json | first publish (renders site) | publish {batch} package(s): wall / CPU | peak RSS | verify --mode metadata: wall / CPU | peak RSS |");
     println!("|---:|---:|---:|---:|---:|---:|---:|");
     for &n in &sizes {
         let repo = base.join(format!("state-{n}"));
@@ -284,13 +293,20 @@ fn main() {
         let r = repo.to_str().unwrap().to_string();
         let publish_one = |i: usize, ts: &str| {
             let new = base.join(format!("new-{n}-{i}"));
-            package(
-                &new,
-                &key,
-                "zzz-bench",
-                &format!("{i}.0-1"),
-                b"one small file\n",
-            );
+            for k in 0..batch {
+                let name = if batch == 1 {
+                    "zzz-bench".to_string()
+                } else {
+                    format!("zzz-bench-{k}")
+                };
+                package(
+                    &new,
+                    &key,
+                    &name,
+                    &format!("{i}.0-1"),
+                    b"one small file\n",
+                );
+            }
             let m = measure(&[
                 "publish",
                 "--in",
