@@ -195,13 +195,10 @@ fn package(dir: &Path, key: &SigningKey, name: &str, version: &str, content: &[u
     fs::create_dir_all(dir).unwrap();
     let root = dir.join(format!(".src-{name}-{version}"));
     fs::create_dir_all(&root).unwrap();
-    // Batch packages (`--batch`) each install their own file; the single
-    // package keeps the name earlier results were measured with.
-    let file = if name == "zzz-bench" {
-        "data.bin".to_string()
-    } else {
-        format!("{name}.bin")
-    };
+    // Each package installs its own file (a batch, `--batch`, holds several),
+    // under a destination the layout rules permit.
+    let file = format!("usr/share/{name}.bin");
+    fs::create_dir_all(root.join("usr/share")).unwrap();
     fs::write(root.join(&file), content).unwrap();
     let m = Manifest {
         schema_version: 1,
