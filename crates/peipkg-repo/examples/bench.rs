@@ -296,13 +296,7 @@ fn main() {
                 } else {
                     format!("zzz-bench-{k}")
                 };
-                package(
-                    &new,
-                    &key,
-                    &name,
-                    &format!("{i}.0-1"),
-                    b"one small file\n",
-                );
+                package(&new, &key, &name, &format!("{i}.0-1"), b"one small file\n");
             }
             let m = measure(&[
                 "publish",

@@ -365,3 +365,35 @@ impl Executor for SlurmExecutor {
         outcome
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_node_never_learns_the_hosts_hidden_paths() {
+        let args: Vec<String> = [
+            "--sandbox",
+            "bwrap",
+            "--sandbox-hide",
+            "/etc/peipkg/farm.key",
+            "--sandbox-network",
+            "--sandbox-hide",
+            "/var/lib/peipkg",
+            "--limit-processes",
+            "10",
+        ]
+        .map(String::from)
+        .to_vec();
+        assert_eq!(
+            node_stage_args(&args).join(" "),
+            "--sandbox bwrap --sandbox-network --limit-processes 10"
+        );
+    }
+
+    #[test]
+    fn job_script_quotes_for_the_shell() {
+        assert_eq!(sh_quote("/opt/peipkg node"), "'/opt/peipkg node'");
+        assert_eq!(sh_quote("it's"), r"'it'\''s'");
+    }
+}

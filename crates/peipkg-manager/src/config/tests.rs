@@ -322,3 +322,45 @@ fn sandbox_policy_limits_and_network_grants() {
         assert!(m.contains(want), "{want:?} not in\n{m}");
     }
 }
+
+#[test]
+fn executor_defaults_to_local_and_slurm_needs_its_table() {
+    let c = parse(FULL).unwrap();
+    assert_eq!(c.build.executor, ExecutorKind::Local);
+    assert_eq!(c.slurm, None);
+
+    let c = parse(&format!(
+        "{FULL}\n[build]\nexecutor = \"slurm\"\n\n[slurm]\nwork_dir = \"/shared/peipkg\"\npartition = \"build\"\nsbatch_args = [\"--mem=8G\"]\npoll_interval = \"2s\"\n"
+    ))
+    .unwrap();
+    assert_eq!(c.build.executor, ExecutorKind::Slurm);
+    let s = c.slurm.unwrap();
+    assert_eq!(s.work_dir, PathBuf::from("/shared/peipkg"));
+    assert_eq!(s.partition.as_deref(), Some("build"));
+    assert_eq!(s.sbatch_args, vec!["--mem=8G".to_string()]);
+    assert_eq!(s.poll_interval, Duration::from_secs(2));
+    assert_eq!(s.node_program, "peipkg-node");
+
+    let e = messages(&parse(&format!("{FULL}\n[build]\nexecutor = \"k8s\"\n")).unwrap_err());
+    assert!(
+        e.iter()
+            .any(|m| m.contains("[build].executor \"k8s\" is not one of")),
+        "{e:?}"
+    );
+    let e = messages(&parse(&format!("{FULL}\n[build]\nexecutor = \"slurm\"\n")).unwrap_err());
+    assert!(
+        e.iter().any(|m| m.contains("needs a [slurm] table")),
+        "{e:?}"
+    );
+    let e = messages(
+        &parse(&format!(
+            "{FULL}\n[build]\nexecutor = \"slurm\"\n\n[slurm]\nwork_dir = \"shared\"\nqueue = \"x\"\n"
+        ))
+        .unwrap_err(),
+    );
+    assert!(
+        e.iter().any(|m| m.contains("must be an absolute path")),
+        "{e:?}"
+    );
+    assert!(e.iter().any(|m| m.contains("queue")), "{e:?}");
+}
