@@ -18,6 +18,10 @@ use crate::process::{self, Cancel, Cmd, RunError, Sink};
 
 pub const BACKEND: &str = "slurm";
 
+/// How long a completed job's `result.json` may take to become visible
+/// here (attribute caching on NFS).
+const RESULT_GRACE: Duration = Duration::from_secs(30);
+
 pub struct SlurmExecutor {
     pub cfg: SlurmConfig,
     pub git: GitConfig,
@@ -184,7 +188,15 @@ impl SlurmExecutor {
         end: &Observed,
         shared: &Path,
     ) -> Result<BuildResult, JobError> {
-        let result = read_result(shared).map_err(other)?;
+        let mut result = read_result(shared).map_err(other)?;
+        // Shared file systems (NFS) may show a node's last write to this
+        // host a little late: a completed job gets a grace period before
+        // its missing result counts.
+        let grace = Instant::now() + RESULT_GRACE;
+        while result.is_none() && end.state == JobState::Completed && Instant::now() < grace {
+            std::thread::sleep(Duration::from_millis(500));
+            result = read_result(shared).map_err(other)?;
+        }
         let res = match (end.state, result) {
             (JobState::Completed | JobState::Unknown, Some(r)) if r.ok => r,
             (
