@@ -265,19 +265,41 @@ fn a_restart_while_a_job_runs_reattaches_and_publishes_once() {
     let d = Daemon::start(&farm, port, &[], &[(k, &v)]);
     let id = wait_job(&d, "running");
 
-    // What the node was given holds no key: not the key's bytes, not its
-    // path.
+    // What the node was given holds no key material, and no key is on its
+    // command line.
     let job_dir = farm.root.join("shared/test-farm/build-1");
     let key_bytes = std::fs::read(&farm.key).unwrap();
     let key_path = farm.key.display().to_string();
-    for entry in ["job.json", "job.sh"] {
-        let text = std::fs::read(job_dir.join(entry)).unwrap();
-        assert!(!text.windows(key_bytes.len()).any(|w| w == key_bytes));
+    // Wait until the node runs the build script.
+    let deadline = Instant::now() + Duration::from_secs(30);
+    while !std::fs::read_to_string(job_dir.join("node.log"))
+        .unwrap_or_default()
+        .contains("peipkg-build stage")
+    {
+        assert!(Instant::now() < deadline, "the node never ran stage");
+        std::thread::sleep(Duration::from_millis(100));
+    }
+    for e in std::fs::read_dir(&job_dir).unwrap() {
+        let name = e.unwrap().file_name().into_string().unwrap();
         assert!(
-            !String::from_utf8_lossy(&text).contains(&key_path),
+            ["job.json", "job.sh", "node.log", "recipe", "src", "staged"].contains(&name.as_str()),
+            "{name}"
+        );
+    }
+    for entry in ["job.json", "job.sh", "node.log"] {
+        let text = std::fs::read(job_dir.join(entry)).unwrap();
+        assert!(
+            !text.windows(key_bytes.len()).any(|w| w == key_bytes),
             "{entry}"
         );
     }
+    let job: serde_json::Value =
+        serde_json::from_slice(&std::fs::read(job_dir.join("job.json")).unwrap()).unwrap();
+    assert!(job.get("sign_key").is_none(), "{job}");
+    let node_cmds = std::fs::read_to_string(job_dir.join("node.log")).unwrap();
+    assert!(node_cmds.contains("peipkg-build"), "{node_cmds}");
+    assert!(!node_cmds.contains("--sign-key"), "{node_cmds}");
+    assert!(!node_cmds.contains(&format!("={key_path}")), "{node_cmds}");
     let (code, text) = d.stop();
     assert_eq!(code, Some(0), "{text}");
     assert!(text.contains("re-queued"), "{text}");

@@ -104,7 +104,10 @@ impl SlurmExecutor {
             farm_id: job.farm_id.clone(),
             source_ref: source_ref(&job.git, &job.tag),
             build_env: job.build_env.clone(),
-            stage_args: node_stage_args(&job.sandbox_args),
+            // The host's `--sandbox-hide` list included: where a node shares
+            // file systems with this host, those paths stay covered there
+            // too (paths a node does not have are ignored by the sandbox).
+            stage_args: job.sandbox_args.clone(),
             stage_env: job.sandbox_env.clone(),
             peipkg_build: self.cfg.node_peipkg_build.clone(),
             git_program: self.cfg.node_git.clone(),
@@ -296,22 +299,6 @@ impl SlurmExecutor {
     }
 }
 
-/// The sandbox arguments of a local build, less `--sandbox-hide PATH`:
-/// those name this host's keys and state, which a node does not have (and
-/// whose paths it need not learn).
-fn node_stage_args(args: &[String]) -> Vec<String> {
-    let mut out = Vec::new();
-    let mut it = args.iter();
-    while let Some(a) = it.next() {
-        if a == "--sandbox-hide" {
-            it.next();
-        } else {
-            out.push(a.clone());
-        }
-    }
-    out
-}
-
 /// Appends what the node wrote to the build's own log.
 fn copy_node_log(shared: &Path, id: &str, log: &Path) {
     note(
@@ -381,27 +368,6 @@ impl Executor for SlurmExecutor {
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    #[test]
-    fn the_node_never_learns_the_hosts_hidden_paths() {
-        let args: Vec<String> = [
-            "--sandbox",
-            "bwrap",
-            "--sandbox-hide",
-            "/etc/peipkg/farm.key",
-            "--sandbox-network",
-            "--sandbox-hide",
-            "/var/lib/peipkg",
-            "--limit-processes",
-            "10",
-        ]
-        .map(String::from)
-        .to_vec();
-        assert_eq!(
-            node_stage_args(&args).join(" "),
-            "--sandbox bwrap --sandbox-network --limit-processes 10"
-        );
-    }
 
     #[test]
     fn job_script_quotes_for_the_shell() {
