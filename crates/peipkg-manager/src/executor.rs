@@ -128,6 +128,12 @@ pub trait Executor: Send + Sync {
         let _ = track;
         self.run(job, cancel)
     }
+    /// Gives up a build's cluster job (the build is no longer wanted):
+    /// cancels it and removes what it left. An executor without jobs has
+    /// nothing to do.
+    fn abandon(&self, build_id: i64, farm_id: &str, job: &BackendJob) {
+        let _ = (build_id, farm_id, job);
+    }
 }
 
 /// Fetches and builds in child processes on this machine.

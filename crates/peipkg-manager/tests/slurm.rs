@@ -367,3 +367,50 @@ fn check_reports_missing_slurm_programs() {
         r.stderr
     );
 }
+
+#[test]
+fn a_job_whose_build_is_dropped_after_a_restart_is_cancelled() {
+    let t = tempfile::tempdir().unwrap();
+    let Some(cluster) = cluster(
+        "a_job_whose_build_is_dropped_after_a_restart_is_cancelled",
+        t.path(),
+    ) else {
+        return;
+    };
+    let up = Upstream::new(t.path(), "pkg");
+    up.release("v1.0.0", "a.txt", "one", false);
+    let farm = FarmDir::new(t.path());
+    farm.recipe(
+        "pkg",
+        &simple_recipe("pkg", &up.url(), r"^v(\d+\.\d+\.\d+)$", ""),
+        &gated_build("pkg", &t.path().join("never")),
+    );
+    let port = free_port();
+    farm.write_config(&format!(
+        "{}\n[http]\naddr = \"127.0.0.1:{port}\"\n",
+        slurm_config(&farm.root, &cluster, "drain_timeout = \"0s\"")
+    ));
+    let (k, v) = cluster.env();
+    let d = Daemon::start(&farm, port, &[], &[(k, &v)]);
+    let id = wait_job(&d, "running");
+    let (code, text) = d.stop();
+    assert_eq!(code, Some(0), "{text}");
+    assert!(squeue(&cluster).starts_with(&id), "{}", squeue(&cluster));
+
+    // The recipe goes while the manager is down.
+    std::fs::remove_dir_all(farm.recipes.join("pkg")).unwrap();
+    let d = Daemon::start(&farm, port, &["--log-level", "debug"], &[(k, &v)]);
+    d.wait_for("the build to be dropped", |l| l.contains("trigger dropped"));
+    let deadline = Instant::now() + Duration::from_secs(30);
+    while !squeue(&cluster).is_empty() {
+        assert!(
+            Instant::now() < deadline,
+            "job still there: {}",
+            squeue(&cluster)
+        );
+        std::thread::sleep(Duration::from_millis(100));
+    }
+    assert!(!farm.root.join("shared/test-farm/build-1").exists());
+    let (code, _) = d.stop();
+    assert_eq!(code, Some(0));
+}

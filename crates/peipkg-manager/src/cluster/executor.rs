@@ -322,6 +322,22 @@ impl Executor for SlurmExecutor {
         self.run_tracked(job, cancel, &|_| {})
     }
 
+    fn abandon(&self, build_id: i64, farm_id: &str, job: &BackendJob) {
+        if job.backend != BACKEND {
+            return;
+        }
+        // Best effort: a job that already ended cannot be cancelled.
+        let _ = self.engine().cancel(&job.job_id);
+        let _ = remove_all(
+            &self
+                .cfg
+                .work_dir
+                .join(farm_id)
+                .join(format!("build-{build_id}")),
+        );
+        let _ = remove_all(&self.private_dir.join(build_id.to_string()));
+    }
+
     fn run_tracked(
         &self,
         job: &BuildJob,

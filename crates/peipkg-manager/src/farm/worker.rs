@@ -70,6 +70,12 @@ impl Farm {
             return Ok(Step::Idle);
         };
         if let Some(why) = self.still_wanted(&b)? {
+            // A cluster job of a build from before a restart goes too.
+            let job = self.store().job_of(b.id)?;
+            if let Some(j) = job {
+                let farm_id = self.cfg().farm_id.clone();
+                self.executor().abandon(b.id, &farm_id, &j);
+            }
             {
                 let st = self.store();
                 st.mark_cancelled(b.id, &why, store::now())?;
