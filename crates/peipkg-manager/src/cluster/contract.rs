@@ -32,9 +32,6 @@ pub struct JobDescription {
     pub version: String,
     pub git: String,
     pub tag: String,
-    /// The commit the tag pointed to when it was queued (informational:
-    /// the node clones the tag and reports the commit it got).
-    pub tag_commit: String,
     pub submodules: bool,
     pub farm_id: String,
     /// `--source-ref` for the build.

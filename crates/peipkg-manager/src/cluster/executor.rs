@@ -99,7 +99,6 @@ impl SlurmExecutor {
             version: job.version.clone(),
             git: job.git.clone(),
             tag: job.tag.clone(),
-            tag_commit: String::new(),
             submodules: job.submodules,
             farm_id: job.farm_id.clone(),
             source_ref: source_ref(&job.git, &job.tag),
