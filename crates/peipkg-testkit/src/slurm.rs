@@ -42,16 +42,28 @@ pub fn missing() -> Vec<&'static str> {
 /// like the Chromium tests'). Missing programs without the opt-out fail
 /// the test.
 pub fn require(test: &str, target_tmp: &Path) -> bool {
-    let missing = missing();
-    if missing.is_empty() {
-        return true;
+    match decide(test, &missing(), std::env::var_os(SKIP_VAR), target_tmp) {
+        Ok(run) => run,
+        Err(msg) => panic!("{msg}"),
     }
-    if std::env::var_os(SKIP_VAR).as_deref() != Some(std::ffi::OsStr::new("1")) {
-        panic!(
+}
+
+/// [`require`] with its inputs explicit, so the rule can be tested.
+pub fn decide(
+    test: &str,
+    missing: &[&str],
+    skip: Option<std::ffi::OsString>,
+    target_tmp: &Path,
+) -> Result<bool, String> {
+    if missing.is_empty() {
+        return Ok(true);
+    }
+    if skip.as_deref() != Some(std::ffi::OsStr::new("1")) {
+        return Err(format!(
             "{test}: Slurm is not installed ({} missing; apt-get install -y slurm-wlm munge); \
              to skip the cluster tests instead, set {SKIP_VAR}=1",
             missing.join(", ")
-        );
+        ));
     }
     let line = format!("{test}: skipped, slurm not found ({SKIP_VAR}=1)\n");
     eprint!("SKIPPED {line}");
@@ -62,7 +74,7 @@ pub fn require(test: &str, target_tmp: &Path) -> bool {
         .append(true)
         .open(target_tmp.join(crate::chromium::SKIPPED_FILE))
         .and_then(|mut f| f.write_all(line.as_bytes()));
-    false
+    Ok(false)
 }
 
 /// A running single-node cluster.
@@ -246,5 +258,31 @@ impl Drop for Cluster {
         self.kill_pidfile("slurmd.pid");
         self.kill_pidfile("slurmctld.pid");
         self.kill_pidfile("munged.pid");
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn missing_slurm_fails_unless_opted_out_and_a_skip_is_recorded() {
+        let t = std::env::temp_dir().join(format!("peipkg-testkit-slurm-{}", std::process::id()));
+        let _ = std::fs::remove_dir_all(&t);
+        assert_eq!(decide("x", &[], None, &t), Ok(true));
+        let err = decide("x", &["sbatch"], None, &t).unwrap_err();
+        assert!(err.contains("sbatch missing"), "{err}");
+        assert!(err.contains("PEIPKG_SKIP_SLURM=1"), "{err}");
+        assert_eq!(
+            decide("x", &["sbatch"], Some("0".into()), &t).map_err(|_| ()),
+            Err(())
+        );
+        assert_eq!(decide("page", &["munged"], Some("1".into()), &t), Ok(false));
+        let recorded = std::fs::read_to_string(t.join(crate::chromium::SKIPPED_FILE)).unwrap();
+        assert_eq!(
+            recorded,
+            "page: skipped, slurm not found (PEIPKG_SKIP_SLURM=1)\n"
+        );
+        let _ = std::fs::remove_dir_all(&t);
     }
 }
