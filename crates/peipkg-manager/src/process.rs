@@ -345,6 +345,7 @@ pub fn run_status(cmd: &Cmd, cancel: Option<&Cancel>) -> Result<Finished, RunErr
         None
     };
     let started = Instant::now();
+    let exit = ExitWait::new(&child);
     let mut stopped: Option<RunError> = None;
     let mut term_sent: Option<Instant> = None;
     let status = loop {
@@ -379,7 +380,7 @@ pub fn run_status(cmd: &Cmd, cancel: Option<&Cancel>) -> Result<Finished, RunErr
             signal_group(&child, libc::SIGKILL);
             term_sent = None;
         }
-        thread::sleep(Duration::from_millis(20));
+        exit.wait(Duration::from_millis(100));
     };
     // Grandchildren may still hold the pipes open; make sure they go too.
     if stopped.is_some() {
@@ -399,6 +400,49 @@ pub fn run_status(cmd: &Cmd, cancel: Option<&Cancel>) -> Result<Finished, RunErr
         stdout,
         stderr,
     })
+}
+
+/// Waiting for a child's exit without a fixed polling sleep: a pidfd
+/// (Linux 5.3+) becomes readable the moment the child exits, so a build of
+/// a tiny recipe does not lose up to 20 ms per spawned program to a sleep
+/// (three or four programs per build). The wait still returns at least
+/// every `max` so a deadline or a cancel is noticed; without pidfd
+/// support it falls back to short sleeps.
+struct ExitWait {
+    pidfd: Option<std::os::fd::OwnedFd>,
+}
+
+impl ExitWait {
+    fn new(child: &Child) -> ExitWait {
+        use std::os::fd::FromRawFd;
+        // SAFETY: pidfd_open takes a pid and flags and returns a new file
+        // descriptor or -1; it touches no memory of ours.
+        let fd = unsafe { libc::syscall(libc::SYS_pidfd_open, child.id() as libc::pid_t, 0) };
+        let pidfd = (fd >= 0).then(|| {
+            // SAFETY: the syscall just returned this descriptor to us, and
+            // nothing else owns it.
+            unsafe { std::os::fd::OwnedFd::from_raw_fd(fd as i32) }
+        });
+        ExitWait { pidfd }
+    }
+
+    fn wait(&self, max: Duration) {
+        use std::os::fd::AsRawFd;
+        match &self.pidfd {
+            Some(fd) => {
+                let mut p = libc::pollfd {
+                    fd: fd.as_raw_fd(),
+                    events: libc::POLLIN,
+                    revents: 0,
+                };
+                // SAFETY: one valid pollfd, for the duration of the call.
+                unsafe {
+                    libc::poll(&mut p, 1, max.as_millis() as i32);
+                }
+            }
+            None => thread::sleep(Duration::from_millis(5)),
+        }
+    }
 }
 
 /// Finds a program the way the shell would: a path is used as is, a bare

@@ -17,6 +17,7 @@ use super::Farm;
 use crate::log::{n, s};
 use crate::pipeline::archive::{split_file_name, Archive};
 use crate::pipeline::publish::publish;
+use crate::pipeline::stages::Stages;
 use crate::pipeline::tree::remove_all;
 use crate::store::{self, BuildRow, BuildState};
 
@@ -59,7 +60,8 @@ impl Farm {
     }
 
     fn publish_builds(&self, built: Vec<BuildRow>) -> Result<()> {
-        let archive = Archive::load(&self.layout.repo);
+        let mut stages = Stages::start();
+        let archive = Archive::load_cached(&self.layout.repo);
         let archive = match archive {
             Ok(a) => a,
             Err(e) => {
@@ -73,6 +75,7 @@ impl Farm {
             }
         };
         let mut batch: Vec<(BuildRow, Vec<PathBuf>)> = Vec::new();
+        let mut already = Vec::new();
         for b in built {
             let dir = self.built_dir(b.id);
             let files: Vec<PathBuf> = b.outputs.iter().map(|f| dir.join(f)).collect();
@@ -104,23 +107,31 @@ impl Farm {
                 })
                 .collect();
             if fresh.is_empty() {
-                // Already in the archive (a crash after the swap, or an
-                // identical build published another way).
-                self.finish_published(&b)?;
+                already.push(b);
             } else {
                 batch.push((b, fresh));
             }
         }
+        if !already.is_empty() {
+            // Already in the archive: a crash after the switch (the state
+            // went live but was never recorded, so never uploaded either),
+            // or an identical build published another way. Either way the
+            // live state may be newer than the remote: upload it.
+            self.finish_published_all(&already)?;
+            self.after_publish()?;
+        }
         if batch.is_empty() {
             return Ok(());
         }
+        stages.mark("select");
         let all: Vec<PathBuf> = batch.iter().flat_map(|(_, f)| f.clone()).collect();
-        match self.publish_files(&all) {
+        match self.publish_files(&all, &mut stages) {
             Ok(()) => {
-                for (b, _) in &batch {
-                    self.finish_published(b)?;
-                }
+                let rows: Vec<BuildRow> = batch.iter().map(|(b, _)| b.clone()).collect();
+                self.finish_published_all(&rows)?;
                 self.after_publish()?;
+                stages.mark("sqlite");
+                stages.log(&self.log, "publish", vec![("builds", n(rows.len()))]);
             }
             Err(e) if batch.len() > 1 => {
                 self.log.warn(
@@ -128,9 +139,9 @@ impl Farm {
                     &[("builds", n(batch.len())), ("err", s(&e))],
                 );
                 for (b, files) in &batch {
-                    match self.publish_files(files) {
+                    match self.publish_files(files, &mut Stages::start()) {
                         Ok(()) => {
-                            self.finish_published(b)?;
+                            self.finish_published_all(std::slice::from_ref(b))?;
                             self.after_publish()?;
                         }
                         Err(e) => self.fail_publish(b, &e)?,
@@ -142,10 +153,11 @@ impl Farm {
         Ok(())
     }
 
-    fn publish_files(&self, files: &[PathBuf]) -> Result<(), String> {
+    fn publish_files(&self, files: &[PathBuf], stages: &mut Stages) -> Result<(), String> {
         let _g = self.repo_lock.lock().unwrap_or_else(|p| p.into_inner());
         let tool = self.repo_tool();
-        publish(&tool, &self.layout, files).map_err(|e| format!("{e} (see {})", tool.log.display()))
+        publish(&tool, &self.layout, files, stages)
+            .map_err(|e| format!("{e} (see {})", tool.log.display()))
     }
 
     fn after_publish(&self) -> Result<()> {
@@ -158,31 +170,37 @@ impl Farm {
         Ok(())
     }
 
-    fn finish_published(&self, b: &BuildRow) -> Result<()> {
+    /// Records builds as published, all in one database transaction (one
+    /// commit per publish, not four per build).
+    fn finish_published_all(&self, builds: &[BuildRow]) -> Result<()> {
         let now = store::now();
-        {
-            let st = self.store();
-            st.mark_published(b.id, now)?;
-            st.clear_failure(&b.recipe, &b.version)?;
-            let commit = b.built_commit.as_deref().unwrap_or(&b.tag_commit);
-            st.record_published_tag(&b.recipe, &b.tag, &b.version, commit, now)?;
+        self.store().transaction(|st| {
+            for b in builds {
+                st.mark_published(b.id, now)?;
+                st.clear_failure(&b.recipe, &b.version)?;
+                let commit = b.built_commit.as_deref().unwrap_or(&b.tag_commit);
+                st.record_published_tag(&b.recipe, &b.tag, &b.version, commit, now)?;
+            }
+            Ok(())
+        })?;
+        for b in builds {
+            if let Err(e) = remove_all(&self.built_dir(b.id)) {
+                self.log.warn("clear staging dir failed", &[("err", s(e))]);
+            }
+            self.log.info(
+                "build + publish complete",
+                &[
+                    ("recipe", s(&b.recipe)),
+                    ("version", s(&b.version)),
+                    ("outputs", n(b.outputs.len())),
+                    (
+                        "build_timestamp",
+                        s(b.build_timestamp.as_deref().unwrap_or("")),
+                    ),
+                ],
+            );
+            self.note(|r| r.published.push(b.key()));
         }
-        if let Err(e) = remove_all(&self.built_dir(b.id)) {
-            self.log.warn("clear staging dir failed", &[("err", s(e))]);
-        }
-        self.log.info(
-            "build + publish complete",
-            &[
-                ("recipe", s(&b.recipe)),
-                ("version", s(&b.version)),
-                ("outputs", n(b.outputs.len())),
-                (
-                    "build_timestamp",
-                    s(b.build_timestamp.as_deref().unwrap_or("")),
-                ),
-            ],
-        );
-        self.note(|r| r.published.push(b.key()));
         Ok(())
     }
 

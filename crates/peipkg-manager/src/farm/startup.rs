@@ -162,6 +162,9 @@ pub struct Resolved {
     /// Granted public keys to inject, by signing-key name (lowercase hex).
     pub inject_hex: BTreeMap<String, String>,
     pub webhook_secret: Option<Vec<u8>>,
+    /// `peipkg_repo` switches a state atomically by itself: publish in
+    /// place (see `pipeline::publish`).
+    pub repo_atomic: bool,
 }
 
 pub fn resolve(cfg: &Config, log: &Logger) -> Result<Resolved> {
@@ -190,7 +193,9 @@ pub fn resolve(cfg: &Config, log: &Logger) -> Result<Resolved> {
         (Some(_), Some(path)) => Some(read_webhook_secret(path)?),
         _ => None,
     };
+    let repo_atomic = crate::pipeline::publish::atomic_publisher(&peipkg_repo);
     Ok(Resolved {
+        repo_atomic,
         peipkg_build,
         peipkg_repo,
         inject_hex,
@@ -279,6 +284,8 @@ impl Farm {
     pub fn ensure_repo(&self) -> Result<()> {
         let _g = self.repo_lock.lock().unwrap_or_else(|p| p.into_inner());
         let cfg = self.cfg();
+        crate::pipeline::publish::recover_in_place(&self.repo_tool(), &self.layout)
+            .context("recover the live repository state")?;
         let created = crate::pipeline::publish::ensure_repo(
             &self.repo_tool(),
             &self.layout,

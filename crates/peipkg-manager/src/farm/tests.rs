@@ -28,6 +28,7 @@ impl Executor for Recorder {
             outputs: self.outputs.lock().unwrap().clone(),
             commit: "c".repeat(40),
             timestamp: "2024-03-15T10:30:00Z".into(),
+            stages: Default::default(),
         })
     }
 }
