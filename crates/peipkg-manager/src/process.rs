@@ -14,7 +14,7 @@ use std::os::unix::process::{CommandExt, ExitStatusExt};
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, ExitStatus, Stdio};
 use std::sync::atomic::{AtomicBool, Ordering};
-use std::sync::Arc;
+use std::sync::{Arc, OnceLock};
 use std::thread;
 use std::time::{Duration, Instant};
 
@@ -334,6 +334,7 @@ pub fn run_status(cmd: &Cmd, cancel: Option<&Cancel>) -> Result<Finished, RunErr
         program: program.clone(),
         source,
     })?;
+    let _recorded = GroupRecord::new(child.id());
     let out_reader = if cap_out {
         child.stdout.take().map(reader)
     } else {
@@ -400,6 +401,118 @@ pub fn run_status(cmd: &Cmd, cancel: Option<&Cancel>) -> Result<Finished, RunErr
         stdout,
         stderr,
     })
+}
+
+/// Where the process group of every running child is recorded (set once by
+/// the farm at start: `<state_dir>/children`).
+///
+/// Children get SIGTERM when the manager dies (`PR_SET_PDEATHSIG`), but
+/// their own children do not: git's helpers, rclone's, anything a killed
+/// child leaves behind would run on. Each child leads its own process
+/// group, and every member of it started after the leader; so a file per
+/// group, naming the leader's start time, lets the next manager stop every
+/// process left in those groups (and nothing else: a process that joined a
+/// reused group id later than our restart is not touched).
+static GROUPS: OnceLock<PathBuf> = OnceLock::new();
+
+/// Starts recording children's process groups in `dir`.
+pub fn record_groups_in(dir: &Path) -> std::io::Result<()> {
+    std::fs::create_dir_all(dir)?;
+    let _ = GROUPS.set(dir.to_path_buf());
+    Ok(())
+}
+
+/// The record of one running child's group; removed when it is waited for.
+struct GroupRecord(Option<PathBuf>);
+
+impl GroupRecord {
+    fn new(pid: u32) -> GroupRecord {
+        let Some(dir) = GROUPS.get() else {
+            return GroupRecord(None);
+        };
+        let Some((_, start)) = proc_stat(pid as i32) else {
+            return GroupRecord(None);
+        };
+        let path = dir.join(pid.to_string());
+        // Not fsynced: after a power loss there are no left-over processes.
+        match std::fs::write(&path, start.to_string()) {
+            Ok(()) => GroupRecord(Some(path)),
+            Err(_) => GroupRecord(None),
+        }
+    }
+}
+
+impl Drop for GroupRecord {
+    fn drop(&mut self) {
+        if let Some(p) = &self.0 {
+            let _ = std::fs::remove_file(p);
+        }
+    }
+}
+
+/// A process's group and start time (clock ticks after boot), from
+/// `/proc/<pid>/stat`.
+fn proc_stat(pid: i32) -> Option<(i32, u64)> {
+    let text = std::fs::read_to_string(format!("/proc/{pid}/stat")).ok()?;
+    let after = &text[text.rfind(')')? + 1..];
+    let fields: Vec<&str> = after.split_whitespace().collect();
+    Some((fields.get(2)?.parse().ok()?, fields.get(19)?.parse().ok()?))
+}
+
+/// At start: kills every process still in a group a previous manager
+/// recorded in `dir` and had not waited for (it was killed), then forgets
+/// the records. Returns how many processes were found.
+pub fn stop_leftover_groups(dir: &Path) -> usize {
+    let Ok(entries) = std::fs::read_dir(dir) else {
+        return 0;
+    };
+    let mut groups: Vec<(i32, u64, PathBuf)> = Vec::new();
+    for e in entries.flatten() {
+        let path = e.path();
+        let pgid = e.file_name().to_string_lossy().parse::<i32>().ok();
+        let start = std::fs::read_to_string(&path)
+            .ok()
+            .and_then(|s| s.trim().parse::<u64>().ok());
+        match (pgid, start) {
+            (Some(g), Some(t)) if g > 1 => groups.push((g, t, path)),
+            _ => {
+                let _ = std::fs::remove_file(&path);
+            }
+        }
+    }
+    if groups.is_empty() {
+        return 0;
+    }
+    let me = proc_stat(std::process::id() as i32).map(|(_, t)| t);
+    let mut found = 0;
+    // Twice: a process may fork while the first sweep runs.
+    for _ in 0..2 {
+        let Ok(procs) = std::fs::read_dir("/proc") else {
+            break;
+        };
+        for p in procs.flatten() {
+            let Ok(pid) = p.file_name().to_string_lossy().parse::<i32>() else {
+                continue;
+            };
+            let Some((pgrp, start)) = proc_stat(pid) else {
+                continue;
+            };
+            let ours = groups
+                .iter()
+                .any(|(g, t, _)| *g == pgrp && start >= *t && me.map_or(true, |m| start <= m));
+            if ours && pid != std::process::id() as i32 {
+                // SAFETY: kill(2) has no memory-safety preconditions.
+                unsafe {
+                    libc::kill(pid, libc::SIGKILL);
+                }
+                found += 1;
+            }
+        }
+    }
+    for (_, _, path) in groups {
+        let _ = std::fs::remove_file(path);
+    }
+    found
 }
 
 /// Waiting for a child's exit without a fixed polling sleep: a pidfd
