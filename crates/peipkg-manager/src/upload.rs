@@ -124,9 +124,28 @@ impl Rclone {
         }
         // What clients read first must now be on the remote exactly as we
         // have it (compared by hash where the remote has one).
-        let check = Cmd::new(&self.program, self.timeout)
+        let check = self.check_cmd(snapshot);
+        note(&self.log, &check.display());
+        process::run(&check, cancel).map_err(|source| UploadError {
+            pass: "verify",
+            source,
+        })?;
+        Ok(())
+    }
+
+    /// Whether the remote's descriptor and indexes are exactly `state`'s
+    /// (`rclone check --one-way` on them). At start this tells whether a
+    /// killed manager left the remote behind the live state.
+    pub fn matches(&self, state: &Path) -> Result<bool, RunError> {
+        let check = self.check_cmd(state);
+        note(&self.log, &check.display());
+        Ok(process::run_status(&check, None)?.status.success())
+    }
+
+    fn check_cmd(&self, state: &Path) -> Cmd {
+        Cmd::new(&self.program, self.timeout)
             .args(["check", "--one-way"])
-            .arg(snapshot)
+            .arg(state)
             .arg(&self.remote)
             .args([
                 "--include",
@@ -137,13 +156,7 @@ impl Rclone {
                 "/index/**",
             ])
             .stdout(Sink::File(self.log.clone()))
-            .stderr(Sink::File(self.log.clone()));
-        note(&self.log, &check.display());
-        process::run(&check, cancel).map_err(|source| UploadError {
-            pass: "verify",
-            source,
-        })?;
-        Ok(())
+            .stderr(Sink::File(self.log.clone()))
     }
 }
 

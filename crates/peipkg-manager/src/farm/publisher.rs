@@ -118,7 +118,6 @@ impl Farm {
             // or an identical build published another way. Either way the
             // live state may be newer than the remote: upload it.
             self.finish_published_all(&already)?;
-            self.after_publish()?;
         }
         if batch.is_empty() {
             return Ok(());
@@ -129,7 +128,6 @@ impl Farm {
             Ok(()) => {
                 let rows: Vec<BuildRow> = batch.iter().map(|(b, _)| b.clone()).collect();
                 self.finish_published_all(&rows)?;
-                self.after_publish()?;
                 stages.mark("sqlite");
                 stages.log(&self.log, "publish", vec![("builds", n(rows.len()))]);
             }
@@ -142,7 +140,6 @@ impl Farm {
                     match self.publish_files(files, &mut Stages::start()) {
                         Ok(()) => {
                             self.finish_published_all(std::slice::from_ref(b))?;
-                            self.after_publish()?;
                         }
                         Err(e) => self.fail_publish(b, &e)?,
                     }
@@ -160,29 +157,26 @@ impl Farm {
             .map_err(|e| format!("{e} (see {})", tool.log.display()))
     }
 
-    fn after_publish(&self) -> Result<()> {
-        let generation = self.store().bump_generation()?;
-        self.log.debug(
-            "repository state published",
-            &[("generation", n(generation))],
-        );
-        self.wake_uploader.notify();
-        Ok(())
-    }
-
-    /// Records builds as published, all in one database transaction (one
-    /// commit per publish, not four per build).
+    /// Records builds as published and the new state as due for upload,
+    /// all in one database transaction: one commit per publish (not four
+    /// per build), and no instant where a build is published but the
+    /// upload not scheduled.
     fn finish_published_all(&self, builds: &[BuildRow]) -> Result<()> {
         let now = store::now();
-        self.store().transaction(|st| {
+        let generation = self.store().transaction(|st| {
             for b in builds {
                 st.mark_published(b.id, now)?;
                 st.clear_failure(&b.recipe, &b.version)?;
                 let commit = b.built_commit.as_deref().unwrap_or(&b.tag_commit);
                 st.record_published_tag(&b.recipe, &b.tag, &b.version, commit, now)?;
             }
-            Ok(())
+            st.bump_generation()
         })?;
+        self.log.debug(
+            "repository state published",
+            &[("generation", n(generation))],
+        );
+        self.wake_uploader.notify();
         for b in builds {
             if let Err(e) = remove_all(&self.built_dir(b.id)) {
                 self.log.warn("clear staging dir failed", &[("err", s(e))]);

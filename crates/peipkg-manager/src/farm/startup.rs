@@ -343,6 +343,13 @@ impl Farm {
             // A fresh repository has never been uploaded.
             self.store().bump_generation()?;
         }
+        drop(_g);
+        if let Err(e) = self.reconcile_remote() {
+            self.log.warn(
+                "could not compare the remote with the live state",
+                &[("err", s(format!("{e:#}")))],
+            );
+        }
         Ok(())
     }
 
