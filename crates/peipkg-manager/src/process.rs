@@ -335,6 +335,7 @@ pub fn run_status(cmd: &Cmd, cancel: Option<&Cancel>) -> Result<Finished, RunErr
         source,
     })?;
     let _recorded = GroupRecord::new(child.id());
+    crate::failpoint::hit_spawn(&cmd.display());
     let out_reader = if cap_out {
         child.stdout.take().map(reader)
     } else {

@@ -115,6 +115,7 @@ impl Farm {
                 ("queued", n(sum.queued)),
             ],
         );
+        crate::failpoint::hit("polled");
         if sum.queued > 0 {
             self.wake_workers.notify();
         }

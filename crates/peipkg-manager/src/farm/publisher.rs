@@ -126,6 +126,7 @@ impl Farm {
         let all: Vec<PathBuf> = batch.iter().flat_map(|(_, f)| f.clone()).collect();
         match self.publish_files(&all, &mut stages) {
             Ok(()) => {
+                crate::failpoint::hit("switched");
                 let rows: Vec<BuildRow> = batch.iter().map(|(b, _)| b.clone()).collect();
                 self.finish_published_all(&rows)?;
                 stages.mark("sqlite");

@@ -223,6 +223,7 @@ impl Farm {
         let outcome = match result {
             Ok(mut r) => match self.keep_outputs(&b, &r.outputs) {
                 Ok(names) => {
+                    crate::failpoint::hit("kept");
                     r.stages.mark("move_outputs");
                     Ok((names, r))
                 }
@@ -253,6 +254,7 @@ impl Farm {
                 self.store()
                     .mark_built(b.id, &names, &r.timestamp, &r.commit, store::now())?;
                 r.stages.mark("sqlite");
+                crate::failpoint::hit("built");
                 r.stages
                     .log(&self.log, "build", vec![("recipe", s(&b.recipe))]);
                 crate::pipeline::fetch::note(&log_path, &format!("# built: {}", names.join(" ")));
