@@ -9,7 +9,10 @@
 
 use std::path::PathBuf;
 use std::sync::atomic::Ordering;
-use std::time::Duration;
+use std::time::{Duration, Instant};
+
+/// How long finished builds may wait for others to publish with them.
+const GATHER_WINDOW: Duration = Duration::from_millis(1000);
 
 use anyhow::Result;
 
@@ -24,8 +27,14 @@ use crate::store::{self, BuildRow, BuildState};
 impl Farm {
     /// Runs until the farm stops and nothing is left to publish.
     pub fn publisher_loop(&self, workers_done: &std::sync::atomic::AtomicBool) {
+        let mut gathering: Option<Instant> = None;
         loop {
             let seen = self.wake_publisher.seen();
+            if let Some(wait) = self.gather_more(&mut gathering) {
+                self.wake_publisher.wait(seen, wait);
+                continue;
+            }
+            gathering = None;
             match self.publish_ready() {
                 Ok(true) => continue,
                 Ok(false) => {
@@ -43,6 +52,31 @@ impl Farm {
             }
             self.wake_publisher.wait(seen, Duration::from_secs(2));
         }
+    }
+
+    /// Whether to wait (and how long at most) for more builds before
+    /// publishing. Every publish rewrites both index documents, whose size
+    /// grows with the archive, and costs two `peipkg-repo` runs; publishing
+    /// each build the moment it is ready made a cold pass over N recipes
+    /// cost about N publishes. So while other builds are running or queued,
+    /// finished ones wait up to [`GATHER_WINDOW`] (or until `batch_max` are
+    /// ready) to go out together; a lone build (one new tag) goes at once.
+    fn gather_more(&self, since: &mut Option<Instant>) -> Option<Duration> {
+        let (built, busy) = {
+            let st = self.store();
+            let built = st.count_in(BuildState::Built).ok()?;
+            let busy = st.count_in(BuildState::Running).ok()? + st.count_in(BuildState::Queued).ok()?;
+            (built, busy)
+        };
+        if built == 0 {
+            *since = None;
+            return None;
+        }
+        if busy == 0 || built as usize >= self.cfg().build.batch_max || self.is_stopping() {
+            return None;
+        }
+        let started = *since.get_or_insert_with(Instant::now);
+        GATHER_WINDOW.checked_sub(started.elapsed())
     }
 
     /// Publishes what is built. Returns whether there was anything.
