@@ -26,11 +26,12 @@
 //! init`s and gives the manager the same work).
 
 use anyhow::{bail, ensure, Context, Result};
+use peipkg_bench::farm::{generate, git, tail, Farm, FarmSpec, Usage};
 use std::collections::BTreeMap;
 use std::fs;
 use std::io::{Read, Write};
 use std::net::TcpStream;
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
 use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
 
@@ -41,6 +42,15 @@ struct Opts {
     incremental: Option<usize>,
     poll: Option<usize>,
     workers: Option<usize>,
+}
+
+impl Opts {
+    fn spec(&self) -> FarmSpec {
+        FarmSpec {
+            bin_dir: self.bin_dir.clone(),
+            workers: self.workers,
+        }
+    }
 }
 
 fn parse_opts() -> Result<Opts> {
@@ -72,204 +82,6 @@ fn parse_opts() -> Result<Opts> {
         }
     }
     Ok(o)
-}
-
-/// Wall time and CPU of a child and every descendant it waited for.
-#[derive(Debug, Clone, Copy)]
-struct Usage {
-    wall: f64,
-    user: f64,
-    sys: f64,
-    max_rss_mib: f64,
-}
-
-fn run_measured(cmd: &mut Command) -> Result<(Usage, String)> {
-    let errlog = tempfile::NamedTempFile::new()?;
-    cmd.stderr(errlog.reopen()?).stdout(Stdio::null());
-    let start = Instant::now();
-    let child = cmd.spawn().context("spawn peipkg-manager")?;
-    let pid = child.id() as libc::pid_t;
-    let mut status = 0;
-    // SAFETY: rusage is plain data; all-zero is a valid value.
-    let mut ru: libc::rusage = unsafe { std::mem::zeroed() };
-    // SAFETY: waiting for our own child with valid out-pointers.
-    let r = unsafe { libc::wait4(pid, &mut status, 0, &mut ru) };
-    let wall = start.elapsed().as_secs_f64();
-    ensure!(r == pid, "wait4: {}", std::io::Error::last_os_error());
-    let log = fs::read_to_string(errlog.path()).unwrap_or_default();
-    ensure!(
-        libc::WIFEXITED(status) && libc::WEXITSTATUS(status) == 0,
-        "manager failed ({status}); log tail:\n{}",
-        tail(&log, 15)
-    );
-    let tv = |t: libc::timeval| t.tv_sec as f64 + t.tv_usec as f64 / 1e6;
-    Ok((
-        Usage {
-            wall,
-            user: tv(ru.ru_utime),
-            sys: tv(ru.ru_stime),
-            max_rss_mib: ru.ru_maxrss as f64 / 1024.0,
-        },
-        log,
-    ))
-}
-
-fn tail(s: &str, n: usize) -> String {
-    let lines: Vec<&str> = s.lines().collect();
-    lines[lines.len().saturating_sub(n)..].join("\n")
-}
-
-fn git(dir: &Path, args: &[&str]) -> Result<()> {
-    let st = Command::new("git")
-        .args(["-c", "user.name=Up", "-c", "user.email=up@example.org"])
-        .args(["-c", "init.defaultBranch=main"])
-        .args(args)
-        .current_dir(dir)
-        .env("GIT_COMMITTER_DATE", "2024-03-15T10:30:00Z")
-        .env("GIT_AUTHOR_DATE", "2024-03-15T10:30:00Z")
-        .stdout(Stdio::null())
-        .stderr(Stdio::null())
-        .status()?;
-    ensure!(st.success(), "git {args:?} in {} failed", dir.display());
-    Ok(())
-}
-
-fn copy_tree(from: &Path, to: &Path) -> Result<()> {
-    fs::create_dir_all(to)?;
-    for e in fs::read_dir(from)? {
-        let e = e?;
-        let dst = to.join(e.file_name());
-        if e.file_type()?.is_dir() {
-            copy_tree(&e.path(), &dst)?;
-        } else {
-            fs::copy(e.path(), &dst)?;
-        }
-    }
-    Ok(())
-}
-
-struct Farm {
-    root: PathBuf,
-    config: PathBuf,
-    manager: PathBuf,
-}
-
-const BUILD_SH: &str =
-    "#!/bin/sh\nset -e\nmkdir -p \"$DESTDIR/usr/share/$PKG\"\ncp \"$SOURCE_DIR/data.txt\" \"$DESTDIR/usr/share/$PKG/\"\n";
-
-/// Generates a farm of `n` recipes under `root`.
-fn generate(o: &Opts, root: &Path, n: usize, http: Option<u16>) -> Result<Farm> {
-    if root.exists() {
-        fs::remove_dir_all(root)?;
-    }
-    let template = root.join("template");
-    fs::create_dir_all(&template)?;
-    git(&template, &["init", "-q"])?;
-    fs::write(template.join("data.txt"), "hello\n")?;
-    git(&template, &["add", "-A"])?;
-    git(&template, &["commit", "-q", "-m", "release"])?;
-    git(&template, &["tag", "v1.0.0"])?;
-    let recipes = root.join("recipes");
-    for i in 0..n {
-        let name = format!("p{i}");
-        let up = root.join("up").join(&name);
-        copy_tree(&template, &up)?;
-        let d = recipes.join(&name);
-        fs::create_dir_all(&d)?;
-        fs::write(
-            d.join("peipkg.toml"),
-            format!(
-                r#"[meta]
-license = "MIT"
-build_script = "build.sh"
-
-[[package]]
-name = "{name}"
-architecture = "noarch"
-description = "tiny package {name}"
-files = ["usr/share/{name}/**"]
-
-[upstream]
-git = "file://{up}"
-tag_pattern = '^v(\d+\.\d+\.\d+)$'
-peios_revision = 1
-
-[watch]
-poll_interval = "1h"
-"#,
-                up = up.display()
-            ),
-        )?;
-        let sh = BUILD_SH.replace("$PKG", &name);
-        fs::write(d.join("build.sh"), sh)?;
-        use std::os::unix::fs::PermissionsExt;
-        fs::set_permissions(d.join("build.sh"), fs::Permissions::from_mode(0o755))?;
-    }
-    let key = root.join("farm.key");
-    let st = Command::new(o.bin_dir.join("peipkg-build"))
-        .args(["keygen", "--out"])
-        .arg(&key)
-        .stdout(Stdio::null())
-        .status()?;
-    ensure!(st.success(), "peipkg-build keygen failed");
-    let workers = o
-        .workers
-        .map(|w| format!("workers = {w}\n"))
-        .unwrap_or_default();
-    let http = http
-        .map(|p| format!("[http]\naddr = \"127.0.0.1:{p}\"\n"))
-        .unwrap_or_default();
-    let config = root.join("config.toml");
-    fs::write(
-        &config,
-        format!(
-            r#"[manager]
-id = "bench-farm"
-recipes_dir = "{recipes}"
-state_dir = "{state}"
-
-[repo]
-name = "bench"
-
-[signing]
-key_file = "{key}"
-
-[poll]
-default_interval = "1h"
-
-[build]
-peipkg_build = "{build}"
-peipkg_repo = "{repo}"
-{workers}
-{http}"#,
-            recipes = recipes.display(),
-            state = root.join("state").display(),
-            key = key.display(),
-            build = o.bin_dir.join("peipkg-build").display(),
-            repo = o.bin_dir.join("peipkg-repo").display(),
-        ),
-    )?;
-    Ok(Farm {
-        root: root.to_path_buf(),
-        config,
-        manager: o.bin_dir.join("peipkg-manager"),
-    })
-}
-
-impl Farm {
-    fn once(&self) -> Result<(Usage, String)> {
-        run_measured(
-            Command::new(&self.manager)
-                .arg("--config")
-                .arg(&self.config)
-                .args(["--once", "--log-level", "debug"]),
-        )
-    }
-
-    fn archive_len(&self) -> Result<usize> {
-        let text = fs::read_to_string(self.root.join("state/repo/index/archive.json"))?;
-        Ok(text.matches("\"name\"").count())
-    }
 }
 
 /// Sums the manager's `stage timings` lines: `key=<ms>` pairs by key.
@@ -329,7 +141,7 @@ fn print_stages(log: &str) {
 }
 
 fn cold(o: &Opts, n: usize) -> Result<Farm> {
-    let farm = generate(o, &o.workdir.join(format!("bench-farm-{n}")), n, None)?;
+    let farm = generate(&o.spec(), &o.workdir.join(format!("bench-farm-{n}")), n, None)?;
     let (u, log) = farm.once()?;
     let published = farm.archive_len()?;
     ensure!(
@@ -342,7 +154,7 @@ fn cold(o: &Opts, n: usize) -> Result<Farm> {
     Ok(farm)
 }
 
-fn incremental(o: &Opts, n: usize) -> Result<()> {
+fn incremental(o: &Opts, n: usize) -> Result<Farm> {
     let farm = cold(o, n)?;
     let up = farm.root.join("up/p0");
     fs::write(up.join("data.txt"), "hello again\n")?;
@@ -363,7 +175,7 @@ fn incremental(o: &Opts, n: usize) -> Result<()> {
         println!("    poll saw the tag -> published: {:.0} ms", d - q);
     }
     print_stages(&log);
-    Ok(())
+    Ok(farm)
 }
 
 fn http_get(port: u16, path: &str) -> Result<(Duration, usize)> {
@@ -392,14 +204,13 @@ fn vm_field(pid: u32, key: &str) -> Option<f64> {
     Some(kb / 1024.0)
 }
 
-fn poll_only(o: &Opts, n: usize) -> Result<()> {
+/// `farm` has been built and published (a cold pass ran).
+fn poll_only(farm: &Farm, n: usize) -> Result<()> {
     let port = {
         let l = std::net::TcpListener::bind("127.0.0.1:0")?;
         l.local_addr()?.port()
     };
-    let farm = generate(o, &o.workdir.join(format!("bench-farm-poll-{n}")), n, Some(port))?;
-    let (u, _) = farm.once()?;
-    print_usage(&format!("setup: cold pass N={n}"), &u);
+    farm.append_config(&format!("[http]\naddr = \"127.0.0.1:{port}\"\n"))?;
     let (u, log) = farm.once()?;
     print_usage(&format!("poll-only pass N={n} (--once, nothing new)"), &u);
     print_stages(&log);
@@ -470,11 +281,16 @@ fn main() -> Result<()> {
     for &n in &o.sizes {
         cold(&o, n)?;
     }
+    let mut built = None;
     if let Some(n) = o.incremental {
-        incremental(&o, n)?;
+        built = Some((n, incremental(&o, n)?));
     }
     if let Some(n) = o.poll {
-        poll_only(&o, n)?;
+        let farm = match built {
+            Some((m, farm)) if m == n => farm,
+            _ => cold(&o, n)?,
+        };
+        poll_only(&farm, n)?;
     }
     Ok(())
 }
