@@ -384,10 +384,11 @@ pub fn run_status(cmd: &Cmd, cancel: Option<&Cancel>) -> Result<Finished, RunErr
         }
         exit.wait(Duration::from_millis(100));
     };
-    // Grandchildren may still hold the pipes open; make sure they go too.
-    if stopped.is_some() {
-        signal_group(&child, libc::SIGKILL);
-    }
+    // Grandchildren may still hold the pipes open, or run on in the
+    // background after the child exited (a detached `git gc --auto`): no
+    // process of the child's group outlives it. The group id cannot have
+    // been reused while any member lives, and if none does this is a no-op.
+    signal_group(&child, libc::SIGKILL);
     let stdout = out_reader
         .map(|h| h.join().unwrap_or_default())
         .unwrap_or_default();
@@ -412,8 +413,8 @@ pub fn run_status(cmd: &Cmd, cancel: Option<&Cancel>) -> Result<Finished, RunErr
 /// child leaves behind would run on. Each child leads its own process
 /// group, and every member of it started after the leader; so a file per
 /// group, naming the leader's start time, lets the next manager stop every
-/// process left in those groups (and nothing else: a process that joined a
-/// reused group id later than our restart is not touched).
+/// process left in those groups (and nothing older: a process in a group of
+/// that id that started before the recorded leader is not ours).
 static GROUPS: OnceLock<PathBuf> = OnceLock::new();
 
 /// Starts recording children's process groups in `dir`.
@@ -484,7 +485,6 @@ pub fn stop_leftover_groups(dir: &Path) -> usize {
     if groups.is_empty() {
         return 0;
     }
-    let me = proc_stat(std::process::id() as i32).map(|(_, t)| t);
     let mut found = 0;
     // Twice: a process may fork while the first sweep runs.
     for _ in 0..2 {
@@ -500,7 +500,7 @@ pub fn stop_leftover_groups(dir: &Path) -> usize {
             };
             let ours = groups
                 .iter()
-                .any(|(g, t, _)| *g == pgrp && start >= *t && me.map_or(true, |m| start <= m));
+                .any(|(g, t, _)| *g == pgrp && start >= *t);
             if ours && pid != std::process::id() as i32 {
                 // SAFETY: kill(2) has no memory-safety preconditions.
                 unsafe {
@@ -640,6 +640,52 @@ mod tests {
             );
             thread::sleep(Duration::from_millis(20));
         }
+    }
+
+    /// A manager killed while its child's group still had members: the
+    /// next start finds the record and stops every process of the group
+    /// (here a grandchild the child left behind), and forgets the record.
+    #[test]
+    fn leftover_groups_of_a_killed_manager_are_stopped_at_start() {
+        let d = tempfile::tempdir().unwrap();
+        let records = d.path().join("children");
+        std::fs::create_dir_all(&records).unwrap();
+        let pidfile = d.path().join("grandchild.pid");
+        let mut child = Command::new("sh")
+            .args([
+                "-c",
+                &format!("sleep 30 & echo $! > {}; wait", pidfile.display()),
+            ])
+            .process_group(0)
+            .spawn()
+            .unwrap();
+        let (_, start) = proc_stat(child.id() as i32).unwrap();
+        std::fs::write(records.join(child.id().to_string()), start.to_string()).unwrap();
+        let deadline = Instant::now() + Duration::from_secs(5);
+        while !pidfile.exists() || std::fs::read_to_string(&pidfile).unwrap().trim().is_empty() {
+            assert!(Instant::now() < deadline, "the grandchild did not start");
+            thread::sleep(Duration::from_millis(10));
+        }
+        let grandchild: i32 = std::fs::read_to_string(&pidfile).unwrap().trim().parse().unwrap();
+        assert!(stop_leftover_groups(&records) >= 2);
+        child.wait().unwrap();
+        let deadline = Instant::now() + Duration::from_secs(5);
+        loop {
+            let alive = std::fs::read_to_string(format!("/proc/{grandchild}/stat"))
+                .map(|s| !s.rsplit(')').next().unwrap_or("").trim_start().starts_with('Z'))
+                .unwrap_or(false);
+            if !alive {
+                break;
+            }
+            assert!(Instant::now() < deadline, "the grandchild outlived the sweep");
+            thread::sleep(Duration::from_millis(20));
+        }
+        assert_eq!(std::fs::read_dir(&records).unwrap().count(), 0);
+        // A record whose group is gone, or that is not ours, is only removed.
+        std::fs::write(records.join("999999"), "1").unwrap();
+        std::fs::write(records.join("junk"), "x").unwrap();
+        assert_eq!(stop_leftover_groups(&records), 0);
+        assert_eq!(std::fs::read_dir(&records).unwrap().count(), 0);
     }
 
     #[test]

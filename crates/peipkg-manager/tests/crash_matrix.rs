@@ -108,12 +108,11 @@ fn killed_at_every_phase_then_a_normal_run_leaves_a_whole_farm() {
         remote.display()
     ));
     let env = [("RCLONE_CONFIG_TLOCAL_TYPE", "local")];
+    // The phases where a kill used to leave something behind; crash-farm
+    // runs all of them, many times.
     let phases = [
-        "polled",
         "spawn:clone@15",
-        "spawn:peipkg-build@10",
         "kept",
-        "built",
         "spawn:peipkg-repo publish@5",
         "switched",
         "spawn:copy@10",
