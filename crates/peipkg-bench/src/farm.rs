@@ -229,4 +229,3 @@ impl Farm {
         Ok(text.matches("\"name\"").count())
     }
 }
-

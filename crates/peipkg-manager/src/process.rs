@@ -498,9 +498,7 @@ pub fn stop_leftover_groups(dir: &Path) -> usize {
             let Some((pgrp, start)) = proc_stat(pid) else {
                 continue;
             };
-            let ours = groups
-                .iter()
-                .any(|(g, t, _)| *g == pgrp && start >= *t);
+            let ours = groups.iter().any(|(g, t, _)| *g == pgrp && start >= *t);
             if ours && pid != std::process::id() as i32 {
                 // SAFETY: kill(2) has no memory-safety preconditions.
                 unsafe {
@@ -666,18 +664,31 @@ mod tests {
             assert!(Instant::now() < deadline, "the grandchild did not start");
             thread::sleep(Duration::from_millis(10));
         }
-        let grandchild: i32 = std::fs::read_to_string(&pidfile).unwrap().trim().parse().unwrap();
+        let grandchild: i32 = std::fs::read_to_string(&pidfile)
+            .unwrap()
+            .trim()
+            .parse()
+            .unwrap();
         assert!(stop_leftover_groups(&records) >= 2);
         child.wait().unwrap();
         let deadline = Instant::now() + Duration::from_secs(5);
         loop {
             let alive = std::fs::read_to_string(format!("/proc/{grandchild}/stat"))
-                .map(|s| !s.rsplit(')').next().unwrap_or("").trim_start().starts_with('Z'))
+                .map(|s| {
+                    !s.rsplit(')')
+                        .next()
+                        .unwrap_or("")
+                        .trim_start()
+                        .starts_with('Z')
+                })
                 .unwrap_or(false);
             if !alive {
                 break;
             }
-            assert!(Instant::now() < deadline, "the grandchild outlived the sweep");
+            assert!(
+                Instant::now() < deadline,
+                "the grandchild outlived the sweep"
+            );
             thread::sleep(Duration::from_millis(20));
         }
         assert_eq!(std::fs::read_dir(&records).unwrap().count(), 0);

@@ -46,7 +46,13 @@ fn processes_under(dir: &Path) -> Vec<String> {
         };
         let cmd = String::from_utf8_lossy(&cmd).replace('\0', " ");
         let zombie = std::fs::read_to_string(p.path().join("stat"))
-            .map(|s| s.rsplit(')').next().unwrap_or("").trim_start().starts_with('Z'))
+            .map(|s| {
+                s.rsplit(')')
+                    .next()
+                    .unwrap_or("")
+                    .trim_start()
+                    .starts_with('Z')
+            })
             .unwrap_or(true);
         if cmd.contains(&needle) && !zombie {
             out.push(format!("{name}: {cmd}"));
@@ -137,7 +143,11 @@ fn killed_at_every_phase_then_a_normal_run_leaves_a_whole_farm() {
             r.stderr
         );
         let r = farm.run_manager(&["--once"], &env);
-        assert_eq!(r.code, 0, "{phase}: the run after the kill failed:\n{}", r.stderr);
+        assert_eq!(
+            r.code, 0,
+            "{phase}: the run after the kill failed:\n{}",
+            r.stderr
+        );
         check_invariants(&farm, &remote, &versions, phase);
         let left = processes_under(t.path());
         assert!(left.is_empty(), "{phase}: processes left: {left:?}");

@@ -141,7 +141,12 @@ fn print_stages(log: &str) {
 }
 
 fn cold(o: &Opts, n: usize) -> Result<Farm> {
-    let farm = generate(&o.spec(), &o.workdir.join(format!("bench-farm-{n}")), n, None)?;
+    let farm = generate(
+        &o.spec(),
+        &o.workdir.join(format!("bench-farm-{n}")),
+        n,
+        None,
+    )?;
     let (u, log) = farm.once()?;
     let published = farm.archive_len()?;
     ensure!(
@@ -161,7 +166,10 @@ fn incremental(o: &Opts, n: usize) -> Result<Farm> {
     git(&up, &["commit", "-q", "-am", "again"])?;
     git(&up, &["tag", "v1.0.1"])?;
     let (u, log) = farm.once()?;
-    ensure!(farm.archive_len()? == n + 1, "the new tag was not published");
+    ensure!(
+        farm.archive_len()? == n + 1,
+        "the new tag was not published"
+    );
     let queued = log
         .lines()
         .find(|l| l.contains("msg=\"build queued\"") && l.contains(" recipe=p0 "))
@@ -193,7 +201,10 @@ fn http_get(port: u16, path: &str) -> Result<(Duration, usize)> {
         .position(|w| w == b"\r\n\r\n")
         .map(|p| buf.len() - p - 4)
         .unwrap_or(0);
-    ensure!(buf.starts_with(b"HTTP/1.1 200"), "GET {path} did not answer 200");
+    ensure!(
+        buf.starts_with(b"HTTP/1.1 200"),
+        "GET {path} did not answer 200"
+    );
     Ok((took, body))
 }
 

@@ -159,7 +159,13 @@ fn problems(o: &Opts, farm: &Farm, remote: &Path, want: &[(String, String)]) -> 
             bad.push(format!("remote {f} differs"));
         }
     }
-    for leak in ["repo.next", "repo.swap", "publish", "upload", "repo/.peipkg-repo-work"] {
+    for leak in [
+        "repo.next",
+        "repo.swap",
+        "publish",
+        "upload",
+        "repo/.peipkg-repo-work",
+    ] {
         if state.join(leak).exists() {
             bad.push(format!("state/{leak} left over"));
         }
@@ -253,7 +259,8 @@ fn main() -> Result<()> {
             if bad.is_empty() {
                 t.ok += 1;
             } else {
-                t.failures.push(format!("trial {trial} ({point}): {}", bad.join("; ")));
+                t.failures
+                    .push(format!("trial {trial} ({point}): {}", bad.join("; ")));
             }
             eprint!(".");
         }

@@ -65,7 +65,8 @@ impl Farm {
         let (built, busy) = {
             let st = self.store();
             let built = st.count_in(BuildState::Built).ok()?;
-            let busy = st.count_in(BuildState::Running).ok()? + st.count_in(BuildState::Queued).ok()?;
+            let busy =
+                st.count_in(BuildState::Running).ok()? + st.count_in(BuildState::Queued).ok()?;
             (built, busy)
         };
         if built == 0 {

@@ -267,13 +267,10 @@ pub fn publish(
         .arg(&tool.sign_key)
         .arg("--timestamp")
         .arg(now_rfc3339());
-    let result = tool
-        .run(cmd)
-        .map_err(PublishError::Publish)
-        .and_then(|_| {
-            stages.mark("peipkg_repo");
-            check(tool, target, files, stages)
-        });
+    let result = tool.run(cmd).map_err(PublishError::Publish).and_then(|_| {
+        stages.mark("peipkg_repo");
+        check(tool, target, files, stages)
+    });
     if let Err(e) = result {
         if !tool.in_place {
             let _ = remove_all(&layout.next);
