@@ -180,9 +180,32 @@ impl Farm {
                         Err(e) => self.fail_publish(b, &e)?,
                     }
                 }
+                self.upload_if_changed(&archive)?;
             }
-            Err(e) => self.fail_publish(&batch[0].0, &e)?,
+            Err(e) => {
+                self.fail_publish(&batch[0].0, &e)?;
+                self.upload_if_changed(&archive)?;
+            }
         }
+        Ok(())
+    }
+
+    /// A publish in place that failed after its switch (the check or
+    /// verify that follows it) still changed the live state: the remote
+    /// must follow it even though no build was recorded as published.
+    fn upload_if_changed(&self, before: &std::sync::Arc<Archive>) -> Result<()> {
+        let Ok(now) = Archive::load_cached(&self.layout.repo) else {
+            return Ok(());
+        };
+        if std::sync::Arc::ptr_eq(before, &now) || self.store().upload_status()?.pending() {
+            return Ok(());
+        }
+        let generation = self.store().bump_generation()?;
+        self.log.debug(
+            "repository state changed by a failed publish",
+            &[("generation", n(generation))],
+        );
+        self.wake_uploader.notify();
         Ok(())
     }
 
