@@ -61,8 +61,7 @@ fn compiled(source: &str) -> Result<Arc<Regex>, regex::Error> {
 impl TagPattern {
     /// Compiles and checks a pattern; the error says what to change.
     pub fn compile(source: &str) -> Result<TagPattern, String> {
-        let regex =
-            compiled(source).map_err(|e| format!("invalid tag_pattern {source:?}: {e}"))?;
+        let regex = compiled(source).map_err(|e| format!("invalid tag_pattern {source:?}: {e}"))?;
         let names: Vec<Option<String>> = regex
             .capture_names()
             .skip(1)
