@@ -63,6 +63,8 @@ pub struct BuildResult {
     /// The commit that was built and its committer time.
     pub commit: String,
     pub timestamp: String,
+    /// How long each step took (for the `stage timings` log line).
+    pub stages: crate::pipeline::stages::Stages,
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -149,6 +151,7 @@ impl Executor for LocalExecutor {
     }
 
     fn run(&self, job: &BuildJob, cancel: &Cancel) -> Result<BuildResult, JobError> {
+        let mut stages = crate::pipeline::stages::Stages::start();
         std::fs::create_dir_all(&job.work_dir)
             .map_err(|e| JobError::Other(format!("create {}: {e}", job.work_dir.display())))?;
         let source = job.work_dir.join("src");
@@ -162,6 +165,7 @@ impl Executor for LocalExecutor {
             &job.log,
             Some(cancel),
         )?;
+        stages.mark("fetch");
         let args = BuildArgs {
             recipe_file: job.recipe_file.clone(),
             source,
@@ -185,12 +189,15 @@ impl Executor for LocalExecutor {
             &job.log,
             Some(cancel),
         )?;
+        stages.mark("peipkg_build");
         // The checkout is not needed once the packages exist.
         let _ = crate::pipeline::tree::remove_all(&args.source);
+        stages.mark("remove_source");
         Ok(BuildResult {
             outputs,
             commit: fetched.commit,
             timestamp: fetched.timestamp,
+            stages,
         })
     }
 }

@@ -13,6 +13,7 @@ pub mod daemon;
 pub mod demo;
 pub mod executor;
 pub mod explain;
+pub mod failpoint;
 pub mod farm;
 pub mod http;
 pub mod log;

@@ -14,7 +14,7 @@ use std::os::unix::process::{CommandExt, ExitStatusExt};
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, ExitStatus, Stdio};
 use std::sync::atomic::{AtomicBool, Ordering};
-use std::sync::Arc;
+use std::sync::{Arc, OnceLock};
 use std::thread;
 use std::time::{Duration, Instant};
 
@@ -334,6 +334,8 @@ pub fn run_status(cmd: &Cmd, cancel: Option<&Cancel>) -> Result<Finished, RunErr
         program: program.clone(),
         source,
     })?;
+    let _recorded = GroupRecord::new(child.id());
+    crate::failpoint::hit_spawn(&cmd.display());
     let out_reader = if cap_out {
         child.stdout.take().map(reader)
     } else {
@@ -345,6 +347,7 @@ pub fn run_status(cmd: &Cmd, cancel: Option<&Cancel>) -> Result<Finished, RunErr
         None
     };
     let started = Instant::now();
+    let exit = ExitWait::new(&child);
     let mut stopped: Option<RunError> = None;
     let mut term_sent: Option<Instant> = None;
     let status = loop {
@@ -379,12 +382,13 @@ pub fn run_status(cmd: &Cmd, cancel: Option<&Cancel>) -> Result<Finished, RunErr
             signal_group(&child, libc::SIGKILL);
             term_sent = None;
         }
-        thread::sleep(Duration::from_millis(20));
+        exit.wait(Duration::from_millis(100));
     };
-    // Grandchildren may still hold the pipes open; make sure they go too.
-    if stopped.is_some() {
-        signal_group(&child, libc::SIGKILL);
-    }
+    // Grandchildren may still hold the pipes open, or run on in the
+    // background after the child exited (a detached `git gc --auto`): no
+    // process of the child's group outlives it. The group id cannot have
+    // been reused while any member lives, and if none does this is a no-op.
+    signal_group(&child, libc::SIGKILL);
     let stdout = out_reader
         .map(|h| h.join().unwrap_or_default())
         .unwrap_or_default();
@@ -399,6 +403,158 @@ pub fn run_status(cmd: &Cmd, cancel: Option<&Cancel>) -> Result<Finished, RunErr
         stdout,
         stderr,
     })
+}
+
+/// Where the process group of every running child is recorded (set once by
+/// the farm at start: `<state_dir>/children`).
+///
+/// Children get SIGTERM when the manager dies (`PR_SET_PDEATHSIG`), but
+/// their own children do not: git's helpers, rclone's, anything a killed
+/// child leaves behind would run on. Each child leads its own process
+/// group, and every member of it started after the leader; so a file per
+/// group, naming the leader's start time, lets the next manager stop every
+/// process left in those groups (and nothing older: a process in a group of
+/// that id that started before the recorded leader is not ours).
+static GROUPS: OnceLock<PathBuf> = OnceLock::new();
+
+/// Starts recording children's process groups in `dir`.
+pub fn record_groups_in(dir: &Path) -> std::io::Result<()> {
+    std::fs::create_dir_all(dir)?;
+    let _ = GROUPS.set(dir.to_path_buf());
+    Ok(())
+}
+
+/// The record of one running child's group; removed when it is waited for.
+struct GroupRecord(Option<PathBuf>);
+
+impl GroupRecord {
+    fn new(pid: u32) -> GroupRecord {
+        let Some(dir) = GROUPS.get() else {
+            return GroupRecord(None);
+        };
+        let Some((_, start)) = proc_stat(pid as i32) else {
+            return GroupRecord(None);
+        };
+        let path = dir.join(pid.to_string());
+        // Not fsynced: after a power loss there are no left-over processes.
+        match std::fs::write(&path, start.to_string()) {
+            Ok(()) => GroupRecord(Some(path)),
+            Err(_) => GroupRecord(None),
+        }
+    }
+}
+
+impl Drop for GroupRecord {
+    fn drop(&mut self) {
+        if let Some(p) = &self.0 {
+            let _ = std::fs::remove_file(p);
+        }
+    }
+}
+
+/// A process's group and start time (clock ticks after boot), from
+/// `/proc/<pid>/stat`.
+fn proc_stat(pid: i32) -> Option<(i32, u64)> {
+    let text = std::fs::read_to_string(format!("/proc/{pid}/stat")).ok()?;
+    let after = &text[text.rfind(')')? + 1..];
+    let fields: Vec<&str> = after.split_whitespace().collect();
+    Some((fields.get(2)?.parse().ok()?, fields.get(19)?.parse().ok()?))
+}
+
+/// At start: kills every process still in a group a previous manager
+/// recorded in `dir` and had not waited for (it was killed), then forgets
+/// the records. Returns how many processes were found.
+pub fn stop_leftover_groups(dir: &Path) -> usize {
+    let Ok(entries) = std::fs::read_dir(dir) else {
+        return 0;
+    };
+    let mut groups: Vec<(i32, u64, PathBuf)> = Vec::new();
+    for e in entries.flatten() {
+        let path = e.path();
+        let pgid = e.file_name().to_string_lossy().parse::<i32>().ok();
+        let start = std::fs::read_to_string(&path)
+            .ok()
+            .and_then(|s| s.trim().parse::<u64>().ok());
+        match (pgid, start) {
+            (Some(g), Some(t)) if g > 1 => groups.push((g, t, path)),
+            _ => {
+                let _ = std::fs::remove_file(&path);
+            }
+        }
+    }
+    if groups.is_empty() {
+        return 0;
+    }
+    let mut found = 0;
+    // Twice: a process may fork while the first sweep runs.
+    for _ in 0..2 {
+        let Ok(procs) = std::fs::read_dir("/proc") else {
+            break;
+        };
+        for p in procs.flatten() {
+            let Ok(pid) = p.file_name().to_string_lossy().parse::<i32>() else {
+                continue;
+            };
+            let Some((pgrp, start)) = proc_stat(pid) else {
+                continue;
+            };
+            let ours = groups.iter().any(|(g, t, _)| *g == pgrp && start >= *t);
+            if ours && pid != std::process::id() as i32 {
+                // SAFETY: kill(2) has no memory-safety preconditions.
+                unsafe {
+                    libc::kill(pid, libc::SIGKILL);
+                }
+                found += 1;
+            }
+        }
+    }
+    for (_, _, path) in groups {
+        let _ = std::fs::remove_file(path);
+    }
+    found
+}
+
+/// Waiting for a child's exit without a fixed polling sleep: a pidfd
+/// (Linux 5.3+) becomes readable the moment the child exits, so a build of
+/// a tiny recipe does not lose up to 20 ms per spawned program to a sleep
+/// (three or four programs per build). The wait still returns at least
+/// every `max` so a deadline or a cancel is noticed; without pidfd
+/// support it falls back to short sleeps.
+struct ExitWait {
+    pidfd: Option<std::os::fd::OwnedFd>,
+}
+
+impl ExitWait {
+    fn new(child: &Child) -> ExitWait {
+        use std::os::fd::FromRawFd;
+        // SAFETY: pidfd_open takes a pid and flags and returns a new file
+        // descriptor or -1; it touches no memory of ours.
+        let fd = unsafe { libc::syscall(libc::SYS_pidfd_open, child.id() as libc::pid_t, 0) };
+        let pidfd = (fd >= 0).then(|| {
+            // SAFETY: the syscall just returned this descriptor to us, and
+            // nothing else owns it.
+            unsafe { std::os::fd::OwnedFd::from_raw_fd(fd as i32) }
+        });
+        ExitWait { pidfd }
+    }
+
+    fn wait(&self, max: Duration) {
+        use std::os::fd::AsRawFd;
+        match &self.pidfd {
+            Some(fd) => {
+                let mut p = libc::pollfd {
+                    fd: fd.as_raw_fd(),
+                    events: libc::POLLIN,
+                    revents: 0,
+                };
+                // SAFETY: one valid pollfd, for the duration of the call.
+                unsafe {
+                    libc::poll(&mut p, 1, max.as_millis() as i32);
+                }
+            }
+            None => thread::sleep(Duration::from_millis(5)),
+        }
+    }
 }
 
 /// Finds a program the way the shell would: a path is used as is, a bare
@@ -482,6 +638,65 @@ mod tests {
             );
             thread::sleep(Duration::from_millis(20));
         }
+    }
+
+    /// A manager killed while its child's group still had members: the
+    /// next start finds the record and stops every process of the group
+    /// (here a grandchild the child left behind), and forgets the record.
+    #[test]
+    fn leftover_groups_of_a_killed_manager_are_stopped_at_start() {
+        let d = tempfile::tempdir().unwrap();
+        let records = d.path().join("children");
+        std::fs::create_dir_all(&records).unwrap();
+        let pidfile = d.path().join("grandchild.pid");
+        let mut child = Command::new("sh")
+            .args([
+                "-c",
+                &format!("sleep 30 & echo $! > {}; wait", pidfile.display()),
+            ])
+            .process_group(0)
+            .spawn()
+            .unwrap();
+        let (_, start) = proc_stat(child.id() as i32).unwrap();
+        std::fs::write(records.join(child.id().to_string()), start.to_string()).unwrap();
+        let deadline = Instant::now() + Duration::from_secs(5);
+        while !pidfile.exists() || std::fs::read_to_string(&pidfile).unwrap().trim().is_empty() {
+            assert!(Instant::now() < deadline, "the grandchild did not start");
+            thread::sleep(Duration::from_millis(10));
+        }
+        let grandchild: i32 = std::fs::read_to_string(&pidfile)
+            .unwrap()
+            .trim()
+            .parse()
+            .unwrap();
+        assert!(stop_leftover_groups(&records) >= 2);
+        child.wait().unwrap();
+        let deadline = Instant::now() + Duration::from_secs(5);
+        loop {
+            let alive = std::fs::read_to_string(format!("/proc/{grandchild}/stat"))
+                .map(|s| {
+                    !s.rsplit(')')
+                        .next()
+                        .unwrap_or("")
+                        .trim_start()
+                        .starts_with('Z')
+                })
+                .unwrap_or(false);
+            if !alive {
+                break;
+            }
+            assert!(
+                Instant::now() < deadline,
+                "the grandchild outlived the sweep"
+            );
+            thread::sleep(Duration::from_millis(20));
+        }
+        assert_eq!(std::fs::read_dir(&records).unwrap().count(), 0);
+        // A record whose group is gone, or that is not ours, is only removed.
+        std::fs::write(records.join("999999"), "1").unwrap();
+        std::fs::write(records.join("junk"), "x").unwrap();
+        assert_eq!(stop_leftover_groups(&records), 0);
+        assert_eq!(std::fs::read_dir(&records).unwrap().count(), 0);
     }
 
     #[test]

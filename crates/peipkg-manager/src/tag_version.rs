@@ -16,6 +16,8 @@ use std::cmp::Ordering;
 
 use peipkg_format::identity::Version;
 use regex::bytes::{Regex, RegexBuilder};
+use std::collections::HashMap;
+use std::sync::{Arc, Mutex, OnceLock};
 
 const NAMED: [&str; 4] = ["major", "minor", "patch", "prerelease"];
 
@@ -29,18 +31,37 @@ enum Style {
 #[derive(Debug, Clone)]
 pub struct TagPattern {
     source: String,
-    regex: Regex,
+    regex: Arc<Regex>,
     style: Style,
+}
+
+/// One compiled regex per distinct pattern text. A compiled regex costs
+/// about 8 KiB, and a distribution's recipes mostly share a handful of tag
+/// patterns: compiling one per recipe made the manager's memory grow by
+/// 40 MiB from 300 to 5,000 recipes.
+fn compiled(source: &str) -> Result<Arc<Regex>, regex::Error> {
+    static CACHE: OnceLock<Mutex<HashMap<String, Arc<Regex>>>> = OnceLock::new();
+    let cache = CACHE.get_or_init(Default::default);
+    if let Some(r) = cache.lock().unwrap_or_else(|p| p.into_inner()).get(source) {
+        return Ok(Arc::clone(r));
+    }
+    let regex = Arc::new(
+        RegexBuilder::new(source)
+            .unicode(false)
+            .size_limit(1 << 20)
+            .build()?,
+    );
+    cache
+        .lock()
+        .unwrap_or_else(|p| p.into_inner())
+        .insert(source.to_string(), Arc::clone(&regex));
+    Ok(regex)
 }
 
 impl TagPattern {
     /// Compiles and checks a pattern; the error says what to change.
     pub fn compile(source: &str) -> Result<TagPattern, String> {
-        let regex = RegexBuilder::new(source)
-            .unicode(false)
-            .size_limit(1 << 20)
-            .build()
-            .map_err(|e| format!("invalid tag_pattern {source:?}: {e}"))?;
+        let regex = compiled(source).map_err(|e| format!("invalid tag_pattern {source:?}: {e}"))?;
         let names: Vec<Option<String>> = regex
             .capture_names()
             .skip(1)

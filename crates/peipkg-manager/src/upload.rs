@@ -236,10 +236,23 @@ impl Rclone {
         }
         // What clients read first must now be on the remote exactly as we
         // have it (compared by hash where the remote has one).
-        let check = self
-            .base(self.timeout)
+        let check = self.check_cmd(snapshot);
+        self.run_logged("verify", &check, cancel)
+    }
+
+    /// Whether the remote's descriptor and indexes are exactly `state`'s
+    /// (`rclone check --one-way` on them). At start this tells whether a
+    /// killed manager left the remote behind the live state.
+    pub fn matches(&self, state: &Path) -> Result<bool, RunError> {
+        let check = self.check_cmd(state);
+        note(&self.log, &check.display());
+        Ok(process::run_status(&check, None)?.status.success())
+    }
+
+    fn check_cmd(&self, state: &Path) -> Cmd {
+        self.base(self.timeout)
             .args(["check", "--one-way"])
-            .arg(snapshot)
+            .arg(state)
             .arg(&self.remote)
             .args([
                 "--include",
@@ -250,8 +263,7 @@ impl Rclone {
                 "/index/**",
             ])
             .stdout(Sink::File(self.log.clone()))
-            .stderr(Sink::File(self.log.clone()));
-        self.run_logged("verify", &check, cancel)
+            .stderr(Sink::File(self.log.clone()))
     }
 }
 

@@ -197,7 +197,10 @@ fn operator_commands_drive_a_running_daemon() {
         ),
     );
     let port = free_port();
-    farm.write_config(&format!("[http]\naddr = \"127.0.0.1:{port}\"\n"));
+    // One worker, which the blocker holds (the default is one per core).
+    farm.write_config(&format!(
+        "workers = 1\n[http]\naddr = \"127.0.0.1:{port}\"\n"
+    ));
     let d = Daemon::start(&farm, port, &[], &[]);
     d.wait_for("the first failure", |l| l.contains("msg=\"build failed\""));
 

@@ -49,7 +49,8 @@ fn sighup_applies_a_valid_config_live_and_refuses_an_invalid_one() {
     let (up, farm) = one_release_farm(t.path(), |r| r.replace("poll_interval = \"1h\"\n", ""));
     let port = free_port();
     let other_port = free_port();
-    let http = format!("[http]\naddr = \"127.0.0.1:{port}\"\n");
+    // One worker to start with (the default is one per core).
+    let http = format!("workers = 1\n[http]\naddr = \"127.0.0.1:{port}\"\n");
     farm.write_config(&http);
     let env = [("RCLONE_CONFIG_TLOCAL_TYPE", "local")];
     let d = Daemon::start(&farm, port, &[], &env);

@@ -13,6 +13,7 @@ use crate::config::{GitConfig, SlurmConfig};
 use crate::executor::{BackendJob, BuildJob, BuildResult, Executor, JobError};
 use crate::pipeline::build::{collect_outputs, log_tail, source_ref};
 use crate::pipeline::fetch::note;
+use crate::pipeline::stages::Stages;
 use crate::pipeline::tree::remove_all;
 use crate::process::{self, Cancel, Cmd, RunError, Sink};
 
@@ -255,6 +256,7 @@ impl SlurmExecutor {
             outputs,
             commit,
             timestamp,
+            stages: Stages::start(),
         })
     }
 
@@ -346,6 +348,7 @@ impl Executor for SlurmExecutor {
         std::fs::create_dir_all(&job.work_dir)
             .map_err(|e| other(format!("create {}: {e}", job.work_dir.display())))?;
         let shared = self.shared_dir(job);
+        let mut stages = Stages::start();
         let id = match &job.attach {
             Some(a) if a.backend == BACKEND => {
                 note(
@@ -372,8 +375,14 @@ impl Executor for SlurmExecutor {
             }
         };
         let end = self.wait(&id, cancel, &job.log, track)?;
+        // Submission to the end of the job: queueing, fetch and script.
+        stages.mark("slurm_job");
         copy_node_log(&shared, &id, &job.log);
-        let outcome = self.finish(job, &id, &end, &shared);
+        let outcome = self.finish(job, &id, &end, &shared).map(|mut r| {
+            stages.mark("seal");
+            r.stages = stages;
+            r
+        });
         let _ = remove_all(&shared);
         let _ = remove_all(self.private_dir.join(job.id.to_string()).as_path());
         outcome

@@ -46,7 +46,8 @@ fn documented_example_loads_with_defaults_for_our_tables() {
         }
     );
     assert_eq!(c.http.addr.as_deref(), Some("0.0.0.0:8080"));
-    assert_eq!(c.build.workers, 1);
+    assert_eq!(c.build.workers, super::default_workers());
+    assert!((1..=super::DEFAULT_WORKERS_MAX).contains(&c.build.workers));
     assert!(c.build.verify);
     assert_eq!(c.git.poll_concurrency, 4);
 }

@@ -122,6 +122,7 @@ impl Farm {
             timeout: cfg.build.publish_timeout,
             verify: cfg.build.verify,
             log: self.logs_dir().join("publish.log"),
+            in_place: self.resolved().repo_atomic,
         }
     }
 

@@ -54,14 +54,14 @@ impl Farm {
                 return Err(err);
             }
         };
-        let archive = match Archive::load(&self.layout.repo) {
+        let archive = match Archive::load_cached(&self.layout.repo) {
             Ok(a) => a,
             Err(e) => {
                 self.log.warn(
                     "dedup check failed; proceeding with build",
                     &[("err", s(e))],
                 );
-                Archive::default()
+                Default::default()
             }
         };
         let mut sum = PollSummary {
@@ -115,6 +115,7 @@ impl Farm {
                 ("queued", n(sum.queued)),
             ],
         );
+        crate::failpoint::hit("polled");
         if sum.queued > 0 {
             self.wake_workers.notify();
         }

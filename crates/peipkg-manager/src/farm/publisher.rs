@@ -9,7 +9,10 @@
 
 use std::path::PathBuf;
 use std::sync::atomic::Ordering;
-use std::time::Duration;
+use std::time::{Duration, Instant};
+
+/// How long finished builds may wait for others to publish with them.
+const GATHER_WINDOW: Duration = Duration::from_millis(1000);
 
 use anyhow::Result;
 
@@ -17,14 +20,21 @@ use super::Farm;
 use crate::log::{n, s};
 use crate::pipeline::archive::{split_file_name, Archive};
 use crate::pipeline::publish::publish;
+use crate::pipeline::stages::Stages;
 use crate::pipeline::tree::remove_all;
 use crate::store::{self, BuildRow, BuildState};
 
 impl Farm {
     /// Runs until the farm stops and nothing is left to publish.
     pub fn publisher_loop(&self, workers_done: &std::sync::atomic::AtomicBool) {
+        let mut gathering: Option<Instant> = None;
         loop {
             let seen = self.wake_publisher.seen();
+            if let Some(wait) = self.gather_more(&mut gathering) {
+                self.wake_publisher.wait(seen, wait);
+                continue;
+            }
+            gathering = None;
             match self.publish_ready() {
                 Ok(true) => continue,
                 Ok(false) => {
@@ -44,6 +54,32 @@ impl Farm {
         }
     }
 
+    /// Whether to wait (and how long at most) for more builds before
+    /// publishing. Every publish rewrites both index documents, whose size
+    /// grows with the archive, and costs two `peipkg-repo` runs; publishing
+    /// each build the moment it is ready made a cold pass over N recipes
+    /// cost about N publishes. So while other builds are running or queued,
+    /// finished ones wait up to [`GATHER_WINDOW`] (or until `batch_max` are
+    /// ready) to go out together; a lone build (one new tag) goes at once.
+    fn gather_more(&self, since: &mut Option<Instant>) -> Option<Duration> {
+        let (built, busy) = {
+            let st = self.store();
+            let built = st.count_in(BuildState::Built).ok()?;
+            let busy =
+                st.count_in(BuildState::Running).ok()? + st.count_in(BuildState::Queued).ok()?;
+            (built, busy)
+        };
+        if built == 0 {
+            *since = None;
+            return None;
+        }
+        if busy == 0 || built as usize >= self.cfg().build.batch_max || self.is_stopping() {
+            return None;
+        }
+        let started = *since.get_or_insert_with(Instant::now);
+        GATHER_WINDOW.checked_sub(started.elapsed())
+    }
+
     /// Publishes what is built. Returns whether there was anything.
     pub fn publish_ready(&self) -> Result<bool> {
         let mut built = self.store().builds_in(BuildState::Built)?;
@@ -59,7 +95,8 @@ impl Farm {
     }
 
     fn publish_builds(&self, built: Vec<BuildRow>) -> Result<()> {
-        let archive = Archive::load(&self.layout.repo);
+        let mut stages = Stages::start();
+        let archive = Archive::load_cached(&self.layout.repo);
         let archive = match archive {
             Ok(a) => a,
             Err(e) => {
@@ -73,6 +110,7 @@ impl Farm {
             }
         };
         let mut batch: Vec<(BuildRow, Vec<PathBuf>)> = Vec::new();
+        let mut already = Vec::new();
         for b in built {
             let dir = self.built_dir(b.id);
             let files: Vec<PathBuf> = b.outputs.iter().map(|f| dir.join(f)).collect();
@@ -104,23 +142,30 @@ impl Farm {
                 })
                 .collect();
             if fresh.is_empty() {
-                // Already in the archive (a crash after the swap, or an
-                // identical build published another way).
-                self.finish_published(&b)?;
+                already.push(b);
             } else {
                 batch.push((b, fresh));
             }
         }
+        if !already.is_empty() {
+            // Already in the archive: a crash after the switch (the state
+            // went live but was never recorded, so never uploaded either),
+            // or an identical build published another way. Either way the
+            // live state may be newer than the remote: upload it.
+            self.finish_published_all(&already)?;
+        }
         if batch.is_empty() {
             return Ok(());
         }
+        stages.mark("select");
         let all: Vec<PathBuf> = batch.iter().flat_map(|(_, f)| f.clone()).collect();
-        match self.publish_files(&all) {
+        match self.publish_files(&all, &mut stages) {
             Ok(()) => {
-                for (b, _) in &batch {
-                    self.finish_published(b)?;
-                }
-                self.after_publish()?;
+                crate::failpoint::hit("switched");
+                let rows: Vec<BuildRow> = batch.iter().map(|(b, _)| b.clone()).collect();
+                self.finish_published_all(&rows)?;
+                stages.mark("sqlite");
+                stages.log(&self.log, "publish", vec![("builds", n(rows.len()))]);
             }
             Err(e) if batch.len() > 1 => {
                 self.log.warn(
@@ -128,61 +173,87 @@ impl Farm {
                     &[("builds", n(batch.len())), ("err", s(&e))],
                 );
                 for (b, files) in &batch {
-                    match self.publish_files(files) {
+                    match self.publish_files(files, &mut Stages::start()) {
                         Ok(()) => {
-                            self.finish_published(b)?;
-                            self.after_publish()?;
+                            self.finish_published_all(std::slice::from_ref(b))?;
                         }
                         Err(e) => self.fail_publish(b, &e)?,
                     }
                 }
+                self.upload_if_changed(&archive)?;
             }
-            Err(e) => self.fail_publish(&batch[0].0, &e)?,
+            Err(e) => {
+                self.fail_publish(&batch[0].0, &e)?;
+                self.upload_if_changed(&archive)?;
+            }
         }
         Ok(())
     }
 
-    fn publish_files(&self, files: &[PathBuf]) -> Result<(), String> {
-        let _g = self.repo_lock.lock().unwrap_or_else(|p| p.into_inner());
-        let tool = self.repo_tool();
-        publish(&tool, &self.layout, files).map_err(|e| format!("{e} (see {})", tool.log.display()))
-    }
-
-    fn after_publish(&self) -> Result<()> {
+    /// A publish in place that failed after its switch (the check or
+    /// verify that follows it) still changed the live state: the remote
+    /// must follow it even though no build was recorded as published.
+    fn upload_if_changed(&self, before: &std::sync::Arc<Archive>) -> Result<()> {
+        let Ok(now) = Archive::load_cached(&self.layout.repo) else {
+            return Ok(());
+        };
+        if std::sync::Arc::ptr_eq(before, &now) || self.store().upload_status()?.pending() {
+            return Ok(());
+        }
         let generation = self.store().bump_generation()?;
         self.log.debug(
-            "repository state published",
+            "repository state changed by a failed publish",
             &[("generation", n(generation))],
         );
         self.wake_uploader.notify();
         Ok(())
     }
 
-    fn finish_published(&self, b: &BuildRow) -> Result<()> {
+    fn publish_files(&self, files: &[PathBuf], stages: &mut Stages) -> Result<(), String> {
+        let _g = self.repo_lock.lock().unwrap_or_else(|p| p.into_inner());
+        let tool = self.repo_tool();
+        publish(&tool, &self.layout, files, stages)
+            .map_err(|e| format!("{e} (see {})", tool.log.display()))
+    }
+
+    /// Records builds as published and the new state as due for upload,
+    /// all in one database transaction: one commit per publish (not four
+    /// per build), and no instant where a build is published but the
+    /// upload not scheduled.
+    fn finish_published_all(&self, builds: &[BuildRow]) -> Result<()> {
         let now = store::now();
-        {
-            let st = self.store();
-            st.mark_published(b.id, now)?;
-            st.clear_failure(&b.recipe, &b.version)?;
-            let commit = b.built_commit.as_deref().unwrap_or(&b.tag_commit);
-            st.record_published_tag(&b.recipe, &b.tag, &b.version, commit, now)?;
-        }
-        if let Err(e) = remove_all(&self.built_dir(b.id)) {
-            self.log.warn("clear staging dir failed", &[("err", s(e))]);
-        }
-        self.log.info(
-            "build + publish complete",
-            &[
-                ("recipe", s(&b.recipe)),
-                ("version", s(&b.version)),
-                ("outputs", n(b.outputs.len())),
-                (
-                    "build_timestamp",
-                    s(b.build_timestamp.as_deref().unwrap_or("")),
-                ),
-            ],
+        let generation = self.store().transaction(|st| {
+            for b in builds {
+                st.mark_published(b.id, now)?;
+                st.clear_failure(&b.recipe, &b.version)?;
+                let commit = b.built_commit.as_deref().unwrap_or(&b.tag_commit);
+                st.record_published_tag(&b.recipe, &b.tag, &b.version, commit, now)?;
+            }
+            st.bump_generation()
+        })?;
+        self.log.debug(
+            "repository state published",
+            &[("generation", n(generation))],
         );
-        self.note(|r| r.published.push(b.key()));
+        self.wake_uploader.notify();
+        for b in builds {
+            if let Err(e) = remove_all(&self.built_dir(b.id)) {
+                self.log.warn("clear staging dir failed", &[("err", s(e))]);
+            }
+            self.log.info(
+                "build + publish complete",
+                &[
+                    ("recipe", s(&b.recipe)),
+                    ("version", s(&b.version)),
+                    ("outputs", n(b.outputs.len())),
+                    (
+                        "build_timestamp",
+                        s(b.build_timestamp.as_deref().unwrap_or("")),
+                    ),
+                ],
+            );
+            self.note(|r| r.published.push(b.key()));
+        }
         Ok(())
     }
 

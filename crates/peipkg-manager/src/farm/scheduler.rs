@@ -96,7 +96,14 @@ impl Farm {
                 .map(|p| p.into_iter().map(|p| p.recipe).collect())
                 .unwrap_or_default();
             // New or changed recipes are polled now; removed ones dropped.
-            slots.retain(|id, _| roster.watched().any(|r| &r.id == id));
+            // A lookup per slot: scanning the roster for each one made every
+            // pass of this loop (one per finished poll) quadratic in the
+            // number of recipes (about 3 minutes for a first pass over 5,000).
+            slots.retain(|id, _| {
+                roster
+                    .get(id)
+                    .is_some_and(|r| r.upstream.is_some() && r.watch.present)
+            });
             for r in roster.watched() {
                 let changed = slots.get(&r.id).is_none_or(|sl| sl.digest != r.digest);
                 if changed {

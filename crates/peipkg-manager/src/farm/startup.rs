@@ -162,6 +162,9 @@ pub struct Resolved {
     /// Granted public keys to inject, by signing-key name (lowercase hex).
     pub inject_hex: BTreeMap<String, String>,
     pub webhook_secret: Option<Vec<u8>>,
+    /// `peipkg_repo` switches a state atomically by itself: publish in
+    /// place (see `pipeline::publish`).
+    pub repo_atomic: bool,
 }
 
 pub fn resolve(cfg: &Config, log: &Logger) -> Result<Resolved> {
@@ -196,12 +199,40 @@ pub fn resolve(cfg: &Config, log: &Logger) -> Result<Resolved> {
         (Some(_), Some(path)) => Some(read_webhook_secret(path)?),
         _ => None,
     };
+    let repo_atomic = crate::pipeline::publish::atomic_publisher(&peipkg_repo);
     Ok(Resolved {
+        repo_atomic,
         peipkg_build,
         peipkg_repo,
         inject_hex,
         webhook_secret,
     })
+}
+
+/// `built/<id>` directories whose build is not waiting to be published
+/// (a crash between publishing and removing them, or between keeping the
+/// outputs and recording the build) would stay for ever: remove them.
+fn remove_leaked_outputs(log: &Logger, store: &Store, built: &Path) -> Result<()> {
+    let waiting: std::collections::BTreeSet<String> = store
+        .builds_in(crate::store::BuildState::Built)?
+        .iter()
+        .map(|b| b.id.to_string())
+        .collect();
+    let Ok(entries) = std::fs::read_dir(built) else {
+        return Ok(());
+    };
+    for e in entries.flatten() {
+        let name = e.file_name().to_string_lossy().into_owned();
+        if !waiting.contains(&name) {
+            crate::pipeline::tree::remove_all(&e.path())
+                .with_context(|| format!("remove {}", e.path().display()))?;
+            log.info(
+                "removed outputs no build is waiting for",
+                &[("dir", s(e.path().display()))],
+            );
+        }
+    }
+    Ok(())
 }
 
 /// The executor `[build].executor` names (the name is the reference's
@@ -243,8 +274,21 @@ impl Farm {
             std::fs::create_dir_all(&d).with_context(|| format!("create {}", d.display()))?;
         }
         let lock = StateLock::acquire(&cfg.state_dir)?;
+        // Processes a killed manager left (its children's children) stop
+        // before anything they may be writing is cleaned up.
+        let children = cfg.state_dir.join("children");
+        let stopped = crate::process::stop_leftover_groups(&children);
+        if stopped > 0 {
+            log.warn(
+                "stopped processes left by a previous manager",
+                &[("processes", crate::log::n(stopped))],
+            );
+        }
+        crate::process::record_groups_in(&children)
+            .with_context(|| format!("create {}", children.display()))?;
         let store = Store::open(&cfg.state_dir.join(DB_FILE))?;
         forget_removed(&log, &store, &roster);
+        remove_leaked_outputs(&log, &store, &cfg.state_dir.join("built"))?;
 
         let layout = Layout::new(&cfg.state_dir);
         layout.recover()?;
@@ -296,6 +340,8 @@ impl Farm {
     pub fn ensure_repo(&self) -> Result<()> {
         let _g = self.repo_lock.lock().unwrap_or_else(|p| p.into_inner());
         let cfg = self.cfg();
+        crate::pipeline::publish::recover_in_place(&self.repo_tool(), &self.layout)
+            .context("recover the live repository state")?;
         let created = crate::pipeline::publish::ensure_repo(
             &self.repo_tool(),
             &self.layout,
@@ -313,6 +359,13 @@ impl Farm {
             );
             // A fresh repository has never been uploaded.
             self.store().bump_generation()?;
+        }
+        drop(_g);
+        if let Err(e) = self.reconcile_remote() {
+            self.log.warn(
+                "could not compare the remote with the live state",
+                &[("err", s(format!("{e:#}")))],
+            );
         }
         Ok(())
     }

@@ -28,6 +28,7 @@ impl Executor for Recorder {
             outputs: self.outputs.lock().unwrap().clone(),
             commit: "c".repeat(40),
             timestamp: "2024-03-15T10:30:00Z".into(),
+            stages: Default::default(),
         })
     }
 }
@@ -222,7 +223,8 @@ fn the_worker_pool_follows_the_configured_size() {
     let rec = Recorder::default();
     let (f, _) = farm(t.path(), &rec);
     f.ensure_workers();
-    assert_eq!(f.pool.count(), 1);
+    // No `workers` key: one per core, at most 8.
+    assert_eq!(f.pool.count(), crate::config::default_workers());
     std::fs::write(
         t.path().join("config.toml"),
         std::fs::read_to_string(t.path().join("config.toml"))

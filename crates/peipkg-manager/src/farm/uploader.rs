@@ -49,6 +49,43 @@ impl Farm {
         }
     }
 
+    /// At start, with an rclone remote and nothing waiting to upload: if
+    /// the remote's descriptor and indexes differ from the live state (a
+    /// manager killed between a switch and its upload), schedule an upload.
+    pub fn reconcile_remote(&self) -> Result<()> {
+        let st = self.store().upload_status()?;
+        let cfg = self.cfg();
+        let UploadBackend::Rclone { remote } = &cfg.upload.backend else {
+            return Ok(());
+        };
+        if st.pending() || !self.layout.repo.join("repo.json").exists() {
+            return Ok(());
+        }
+        let _g = self.repo_lock.lock().unwrap_or_else(|p| p.into_inner());
+        if self.rclone(remote).matches(&self.layout.repo)? {
+            return Ok(());
+        }
+        let generation = self.store().bump_generation()?;
+        self.log.warn(
+            "remote differs from the live state; uploading it",
+            &[("remote", s(remote)), ("generation", n(generation))],
+        );
+        self.wake_uploader.notify();
+        Ok(())
+    }
+
+    fn rclone(&self, remote: &str) -> Rclone {
+        let cfg = self.cfg();
+        Rclone {
+            program: cfg.upload.rclone.clone(),
+            config: cfg.upload.rclone_config.clone(),
+            remote: remote.to_string(),
+            timeout: cfg.upload.timeout,
+            log: self.logs_dir().join("upload.log"),
+            cache_control: cfg.upload.cache_control,
+        }
+    }
+
     /// One upload attempt if one is due (`force` ignores the retry time).
     pub fn upload_step(&self, force: bool) -> Result<UploadOutcome> {
         let st = self.store().upload_status()?;
@@ -75,14 +112,9 @@ impl Farm {
             remove_all(&snapshot)?;
             link_tree(&self.layout.repo, &snapshot)?;
         }
-        let rclone = Rclone {
-            program: cfg.upload.rclone.clone(),
-            config: cfg.upload.rclone_config.clone(),
-            remote: remote.clone(),
-            timeout: cfg.upload.timeout,
-            log: self.logs_dir().join("upload.log"),
-            cache_control: cfg.upload.cache_control,
-        };
+        // peipkg-repo's work directory is never part of a state.
+        remove_all(&snapshot.join(".peipkg-repo-work"))?;
+        let rclone = self.rclone(remote);
         self.uploading.store(true, Ordering::SeqCst);
         let result = rclone.upload(&snapshot, Some(&self.cancel));
         self.uploading.store(false, Ordering::SeqCst);

@@ -135,7 +135,7 @@ impl Farm {
             }
             Err(e) => return Ok(Some(e)),
         }
-        if let Ok(a) = Archive::load(&self.layout.repo) {
+        if let Ok(a) = Archive::load_cached(&self.layout.repo) {
             if !a.published_names(&recipe.packages, &b.version).is_empty() {
                 return Ok(Some("already published".into()));
             }
@@ -265,8 +265,12 @@ impl Farm {
             );
         }
         let outcome = match result {
-            Ok(r) => match self.keep_outputs(&b, &r.outputs) {
-                Ok(names) => Ok((names, r)),
+            Ok(mut r) => match self.keep_outputs(&b, &r.outputs) {
+                Ok(names) => {
+                    crate::failpoint::hit("kept");
+                    r.stages.mark("move_outputs");
+                    Ok((names, r))
+                }
                 Err(e) => {
                     // The reference's message; unlike the reference, the
                     // failure is recorded (below) and backs off.
@@ -289,9 +293,14 @@ impl Farm {
             r.remove(&b.id);
         }
         match outcome {
-            Ok((names, r)) => {
+            Ok((names, mut r)) => {
+                r.stages.mark("remove_work");
                 self.store()
                     .mark_built(b.id, &names, &r.timestamp, &r.commit, store::now())?;
+                r.stages.mark("sqlite");
+                crate::failpoint::hit("built");
+                r.stages
+                    .log(&self.log, "build", vec![("recipe", s(&b.recipe))]);
                 crate::pipeline::fetch::note(&log_path, &format!("# built: {}", names.join(" ")));
                 self.log.info(
                     "build complete; waiting to publish",

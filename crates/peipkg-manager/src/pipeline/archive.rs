@@ -7,8 +7,9 @@
 //! Only `name`, `version` and `architecture` are read, so an index written
 //! by either implementation of `peipkg-repo` works.
 
-use std::collections::BTreeSet;
-use std::path::Path;
+use std::collections::{BTreeSet, HashMap};
+use std::path::{Path, PathBuf};
+use std::sync::{Arc, Mutex, OnceLock};
 
 use serde::Deserialize;
 
@@ -75,6 +76,35 @@ impl Archive {
         })
     }
 
+    /// [`Archive::load`], but a state whose `index/archive.json` is the
+    /// same file as last time (same device, inode, size and modification
+    /// time; both implementations of `peipkg-repo` replace the file rather
+    /// than rewrite it) is not read and parsed again. Polls, workers and
+    /// the publisher all ask, so without this a farm pass re-read an index
+    /// that grows with every publish once per recipe.
+    pub fn load_cached(repo: &Path) -> Result<Arc<Archive>, ArchiveError> {
+        use std::os::unix::fs::MetadataExt;
+        type Cache = Mutex<HashMap<PathBuf, ((u64, u64, u64, i64, i64), Arc<Archive>)>>;
+        static CACHE: OnceLock<Cache> = OnceLock::new();
+        let path = repo.join("index").join("archive.json");
+        let key = match std::fs::metadata(&path) {
+            Ok(m) => (m.dev(), m.ino(), m.size(), m.mtime(), m.mtime_nsec()),
+            Err(_) => return Archive::load(repo).map(Arc::new),
+        };
+        let cache = CACHE.get_or_init(Default::default);
+        if let Some((k, a)) = cache.lock().unwrap_or_else(|p| p.into_inner()).get(repo) {
+            if *k == key {
+                return Ok(a.clone());
+            }
+        }
+        let a = Arc::new(Archive::load(repo)?);
+        cache
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .insert(repo.to_path_buf(), (key, a.clone()));
+        Ok(a)
+    }
+
     pub fn contains(&self, name: &str, version: &str, arch: &str) -> bool {
         self.entries
             .contains(&(name.to_string(), version.to_string(), arch.to_string()))
@@ -85,9 +115,11 @@ impl Archive {
         names
             .iter()
             .filter(|n| {
+                let from = (n.to_string(), version.to_string(), String::new());
                 self.entries
-                    .iter()
-                    .any(|(en, ev, _)| en == *n && ev == version)
+                    .range(from..)
+                    .next()
+                    .is_some_and(|(en, ev, _)| en == *n && ev == version)
             })
             .map(String::as_str)
             .collect()

@@ -5,4 +5,5 @@ pub mod archive;
 pub mod build;
 pub mod fetch;
 pub mod publish;
+pub mod stages;
 pub mod tree;

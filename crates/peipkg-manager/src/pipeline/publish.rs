@@ -13,6 +13,7 @@ use std::time::Duration;
 
 use crate::pipeline::archive::{split_file_name, Archive};
 use crate::pipeline::fetch::note;
+use crate::pipeline::stages::Stages;
 use crate::pipeline::tree::{clone_for_publish, exchange, remove_all};
 use crate::process::{self, Cmd, RunError, Sink};
 
@@ -117,6 +118,9 @@ pub struct RepoTool {
     pub verify: bool,
     /// Where `peipkg-repo`'s output goes.
     pub log: PathBuf,
+    /// The program switches a state atomically by itself (its hidden
+    /// `capabilities` subcommand says `atomic-publish`): publish in place.
+    pub in_place: bool,
 }
 
 impl RepoTool {
@@ -131,6 +135,36 @@ impl RepoTool {
         note(&self.log, &cmd.display());
         process::run(&cmd, None).map(|_| ())
     }
+}
+
+/// Asks `program` (hidden `capabilities` subcommand of our `peipkg-repo`)
+/// whether it publishes atomically by itself. Any other program, or any
+/// failure, means no: the manager then keeps its own copy-and-swap.
+pub fn atomic_publisher(program: &Path) -> bool {
+    let cmd = Cmd::new(program, Duration::from_secs(10))
+        .arg("capabilities")
+        .stdout(Sink::Capture)
+        .stderr(Sink::Null);
+    match process::run(&cmd, None) {
+        Ok(out) => String::from_utf8_lossy(&out.stdout)
+            .lines()
+            .any(|l| l.trim() == "atomic-publish"),
+        Err(_) => false,
+    }
+}
+
+/// Brings a live state that a killed in-place publish left half-switched
+/// back to a complete one (`peipkg-repo recover`), at start, before
+/// anything reads or uploads it.
+pub fn recover_in_place(tool: &RepoTool, layout: &Layout) -> Result<(), PublishError> {
+    if !tool.in_place || !layout.repo.join("repo.json").exists() {
+        return Ok(());
+    }
+    // A publisher left by a killed manager may still hold the lock.
+    let _held = wait_for_writer(&layout.repo, ORPHAN_WAIT)?;
+    drop(_held);
+    let cmd = tool.cmd().arg("recover").arg("--repo").arg(&layout.repo);
+    tool.run(cmd).map_err(PublishError::Publish)
 }
 
 pub fn now_rfc3339() -> String {
@@ -183,8 +217,20 @@ pub fn ensure_repo(
     Ok(true)
 }
 
-/// Publishes `files` as one new repository state.
-pub fn publish(tool: &RepoTool, layout: &Layout, files: &[PathBuf]) -> Result<(), PublishError> {
+/// Publishes `files` as one new repository state; `stages` gets the time
+/// of each step.
+///
+/// With a `peipkg-repo` that switches its state atomically by itself
+/// ([`RepoTool::in_place`]) it publishes straight into the live state: a
+/// publish then costs what the two index documents cost, whatever the
+/// size of the state. Otherwise into `repo.next`, a copy of the live state
+/// swapped in afterwards.
+pub fn publish(
+    tool: &RepoTool,
+    layout: &Layout,
+    files: &[PathBuf],
+    stages: &mut Stages,
+) -> Result<(), PublishError> {
     remove_all(&layout.incoming).map_err(io("remove", &layout.incoming))?;
     std::fs::create_dir_all(&layout.incoming).map_err(io("create", &layout.incoming))?;
     for f in files {
@@ -197,42 +243,60 @@ pub fn publish(tool: &RepoTool, layout: &Layout, files: &[PathBuf]) -> Result<()
             std::fs::copy(f, &to).map_err(io("copy", f))?;
         }
     }
-    remove_all(&layout.next).map_err(io("remove", &layout.next))?;
-    clone_for_publish(&layout.repo, &layout.next)
-        .map_err(io("copy repository to", &layout.next))?;
+    stages.mark("incoming");
+    let target = if tool.in_place {
+        &layout.repo
+    } else {
+        remove_all(&layout.next).map_err(io("remove", &layout.next))?;
+        clone_for_publish(&layout.repo, &layout.next)
+            .map_err(io("copy repository to", &layout.next))?;
+        stages.mark("prepare_next");
+        &layout.next
+    };
 
     let cmd = tool
         .cmd()
         .arg("publish")
         .arg("--in")
-        .arg(&layout.next)
+        .arg(target)
         .arg("--new")
         .arg(&layout.incoming)
         .arg("--out")
-        .arg(&layout.next)
+        .arg(target)
         .arg("--sign-key")
         .arg(&tool.sign_key)
         .arg("--timestamp")
         .arg(now_rfc3339());
-    let result = tool
-        .run(cmd)
-        .map_err(PublishError::Publish)
-        .and_then(|_| check(tool, layout, files));
+    let result = tool.run(cmd).map_err(PublishError::Publish).and_then(|_| {
+        stages.mark("peipkg_repo");
+        check(tool, target, files, stages)
+    });
     if let Err(e) = result {
-        let _ = remove_all(&layout.next);
+        if !tool.in_place {
+            let _ = remove_all(&layout.next);
+        }
         let _ = remove_all(&layout.incoming);
         return Err(e);
     }
-    exchange(&layout.repo, &layout.next).map_err(io("swap in", &layout.next))?;
-    remove_all(&layout.next).map_err(io("remove", &layout.next))?;
+    if !tool.in_place {
+        exchange(&layout.repo, &layout.next).map_err(io("swap in", &layout.next))?;
+        stages.mark("swap");
+        remove_all(&layout.next).map_err(io("remove", &layout.next))?;
+    }
     remove_all(&layout.incoming).map_err(io("remove", &layout.incoming))?;
+    stages.mark("cleanup");
     Ok(())
 }
 
 /// The new state must contain every file we gave it and pass the same
 /// metadata checks a consumer runs.
-fn check(tool: &RepoTool, layout: &Layout, files: &[PathBuf]) -> Result<(), PublishError> {
-    let archive = Archive::load(&layout.next).map_err(|e| PublishError::Missing(e.to_string()))?;
+fn check(
+    tool: &RepoTool,
+    state: &Path,
+    files: &[PathBuf],
+    stages: &mut Stages,
+) -> Result<(), PublishError> {
+    let archive = Archive::load(state).map_err(|e| PublishError::Missing(e.to_string()))?;
     for f in files {
         let name = f
             .file_name()
@@ -249,15 +313,17 @@ fn check(tool: &RepoTool, layout: &Layout, files: &[PathBuf]) -> Result<(), Publ
             )));
         }
     }
+    stages.mark("check_archive");
     if tool.verify {
         let cmd = tool
             .cmd()
             .arg("verify")
             .arg("--repo")
-            .arg(&layout.next)
+            .arg(state)
             .arg("--mode")
             .arg("metadata");
         tool.run(cmd).map_err(PublishError::Verify)?;
+        stages.mark("verify");
     }
     Ok(())
 }

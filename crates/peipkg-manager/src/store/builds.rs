@@ -132,6 +132,15 @@ impl Store {
         Ok(rows.collect::<rusqlite::Result<_>>()?)
     }
 
+    /// How many builds are in `state` (an index lookup).
+    pub fn count_in(&self, state: BuildState) -> Result<i64> {
+        Ok(self.conn.query_row(
+            "SELECT COUNT(*) FROM builds WHERE state = ?1",
+            params![state.as_str()],
+            |r| r.get(0),
+        )?)
+    }
+
     /// The most recent builds, newest first.
     pub fn recent_builds(&self, limit: usize) -> Result<Vec<BuildRow>> {
         let mut st = self.conn.prepare(&format!(

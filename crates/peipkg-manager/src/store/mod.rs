@@ -108,6 +108,24 @@ fn scrub_secrets(conn: &Connection) -> Result<()> {
     Ok(())
 }
 
+impl Store {
+    /// Runs `f` in one transaction: everything it records commits
+    /// together (one WAL commit), or nothing does.
+    pub fn transaction<T>(&self, f: impl FnOnce(&Store) -> Result<T>) -> Result<T> {
+        self.conn.execute_batch("BEGIN IMMEDIATE")?;
+        match f(self) {
+            Ok(v) => {
+                self.conn.execute_batch("COMMIT")?;
+                Ok(v)
+            }
+            Err(e) => {
+                let _ = self.conn.execute_batch("ROLLBACK");
+                Err(e)
+            }
+        }
+    }
+}
+
 /// Seconds since the epoch; the store's unit of time.
 pub fn now() -> i64 {
     time::OffsetDateTime::now_utc().unix_timestamp()

@@ -6,6 +6,7 @@
 //! error. Errors go to stderr as `peipkg-repo: <error>`; stdout carries
 //! only what the command reports.
 
+mod hidden_cmd;
 mod init_cmd;
 mod keygen_cmd;
 mod prune_cmd;
@@ -83,6 +84,9 @@ pub fn run(args: &[String]) -> i32 {
         "rotate-key" => (rotate_cmd::flags(), rotate_cmd::run),
         "prune" => (prune_cmd::flags(), prune_cmd::run),
         "keygen" => (keygen_cmd::flags(), keygen_cmd::run),
+        // Hidden: for peipkg-manager, not listed in the usage.
+        "capabilities" => (hidden_cmd::capabilities_flags(), hidden_cmd::capabilities),
+        "recover" => (hidden_cmd::recover_flags(), hidden_cmd::recover),
         other => {
             eprint!(
                 "{PROGRAM}: unknown subcommand {}\n\n{USAGE}",
