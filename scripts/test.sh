@@ -20,7 +20,7 @@ fi
 cargo clippy --workspace --all-targets --locked -- -D warnings
 cargo build --workspace --bins --locked
 status=0
-cargo test --workspace --locked || status=$?
+cargo test --workspace --locked --no-fail-fast || status=$?
 echo
 echo "== test suite summary: $([ "$status" -eq 0 ] && echo passed || echo "FAILED (exit $status)")"
 if [ -n "${PEIPKG_SKIP_CHROMIUM:-}" ]; then
