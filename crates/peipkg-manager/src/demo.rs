@@ -290,6 +290,22 @@ min_version = "1.37.0"
         eprintln!("{}", NO_RCLONE);
         "[upload]\nbackend = \"none\"\n".to_string()
     };
+    // The farm requires the build sandbox by default; a machine without
+    // a usable bubblewrap still gets a demo, with the switch written out
+    // and said loudly (as for rclone).
+    let sandbox_ok = std::process::Command::new(&build)
+        .arg("sandbox-check")
+        .stdout(std::process::Stdio::null())
+        .stderr(std::process::Stdio::null())
+        .status()
+        .map(|s| s.success())
+        .unwrap_or(false);
+    let sandbox = if sandbox_ok {
+        ""
+    } else {
+        eprintln!("{}", NO_SANDBOX);
+        "sandbox = \"none\"\n"
+    };
     let config = root.join("config.toml");
     write(
         &config,
@@ -313,7 +329,7 @@ default_interval = "1h"
 [build]
 peipkg_build = "{build}"
 peipkg_repo = "{repo}"
-"#,
+{sandbox}"#,
             recipes = recipes.display(),
             state = root.join("state").display(),
             key = key.display(),
@@ -392,6 +408,9 @@ peipkg_repo = "{repo}"
     if !has_rclone {
         eprintln!("{}", NO_RCLONE);
     }
+    if !sandbox_ok {
+        eprintln!("{}", NO_SANDBOX);
+    }
     print!("{}", next_steps(root, kept_by_request));
     Ok(ok)
 }
@@ -403,6 +422,15 @@ WARNING: rclone is not installed, so this demo does NOT upload.
 The config uses [upload] backend = \"none\": the repository stays in
 <state_dir>/repo/ and nothing is copied to a remote.
 Install rclone to see the upload step:  apt-get install -y rclone
+************************************************************************";
+
+/// Said like [`NO_RCLONE`] when `peipkg-build sandbox-check` fails.
+const NO_SANDBOX: &str = "\
+************************************************************************
+WARNING: bubblewrap is not installed or cannot sandbox builds here, so
+this demo's config says [build] sandbox = \"none\": build scripts run
+unsandboxed. A real farm refuses to start like that unless told so.
+Install it to see sandboxed builds:  apt-get install -y bubblewrap
 ************************************************************************";
 
 /// The closing lines: how to continue with the kept farm.

@@ -148,6 +148,36 @@ fn demo_without_rclone_warns_loudly() {
     assert!(!dir.join("published-remote").exists());
 }
 
+/// Without a usable bubblewrap the demo still builds and publishes, with
+/// `sandbox = "none"` written into its config and said loudly, twice.
+#[test]
+fn demo_without_bubblewrap_warns_and_runs_unsandboxed() {
+    common::sibling("peipkg-build");
+    let t = tempfile::tempdir().unwrap();
+    let dir = t.path().join("demo");
+    let out = std::process::Command::new(common::manager())
+        .args(["demo", "--dir"])
+        .arg(&dir)
+        // peipkg-build's sandbox-check and builds use this program as bwrap.
+        .env("PEIPKG_BWRAP", "/bin/false")
+        .output()
+        .unwrap();
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(out.status.success(), "{stdout}\n{stderr}");
+    assert_eq!(
+        stderr
+            .matches("WARNING: bubblewrap is not installed or cannot sandbox builds here")
+            .count(),
+        2,
+        "{stderr}"
+    );
+    assert!(stderr.contains("apt-get install -y bubblewrap"), "{stderr}");
+    let config = std::fs::read_to_string(dir.join("config.toml")).unwrap();
+    assert!(config.contains("sandbox = \"none\""), "{config}");
+    assert!(stdout.contains("demo succeeded"), "{stdout}");
+}
+
 /// Without --dir the farm is kept in a temporary directory the output
 /// names, so every path it printed still exists.
 #[test]
