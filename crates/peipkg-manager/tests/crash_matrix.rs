@@ -11,26 +11,6 @@ mod common;
 use common::*;
 use std::path::Path;
 
-/// Files under `root`, relative, sorted.
-fn files_under(root: &Path) -> Vec<String> {
-    fn walk(base: &Path, d: &Path, out: &mut Vec<String>) {
-        for e in std::fs::read_dir(d).unwrap() {
-            let e = e.unwrap();
-            if e.file_type().unwrap().is_dir() {
-                walk(base, &e.path(), out);
-            } else {
-                out.push(e.path().strip_prefix(base).unwrap().display().to_string());
-            }
-        }
-    }
-    let mut out = Vec::new();
-    if root.exists() {
-        walk(root, root, &mut out);
-    }
-    out.sort();
-    out
-}
-
 /// Processes whose command line names `dir` (ours are all below it).
 fn processes_under(dir: &Path) -> Vec<String> {
     let needle = dir.display().to_string();
