@@ -27,6 +27,7 @@
 
 use anyhow::{bail, ensure, Result};
 use peipkg_bench::farm::{generate, git, Farm, FarmOpts};
+use peipkg_testkit::procs::processes_naming;
 use std::collections::BTreeMap;
 use std::fs;
 use std::path::Path;
@@ -86,37 +87,6 @@ fn files_under(root: &Path) -> Vec<String> {
     let mut out = Vec::new();
     walk(root, root, &mut out);
     out.sort();
-    out
-}
-
-fn processes_naming(dir: &Path) -> Vec<String> {
-    let needle = dir.display().to_string();
-    let mut out = Vec::new();
-    let Ok(procs) = fs::read_dir("/proc") else {
-        return out;
-    };
-    for p in procs.flatten() {
-        let name = p.file_name().to_string_lossy().into_owned();
-        if !name.chars().all(|c| c.is_ascii_digit()) {
-            continue;
-        }
-        let Ok(cmd) = fs::read(p.path().join("cmdline")) else {
-            continue;
-        };
-        let cmd = String::from_utf8_lossy(&cmd).replace('\0', " ");
-        let zombie = fs::read_to_string(p.path().join("stat"))
-            .map(|s| {
-                s.rsplit(')')
-                    .next()
-                    .unwrap_or("")
-                    .trim_start()
-                    .starts_with('Z')
-            })
-            .unwrap_or(true);
-        if cmd.contains(&needle) && !zombie {
-            out.push(format!("{name}: {cmd}"));
-        }
-    }
     out
 }
 
