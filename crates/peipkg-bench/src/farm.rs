@@ -17,6 +17,46 @@ pub struct FarmSpec {
     pub workers: Option<usize>,
 }
 
+/// The options every farm benchmark takes.
+pub struct FarmOpts {
+    /// `--bin-dir` (default `target/release`): where the binaries are.
+    pub bin_dir: PathBuf,
+    /// `--workdir` (default the temporary directory): where farms are made.
+    pub workdir: PathBuf,
+}
+
+impl FarmOpts {
+    /// Reads the command line: `--bin-dir DIR` and `--workdir DIR` here,
+    /// any other argument by `own(arg, value)`, where `value()` takes the
+    /// argument's value; `own` refuses an argument it does not know.
+    pub fn parse(
+        mut own: impl FnMut(&str, &mut dyn FnMut() -> Result<String>) -> Result<()>,
+    ) -> Result<FarmOpts> {
+        let mut o = FarmOpts {
+            bin_dir: PathBuf::from("target/release"),
+            workdir: std::env::temp_dir(),
+        };
+        let mut args = std::env::args().skip(1);
+        while let Some(a) = args.next() {
+            let mut val = || args.next().with_context(|| format!("{a} needs a value"));
+            match a.as_str() {
+                "--bin-dir" => o.bin_dir = PathBuf::from(val()?),
+                "--workdir" => o.workdir = PathBuf::from(val()?),
+                other => own(other, &mut val)?,
+            }
+        }
+        Ok(o)
+    }
+
+    /// The [`FarmSpec`] of a farm run with these binaries.
+    pub fn spec(&self, workers: Option<usize>) -> FarmSpec {
+        FarmSpec {
+            bin_dir: self.bin_dir.clone(),
+            workers,
+        }
+    }
+}
+
 /// Wall time and CPU of a child and every descendant it waited for.
 #[derive(Debug, Clone, Copy)]
 pub struct Usage {

@@ -61,13 +61,18 @@ fn signed_binaries_are_packed_and_hashed_as_signed() {
     let pkg_key = f.path("pkg.key");
     fs::write(&pkg_key, [5u8; 32]).unwrap();
     let flag = tcb_flag(&f);
-    let o = f.build(&[
-        "--binary-sign-key",
-        &flag,
-        "--sign-key",
-        pkg_key.to_str().unwrap(),
-    ]);
-    assert_eq!(o.status.code(), Some(0), "{}", stderr(&o));
+    // The build, run twice: signed packages must be reproducible.
+    let signed_build = || {
+        let o = f.build(&[
+            "--binary-sign-key",
+            &flag,
+            "--sign-key",
+            pkg_key.to_str().unwrap(),
+        ]);
+        assert_eq!(o.status.code(), Some(0), "{}", stderr(&o));
+        o
+    };
+    let o = signed_build();
     let hex_seed: String = SEED.iter().map(|b| format!("{b:02x}")).collect();
     assert!(!stderr(&o).contains(&hex_seed));
     let pkg = package(&f);
@@ -126,13 +131,7 @@ fn signed_binaries_are_packed_and_hashed_as_signed() {
 
     // Byte-reproducible: a second build gives the same package.
     let first = fs::read(&pkg).unwrap();
-    let o = f.build(&[
-        "--binary-sign-key",
-        &flag,
-        "--sign-key",
-        pkg_key.to_str().unwrap(),
-    ]);
-    assert_eq!(o.status.code(), Some(0), "{}", stderr(&o));
+    signed_build();
     assert!(fs::read(&pkg).unwrap() == first, "not reproducible");
     assert!(f.leftover_tmp().is_empty(), "{:?}", f.leftover_tmp());
 }

@@ -9,57 +9,8 @@
 mod common;
 
 use common::*;
+use peipkg_testkit::procs::processes_naming;
 use std::path::Path;
-
-/// Files under `root`, relative, sorted.
-fn files_under(root: &Path) -> Vec<String> {
-    fn walk(base: &Path, d: &Path, out: &mut Vec<String>) {
-        for e in std::fs::read_dir(d).unwrap() {
-            let e = e.unwrap();
-            if e.file_type().unwrap().is_dir() {
-                walk(base, &e.path(), out);
-            } else {
-                out.push(e.path().strip_prefix(base).unwrap().display().to_string());
-            }
-        }
-    }
-    let mut out = Vec::new();
-    if root.exists() {
-        walk(root, root, &mut out);
-    }
-    out.sort();
-    out
-}
-
-/// Processes whose command line names `dir` (ours are all below it).
-fn processes_under(dir: &Path) -> Vec<String> {
-    let needle = dir.display().to_string();
-    let me = std::process::id().to_string();
-    let mut out = Vec::new();
-    for p in std::fs::read_dir("/proc").unwrap().flatten() {
-        let name = p.file_name().to_string_lossy().into_owned();
-        if !name.chars().all(|c| c.is_ascii_digit()) || name == me {
-            continue;
-        }
-        let Ok(cmd) = std::fs::read(p.path().join("cmdline")) else {
-            continue;
-        };
-        let cmd = String::from_utf8_lossy(&cmd).replace('\0', " ");
-        let zombie = std::fs::read_to_string(p.path().join("stat"))
-            .map(|s| {
-                s.rsplit(')')
-                    .next()
-                    .unwrap_or("")
-                    .trim_start()
-                    .starts_with('Z')
-            })
-            .unwrap_or(true);
-        if cmd.contains(&needle) && !zombie {
-            out.push(format!("{name}: {cmd}"));
-        }
-    }
-    out
-}
 
 fn check_invariants(farm: &FarmDir, remote: &Path, versions: &[String], phase: &str) {
     let v = farm.verify();
@@ -149,7 +100,7 @@ fn killed_at_every_phase_then_a_normal_run_leaves_a_whole_farm() {
             r.stderr
         );
         check_invariants(&farm, &remote, &versions, phase);
-        let left = processes_under(t.path());
+        let left = processes_naming(t.path());
         assert!(left.is_empty(), "{phase}: processes left: {left:?}");
     }
 }

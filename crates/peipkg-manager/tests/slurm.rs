@@ -16,13 +16,17 @@ fn node_program() -> PathBuf {
     PathBuf::from(env!("CARGO_BIN_EXE_peipkg-node"))
 }
 
-fn cluster(test: &str, root: &Path) -> Option<Cluster> {
+/// A temporary directory for `test` and a cluster started in it; `None`
+/// when the test is to be skipped (see `peipkg_testkit::slurm::require`).
+fn cluster(test: &str) -> Option<(tempfile::TempDir, Cluster)> {
     if !peipkg_testkit::slurm::require(test, Path::new(env!("CARGO_TARGET_TMPDIR"))) {
         return None;
     }
-    let dir = root.join("cluster");
+    let t = tempfile::tempdir().unwrap();
+    let dir = t.path().join("cluster");
     std::fs::create_dir_all(&dir).unwrap();
-    Some(Cluster::start(&dir))
+    let cluster = Cluster::start(&dir);
+    Some((t, cluster))
 }
 
 /// `[build]` keys and the `[slurm]` table for a farm in `root`.
@@ -104,13 +108,41 @@ fn gated_build(name: &str, gate: &Path) -> String {
     )
 }
 
+/// Makes a farm in `root` whose one recipe, `pkg` 1.0.0, builds only once
+/// `gate` exists (`extra_build`: more `[build]` keys), starts its manager
+/// against `cluster` and waits until the build's job runs. Returns the
+/// farm, the manager's HTTP port (a restart listens on it again), the
+/// manager and the job's Slurm id.
+fn start_gated(
+    root: &Path,
+    cluster: &Cluster,
+    gate: &Path,
+    extra_build: &str,
+) -> (FarmDir, u16, Daemon, String) {
+    let up = Upstream::new(root, "pkg");
+    up.release("v1.0.0", "a.txt", "one", false);
+    let farm = FarmDir::new(root);
+    farm.recipe(
+        "pkg",
+        &simple_recipe("pkg", &up.url(), r"^v(\d+\.\d+\.\d+)$", ""),
+        &gated_build("pkg", gate),
+    );
+    let port = free_port();
+    farm.write_config(&format!(
+        "{}\n[http]\naddr = \"127.0.0.1:{port}\"\n",
+        slurm_config(&farm.root, cluster, extra_build)
+    ));
+    let (k, v) = cluster.env();
+    let daemon = Daemon::start(&farm, port, &[], &[(k, &v)]);
+    let job = wait_job(&daemon, "running");
+    (farm, port, daemon, job)
+}
+
 #[test]
 fn two_recipes_built_through_slurm_are_byte_identical_to_local_builds() {
-    let t = tempfile::tempdir().unwrap();
-    let Some(cluster) = cluster(
-        "two_recipes_built_through_slurm_are_byte_identical_to_local_builds",
-        t.path(),
-    ) else {
+    let Some((t, cluster)) =
+        cluster("two_recipes_built_through_slurm_are_byte_identical_to_local_builds")
+    else {
         return;
     };
     let a = Upstream::new(t.path(), "alpha");
@@ -170,30 +202,11 @@ fn two_recipes_built_through_slurm_are_byte_identical_to_local_builds() {
 
 #[test]
 fn a_job_cancelled_from_outside_is_a_failure_with_backoff() {
-    let t = tempfile::tempdir().unwrap();
-    let Some(cluster) = cluster(
-        "a_job_cancelled_from_outside_is_a_failure_with_backoff",
-        t.path(),
-    ) else {
+    let Some((t, cluster)) = cluster("a_job_cancelled_from_outside_is_a_failure_with_backoff")
+    else {
         return;
     };
-    let up = Upstream::new(t.path(), "pkg");
-    up.release("v1.0.0", "a.txt", "one", false);
-    let farm = FarmDir::new(t.path());
-    let gate = t.path().join("never");
-    farm.recipe(
-        "pkg",
-        &simple_recipe("pkg", &up.url(), r"^v(\d+\.\d+\.\d+)$", ""),
-        &gated_build("pkg", &gate),
-    );
-    let port = free_port();
-    farm.write_config(&format!(
-        "{}\n[http]\naddr = \"127.0.0.1:{port}\"\n",
-        slurm_config(&farm.root, &cluster, "")
-    ));
-    let (k, v) = cluster.env();
-    let d = Daemon::start(&farm, port, &[], &[(k, &v)]);
-    let id = wait_job(&d, "running");
+    let (farm, _, d, id) = start_gated(t.path(), &cluster, &t.path().join("never"), "");
     // The job is shown wherever builds are.
     let (_, metrics) = d.get("/metrics");
     assert!(
@@ -234,36 +247,20 @@ fn a_job_cancelled_from_outside_is_a_failure_with_backoff() {
 
 #[test]
 fn a_restart_while_a_job_runs_reattaches_and_publishes_once() {
-    let t = tempfile::tempdir().unwrap();
-    let Some(cluster) = cluster(
-        "a_restart_while_a_job_runs_reattaches_and_publishes_once",
-        t.path(),
-    ) else {
+    let Some((t, cluster)) = cluster("a_restart_while_a_job_runs_reattaches_and_publishes_once")
+    else {
         return;
     };
-    let up = Upstream::new(t.path(), "pkg");
-    up.release("v1.0.0", "a.txt", "one", false);
-    let farm = FarmDir::new(t.path());
     let gate = t.path().join("gate");
-    farm.recipe(
-        "pkg",
-        &simple_recipe("pkg", &up.url(), r"^v(\d+\.\d+\.\d+)$", ""),
-        &gated_build("pkg", &gate),
-    );
-    let port = free_port();
-    farm.write_config(&format!(
-        "{}\n[http]\naddr = \"127.0.0.1:{port}\"\n",
+    let (farm, port, d, id) = start_gated(
+        t.path(),
+        &cluster,
+        &gate,
         // The gate file lives in the test's directory, which the build
         // sandbox does not show; the sandboxed path is covered above.
-        slurm_config(
-            &farm.root,
-            &cluster,
-            "drain_timeout = \"0s\"\nsandbox = \"none\""
-        )
-    ));
+        "drain_timeout = \"0s\"\nsandbox = \"none\"",
+    );
     let (k, v) = cluster.env();
-    let d = Daemon::start(&farm, port, &[], &[(k, &v)]);
-    let id = wait_job(&d, "running");
 
     // What the node was given holds no key material, and no key is on its
     // command line.
@@ -370,29 +367,17 @@ fn check_reports_missing_slurm_programs() {
 
 #[test]
 fn a_job_whose_build_is_dropped_after_a_restart_is_cancelled() {
-    let t = tempfile::tempdir().unwrap();
-    let Some(cluster) = cluster(
-        "a_job_whose_build_is_dropped_after_a_restart_is_cancelled",
-        t.path(),
-    ) else {
+    let Some((t, cluster)) = cluster("a_job_whose_build_is_dropped_after_a_restart_is_cancelled")
+    else {
         return;
     };
-    let up = Upstream::new(t.path(), "pkg");
-    up.release("v1.0.0", "a.txt", "one", false);
-    let farm = FarmDir::new(t.path());
-    farm.recipe(
-        "pkg",
-        &simple_recipe("pkg", &up.url(), r"^v(\d+\.\d+\.\d+)$", ""),
-        &gated_build("pkg", &t.path().join("never")),
+    let (farm, port, d, id) = start_gated(
+        t.path(),
+        &cluster,
+        &t.path().join("never"),
+        "drain_timeout = \"0s\"",
     );
-    let port = free_port();
-    farm.write_config(&format!(
-        "{}\n[http]\naddr = \"127.0.0.1:{port}\"\n",
-        slurm_config(&farm.root, &cluster, "drain_timeout = \"0s\"")
-    ));
     let (k, v) = cluster.env();
-    let d = Daemon::start(&farm, port, &[], &[(k, &v)]);
-    let id = wait_job(&d, "running");
     let (code, text) = d.stop();
     assert_eq!(code, Some(0), "{text}");
     assert!(squeue(&cluster).starts_with(&id), "{}", squeue(&cluster));

@@ -36,25 +36,6 @@ fn recording_rclone(dir: &Path) -> (std::path::PathBuf, std::path::PathBuf) {
     (wrapper, calls)
 }
 
-fn files_under(root: &Path) -> Vec<String> {
-    fn walk(base: &Path, d: &Path, out: &mut Vec<String>) {
-        for e in std::fs::read_dir(d).unwrap() {
-            let e = e.unwrap();
-            if e.file_type().unwrap().is_dir() {
-                walk(base, &e.path(), out);
-            } else {
-                out.push(e.path().strip_prefix(base).unwrap().display().to_string());
-            }
-        }
-    }
-    let mut out = Vec::new();
-    if root.exists() {
-        walk(root, root, &mut out);
-    }
-    out.sort();
-    out
-}
-
 #[test]
 fn local_remote_two_pass_order_failure_and_recovery() {
     let t = tempfile::tempdir().unwrap();

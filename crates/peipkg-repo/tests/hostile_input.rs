@@ -15,22 +15,6 @@ use peipkg_format::archive::{write_package, EntryKind, PackOptions, PayloadEntry
 
 const T1: &str = "2026-05-07T01:00:00Z";
 
-/// Assert the publish fails with every fragment in stderr, state untouched.
-fn refused(repo: &Path, new: &Path, fragments: &[&str]) -> String {
-    let before = snapshot(repo);
-    let (code, out, err) = publish(repo, new, T1, &[]);
-    assert_eq!(code, 1, "publish should fail:\n{out}\n{err}");
-    for f in fragments {
-        assert!(err.contains(f), "missing {f:?} in:\n{err}");
-    }
-    assert_eq!(
-        snapshot(repo),
-        before,
-        "a refused publish changed the state"
-    );
-    err
-}
-
 fn dir(path: &str) -> PayloadEntry {
     PayloadEntry {
         path: path.into(),
@@ -87,6 +71,18 @@ fn hostile(dir_out: &Path, name: &str, entries: Vec<PayloadEntry>) -> PathBuf {
     out
 }
 
+/// The payload of package `evil`: `usr/share/evil/x` is a symlink out of
+/// the tree and `usr/share/evil/x/pwned` an entry under it.
+fn under_a_symlink() -> Vec<PayloadEntry> {
+    vec![
+        dir("usr"),
+        dir("usr/share"),
+        dir("usr/share/evil"),
+        link("usr/share/evil/x", "../../../etc"),
+        file("usr/share/evil/x/pwned"),
+    ]
+}
+
 fn file(path: &str) -> PayloadEntry {
     PayloadEntry {
         path: path.into(),
@@ -108,20 +104,12 @@ fn an_entry_under_a_symlink_is_refused_naming_both_paths() {
     let t = tempfile::tempdir().unwrap();
     let repo = init_repo(t.path());
     let new = t.path().join("new");
-    hostile(
-        &new,
-        "evil",
-        vec![
-            dir("usr"),
-            dir("usr/share"),
-            dir("usr/share/evil"),
-            link("usr/share/evil/x", "../../../etc"),
-            file("usr/share/evil/x/pwned"),
-        ],
-    );
+    hostile(&new, "evil", under_a_symlink());
     refused(
         &repo,
         &new,
+        T1,
+        &[],
         &[
             "evil_1.0-1_noarch.peipkg",
             "usr/share/evil/x/pwned",
@@ -154,7 +142,7 @@ fn files_outside_the_permitted_layout_are_refused_at_ingest() {
         }
         entries.push(file(bad));
         hostile(&new, &format!("bad{i}"), entries);
-        let err = refused(&repo, &new, &[bad, "layout", "PSD-009 §3.4"]);
+        let err = refused(&repo, &new, T1, &[], &[bad, "layout", "PSD-009 §3.4"]);
         assert!(!err.contains("usr/share/ok"), "{err}");
     }
 }
@@ -234,6 +222,8 @@ fn a_new_dir_without_packages_is_an_error_naming_what_it_ignored() {
     let err = refused(
         &repo,
         &new,
+        T1,
+        &[],
         &[
             "no .peipkg file",
             "README.txt",
@@ -317,17 +307,7 @@ fn deep_verify_refuses_a_served_package_with_an_entry_under_a_symlink() {
     let (code, _, err) = publish(&repo, &new, T1, &[]);
     assert_eq!(code, 0, "{err}");
     let bad_dir = t.path().join("bad");
-    let bad = hostile(
-        &bad_dir,
-        "evil",
-        vec![
-            dir("usr"),
-            dir("usr/share"),
-            dir("usr/share/evil"),
-            link("usr/share/evil/x", "../../../etc"),
-            file("usr/share/evil/x/pwned"),
-        ],
-    );
+    let bad = hostile(&bad_dir, "evil", under_a_symlink());
     let bytes = fs::read(&bad).unwrap();
     let sha = hex::encode(sha2::Sha256::digest(&bytes));
     fs::write(repo.join("p/evil/1.0-1/evil_1.0-1_noarch.peipkg"), &bytes).unwrap();

@@ -4,29 +4,11 @@
 mod common;
 
 use std::fs;
-use std::path::Path;
 use std::time::Duration;
 
 use common::*;
 
 const T1: &str = "2026-05-07T01:00:00Z";
-
-/// Assert the publish fails, the message contains every fragment, and the
-/// state is untouched.
-fn refused(repo: &Path, new: &Path, ts: &str, extra: &[&str], fragments: &[&str]) -> String {
-    let before = snapshot(repo);
-    let (code, out, err) = publish(repo, new, ts, extra);
-    assert_eq!(code, 1, "publish should fail:\n{out}\n{err}");
-    for f in fragments {
-        assert!(err.contains(f), "missing {f:?} in:\n{err}");
-    }
-    assert_eq!(
-        snapshot(repo),
-        before,
-        "a refused publish changed the state"
-    );
-    err
-}
 
 #[test]
 fn unsigned_packages_need_allow_unsigned_and_then_warn() {

@@ -1,9 +1,11 @@
 //! What several crates' integration tests need and should not each write
-//! again: finding and driving a real headless Chromium.
+//! again: finding and driving a real headless Chromium, a real Slurm
+//! cluster, and the processes a killed run left behind.
 //!
-//! Tests only; nothing here is shipped. Helpers panic with a message
-//! instead of returning errors, because a test that cannot set itself up
-//! should fail loudly.
+//! Tests (and the benchmarks) only; nothing here is shipped. Helpers panic
+//! with a message instead of returning errors, because a test that cannot
+//! set itself up should fail loudly.
 
 pub mod chromium;
+pub mod procs;
 pub mod slurm;

@@ -26,18 +26,16 @@
 //! init`s and gives the manager the same work).
 
 use anyhow::{bail, ensure, Context, Result};
-use peipkg_bench::farm::{generate, git, tail, Farm, FarmSpec, Usage};
+use peipkg_bench::farm::{generate, git, tail, Farm, FarmOpts, FarmSpec, Usage};
 use std::collections::BTreeMap;
 use std::fs;
 use std::io::{Read, Write};
 use std::net::TcpStream;
-use std::path::PathBuf;
 use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
 
 struct Opts {
-    bin_dir: PathBuf,
-    workdir: PathBuf,
+    farm: FarmOpts,
     sizes: Vec<usize>,
     incremental: Option<usize>,
     poll: Option<usize>,
@@ -46,42 +44,38 @@ struct Opts {
 
 impl Opts {
     fn spec(&self) -> FarmSpec {
-        FarmSpec {
-            bin_dir: self.bin_dir.clone(),
-            workers: self.workers,
-        }
+        self.farm.spec(self.workers)
     }
 }
 
 fn parse_opts() -> Result<Opts> {
-    let mut o = Opts {
-        bin_dir: PathBuf::from("target/release"),
-        workdir: std::env::temp_dir(),
-        sizes: vec![300, 1000],
-        incremental: None,
-        poll: None,
-        workers: None,
-    };
-    let mut args = std::env::args().skip(1);
-    while let Some(a) = args.next() {
-        let mut val = || args.next().with_context(|| format!("{a} needs a value"));
-        match a.as_str() {
-            "--bin-dir" => o.bin_dir = PathBuf::from(val()?),
-            "--workdir" => o.workdir = PathBuf::from(val()?),
+    let mut sizes = vec![300, 1000];
+    let mut incremental = None;
+    let mut poll = None;
+    let mut workers = None;
+    let farm = FarmOpts::parse(|arg, val| {
+        match arg {
             "--sizes" => {
-                o.sizes = val()?
+                sizes = val()?
                     .split(',')
                     .filter(|s| !s.is_empty())
                     .map(|s| s.parse().with_context(|| format!("--sizes: {s:?}")))
                     .collect::<Result<_>>()?
             }
-            "--incremental" => o.incremental = Some(val()?.parse()?),
-            "--poll" => o.poll = Some(val()?.parse()?),
-            "--workers" => o.workers = Some(val()?.parse()?),
+            "--incremental" => incremental = Some(val()?.parse()?),
+            "--poll" => poll = Some(val()?.parse()?),
+            "--workers" => workers = Some(val()?.parse()?),
             other => bail!("unknown argument {other:?}"),
         }
-    }
-    Ok(o)
+        Ok(())
+    })?;
+    Ok(Opts {
+        farm,
+        sizes,
+        incremental,
+        poll,
+        workers,
+    })
 }
 
 /// Sums the manager's `stage timings` lines: `key=<ms>` pairs by key.
@@ -143,7 +137,7 @@ fn print_stages(log: &str) {
 fn cold(o: &Opts, n: usize) -> Result<Farm> {
     let farm = generate(
         &o.spec(),
-        &o.workdir.join(format!("bench-farm-{n}")),
+        &o.farm.workdir.join(format!("bench-farm-{n}")),
         n,
         None,
     )?;
@@ -284,9 +278,9 @@ fn main() -> Result<()> {
     let o = parse_opts()?;
     for b in ["peipkg-manager", "peipkg-build", "peipkg-repo"] {
         ensure!(
-            o.bin_dir.join(b).exists(),
+            o.farm.bin_dir.join(b).exists(),
             "{} missing (cargo build --release -p {b})",
-            o.bin_dir.join(b).display()
+            o.farm.bin_dir.join(b).display()
         );
     }
     for &n in &o.sizes {

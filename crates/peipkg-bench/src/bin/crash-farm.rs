@@ -25,11 +25,12 @@
 //! different moments inside the child's work. The short version of this
 //! matrix runs in CI (crates/peipkg-manager/tests/crash_matrix.rs).
 
-use anyhow::{bail, ensure, Context, Result};
-use peipkg_bench::farm::{generate, git, Farm, FarmSpec};
+use anyhow::{bail, ensure, Result};
+use peipkg_bench::farm::{generate, git, Farm, FarmOpts};
+use peipkg_testkit::procs::processes_naming;
 use std::collections::BTreeMap;
 use std::fs;
-use std::path::{Path, PathBuf};
+use std::path::Path;
 use std::process::Stdio;
 use std::time::Instant;
 
@@ -45,34 +46,31 @@ const PHASES: &[&str] = &[
 ];
 
 struct Opts {
-    bin_dir: PathBuf,
-    workdir: PathBuf,
+    farm: FarmOpts,
     recipes: usize,
     trials: usize,
     phases: Vec<String>,
 }
 
 fn parse_opts() -> Result<Opts> {
-    let mut o = Opts {
-        bin_dir: PathBuf::from("target/release"),
-        workdir: std::env::temp_dir(),
-        recipes: 3,
-        trials: 25,
-        phases: PHASES.iter().map(|s| s.to_string()).collect(),
-    };
-    let mut args = std::env::args().skip(1);
-    while let Some(a) = args.next() {
-        let mut val = || args.next().with_context(|| format!("{a} needs a value"));
-        match a.as_str() {
-            "--bin-dir" => o.bin_dir = PathBuf::from(val()?),
-            "--workdir" => o.workdir = PathBuf::from(val()?),
-            "--recipes" => o.recipes = val()?.parse()?,
-            "--trials" => o.trials = val()?.parse()?,
-            "--phases" => o.phases = val()?.split(',').map(String::from).collect(),
+    let mut recipes = 3;
+    let mut trials = 25;
+    let mut phases: Vec<String> = PHASES.iter().map(|s| s.to_string()).collect();
+    let farm = FarmOpts::parse(|arg, val| {
+        match arg {
+            "--recipes" => recipes = val()?.parse()?,
+            "--trials" => trials = val()?.parse()?,
+            "--phases" => phases = val()?.split(',').map(String::from).collect(),
             other => bail!("unknown argument {other:?}"),
         }
-    }
-    Ok(o)
+        Ok(())
+    })?;
+    Ok(Opts {
+        farm,
+        recipes,
+        trials,
+        phases,
+    })
 }
 
 fn files_under(root: &Path) -> Vec<String> {
@@ -92,43 +90,12 @@ fn files_under(root: &Path) -> Vec<String> {
     out
 }
 
-fn processes_naming(dir: &Path) -> Vec<String> {
-    let needle = dir.display().to_string();
-    let mut out = Vec::new();
-    let Ok(procs) = fs::read_dir("/proc") else {
-        return out;
-    };
-    for p in procs.flatten() {
-        let name = p.file_name().to_string_lossy().into_owned();
-        if !name.chars().all(|c| c.is_ascii_digit()) {
-            continue;
-        }
-        let Ok(cmd) = fs::read(p.path().join("cmdline")) else {
-            continue;
-        };
-        let cmd = String::from_utf8_lossy(&cmd).replace('\0', " ");
-        let zombie = fs::read_to_string(p.path().join("stat"))
-            .map(|s| {
-                s.rsplit(')')
-                    .next()
-                    .unwrap_or("")
-                    .trim_start()
-                    .starts_with('Z')
-            })
-            .unwrap_or(true);
-        if cmd.contains(&needle) && !zombie {
-            out.push(format!("{name}: {cmd}"));
-        }
-    }
-    out
-}
-
 /// Everything that must hold after the normal run; the list of problems.
 fn problems(o: &Opts, farm: &Farm, remote: &Path, want: &[(String, String)]) -> Vec<String> {
     let mut bad = Vec::new();
     let state = farm.root.join("state");
     let repo = state.join("repo");
-    match std::process::Command::new(o.bin_dir.join("peipkg-repo"))
+    match std::process::Command::new(o.farm.bin_dir.join("peipkg-repo"))
         .args(["verify", "--mode", "metadata", "--repo"])
         .arg(&repo)
         .output()
@@ -196,11 +163,8 @@ struct Tally {
 
 fn main() -> Result<()> {
     let o = parse_opts()?;
-    let spec = FarmSpec {
-        bin_dir: o.bin_dir.clone(),
-        workers: None,
-    };
-    let root = o.workdir.join("crash-farm");
+    let spec = o.farm.spec(None);
+    let root = o.farm.workdir.join("crash-farm");
     let farm = generate(&spec, &root, o.recipes, None)?;
     let remote = root.join("remote");
     farm.append_config(&format!(
@@ -270,7 +234,7 @@ fn main() -> Result<()> {
         "crash matrix: {} recipes, {} trials per phase, release binaries in {}",
         o.recipes,
         o.trials,
-        o.bin_dir.display()
+        o.farm.bin_dir.display()
     );
     println!("| phase | trials | killed there | whole after the next run | leftovers stopped at start | s per trial |");
     println!("|---|---|---|---|---|---|");

@@ -34,11 +34,7 @@ pub fn flags() -> FlagSet {
 }
 
 pub fn run(args: &[String]) -> anyhow::Result<i32> {
-    let flags = flags();
-    let m = match parse(&flags, args) {
-        Ok(m) => m,
-        Err(code) => return Ok(code),
-    };
+    let m = parse(&flags(), args)?;
     let file = PathBuf::from(&m.positionals()[0]);
     let file = std::path::absolute(&file).unwrap_or(file);
     let pkg = verify_package(&file, &VerifyOptions::default())

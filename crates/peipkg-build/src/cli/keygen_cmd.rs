@@ -20,11 +20,7 @@ pub fn flags() -> FlagSet {
 }
 
 pub fn run(args: &[String]) -> anyhow::Result<i32> {
-    let flags = flags();
-    let m = match parse(&flags, args) {
-        Ok(m) => m,
-        Err(code) => return Ok(code),
-    };
+    let m = parse(&flags(), args)?;
     let out = PathBuf::from(m.string("out").unwrap_or_default());
     if out.as_os_str().is_empty() {
         return Err(super::UsageError("-out must not be empty".into()).into());

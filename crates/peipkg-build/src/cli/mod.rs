@@ -5,6 +5,7 @@
 //! printed to stderr as `peipkg-build: <error>`; stdout carries only what
 //! the command produces (package paths, inspection output).
 
+mod build_args;
 mod build_cmd;
 mod inspect_cmd;
 mod keygen_cmd;
@@ -108,6 +109,9 @@ pub fn run<I: IntoIterator<Item = OsString>>(args: I) -> i32 {
     match result {
         Ok(code) => code,
         Err(err) => {
+            if let Some(Answered(code)) = err.downcast_ref::<Answered>() {
+                return *code;
+            }
             if let Some(usage) = err.downcast_ref::<UsageError>() {
                 eprintln!("{PROGRAM}: {usage}");
                 return EXIT_USAGE;
@@ -132,8 +136,6 @@ fn render_chain(err: &anyhow::Error) -> String {
     message
 }
 
-/// Parses `args` with `flags`; on a parse error (or `-h`) reports it the
-/// conventional way and returns the exit status to use instead.
 /// `--zstd-level`, shared by `build` and `pack`.
 fn zstd_level_flag(f: &mut FlagSet) {
     f.flag(
@@ -166,8 +168,19 @@ fn require_non_empty(paths: &[(&str, &std::path::PathBuf)]) -> Result<(), UsageE
     }
 }
 
-fn parse(flags: &FlagSet, args: &[String]) -> Result<peipkg_cli::Matches, i32> {
-    flags.parse(args).map_err(|e| flags.report(&e))
+/// A command line the flag parser has already answered (printed `-h`'s
+/// usage, or reported a usage error): the program exits with this status
+/// and prints nothing more.
+#[derive(Debug, thiserror::Error)]
+#[error("exit status {0}")]
+struct Answered(i32);
+
+/// Parses `args` with `flags`; on a parse error (or `-h`) reports it the
+/// conventional way and fails with [`Answered`], so a command can just `?`.
+fn parse(flags: &FlagSet, args: &[String]) -> anyhow::Result<peipkg_cli::Matches> {
+    flags
+        .parse(args)
+        .map_err(|e| Answered(flags.report(&e)).into())
 }
 
 fn binary_sign(args: &[String]) -> anyhow::Result<i32> {
@@ -189,10 +202,7 @@ fn binary_sign(args: &[String]) -> anyhow::Result<i32> {
         )
         .required()
         .value_name("PATH");
-    let m = match parse(&flags, args) {
-        Ok(m) => m,
-        Err(code) => return Ok(code),
-    };
+    let m = parse(&flags, args)?;
     let input = std::path::PathBuf::from(m.string("in").unwrap_or_default());
     let key_path = std::path::PathBuf::from(m.string("key").unwrap_or_default());
     require_non_empty(&[("in", &input), ("key", &key_path)])?;
@@ -209,9 +219,7 @@ fn sandbox_check(args: &[String]) -> anyhow::Result<i32> {
     flags.about(
         "Check that `build --sandbox bwrap` works here: run `true` in a sandbox made the same way.",
     );
-    if let Err(code) = parse(&flags, args) {
-        return Ok(code);
-    }
+    parse(&flags, args)?;
     let bwrap = crate::sandbox::probe().map_err(|e| anyhow::anyhow!("sandbox unusable: {e}"))?;
     println!("sandbox: bubblewrap {} works here", bwrap.display());
     println!("{}", crate::limits::describe_process_limit());

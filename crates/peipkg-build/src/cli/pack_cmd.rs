@@ -48,11 +48,7 @@ pub fn flags() -> FlagSet {
 }
 
 pub fn run(args: &[String]) -> anyhow::Result<i32> {
-    let flags = flags();
-    let m = match parse(&flags, args) {
-        Ok(m) => m,
-        Err(code) => return Ok(code),
-    };
+    let m = parse(&flags(), args)?;
     let text = |name: &str| PathBuf::from(m.string(name).unwrap_or_default());
     let level = zstd_level(&m);
     let req = PackRequest {

@@ -64,11 +64,7 @@ fn normalise_fingerprint(raw: &str) -> Result<String, UsageError> {
 }
 
 pub fn run(args: &[String]) -> anyhow::Result<i32> {
-    let flags = flags();
-    let m = match parse(&flags, args) {
-        Ok(m) => m,
-        Err(code) => return Ok(code),
-    };
+    let m = parse(&flags(), args)?;
     let file = PathBuf::from(&m.positionals()[0]);
     let fingerprints = m
         .strings("fingerprint")

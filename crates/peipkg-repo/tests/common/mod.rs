@@ -166,6 +166,24 @@ pub fn snapshot(dir: &Path) -> BTreeMap<String, Vec<u8>> {
     out
 }
 
+/// Publishes `new` into `repo` in place (at `ts`, with `extra` flags) and
+/// asserts that it fails, that stderr holds every one of `fragments` and
+/// that the state is untouched; returns stderr.
+pub fn refused(repo: &Path, new: &Path, ts: &str, extra: &[&str], fragments: &[&str]) -> String {
+    let before = snapshot(repo);
+    let (code, out, err) = publish(repo, new, ts, extra);
+    assert_eq!(code, 1, "publish should fail:\n{out}\n{err}");
+    for f in fragments {
+        assert!(err.contains(f), "missing {f:?} in:\n{err}");
+    }
+    assert_eq!(
+        snapshot(repo),
+        before,
+        "a refused publish changed the state"
+    );
+    err
+}
+
 /// A fresh repository named `test-repo`, signed with the conformance key.
 pub fn init_repo(dir: &Path) -> PathBuf {
     let repo = dir.join("repo");
