@@ -35,6 +35,11 @@ pub struct SlurmExecutor {
     pub private_dir: PathBuf,
 }
 
+/// How long dropping a job waits for Slurm to end it before its
+/// directory is removed regardless.
+const ABANDON_WAIT: Duration = Duration::from_secs(20);
+const ABANDON_POLL: Duration = Duration::from_millis(250);
+
 fn other(e: impl std::fmt::Display) -> JobError {
     JobError::Other(e.to_string())
 }
@@ -328,14 +333,31 @@ impl Executor for SlurmExecutor {
             return;
         }
         // Best effort: a job that already ended cannot be cancelled.
-        let _ = self.engine().cancel(&job.job_id);
-        let _ = remove_all(
-            &self
-                .cfg
-                .work_dir
-                .join(farm_id)
-                .join(format!("build-{build_id}")),
-        );
+        let engine = self.engine();
+        let _ = engine.cancel(&job.job_id);
+        // After scancel the job's processes still run for a moment (Slurm
+        // reports it COMPLETING): removing its directory under them fails
+        // ("Directory not empty") or races a `git clone` that recreates
+        // it. Wait, bounded, for the job to end, then remove until gone.
+        let deadline = Instant::now() + ABANDON_WAIT;
+        while Instant::now() < deadline {
+            match engine.observe(&job.job_id) {
+                Ok(o) if !o.state.is_final() => std::thread::sleep(ABANDON_POLL),
+                _ => break,
+            }
+        }
+        let shared = self
+            .cfg
+            .work_dir
+            .join(farm_id)
+            .join(format!("build-{build_id}"));
+        loop {
+            let _ = remove_all(&shared);
+            if !shared.exists() || Instant::now() >= deadline {
+                break;
+            }
+            std::thread::sleep(ABANDON_POLL);
+        }
         let _ = remove_all(&self.private_dir.join(build_id.to_string()));
     }
 
