@@ -23,6 +23,7 @@ pub mod entry;
 pub mod index;
 mod lenient;
 pub mod raw;
+pub mod timestamp;
 
 pub use descriptor::{
     Descriptor, IndexPointer, IndexPointers, KeyEntry, KeyStatus, RepoInfo, Signing,
