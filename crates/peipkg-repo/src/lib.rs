@@ -49,7 +49,6 @@ pub mod order;
 pub mod parallel;
 pub mod prune;
 pub mod publish;
-pub mod rawindex;
 pub mod rotate;
 pub mod site;
 pub mod state;

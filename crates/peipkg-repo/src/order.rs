@@ -11,7 +11,7 @@ use std::cmp::Ordering;
 use peipkg_format::identity::Version;
 use peipkg_format::repository::PackageEntry;
 
-use crate::rawindex::RawEntry;
+use peipkg_format::repository::raw::RawEntry;
 
 /// What ordering needs of an entry.
 pub trait Identity {

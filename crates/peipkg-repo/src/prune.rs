@@ -170,8 +170,11 @@ pub fn prune(o: &PruneOptions) -> Result<PruneReport> {
         return Err(e);
     }
     let descriptor = &state.descriptor;
-    let raw = crate::rawindex::parse(rendered.get(repository::ARCHIVE_PATH), IndexKind::Archive)
-        .map_err(|e| RepoError::refused(format!("internal: {e}")))?;
+    let raw = peipkg_format::repository::raw::parse(
+        rendered.get(repository::ARCHIVE_PATH),
+        IndexKind::Archive,
+    )
+    .map_err(|e| RepoError::refused(format!("internal: {e}")))?;
     let data = site::SiteData {
         descriptor,
         index_version,

@@ -17,8 +17,8 @@ use peipkg_format::repository::{
 };
 
 use crate::error::{RepoError, Result};
-use crate::rawindex::{self, Header, RawIndex};
 use crate::timestamp::Timestamp;
+use peipkg_format::repository::raw::{self, Header, RawIndex};
 use sha2::{Digest, Sha256};
 
 /// One signed document as found on disk.
@@ -61,7 +61,7 @@ fn read_optional(root: &Path, rel: &str) -> Result<Option<Vec<u8>>> {
 
 /// A state's signed documents as found on disk: the descriptor parsed, the
 /// indexes kept as bytes. Enough to check signatures and to publish (which
-/// handles the archive as canonical bytes, see [`crate::rawindex`]).
+/// handles the archive as canonical bytes, see [`peipkg_format::repository::raw`]).
 #[derive(Debug, Clone)]
 pub struct Docs {
     pub root: PathBuf,
@@ -166,13 +166,13 @@ impl Docs {
 
     /// The active index's header (its entries are not decoded).
     pub fn active_header(&self) -> Result<Header> {
-        rawindex::parse_header(&self.files[1].bytes, IndexKind::Active)
+        raw::parse_header(&self.files[1].bytes, IndexKind::Active)
             .map_err(|e| RepoError::bad_file(&self.root.join(ACTIVE_PATH), e.to_string()))
     }
 
     /// The archive as canonical entry bytes.
     pub fn raw_archive(&self) -> Result<RawIndex<'_>> {
-        rawindex::parse(&self.files[2].bytes, IndexKind::Archive)
+        raw::parse(&self.files[2].bytes, IndexKind::Archive)
             .map_err(|e| RepoError::bad_file(&self.root.join(ARCHIVE_PATH), e.to_string()))
     }
 

@@ -46,6 +46,45 @@ pub struct PackageEntry {
     pub build: BuildSubset,
 }
 
+impl PackageEntry {
+    /// The index entry for a package (PSD-009 §6.2.3, §6.2.5): every
+    /// manifest field copied as is, size and hash from the file, and the
+    /// URL from the repository's template. One mapping for the publisher
+    /// and the verifier, so an entry the verifier expects is byte for byte
+    /// the one a publish writes.
+    pub fn from_manifest(
+        m: &crate::documents::Manifest,
+        size_compressed: u64,
+        sha256: &str,
+        url: String,
+    ) -> PackageEntry {
+        // The relation objects are the manifest's own types (§6.2.3 copies
+        // them member for member), so they are cloned, not mapped.
+        PackageEntry {
+            name: m.name.clone(),
+            version: m.version.clone(),
+            architecture: m.architecture.clone(),
+            description: m.description.clone(),
+            license: m.license.clone(),
+            homepage: m.homepage.clone(),
+            dependencies: m.dependencies.clone(),
+            optional_dependencies: m.optional_dependencies.clone(),
+            conflicts: m.conflicts.clone(),
+            provides: m.provides.clone(),
+            replaces: m.replaces.clone(),
+            side_effects: m.side_effects.clone(),
+            size_compressed,
+            size_installed: m.size_installed,
+            hash: Hash::sha256(sha256),
+            url,
+            build: BuildSubset {
+                timestamp: m.build.timestamp.clone(),
+                farm_id: m.build.farm_id.clone(),
+            },
+        }
+    }
+}
+
 pub use crate::documents::manifest::{Dependency, Provides, Replaces};
 
 /// The hash object (§6.2.6): SHA-256 of the `.peipkg` file as served.

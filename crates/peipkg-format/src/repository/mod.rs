@@ -22,6 +22,8 @@ pub mod descriptor;
 pub mod entry;
 pub mod index;
 mod lenient;
+pub mod raw;
+pub mod timestamp;
 
 pub use descriptor::{
     Descriptor, IndexPointer, IndexPointers, KeyEntry, KeyStatus, RepoInfo, Signing,

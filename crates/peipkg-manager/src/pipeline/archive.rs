@@ -4,28 +4,17 @@
 //! names the recipe declares. The reference compared the recipe directory
 //! name instead, so a recipe `zlib/` producing `libz` and `libz-dev` was
 //! rebuilt on every poll and then wedged the publisher with duplicates.
-//! Only `name`, `version` and `architecture` are read, so an index written
-//! by either implementation of `peipkg-repo` works.
+//! The index is decoded by `peipkg_format::repository::Index` (the format
+//! crate owns the document and its lenient reading), and only `name`,
+//! `version` and `architecture` are kept, so an index written by either
+//! implementation of `peipkg-repo` works.
 
 use std::collections::{BTreeSet, HashMap};
 use std::path::{Path, PathBuf};
 use std::sync::{Arc, Mutex, OnceLock};
 
-use serde::Deserialize;
-
-#[derive(Deserialize)]
-struct RawIndex {
-    #[serde(default)]
-    packages: Vec<RawEntry>,
-}
-
-#[derive(Deserialize)]
-struct RawEntry {
-    name: String,
-    version: String,
-    #[serde(default)]
-    architecture: String,
-}
+use peipkg_format::identity::parse_package_file_name;
+use peipkg_format::repository::{DecodeError, Index, IndexKind};
 
 /// The (name, version, architecture) triples in the archive.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
@@ -41,10 +30,7 @@ pub enum ArchiveError {
         source: std::io::Error,
     },
     #[error("parse {path}: {source}")]
-    Parse {
-        path: String,
-        source: serde_json::Error,
-    },
+    Parse { path: String, source: DecodeError },
 }
 
 impl Archive {
@@ -62,8 +48,8 @@ impl Archive {
                 })
             }
         };
-        let raw: RawIndex =
-            serde_json::from_slice(&bytes).map_err(|source| ArchiveError::Parse {
+        let raw =
+            Index::decode(&bytes, IndexKind::Archive).map_err(|source| ArchiveError::Parse {
                 path: path.display().to_string(),
                 source,
             })?;
@@ -134,17 +120,13 @@ impl Archive {
     }
 }
 
-/// Splits `<name>_<version>_<arch>.peipkg`. Names and versions cannot hold
-/// `_`, so the first two underscores are the separators even when the
-/// architecture (`x86_64`) has one.
+/// Splits `<name>_<version>_<arch>.peipkg` with the format's own rule
+/// ([`parse_package_file_name`]); `None` for a name that is not a valid
+/// package file name. The version comes back in canonical form, which is
+/// how the indexes spell it.
 pub fn split_file_name(file: &str) -> Option<(String, String, String)> {
-    let stem = file.strip_suffix(".peipkg")?;
-    let (name, rest) = stem.split_once('_')?;
-    let (version, arch) = rest.split_once('_')?;
-    if name.is_empty() || version.is_empty() || arch.is_empty() {
-        return None;
-    }
-    Some((name.into(), version.into(), arch.into()))
+    let (name, version, arch) = parse_package_file_name(file).ok()?;
+    Some((name.to_string(), version.to_string(), arch.to_string()))
 }
 
 #[cfg(test)]
@@ -194,5 +176,9 @@ mod tests {
         );
         assert_eq!(split_file_name("nope.peipkg"), None);
         assert_eq!(split_file_name("a_b_c.tar"), None);
+        // The format's rules, not just the shape: an invalid version or
+        // architecture is not a package file name.
+        assert_eq!(split_file_name("a_b_c.peipkg"), None);
+        assert_eq!(split_file_name("libz_1.0-1_Bogus.peipkg"), None);
     }
 }

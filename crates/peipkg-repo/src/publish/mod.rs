@@ -25,8 +25,7 @@ use std::time::Duration;
 use peipkg_format::identity::Version;
 use peipkg_format::keys::{PublicKey, SigningKey};
 use peipkg_format::repository::{
-    self, BuildSubset, Dependency, Hash, IndexKind, KeyStatus, PackageEntry, Provides, Replaces,
-    DEFAULT_PACKAGE_URL_TEMPLATE,
+    self, IndexKind, KeyStatus, PackageEntry, DEFAULT_PACKAGE_URL_TEMPLATE,
 };
 
 use crate::commit::{self, InPlace, Recovery, Tree, WORK_DIR};
@@ -34,12 +33,12 @@ use crate::error::{RepoError, Result};
 use crate::fsutil;
 use crate::lock::{LockMode, StateLock};
 use crate::order;
-use crate::rawindex::{self, Header, RawEntry};
 use crate::site;
 use crate::site::SiteData;
 use crate::state::{Docs, Rendered};
 use crate::timestamp::Timestamp;
 use ingest::Incoming;
+use peipkg_format::repository::raw::{self, Header, RawEntry};
 use url::Location;
 
 #[derive(Debug)]
@@ -121,10 +120,10 @@ pub fn publish(o: &PublishOptions) -> Result<PublishReport> {
     check_sign_key(&docs, &o.key, &in_abs)?;
     let active_header = docs.active_header()?;
     let prev = if o.rebuild {
-        let h = rawindex::parse_header(&docs.files[2].bytes, IndexKind::Archive).map_err(|e| {
+        let h = raw::parse_header(&docs.files[2].bytes, IndexKind::Archive).map_err(|e| {
             RepoError::bad_file(&in_abs.join(repository::ARCHIVE_PATH), e.to_string())
         })?;
-        rawindex::RawIndex {
+        raw::RawIndex {
             header: h,
             entries: Vec::new(),
             canonical: true,
@@ -270,61 +269,6 @@ fn check_sign_key(state: &Docs, key: &SigningKey, root: &Path) -> Result<()> {
     }
 }
 
-/// The index entry for a verified package (PSD-009 §6.2.3, §6.2.5): every
-/// field from the manifest, size and hash from the file.
-pub fn entry_for(
-    m: &peipkg_format::documents::Manifest,
-    size_compressed: u64,
-    sha256: &str,
-    url: String,
-) -> PackageEntry {
-    let deps = |list: &[peipkg_format::documents::Dependency]| -> Vec<Dependency> {
-        list.iter()
-            .map(|d| Dependency {
-                name: d.name.clone(),
-                constraint: d.constraint.clone(),
-                arch: d.arch.clone(),
-            })
-            .collect()
-    };
-    PackageEntry {
-        name: m.name.clone(),
-        version: m.version.clone(),
-        architecture: m.architecture.clone(),
-        description: m.description.clone(),
-        license: m.license.clone(),
-        homepage: m.homepage.clone(),
-        dependencies: deps(&m.dependencies),
-        optional_dependencies: deps(&m.optional_dependencies),
-        conflicts: deps(&m.conflicts),
-        provides: m
-            .provides
-            .iter()
-            .map(|p| Provides {
-                name: p.name.clone(),
-                version: p.version.clone(),
-            })
-            .collect(),
-        replaces: m
-            .replaces
-            .iter()
-            .map(|r| Replaces {
-                name: r.name.clone(),
-                constraint: r.constraint.clone(),
-            })
-            .collect(),
-        side_effects: m.side_effects.clone(),
-        size_compressed,
-        size_installed: m.size_installed,
-        hash: Hash::sha256(sha256),
-        url,
-        build: BuildSubset {
-            timestamp: m.build.timestamp.clone(),
-            farm_id: m.build.farm_id.clone(),
-        },
-    }
-}
-
 struct Ctx<'a> {
     docs: &'a Docs,
     opts: &'a PublishOptions,
@@ -378,7 +322,7 @@ impl Ctx<'_> {
                 )
             })?;
             new.push((
-                entry_for(m, inc.pkg.size_compressed, &inc.pkg.sha256, url),
+                PackageEntry::from_manifest(m, inc.pkg.size_compressed, &inc.pkg.sha256, url),
                 loc,
             ));
         }
@@ -388,7 +332,7 @@ impl Ctx<'_> {
         let archive_path = self.docs.root.join(repository::ARCHIVE_PATH);
         let mut versions = order::parse_versions(&prev, "archive")
             .map_err(|e| RepoError::bad_file(&archive_path, e))?;
-        let new_raw: Vec<RawEntry<'a>> = new.iter().map(|(e, _)| rawindex::entry_from(e)).collect();
+        let new_raw: Vec<RawEntry<'a>> = new.iter().map(|(e, _)| raw::entry_from(e)).collect();
         let new_versions = order::parse_versions(&new_raw, "new").map_err(RepoError::refused)?;
         let mut archive = prev;
         if order::is_sorted(&archive, &versions) && new_raw.len() <= 64 {
@@ -416,12 +360,12 @@ impl Ctx<'_> {
             generated_at: ts.to_string(),
         };
         let archive_size: usize = archive.iter().map(|e| e.bytes.len() + 1).sum();
-        let active_bytes = rawindex::write(
+        let active_bytes = raw::write(
             &header(IndexKind::Active),
             active.iter().map(|&i| &*archive[i].bytes),
             archive_size / 4,
         );
-        let archive_bytes = rawindex::write(
+        let archive_bytes = raw::write(
             &header(IndexKind::Archive),
             archive.iter().map(|e| &*e.bytes),
             archive_size,

@@ -9,7 +9,7 @@ use peipkg_format::keys::group_fingerprint;
 use peipkg_format::repository::{Dependency, Descriptor, PackageEntry};
 
 use super::{load_record, IndexMeta, Record};
-use crate::rawindex::RawEntry;
+use peipkg_format::repository::raw::RawEntry;
 
 /// Escape text for HTML element content and quoted attributes.
 pub fn esc(s: &str) -> String {

@@ -29,8 +29,8 @@ use serde::{Deserialize, Serialize};
 use crate::commit::{Tree, WORK_DIR};
 use crate::error::{IoContext, Result};
 use crate::fsutil;
-use crate::rawindex::RawEntry;
 use crate::state::Docs;
+use peipkg_format::repository::raw::RawEntry;
 
 pub const STYLE_CSS: &str = include_str!("style.css");
 
@@ -372,7 +372,7 @@ mod tests {
     use super::*;
 
     fn e(name: &str, version: &str) -> RawEntry<'static> {
-        crate::rawindex::entry_from(&PackageEntry {
+        peipkg_format::repository::raw::entry_from(&PackageEntry {
             name: name.into(),
             version: version.into(),
             architecture: "noarch".into(),

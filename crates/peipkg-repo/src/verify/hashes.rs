@@ -250,7 +250,7 @@ fn sha256_file(path: &std::path::Path) -> std::io::Result<(String, u64)> {
 /// The entry the package's own manifest implies, with the file-derived
 /// members copied from the index entry so only manifest fields compare.
 fn manifest_entry(pkg: &peipkg_format::archive::VerifiedPackage, e: &PackageEntry) -> PackageEntry {
-    crate::publish::entry_for(
+    PackageEntry::from_manifest(
         &pkg.manifest,
         e.size_compressed,
         &e.hash.value,

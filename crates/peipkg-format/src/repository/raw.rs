@@ -15,11 +15,15 @@
 //! or reordered members, `null`, other escapes) falls back to the typed
 //! decoder and canonical re-encoding, the reference's behaviour. Tests check
 //! both paths against the typed encoder.
+//!
+//! It lives in the format crate, next to the typed [`Index`], because it
+//! decides the bytes of the index documents just as the typed encoder does:
+//! the two must change together.
 
 use std::borrow::Cow;
 
-use peipkg_format::json::to_canonical_vec;
-use peipkg_format::repository::{DecodeError, Index, IndexKind, PackageEntry};
+use super::{DecodeError, Index, IndexKind, PackageEntry};
+use crate::json::to_canonical_vec;
 
 /// The members of an index before `packages`.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -423,7 +427,7 @@ impl<'a> Matcher<'a> {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use peipkg_format::repository::{BuildSubset, Dependency, Hash, Provides, Replaces};
+    use crate::repository::{BuildSubset, Dependency, Hash, Provides, Replaces};
 
     fn sample(i: usize) -> PackageEntry {
         PackageEntry {
