@@ -108,6 +108,29 @@ fn demo_runs_a_whole_farm_and_verifies_it() {
         .is_file());
 }
 
+/// Runs `demo --dir DIR` with one environment variable set; it must
+/// succeed and print `warning` twice (before the sweep and at the end)
+/// with the `fix` command. Returns its stdout and stderr.
+fn demo_warning_twice(
+    dir: &std::path::Path,
+    env: (&str, &std::ffi::OsStr),
+    warning: &str,
+    fix: &str,
+) -> (String, String) {
+    let out = std::process::Command::new(common::manager())
+        .args(["demo", "--dir"])
+        .arg(dir)
+        .env(env.0, env.1)
+        .output()
+        .unwrap();
+    let stdout = String::from_utf8_lossy(&out.stdout).into_owned();
+    let stderr = String::from_utf8_lossy(&out.stderr).into_owned();
+    assert!(out.status.success(), "{stdout}\n{stderr}");
+    assert_eq!(stderr.matches(warning).count(), 2, "{stderr}");
+    assert!(stderr.contains(fix), "{stderr}");
+    (stdout, stderr)
+}
+
 /// Without rclone the demo still runs, but says loudly that it does not
 /// upload, and why, and how to get it.
 #[test]
@@ -127,23 +150,12 @@ fn demo_without_rclone_warns_loudly() {
         }
     }
     let dir = t.path().join("demo");
-    let out = std::process::Command::new(common::manager())
-        .args(["demo", "--dir"])
-        .arg(&dir)
-        .env("PATH", &bin)
-        .output()
-        .unwrap();
-    let stdout = String::from_utf8_lossy(&out.stdout);
-    let stderr = String::from_utf8_lossy(&out.stderr);
-    assert!(out.status.success(), "{stdout}\n{stderr}");
-    assert_eq!(
-        stderr
-            .matches("WARNING: rclone is not installed, so this demo does NOT upload.")
-            .count(),
-        2,
-        "{stderr}"
+    let (_, stderr) = demo_warning_twice(
+        &dir,
+        ("PATH", bin.as_os_str()),
+        "WARNING: rclone is not installed, so this demo does NOT upload.",
+        "apt-get install -y rclone",
     );
-    assert!(stderr.contains("apt-get install -y rclone"), "{stderr}");
     assert!(stderr.contains("backend = \"none\""), "{stderr}");
     assert!(!dir.join("published-remote").exists());
 }
@@ -155,24 +167,13 @@ fn demo_without_bubblewrap_warns_and_runs_unsandboxed() {
     common::sibling("peipkg-build");
     let t = tempfile::tempdir().unwrap();
     let dir = t.path().join("demo");
-    let out = std::process::Command::new(common::manager())
-        .args(["demo", "--dir"])
-        .arg(&dir)
-        // peipkg-build's sandbox-check and builds use this program as bwrap.
-        .env("PEIPKG_BWRAP", "/bin/false")
-        .output()
-        .unwrap();
-    let stdout = String::from_utf8_lossy(&out.stdout);
-    let stderr = String::from_utf8_lossy(&out.stderr);
-    assert!(out.status.success(), "{stdout}\n{stderr}");
-    assert_eq!(
-        stderr
-            .matches("WARNING: bubblewrap is not installed or cannot sandbox builds here")
-            .count(),
-        2,
-        "{stderr}"
+    // peipkg-build's sandbox-check and builds use this program as bwrap.
+    let (stdout, _) = demo_warning_twice(
+        &dir,
+        ("PEIPKG_BWRAP", std::ffi::OsStr::new("/bin/false")),
+        "WARNING: bubblewrap is not installed or cannot sandbox builds here",
+        "apt-get install -y bubblewrap",
     );
-    assert!(stderr.contains("apt-get install -y bubblewrap"), "{stderr}");
     let config = std::fs::read_to_string(dir.join("config.toml")).unwrap();
     assert!(config.contains("sandbox = \"none\""), "{config}");
     assert!(stdout.contains("demo succeeded"), "{stdout}");
