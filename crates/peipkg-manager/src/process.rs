@@ -453,6 +453,11 @@ pub fn record_groups_in(dir: &Path) -> std::io::Result<()> {
 
 fn start_guardian(dir: &Path) -> Option<std::process::ChildStdin> {
     let exe = std::env::current_exe().ok()?;
+    // Only `peipkg-manager` knows the subcommand (not a test harness or
+    // another binary linking this library); elsewhere children keep the hook.
+    if exe.file_name()? != "peipkg-manager" {
+        return None;
+    }
     let mut child = Command::new(exe)
         .arg(GUARD_SUBCOMMAND)
         .arg(std::process::id().to_string())
