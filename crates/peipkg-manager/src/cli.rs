@@ -92,6 +92,11 @@ fn level(raw: Option<&str>) -> Result<Level, i32> {
 
 pub fn main_with(args: &[String]) -> i32 {
     match args.first().map(String::as_str) {
+        // Hidden: the guardian a farm starts next to itself (see
+        // `process::record_groups_in`); not for operators.
+        Some(crate::process::GUARD_SUBCOMMAND) => {
+            return crate::process::guard_main(&args[1..]);
+        }
         Some("help") => {
             // `help SUB` is `SUB -h`; plain `help` (or `help` and a word
             // that is no subcommand) is `-h`, as in peipkg-build and

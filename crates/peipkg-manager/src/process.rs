@@ -304,25 +304,30 @@ pub fn run_status(cmd: &Cmd, cancel: Option<&Cancel>) -> Result<Finished, RunErr
         .stderr(err)
         .process_group(0);
     // If the manager dies without a chance to stop its children (SIGKILL,
-    // OOM), they get SIGTERM rather than run on as orphans: an orphaned
-    // `peipkg-repo publish` would still be writing `repo.next` while the
-    // restarted manager cleans it up. The signal follows the death of the
-    // spawning thread, which is this one, blocked below until the child
-    // exits.
-    let parent = std::process::id();
-    // SAFETY: prctl and getppid are async-signal-safe and touch no memory
-    // of the parent; nothing here allocates.
-    unsafe {
-        c.pre_exec(move || {
-            if libc::prctl(libc::PR_SET_PDEATHSIG, libc::SIGTERM) != 0 {
-                return Err(std::io::Error::last_os_error());
-            }
-            // The parent may have died before the prctl took effect.
-            if libc::getppid() as u32 != parent {
-                return Err(std::io::Error::other("the manager exited"));
-            }
-            Ok(())
-        });
+    // OOM), they must not run on as orphans: an orphaned `peipkg-repo
+    // publish` would still be writing `repo.next` while the restarted
+    // manager cleans it up. A farm has a guardian process for that (see
+    // [`record_groups_in`]); without one, the child asks for SIGTERM at its
+    // parent's death itself. That `pre_exec` hook makes the standard library
+    // fork() instead of posix_spawn() (vfork), and fork copies the page
+    // tables of the whole manager, a cost that grows with the farm: so the
+    // farm, which spawns thousands of children, does without it.
+    if !GUARDED.load(Ordering::SeqCst) {
+        let parent = std::process::id();
+        // SAFETY: prctl and getppid are async-signal-safe and touch no
+        // memory of the parent; nothing here allocates.
+        unsafe {
+            c.pre_exec(move || {
+                if libc::prctl(libc::PR_SET_PDEATHSIG, libc::SIGTERM) != 0 {
+                    return Err(std::io::Error::last_os_error());
+                }
+                // The parent may have died before the prctl took effect.
+                if libc::getppid() as u32 != parent {
+                    return Err(std::io::Error::other("the manager exited"));
+                }
+                Ok(())
+            });
+        }
     }
     for (k, v) in &cmd.env {
         c.env(k, v);
@@ -408,22 +413,102 @@ pub fn run_status(cmd: &Cmd, cancel: Option<&Cancel>) -> Result<Finished, RunErr
 /// Where the process group of every running child is recorded (set once by
 /// the farm at start: `<state_dir>/children`).
 ///
-/// Children get SIGTERM when the manager dies (`PR_SET_PDEATHSIG`), but
-/// their own children do not: git's helpers, rclone's, anything a killed
-/// child leaves behind would run on. Each child leads its own process
-/// group, and every member of it started after the leader; so a file per
-/// group, naming the leader's start time, lets the next manager stop every
-/// process left in those groups (and nothing older: a process in a group of
-/// that id that started before the recorded leader is not ours).
+/// Each child leads its own process group, and every member of it started
+/// after the leader; so a file per group, naming the leader's start time,
+/// lets a sweep stop every process left in those groups (and nothing
+/// older: a process in a group of that id that started before the recorded
+/// leader is not ours). Two sweeps use the records: the guardian's, the
+/// moment the manager dies, and the next manager's at start.
 static GROUPS: OnceLock<PathBuf> = OnceLock::new();
 
-/// Starts recording children's process groups in `dir`.
+/// Whether a guardian watches this process (children need no
+/// `PR_SET_PDEATHSIG`, so they can be started with posix_spawn).
+static GUARDED: AtomicBool = AtomicBool::new(false);
+
+/// The write end of the guardian's stdin, held (never written) until this
+/// process dies: then the guardian reads end-of-file.
+static GUARD_PIPE: OnceLock<std::process::ChildStdin> = OnceLock::new();
+
+/// The hidden subcommand that runs [`guard_main`].
+pub const GUARD_SUBCOMMAND: &str = "__guard-children";
+
+/// Starts recording children's process groups in `dir`, and starts the
+/// guardian: a small process (this program, re-executed) that waits for
+/// this one to die and then stops every recorded group it left, SIGTERM
+/// first, SIGKILL after a grace period. It replaces `PR_SET_PDEATHSIG` in
+/// each child, which forced fork() for every spawn (see [`run_status`]), and
+/// it also reaches the children's children, which the signal did not. If
+/// the guardian cannot start, children fall back to the signal.
 pub fn record_groups_in(dir: &Path) -> std::io::Result<()> {
     std::fs::create_dir_all(dir)?;
     let _ = GROUPS.set(dir.to_path_buf());
+    if GUARD_PIPE.get().is_none() {
+        if let Some(stdin) = start_guardian(dir) {
+            let _ = GUARD_PIPE.set(stdin);
+            GUARDED.store(true, Ordering::SeqCst);
+        }
+    }
     Ok(())
 }
 
+fn start_guardian(dir: &Path) -> Option<std::process::ChildStdin> {
+    let exe = std::env::current_exe().ok()?;
+    // Only `peipkg-manager` knows the subcommand (not a test harness or
+    // another binary linking this library); elsewhere children keep the hook.
+    if exe.file_name()? != "peipkg-manager" {
+        return None;
+    }
+    let mut child = Command::new(exe)
+        .arg(GUARD_SUBCOMMAND)
+        .arg(std::process::id().to_string())
+        // As the working directory, not an argument: the guardian's command
+        // line names no farm path (tests look for processes by path).
+        .current_dir(dir)
+        .stdin(Stdio::piped())
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        // A Ctrl-C at the terminal is for the manager to handle, not the
+        // guardian.
+        .process_group(0)
+        .spawn()
+        .ok()?;
+    let stdin = child.stdin.take()?;
+    // Reaped by nobody while we live; on our death init adopts it.
+    std::mem::forget(child);
+    Some(stdin)
+}
+
+/// The guardian: `__guard-children <manager pid>`, in the records'
+/// directory. Blocks on stdin
+/// until the manager is gone (its end of the pipe closes with it), then
+/// stops the groups the manager recorded and had not waited for. A manager
+/// that exits normally has waited for all of them: nothing to do.
+pub fn guard_main(args: &[String]) -> i32 {
+    let Some(owner) = args.first() else {
+        eprintln!("usage: peipkg-manager {GUARD_SUBCOMMAND} PID (in the records' directory)");
+        return 2;
+    };
+    let mut buf = [0u8; 64];
+    let mut stdin = std::io::stdin();
+    // Nothing is ever written: this returns at end-of-file or an error,
+    // both meaning the manager is gone.
+    while matches!(stdin.read(&mut buf), Ok(n) if n > 0) {}
+    let groups = read_groups(Path::new("."), Some(owner));
+    if groups.is_empty() {
+        return 0;
+    }
+    let deadline = Instant::now() + KILL_GRACE;
+    while signal_groups(&groups, libc::SIGTERM) > 0 && Instant::now() < deadline {
+        thread::sleep(Duration::from_millis(50));
+    }
+    for _ in 0..2 {
+        signal_groups(&groups, libc::SIGKILL);
+    }
+    for (_, _, path) in groups {
+        let _ = std::fs::remove_file(path);
+    }
+    0
+}
 /// The record of one running child's group; removed when it is waited for.
 struct GroupRecord(Option<PathBuf>);
 
@@ -437,7 +522,9 @@ impl GroupRecord {
         };
         let path = dir.join(pid.to_string());
         // Not fsynced: after a power loss there are no left-over processes.
-        match std::fs::write(&path, start.to_string()) {
+        // The start time, then the manager's pid (whose guardian may sweep
+        // this record).
+        match std::fs::write(&path, format!("{start} {}", std::process::id())) {
             Ok(()) => GroupRecord(Some(path)),
             Err(_) => GroupRecord(None),
         }
@@ -461,20 +548,52 @@ fn proc_stat(pid: i32) -> Option<(i32, u64)> {
     Some((fields.get(2)?.parse().ok()?, fields.get(19)?.parse().ok()?))
 }
 
+/// Whether a process has exited and waits to be reaped (no signal reaches
+/// it, so a sweep does not wait for it).
+fn is_zombie(pid: i32) -> bool {
+    std::fs::read_to_string(format!("/proc/{pid}/stat"))
+        .ok()
+        .and_then(|t| {
+            t.rfind(')')
+                .map(|i| t[i + 1..].trim_start().starts_with('Z'))
+        })
+        .unwrap_or(false)
+}
+
 /// At start: kills every process still in a group a previous manager
 /// recorded in `dir` and had not waited for (it was killed), then forgets
 /// the records. Returns how many processes were found.
 pub fn stop_leftover_groups(dir: &Path) -> usize {
-    let Ok(entries) = std::fs::read_dir(dir) else {
+    let groups = read_groups(dir, None);
+    if groups.is_empty() {
         return 0;
+    }
+    // Twice: a process may fork while the first sweep runs.
+    let found = signal_groups(&groups, libc::SIGKILL) + signal_groups(&groups, libc::SIGKILL);
+    for (_, _, path) in groups {
+        let _ = std::fs::remove_file(path);
+    }
+    found
+}
+
+/// The group records in `dir` (of the manager `owner` only, if given) as
+/// (group, leader start time, record file). Unreadable records are removed.
+fn read_groups(dir: &Path, owner: Option<&str>) -> Vec<(i32, u64, PathBuf)> {
+    let Ok(entries) = std::fs::read_dir(dir) else {
+        return Vec::new();
     };
-    let mut groups: Vec<(i32, u64, PathBuf)> = Vec::new();
+    let mut groups = Vec::new();
     for e in entries.flatten() {
         let path = e.path();
         let pgid = e.file_name().to_string_lossy().parse::<i32>().ok();
-        let start = std::fs::read_to_string(&path)
-            .ok()
-            .and_then(|s| s.trim().parse::<u64>().ok());
+        let Ok(text) = std::fs::read_to_string(&path) else {
+            continue;
+        };
+        let mut words = text.split_whitespace();
+        let start = words.next().and_then(|s| s.parse::<u64>().ok());
+        if owner.is_some_and(|o| words.next() != Some(o)) {
+            continue;
+        }
         match (pgid, start) {
             (Some(g), Some(t)) if g > 1 => groups.push((g, t, path)),
             _ => {
@@ -482,34 +601,31 @@ pub fn stop_leftover_groups(dir: &Path) -> usize {
             }
         }
     }
-    if groups.is_empty() {
+    groups
+}
+
+/// Sends `sig` to every live process in the recorded groups that started
+/// no earlier than the group's leader; returns how many there were.
+fn signal_groups(groups: &[(i32, u64, PathBuf)], sig: i32) -> usize {
+    let Ok(procs) = std::fs::read_dir("/proc") else {
         return 0;
-    }
+    };
     let mut found = 0;
-    // Twice: a process may fork while the first sweep runs.
-    for _ in 0..2 {
-        let Ok(procs) = std::fs::read_dir("/proc") else {
-            break;
+    for p in procs.flatten() {
+        let Ok(pid) = p.file_name().to_string_lossy().parse::<i32>() else {
+            continue;
         };
-        for p in procs.flatten() {
-            let Ok(pid) = p.file_name().to_string_lossy().parse::<i32>() else {
-                continue;
-            };
-            let Some((pgrp, start)) = proc_stat(pid) else {
-                continue;
-            };
-            let ours = groups.iter().any(|(g, t, _)| *g == pgrp && start >= *t);
-            if ours && pid != std::process::id() as i32 {
-                // SAFETY: kill(2) has no memory-safety preconditions.
-                unsafe {
-                    libc::kill(pid, libc::SIGKILL);
-                }
-                found += 1;
+        let Some((pgrp, start)) = proc_stat(pid) else {
+            continue;
+        };
+        let ours = groups.iter().any(|(g, t, _)| *g == pgrp && start >= *t);
+        if ours && pid != std::process::id() as i32 && !is_zombie(pid) {
+            // SAFETY: kill(2) has no memory-safety preconditions.
+            unsafe {
+                libc::kill(pid, sig);
             }
+            found += 1;
         }
-    }
-    for (_, _, path) in groups {
-        let _ = std::fs::remove_file(path);
     }
     found
 }

@@ -139,3 +139,95 @@ fn a_killed_manager_resumes_its_queue_after_restart() {
     let r = farm.once();
     assert_eq!((r.code, r.count("starting build")), (0, 0), "{}", r.stderr);
 }
+
+/// Live (not zombie) processes whose command line names `dir`.
+fn live_processes_naming(dir: &std::path::Path) -> Vec<String> {
+    let needle = dir.display().to_string();
+    let mut out = Vec::new();
+    for p in std::fs::read_dir("/proc").unwrap().flatten() {
+        let name = p.file_name().to_string_lossy().into_owned();
+        if !name.chars().all(|c| c.is_ascii_digit()) {
+            continue;
+        }
+        let Ok(cmd) = std::fs::read(p.path().join("cmdline")) else {
+            continue;
+        };
+        let cmd = String::from_utf8_lossy(&cmd).replace('\0', " ");
+        let zombie = std::fs::read_to_string(p.path().join("stat"))
+            .map(|s| {
+                s.rsplit(')')
+                    .next()
+                    .unwrap_or("")
+                    .trim_start()
+                    .starts_with('Z')
+            })
+            .unwrap_or(true);
+        if cmd.contains(&needle) && !zombie {
+            out.push(format!("{name}: {cmd}"));
+        }
+    }
+    out
+}
+
+/// Children are started without `PR_SET_PDEATHSIG` (it would force fork());
+/// the manager's guardian stops them when the manager is SIGKILLed, with no
+/// new manager started to clean up.
+#[test]
+fn no_child_outlives_a_killed_manager() {
+    let t = tempfile::tempdir().unwrap();
+    let up = Upstream::new(t.path(), "hang");
+    up.release("v1.0.0", "a.txt", "hang", false);
+    let farm = FarmDir::new(t.path());
+    // Waits up to 60 s for a gate that never opens.
+    let gate = farm.recipes.join("hang/gate");
+    let build = format!(
+        "#!/bin/sh\nset -e\ni=0; while [ ! -e '{}' ] && [ $i -lt 1200 ]; do sleep 0.05; i=$((i+1)); done\nmkdir -p \"$DESTDIR/usr/share/hang\"\n",
+        gate.display()
+    );
+    farm.recipe(
+        "hang",
+        &simple_recipe("hang", &up.url(), r"^v(\d+\.\d+\.\d+)$", ""),
+        &build,
+    );
+    let errlog = t.path().join("err");
+    let mut child = Command::new(manager())
+        .args(["--once", "--config"])
+        .arg(&farm.config)
+        .stdin(Stdio::null())
+        .stdout(Stdio::null())
+        .stderr(std::fs::File::create(&errlog).unwrap())
+        .spawn()
+        .unwrap();
+    let deadline = Instant::now() + Duration::from_secs(60);
+    // The build is running once peipkg-build, with the farm's paths on its
+    // command line, is.
+    let farm_dir = farm.root.clone();
+    loop {
+        let running = live_processes_naming(&farm_dir);
+        if running.iter().any(|p| p.contains("peipkg-build")) {
+            // Let it start the script.
+            std::thread::sleep(Duration::from_millis(300));
+            break;
+        }
+        let text = std::fs::read_to_string(&errlog).unwrap_or_default();
+        assert!(
+            Instant::now() < deadline,
+            "the build never started:\n{text}"
+        );
+        std::thread::sleep(Duration::from_millis(50));
+    }
+    child.kill().unwrap();
+    child.wait().unwrap();
+    let deadline = Instant::now() + Duration::from_secs(15);
+    loop {
+        let left = live_processes_naming(&farm_dir);
+        if left.is_empty() {
+            break;
+        }
+        assert!(
+            Instant::now() < deadline,
+            "processes outlived the killed manager: {left:?}"
+        );
+        std::thread::sleep(Duration::from_millis(100));
+    }
+}

@@ -204,7 +204,7 @@ async fn handle(
 ) -> Response<Full<Bytes>> {
     let path = req.uri().path().to_string();
     let method = req.method().clone();
-    let reply = match (&method, path.as_str()) {
+    let mut reply = match (&method, path.as_str()) {
         // Cheap and on the I/O thread: liveness must not queue behind
         // the database.
         (_, "/healthz") => text(200, "ok\n"),
@@ -243,7 +243,16 @@ async fn handle(
             ("status", crate::log::n(reply.status)),
         ],
     );
-    let body = crate::redact::redact_bytes(&reply.body).into_owned();
+    // Most bodies have nothing to redact: send them as they are rather
+    // than copy them (`/status` is megabytes on a large farm).
+    let redacted = match crate::redact::redact_bytes(&reply.body) {
+        std::borrow::Cow::Owned(v) => Some(v),
+        std::borrow::Cow::Borrowed(_) => None,
+    };
+    let body = match redacted {
+        Some(v) => v,
+        None => std::mem::take(&mut reply.body),
+    };
     let mut resp = Response::new(Full::new(Bytes::from(body)));
     *resp.status_mut() =
         StatusCode::from_u16(reply.status).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR);

@@ -88,7 +88,19 @@ pub fn fetch(
     }
     let clone = clone
         .args(["-c", "advice.detachedHead=false"])
-        .args(["clone", "--depth", "1", "--single-branch", "--no-tags"])
+        // `--template=`: no hook samples, `description` or `info/exclude`
+        // (19 files and directories instead of 38 for a one-file tag). A
+        // cold pass makes and deletes thousands of clones, and on ext4 the
+        // cost of finding a free inode grows with the recently deleted ones
+        // (see docs/BENCHMARKS.md, "spawn cost"); nothing reads them.
+        .args([
+            "clone",
+            "--template=",
+            "--depth",
+            "1",
+            "--single-branch",
+            "--no-tags",
+        ])
         .arg(format!("--branch={tag}"))
         .arg("--")
         .arg(&clone_url)
