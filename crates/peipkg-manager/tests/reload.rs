@@ -111,7 +111,10 @@ fn sighup_applies_a_valid_config_live_and_refuses_an_invalid_one() {
         let st = d.status();
         let pkg = recipe_detail(&st, "pkg");
         let next = unix(pkg["next_poll"].as_str().unwrap_or("1970-01-01T00:00:00Z"));
-        if st["workers"] == 3 && (120..=132 + 2).contains(&(next - last)) {
+        // The next poll is planned from when the last one started, and
+        // `last_poll` says when it finished: on a loaded machine (a cold CI
+        // build) a poll can take more than a second, so allow two early.
+        if st["workers"] == 3 && (118..=132 + 2).contains(&(next - last)) {
             assert_eq!(pkg["schedule"], "every 2m0s", "{pkg}");
             break;
         }
