@@ -81,14 +81,7 @@ fn a_killed_manager_resumes_its_queue_after_restart() {
     );
 
     let errlog = t.path().join("first.err");
-    let mut child = Command::new(manager())
-        .args(["--once", "--config"])
-        .arg(&farm.config)
-        .stdin(Stdio::null())
-        .stdout(Stdio::null())
-        .stderr(std::fs::File::create(&errlog).unwrap())
-        .spawn()
-        .unwrap();
+    let mut child = spawn_once(&farm, &errlog);
     let deadline = Instant::now() + Duration::from_secs(60);
     loop {
         let text = std::fs::read_to_string(&errlog).unwrap_or_default();
@@ -140,35 +133,6 @@ fn a_killed_manager_resumes_its_queue_after_restart() {
     assert_eq!((r.code, r.count("starting build")), (0, 0), "{}", r.stderr);
 }
 
-/// Live (not zombie) processes whose command line names `dir`.
-fn live_processes_naming(dir: &std::path::Path) -> Vec<String> {
-    let needle = dir.display().to_string();
-    let mut out = Vec::new();
-    for p in std::fs::read_dir("/proc").unwrap().flatten() {
-        let name = p.file_name().to_string_lossy().into_owned();
-        if !name.chars().all(|c| c.is_ascii_digit()) {
-            continue;
-        }
-        let Ok(cmd) = std::fs::read(p.path().join("cmdline")) else {
-            continue;
-        };
-        let cmd = String::from_utf8_lossy(&cmd).replace('\0', " ");
-        let zombie = std::fs::read_to_string(p.path().join("stat"))
-            .map(|s| {
-                s.rsplit(')')
-                    .next()
-                    .unwrap_or("")
-                    .trim_start()
-                    .starts_with('Z')
-            })
-            .unwrap_or(true);
-        if cmd.contains(&needle) && !zombie {
-            out.push(format!("{name}: {cmd}"));
-        }
-    }
-    out
-}
-
 /// Children are started without `PR_SET_PDEATHSIG` (it would force fork());
 /// the manager's guardian stops them when the manager is SIGKILLed, with no
 /// new manager started to clean up.
@@ -190,20 +154,13 @@ fn no_child_outlives_a_killed_manager() {
         &build,
     );
     let errlog = t.path().join("err");
-    let mut child = Command::new(manager())
-        .args(["--once", "--config"])
-        .arg(&farm.config)
-        .stdin(Stdio::null())
-        .stdout(Stdio::null())
-        .stderr(std::fs::File::create(&errlog).unwrap())
-        .spawn()
-        .unwrap();
+    let mut child = spawn_once(&farm, &errlog);
     let deadline = Instant::now() + Duration::from_secs(60);
     // The build is running once peipkg-build, with the farm's paths on its
     // command line, is.
     let farm_dir = farm.root.clone();
     loop {
-        let running = live_processes_naming(&farm_dir);
+        let running = peipkg_testkit::procs::processes_naming(&farm_dir);
         if running.iter().any(|p| p.contains("peipkg-build")) {
             // Let it start the script.
             std::thread::sleep(Duration::from_millis(300));
@@ -220,7 +177,7 @@ fn no_child_outlives_a_killed_manager() {
     child.wait().unwrap();
     let deadline = Instant::now() + Duration::from_secs(15);
     loop {
-        let left = live_processes_naming(&farm_dir);
+        let left = peipkg_testkit::procs::processes_naming(&farm_dir);
         if left.is_empty() {
             break;
         }
@@ -230,4 +187,17 @@ fn no_child_outlives_a_killed_manager() {
         );
         std::thread::sleep(Duration::from_millis(100));
     }
+}
+
+/// `peipkg-manager --once` on `farm` in the background, its stderr going
+/// to `errlog` (which the test polls for the build's progress).
+fn spawn_once(farm: &FarmDir, errlog: &std::path::Path) -> std::process::Child {
+    Command::new(manager())
+        .args(["--once", "--config"])
+        .arg(&farm.config)
+        .stdin(Stdio::null())
+        .stdout(Stdio::null())
+        .stderr(std::fs::File::create(errlog).unwrap())
+        .spawn()
+        .unwrap()
 }
