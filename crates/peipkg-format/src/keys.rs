@@ -47,6 +47,24 @@ pub enum KeyError {
     Exists { path: PathBuf },
 }
 
+/// Reads a key file and parses it with `parse`; both kinds of key fail
+/// the same way, naming the file and the forms `accepted`.
+fn load_key<K>(
+    path: &Path,
+    parse: fn(&[u8]) -> Result<K, String>,
+    accepted: &'static str,
+) -> Result<K, KeyError> {
+    let bytes = std::fs::read(path).map_err(|source| KeyError::Read {
+        path: path.to_path_buf(),
+        source,
+    })?;
+    parse(&bytes).map_err(|reason| KeyError::Format {
+        path: path.to_path_buf(),
+        reason,
+        accepted,
+    })
+}
+
 /// Why a signature did not verify.
 #[derive(Debug, thiserror::Error, PartialEq, Eq)]
 pub enum SignatureError {
@@ -88,15 +106,7 @@ impl SigningKey {
     }
 
     pub fn load(path: &Path) -> Result<Self, KeyError> {
-        let bytes = std::fs::read(path).map_err(|source| KeyError::Read {
-            path: path.to_path_buf(),
-            source,
-        })?;
-        Self::parse(&bytes).map_err(|reason| KeyError::Format {
-            path: path.to_path_buf(),
-            reason,
-            accepted: ACCEPTED_PRIVATE,
-        })
+        load_key(path, Self::parse, ACCEPTED_PRIVATE)
     }
 
     /// Parse key file contents; the error is the reason without the path.
@@ -211,15 +221,7 @@ impl fmt::Debug for PublicKey {
 
 impl PublicKey {
     pub fn load(path: &Path) -> Result<Self, KeyError> {
-        let bytes = std::fs::read(path).map_err(|source| KeyError::Read {
-            path: path.to_path_buf(),
-            source,
-        })?;
-        Self::parse(&bytes).map_err(|reason| KeyError::Format {
-            path: path.to_path_buf(),
-            reason,
-            accepted: ACCEPTED_PUBLIC,
-        })
+        load_key(path, Self::parse, ACCEPTED_PUBLIC)
     }
 
     /// 32 raw bytes, or a PEM `PUBLIC KEY` block.

@@ -12,6 +12,7 @@ use std::time::{Duration, Instant};
 
 use common::*;
 use peipkg_format::archive::{write_package, EntryKind, PackOptions, PayloadEntry};
+use peipkg_testkit::packages::noise;
 
 const T1: &str = "2026-05-07T01:00:00Z";
 

@@ -15,21 +15,9 @@ fn three_versions(t: &Path) -> PathBuf {
     let repo = init_repo(t);
     let key = test_key();
     let new = t.join("new");
-    package(
-        &new,
-        &manifest("alpha", "1.0-1", "noarch", "2026-05-06T00:00:00Z"),
-        Some(&key),
-    );
-    package(
-        &new,
-        &manifest("alpha", "1.1-1", "noarch", "2026-05-06T00:00:00Z"),
-        Some(&key),
-    );
-    package(
-        &new,
-        &manifest("beta", "2.0-1", "noarch", "2026-05-06T00:00:00Z"),
-        Some(&key),
-    );
+    pkg(&new, "alpha", "1.0-1", "noarch", Some(&key));
+    pkg(&new, "alpha", "1.1-1", "noarch", Some(&key));
+    pkg(&new, "beta", "2.0-1", "noarch", Some(&key));
     assert_eq!(publish(&repo, &new, T1, &[]).0, 0);
     repo
 }
