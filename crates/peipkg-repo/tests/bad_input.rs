@@ -4,13 +4,13 @@
 mod common;
 
 use std::fs;
-use std::path::Path;
+use std::path::{Path, PathBuf};
 
 use common::*;
 
 const T1: &str = "2026-05-07T01:00:00Z";
 
-fn with_package(t: &Path) -> (std::path::PathBuf, std::path::PathBuf) {
+fn with_package(t: &Path) -> (PathBuf, PathBuf) {
     let repo = init_repo(t);
     let new = t.join("new");
     pkg(&new, "alpha", "1.0-1", "noarch", Some(&test_key()));
@@ -22,12 +22,19 @@ fn fails_untouched(repo: &Path, new: &Path, fragments: &[&str]) {
     refused(repo, new, T1, &[], fragments);
 }
 
-#[test]
-fn missing_descriptor() {
+/// A state without its `file`: a publish fails naming it missing.
+/// Returns the state (and the directory that holds it) for more checks.
+fn without(file: &str) -> (tempfile::TempDir, PathBuf) {
     let t = tempfile::tempdir().unwrap();
     let (repo, new) = with_package(t.path());
-    fs::remove_file(repo.join("repo.json")).unwrap();
-    fails_untouched(&repo, &new, &["repo.json", "missing"]);
+    fs::remove_file(repo.join(file)).unwrap();
+    fails_untouched(&repo, &new, &[file, "missing"]);
+    (t, repo)
+}
+
+#[test]
+fn missing_descriptor() {
+    let (_t, repo) = without("repo.json");
     fails(
         1,
         &["verify", "--repo", p(&repo)],
@@ -71,10 +78,7 @@ fn a_signature_that_does_not_verify() {
 
 #[test]
 fn a_missing_signature() {
-    let t = tempfile::tempdir().unwrap();
-    let (repo, new) = with_package(t.path());
-    fs::remove_file(repo.join("repo.json.sig")).unwrap();
-    fails_untouched(&repo, &new, &["repo.json.sig", "missing"]);
+    without("repo.json.sig");
 }
 
 #[test]
@@ -156,7 +160,6 @@ fn out_of_place_publish_refuses_a_non_empty_out() {
 
 #[test]
 fn a_missing_new_directory() {
-    let t = tempfile::tempdir().unwrap();
-    let repo = init_repo(t.path());
+    let (t, repo) = fresh_repo();
     fails_untouched(&repo, &t.path().join("absent"), &["absent"]);
 }

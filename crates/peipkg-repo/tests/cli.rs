@@ -62,10 +62,9 @@ fn every_go_flag_spelling_works_and_last_value_wins() {
         stdout,
         format!("initialised repository \"b\" at {}\n", out.display())
     );
-    let repo = std::fs::read_to_string(out.join("repo.json")).unwrap();
-    assert!(
-        repo.contains("\"name\":\"b\",\"description\":\"\""),
-        "{repo}"
+    assert_file_holds(
+        &out.join("repo.json"),
+        "\"name\":\"b\",\"description\":\"\"",
     );
 }
 
@@ -131,10 +130,9 @@ fn timestamps_follow_the_reference_rules() {
     // A comma decimal mark is accepted and stored verbatim.
     let out = t.path().join("comma");
     ok(&init_args("r", &key, "2026-05-07T00:00:00,5Z", &out));
-    let idx = std::fs::read_to_string(out.join("index/active.json")).unwrap();
-    assert!(
-        idx.contains("\"generated_at\":\"2026-05-07T00:00:00,5Z\""),
-        "{idx}"
+    assert_file_holds(
+        &out.join("index/active.json"),
+        "\"generated_at\":\"2026-05-07T00:00:00,5Z\"",
     );
 }
 

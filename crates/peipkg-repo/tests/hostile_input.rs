@@ -102,8 +102,7 @@ fn link(path: &str, target: &str) -> PayloadEntry {
 
 #[test]
 fn an_entry_under_a_symlink_is_refused_naming_both_paths() {
-    let t = tempfile::tempdir().unwrap();
-    let repo = init_repo(t.path());
+    let (t, repo) = fresh_repo();
     let new = t.path().join("new");
     hostile(&new, "evil", under_a_symlink());
     refused(
@@ -151,8 +150,7 @@ fn files_outside_the_permitted_layout_are_refused_at_ingest() {
 #[test]
 fn runtime_mountpoint_directories_stay_accepted() {
     // What the fsbase package ships: bare runtime mountpoints.
-    let t = tempfile::tempdir().unwrap();
-    let repo = init_repo(t.path());
+    let (t, repo) = fresh_repo();
     let new = t.path().join("new");
     hostile(
         &new,
@@ -177,8 +175,7 @@ fn runtime_mountpoint_directories_stay_accepted() {
 
 #[test]
 fn a_fifo_named_like_a_package_is_refused_without_blocking() {
-    let t = tempfile::tempdir().unwrap();
-    let repo = init_repo(t.path());
+    let (t, repo) = fresh_repo();
     let new = t.path().join("new");
     fs::create_dir_all(&new).unwrap();
     let fifo = new.join("a_1.0-1_noarch.peipkg");
@@ -214,8 +211,7 @@ fn a_fifo_named_like_a_package_is_refused_without_blocking() {
 
 #[test]
 fn a_new_dir_without_packages_is_an_error_naming_what_it_ignored() {
-    let t = tempfile::tempdir().unwrap();
-    let repo = init_repo(t.path());
+    let (t, repo) = fresh_repo();
     let new = t.path().join("new");
     fs::create_dir_all(new.join("sub.peipkg")).unwrap();
     fs::write(new.join("README.txt"), "not a package").unwrap();
@@ -292,8 +288,7 @@ fn a_full_disk_is_reported_as_an_io_error_not_a_corrupt_package() {
 fn deep_verify_refuses_a_served_package_with_an_entry_under_a_symlink() {
     use peipkg_format::repository::{Index, IndexKind};
     use sha2::Digest;
-    let t = tempfile::tempdir().unwrap();
-    let repo = init_repo(t.path());
+    let (t, repo) = fresh_repo();
     let new = t.path().join("new");
     hostile(
         &new,

@@ -4,16 +4,24 @@
 mod common;
 
 use std::fs;
+use std::path::{Path, PathBuf};
 use std::time::Duration;
 
 use common::*;
 
 const T1: &str = "2026-05-07T01:00:00Z";
 
+/// A fresh state and an empty directory of new packages, the input of a
+/// publish that only re-signs.
+fn repo_and_empty(t: &Path) -> (PathBuf, PathBuf) {
+    let empty = t.join("empty");
+    fs::create_dir(&empty).unwrap();
+    (init_repo(t), empty)
+}
+
 #[test]
 fn unsigned_packages_need_allow_unsigned_and_then_warn() {
-    let t = tempfile::tempdir().unwrap();
-    let repo = init_repo(t.path());
+    let (t, repo) = fresh_repo();
     let new = t.path().join("new");
     let pkg = pkg(&new, "alpha", "1.0-1", "noarch", None);
     refused(&repo, &new, T1, &[], &[p(&pkg), "unsigned"]);
@@ -36,8 +44,7 @@ fn unsigned_packages_need_allow_unsigned_and_then_warn() {
 
 #[test]
 fn packages_signed_by_a_foreign_key_are_refused() {
-    let t = tempfile::tempdir().unwrap();
-    let repo = init_repo(t.path());
+    let (t, repo) = fresh_repo();
     let (_, other) = seed_key(t.path(), "other.key", 9);
     let new = t.path().join("new");
     let pkg = pkg(&new, "alpha", "1.0-1", "noarch", Some(&other));
@@ -52,8 +59,7 @@ fn packages_signed_by_a_foreign_key_are_refused() {
 
 #[test]
 fn truncated_and_foreign_files_are_named() {
-    let t = tempfile::tempdir().unwrap();
-    let repo = init_repo(t.path());
+    let (t, repo) = fresh_repo();
     let key = test_key();
     let new = t.path().join("new");
     let pkg = pkg(&new, "alpha", "1.0-1", "noarch", Some(&key));
@@ -68,8 +74,7 @@ fn truncated_and_foreign_files_are_named() {
 
 #[test]
 fn file_names_must_match_the_manifest() {
-    let t = tempfile::tempdir().unwrap();
-    let repo = init_repo(t.path());
+    let (t, repo) = fresh_repo();
     let new = t.path().join("new");
     let pkg = pkg(&new, "alpha", "1.0-1", "noarch", Some(&test_key()));
     let renamed = new.join("weird-name.peipkg");
@@ -85,8 +90,7 @@ fn file_names_must_match_the_manifest() {
 
 #[test]
 fn url_templates_cannot_escape_or_clobber_the_state() {
-    let t = tempfile::tempdir().unwrap();
-    let repo = init_repo(t.path());
+    let (t, repo) = fresh_repo();
     let new = t.path().join("new");
     pkg(&new, "alpha", "1.0-1", "noarch", Some(&test_key()));
     for tmpl in [
@@ -113,8 +117,7 @@ fn url_templates_cannot_escape_or_clobber_the_state() {
 
 #[test]
 fn duplicates_are_refused_naming_both() {
-    let t = tempfile::tempdir().unwrap();
-    let repo = init_repo(t.path());
+    let (t, repo) = fresh_repo();
     let key = test_key();
     let new = t.path().join("new");
     pkg(&new, "alpha", "1.0-1", "noarch", Some(&key));
@@ -151,8 +154,7 @@ fn duplicates_are_refused_naming_both() {
 
 #[test]
 fn a_second_architecture_of_a_name_is_refused() {
-    let t = tempfile::tempdir().unwrap();
-    let repo = init_repo(t.path());
+    let (t, repo) = fresh_repo();
     let key = test_key();
     let new = t.path().join("new");
     let a = pkg(&new, "gamma", "1.0-1", "x86_64", Some(&key));
@@ -163,9 +165,7 @@ fn a_second_architecture_of_a_name_is_refused() {
 #[test]
 fn time_and_index_version_only_move_forward() {
     let t = tempfile::tempdir().unwrap();
-    let repo = init_repo(t.path());
-    let empty = t.path().join("empty");
-    fs::create_dir(&empty).unwrap();
+    let (repo, empty) = repo_and_empty(t.path());
     refused(
         &repo,
         &empty,
@@ -185,10 +185,8 @@ fn time_and_index_version_only_move_forward() {
 #[test]
 fn the_signing_key_must_be_an_active_key_of_the_repository() {
     let t = tempfile::tempdir().unwrap();
-    let repo = init_repo(t.path());
+    let (repo, empty) = repo_and_empty(t.path());
     let (other_path, other) = seed_key(t.path(), "other.key", 3);
-    let empty = t.path().join("empty");
-    fs::create_dir(&empty).unwrap();
     let before = snapshot(&repo);
     fails(
         1,
@@ -202,9 +200,7 @@ fn the_signing_key_must_be_an_active_key_of_the_repository() {
 fn a_held_lock_refuses_or_waits() {
     use peipkg_repo::lock::{LockMode, StateLock};
     let t = tempfile::tempdir().unwrap();
-    let repo = init_repo(t.path());
-    let empty = t.path().join("empty");
-    fs::create_dir(&empty).unwrap();
+    let (repo, empty) = repo_and_empty(t.path());
     let held = StateLock::acquire(&repo, LockMode::Exclusive, Duration::ZERO).unwrap();
     failed(
         1,
@@ -225,8 +221,7 @@ fn a_held_lock_refuses_or_waits() {
 
 #[test]
 fn rebuild_reingests_everything_with_the_current_template() {
-    let t = tempfile::tempdir().unwrap();
-    let repo = init_repo(t.path());
+    let (t, repo) = fresh_repo();
     let key = test_key();
     let all = t.path().join("all");
     pkg(&all, "alpha", "1.0-1", "noarch", Some(&key));
@@ -261,10 +256,9 @@ fn rebuild_reingests_everything_with_the_current_template() {
     ]);
     let out = ok(&rebuild);
     assert_eq!(out, "published index_version 3 (2 new packages)\n  + alpha_1.0-1_noarch.peipkg\n  + alpha_1.1-1_noarch.peipkg\n");
-    let archive = fs::read_to_string(repo.join("index/archive.json")).unwrap();
-    assert!(
-        archive.contains("\"url\":\"/q/alpha_1.0-1_noarch.peipkg\""),
-        "{archive}"
+    assert_file_holds(
+        &repo.join("index/archive.json"),
+        "\"url\":\"/q/alpha_1.0-1_noarch.peipkg\"",
     );
     assert!(
         !repo.join("p").exists(),

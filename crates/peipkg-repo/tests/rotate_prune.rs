@@ -181,8 +181,7 @@ fn rotation_refuses_keys_that_do_not_fit() {
 
 #[test]
 fn prune_removes_old_prereleases_but_never_active_entries() {
-    let t = tempfile::tempdir().unwrap();
-    let repo = init_repo(t.path());
+    let (t, repo) = fresh_repo();
     let key = test_key();
     let new = t.path().join("new");
     for (name, version, built) in [

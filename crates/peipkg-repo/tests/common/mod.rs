@@ -217,6 +217,23 @@ pub fn init_repo(dir: &Path) -> PathBuf {
     repo
 }
 
+/// A temporary directory holding a fresh repository (see [`init_repo`]).
+pub fn fresh_repo() -> (tempfile::TempDir, PathBuf) {
+    let t = tempfile::tempdir().unwrap();
+    let repo = init_repo(t.path());
+    (t, repo)
+}
+
+/// Asserts that the file at `path` holds `fragment`.
+pub fn assert_file_holds(path: &Path, fragment: &str) {
+    let text = fs::read_to_string(path).unwrap();
+    assert!(
+        text.contains(fragment),
+        "{} lacks {fragment:?}:\n{text}",
+        path.display()
+    );
+}
+
 /// The conformance signing key.
 pub fn test_key() -> SigningKey {
     SigningKey::load(&test_key_path()).unwrap()
