@@ -11,7 +11,7 @@ use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
 
 use common::*;
-use peipkg_format::archive::{write_package, EntryKind, PackOptions, PayloadEntry};
+use peipkg_format::archive::{EntryKind, PayloadEntry};
 use peipkg_testkit::packages::noise;
 
 const T1: &str = "2026-05-07T01:00:00Z";
@@ -55,19 +55,9 @@ fn hostile(dir_out: &Path, name: &str, entries: Vec<PayloadEntry>) -> PathBuf {
             e
         })
         .collect();
-    let m = manifest(name, "1.0-1", "noarch", "2026-05-06T00:00:00Z");
+    let m = manifest(name, "1.0-1", "noarch", BUILT);
     let out = dir_out.join(format!("{name}_1.0-1_noarch.peipkg"));
-    write_package(
-        &m,
-        entries,
-        &root,
-        &PackOptions {
-            zstd_level: 3,
-            signing_key: Some(test_key()),
-        },
-        &out,
-    )
-    .unwrap();
+    packages::write(&m, entries, &root, Some(&test_key()), &out);
     fs::remove_dir_all(root).unwrap();
     out
 }

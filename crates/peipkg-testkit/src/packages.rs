@@ -1,7 +1,11 @@
 //! Package manifests and payload bytes for tests and benchmarks that need
 //! real packages but do not care what they describe.
 
+use std::path::Path;
+
+use peipkg_format::archive::{write_package, PackOptions, PayloadEntry};
 use peipkg_format::documents::{BuildInfo, Manifest};
+use peipkg_format::keys::SigningKey;
 
 /// A valid manifest with no relations: only the identity and the build
 /// time vary between test packages, so everything else is fixed here once.
@@ -42,4 +46,22 @@ pub fn noise(len: usize, seed: u64) -> Vec<u8> {
             x as u8
         })
         .collect()
+}
+
+/// Writes the package of `m` to `out`: the payload is `entries`, their
+/// contents read from `root`; signed by `key` when there is one. The level
+/// is the farm's default, so test packages look like real ones.
+pub fn write(
+    m: &Manifest,
+    entries: Vec<PayloadEntry>,
+    root: &Path,
+    key: Option<&SigningKey>,
+    out: &Path,
+) {
+    let opts = PackOptions {
+        zstd_level: 3,
+        signing_key: key.cloned(),
+    };
+    write_package(m, entries, root, &opts, out)
+        .unwrap_or_else(|e| panic!("write test package {}: {e}", out.display()));
 }

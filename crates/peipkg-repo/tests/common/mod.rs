@@ -8,10 +8,10 @@ use std::fs;
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output};
 
-use peipkg_format::archive::{write_package, EntryKind, PackOptions, PayloadEntry};
+use peipkg_format::archive::{EntryKind, PayloadEntry};
 use peipkg_format::documents::Manifest;
 use peipkg_format::keys::SigningKey;
-pub use peipkg_testkit::packages::manifest;
+pub use peipkg_testkit::packages::{self, manifest};
 
 pub fn bin() -> Command {
     Command::new(env!("CARGO_BIN_EXE_peipkg-repo"))
@@ -75,7 +75,7 @@ pub fn package_with(dir: &Path, m: &Manifest, key: Option<&SigningKey>, content:
         "{}_{}_{}.peipkg",
         m.name, m.version, m.architecture
     ));
-    write_package(
+    packages::write(
         m,
         vec![
             PayloadEntry {
@@ -92,13 +92,9 @@ pub fn package_with(dir: &Path, m: &Manifest, key: Option<&SigningKey>, content:
             },
         ],
         &root,
-        &PackOptions {
-            zstd_level: 3,
-            signing_key: key.cloned(),
-        },
+        key,
         &out,
-    )
-    .unwrap();
+    );
     fs::remove_dir_all(root).unwrap();
     out
 }
