@@ -13,7 +13,7 @@ const T1: &str = "2026-05-07T01:00:00Z";
 fn with_package(t: &Path) -> (PathBuf, PathBuf) {
     let repo = init_repo(t);
     let new = t.join("new");
-    pkg(&new, "alpha", "1.0-1", "noarch", Some(&test_key()));
+    signed(&new, "alpha", "1.0-1", "noarch");
     (repo, new)
 }
 

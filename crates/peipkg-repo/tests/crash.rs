@@ -103,7 +103,7 @@ fn scenario(t: &Path, rebuild: bool) -> Scenario {
         package_with(&new, &m, Some(&key), &noise(3 << 20, i + 1));
     }
     for i in 0..4 {
-        pkg(&new, &format!("base{i:02}"), "1.1-1", "noarch", Some(&key));
+        signed(&new, &format!("base{i:02}"), "1.1-1", "noarch");
     }
     let mut args: Vec<String> = vec!["publish".into(), "--in".into(), "STATE".into()];
     if rebuild {

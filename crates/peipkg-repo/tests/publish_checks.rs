@@ -60,9 +60,8 @@ fn packages_signed_by_a_foreign_key_are_refused() {
 #[test]
 fn truncated_and_foreign_files_are_named() {
     let (t, repo) = fresh_repo();
-    let key = test_key();
     let new = t.path().join("new");
-    let pkg = pkg(&new, "alpha", "1.0-1", "noarch", Some(&key));
+    let pkg = signed(&new, "alpha", "1.0-1", "noarch");
     let bytes = fs::read(&pkg).unwrap();
     fs::write(&pkg, &bytes[..bytes.len() / 2]).unwrap();
     refused(&repo, &new, T1, &[], &[p(&pkg), "does not verify"]);
@@ -76,7 +75,7 @@ fn truncated_and_foreign_files_are_named() {
 fn file_names_must_match_the_manifest() {
     let (t, repo) = fresh_repo();
     let new = t.path().join("new");
-    let pkg = pkg(&new, "alpha", "1.0-1", "noarch", Some(&test_key()));
+    let pkg = signed(&new, "alpha", "1.0-1", "noarch");
     let renamed = new.join("weird-name.peipkg");
     fs::rename(&pkg, &renamed).unwrap();
     refused(
@@ -92,7 +91,7 @@ fn file_names_must_match_the_manifest() {
 fn url_templates_cannot_escape_or_clobber_the_state() {
     let (t, repo) = fresh_repo();
     let new = t.path().join("new");
-    pkg(&new, "alpha", "1.0-1", "noarch", Some(&test_key()));
+    signed(&new, "alpha", "1.0-1", "noarch");
     for tmpl in [
         "/p/../../../{name}/{filename}",
         "/index/{filename}",
@@ -118,12 +117,11 @@ fn url_templates_cannot_escape_or_clobber_the_state() {
 #[test]
 fn duplicates_are_refused_naming_both() {
     let (t, repo) = fresh_repo();
-    let key = test_key();
     let new = t.path().join("new");
-    pkg(&new, "alpha", "1.0-1", "noarch", Some(&key));
+    signed(&new, "alpha", "1.0-1", "noarch");
     assert_eq!(publish(&repo, &new, T1, &[]).0, 0);
     let again = t.path().join("again");
-    let dup = pkg(&again, "alpha", "1.0-1", "noarch", Some(&key));
+    let dup = signed(&again, "alpha", "1.0-1", "noarch");
     refused(
         &repo,
         &again,
@@ -137,7 +135,7 @@ fn duplicates_are_refused_naming_both() {
     );
     // The same version under another spelling is the same version.
     let alias = t.path().join("alias");
-    pkg(&alias, "alpha", "1.00-1", "noarch", Some(&key));
+    signed(&alias, "alpha", "1.00-1", "noarch");
     refused(
         &repo,
         &alias,
@@ -147,18 +145,17 @@ fn duplicates_are_refused_naming_both() {
     );
     // Within one batch.
     let batch = t.path().join("batch");
-    let a = pkg(&batch, "beta", "2.01-1", "noarch", Some(&key));
-    let b = pkg(&batch, "beta", "2.1-1", "noarch", Some(&key));
+    let a = signed(&batch, "beta", "2.01-1", "noarch");
+    let b = signed(&batch, "beta", "2.1-1", "noarch");
     refused(&repo, &batch, "2026-05-07T02:00:00Z", &[], &[p(&a), p(&b)]);
 }
 
 #[test]
 fn a_second_architecture_of_a_name_is_refused() {
     let (t, repo) = fresh_repo();
-    let key = test_key();
     let new = t.path().join("new");
-    let a = pkg(&new, "gamma", "1.0-1", "x86_64", Some(&key));
-    let b = pkg(&new, "gamma", "1.1-1", "aarch64", Some(&key));
+    let a = signed(&new, "gamma", "1.0-1", "x86_64");
+    let b = signed(&new, "gamma", "1.1-1", "aarch64");
     refused(&repo, &new, T1, &[], &[p(&a), p(&b), "PSD-009 §6.2.7"]);
 }
 
@@ -222,10 +219,9 @@ fn a_held_lock_refuses_or_waits() {
 #[test]
 fn rebuild_reingests_everything_with_the_current_template() {
     let (t, repo) = fresh_repo();
-    let key = test_key();
     let all = t.path().join("all");
-    pkg(&all, "alpha", "1.0-1", "noarch", Some(&key));
-    pkg(&all, "alpha", "1.1-1", "noarch", Some(&key));
+    signed(&all, "alpha", "1.0-1", "noarch");
+    signed(&all, "alpha", "1.1-1", "noarch");
     let new = t.path().join("new");
     fs::create_dir(&new).unwrap();
     fs::copy(

@@ -27,7 +27,7 @@ fn rotate_args<'a>(repo: &'a Path, new_key: &'a Path, sign_key: &'a Path) -> Vec
 fn repo_with_hello(t: &Path) -> std::path::PathBuf {
     let repo = init_repo(t);
     let new = t.join("new");
-    pkg(&new, "hello", "0.1-1", "noarch", Some(&test_key()));
+    signed(&new, "hello", "0.1-1", "noarch");
     assert_eq!(publish(&repo, &new, T1, &[]).0, 0);
     repo
 }

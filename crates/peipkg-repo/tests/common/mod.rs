@@ -133,6 +133,11 @@ pub fn pkg(dir: &Path, name: &str, version: &str, arch: &str, key: Option<&Signi
     package(dir, &manifest(name, version, arch, BUILT), key)
 }
 
+/// [`pkg`] signed with the conformance key, as a farm would sign it.
+pub fn signed(dir: &Path, name: &str, version: &str, arch: &str) -> PathBuf {
+    pkg(dir, name, version, arch, Some(&test_key()))
+}
+
 /// Runs the binary and asserts what [`failed`] does.
 pub fn fails(code: i32, args: &[&str], fragments: &[&str]) -> String {
     failed(code, run(args), fragments)
