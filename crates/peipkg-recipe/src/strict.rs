@@ -214,10 +214,12 @@ impl<'d> Section<'d> {
     }
 
     fn type_error(&self, r: &mut Reporter<'_>, key: &str, want: &str, item: &Item) {
+        // The top level has no label: "upstream: ...", not ".upstream: ...".
+        let dot = if self.label.is_empty() { "" } else { "." };
         r.push(
             self.key_line(key),
             format!(
-                "{}.{key}: expected {want}, found {}",
+                "{}{dot}{key}: expected {want}, found {}",
                 self.label,
                 describe(item)
             ),
