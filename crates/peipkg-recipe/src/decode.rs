@@ -16,7 +16,7 @@ use crate::model::{
     DependencyEntry, FilePattern, Located, Meta, PackageStanza, ProvidesEntry, ReplacesEntry,
     SignStanza,
 };
-use crate::strict::{Doc, Lines, Reporter, Section};
+use crate::strict::{value_type, Doc, Lines, Reporter, Section};
 use crate::upstream::{self, Upstream, Watch};
 use crate::Problem;
 
@@ -75,15 +75,7 @@ impl<'a> Node<'a> {
 
     fn type_name(self) -> &'static str {
         match self {
-            Node::Value(v) => match v {
-                Value::String(_) => "a string",
-                Value::Integer(_) => "an integer",
-                Value::Float(_) => "a float",
-                Value::Boolean(_) => "a boolean",
-                Value::Datetime(_) => "a datetime",
-                Value::Array(_) => "an array",
-                Value::InlineTable(_) => "an inline table",
-            },
+            Node::Value(v) => value_type(v),
             Node::Table(_) => "a table",
             Node::Tables(_) => "an array of tables",
         }

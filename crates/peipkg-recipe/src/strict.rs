@@ -387,19 +387,26 @@ impl<'d> Section<'d> {
     }
 }
 
+/// How messages name the type of what was found.
 fn describe(item: &Item) -> &'static str {
     match item {
         Item::None => "nothing",
-        Item::Table(_) | Item::ArrayOfTables(_) => "a table",
-        Item::Value(v) => match v {
-            Value::String(_) => "a string",
-            Value::Integer(_) => "an integer",
-            Value::Float(_) => "a float",
-            Value::Boolean(_) => "a boolean",
-            Value::Datetime(_) => "a datetime",
-            Value::Array(_) => "an array",
-            Value::InlineTable(_) => "a table",
-        },
+        Item::Table(_) => "a table",
+        Item::ArrayOfTables(_) => "an array of tables",
+        Item::Value(v) => value_type(v),
+    }
+}
+
+/// How messages name the type of a value (the recipe's decoder uses it too).
+pub fn value_type(value: &Value) -> &'static str {
+    match value {
+        Value::String(_) => "a string",
+        Value::Integer(_) => "an integer",
+        Value::Float(_) => "a float",
+        Value::Boolean(_) => "a boolean",
+        Value::Datetime(_) => "a datetime",
+        Value::Array(_) => "an array",
+        Value::InlineTable(_) => "an inline table",
     }
 }
 
