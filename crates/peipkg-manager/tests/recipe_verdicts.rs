@@ -72,9 +72,8 @@ fn build_verdict(recipe: &Path, out: &Path) -> Verdict {
     let stderr = String::from_utf8_lossy(&o.stderr);
     let shown = recipe.display().to_string();
     let head = format!("peipkg-build: recipe {shown} ");
-    let Some(first) = stderr.lines().next().and_then(|l| l.strip_prefix(&head)) else {
-        return None;
-    };
+    // Any other first line is a later failure: the recipe loaded.
+    let first = stderr.lines().next().and_then(|l| l.strip_prefix(&head))?;
     if first.starts_with("is not valid TOML") {
         let at = first.split("at line ").nth(1).unwrap_or_default();
         let digits: String = at.chars().take_while(char::is_ascii_digit).collect();
