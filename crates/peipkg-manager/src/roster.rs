@@ -173,21 +173,18 @@ pub fn load_roster(dir: &Path) -> Result<Roster, RosterError> {
 /// Loads one recipe directory.
 pub fn load_recipe(id: &str, dir: &Path) -> Result<Recipe, Problems> {
     let path = dir.join(RECIPE_FILE);
-    let bytes = std::fs::read(&path).map_err(|e| {
-        Problems(vec![Problem {
-            file: path.clone(),
-            line: None,
-            message: format!("cannot read recipe: {e}"),
-        }])
+    // Read here rather than by peipkg_recipe::load: the digest is of the
+    // bytes, so a reload can tell a changed recipe.
+    let bytes = std::fs::read(&path).map_err(|source| {
+        let read = RecipeError::Read {
+            path: path.clone(),
+            source,
+        };
+        problems(&path, read)
     })?;
     let digest = hex::encode(Sha256::digest(&bytes));
-    let text = String::from_utf8(bytes).map_err(|_| {
-        Problems(vec![Problem {
-            file: path.clone(),
-            line: None,
-            message: "recipe is not UTF-8 text".into(),
-        }])
-    })?;
+    let text = String::from_utf8(bytes)
+        .map_err(|_| problems(&path, RecipeError::NotUtf8 { path: path.clone() }))?;
     parse_recipe(id, dir, &path, text, digest)
 }
 
