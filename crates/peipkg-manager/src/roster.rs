@@ -203,7 +203,10 @@ pub fn parse_recipe(
         id: id.to_string(),
         dir: dir.to_path_buf(),
         path: path.to_path_buf(),
-        packages: recipe.packages.into_iter().map(|p| p.name).collect(),
+        // Cloned, not `into_iter().map(..).collect()`: that would reuse the
+        // stanzas' allocation (hundreds of bytes per recipe, kept for the
+        // daemon's lifetime) for a few names.
+        packages: recipe.packages.iter().map(|p| p.name.clone()).collect(),
         upstream: recipe.upstream,
         watch: recipe.watch,
         signs: recipe.signs,
