@@ -26,6 +26,6 @@ pub mod roster;
 pub mod sandbox;
 pub mod sign_grant;
 pub mod store;
-pub mod tag_version;
+pub use peipkg_recipe::tag_version;
 pub mod upload;
 pub mod watch;
