@@ -26,11 +26,7 @@ pub fn flags() -> FlagSet {
 
 pub fn run(m: &Matches) -> anyhow::Result<i32> {
     let req = build_request(m, true)?;
-    require_non_empty(&[
-        ("recipe", &req.recipe),
-        ("source", &req.source),
-        ("out", &req.out),
-    ])?;
+    require_non_empty(m, &["recipe", "source", "out"])?;
     let written = build(&req, &mut StderrReporter)?;
     for path in written {
         println!("{}", path.display());

@@ -18,10 +18,8 @@ pub fn flags() -> FlagSet {
 }
 
 pub fn run(m: &Matches) -> anyhow::Result<i32> {
+    super::require_non_empty(m, &["out"])?;
     let out = PathBuf::from(m.string("out").unwrap_or_default());
-    if out.as_os_str().is_empty() {
-        return Err(super::UsageError("-out must not be empty".into()).into());
-    }
     let out = std::path::absolute(&out).with_context(|| format!("--out {}", out.display()))?;
     print!("{}", peipkg_cli::keygen::generate(&out, None)?);
     Ok(EXIT_OK)

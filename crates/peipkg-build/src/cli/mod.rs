@@ -126,12 +126,13 @@ fn sign_key(m: &peipkg_cli::Matches) -> Option<std::path::PathBuf> {
         .map(std::path::PathBuf::from)
 }
 
-/// Path flags that were given but empty are a usage error.
-fn require_non_empty(paths: &[(&str, &std::path::PathBuf)]) -> Result<(), UsageError> {
-    match paths.iter().find(|(_, p)| p.as_os_str().is_empty()) {
-        Some((name, _)) => Err(UsageError(format!("-{name} must not be empty"))),
-        None => Ok(()),
+/// Flags the command cannot do without: given but empty is a usage error,
+/// worded as in peipkg-repo and the reference.
+fn require_non_empty(m: &Matches, names: &[&str]) -> Result<(), UsageError> {
+    for name in names {
+        m.non_empty(name).map_err(|e| UsageError(e.to_string()))?;
     }
+    Ok(())
 }
 
 fn binary_sign_flags() -> FlagSet {
@@ -159,7 +160,7 @@ fn binary_sign_flags() -> FlagSet {
 fn binary_sign(m: &Matches) -> anyhow::Result<i32> {
     let input = std::path::PathBuf::from(m.string("in").unwrap_or_default());
     let key_path = std::path::PathBuf::from(m.string("key").unwrap_or_default());
-    require_non_empty(&[("in", &input), ("key", &key_path)])?;
+    require_non_empty(m, &["in", "key"])?;
     let key = peipkg_format::keys::SigningKey::load(&key_path)?;
     crate::binary_sign::sign_file(&input, &key)?;
     Ok(EXIT_OK)

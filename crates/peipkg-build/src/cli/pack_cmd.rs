@@ -57,11 +57,7 @@ pub fn run(m: &Matches) -> anyhow::Result<i32> {
         sign_key: sign_key(m),
         zstd_level: level,
     };
-    require_non_empty(&[
-        ("manifest", &req.manifest),
-        ("staged", &req.staged),
-        ("out", &req.out),
-    ])?;
+    require_non_empty(m, &["manifest", "staged", "out"])?;
     let written = pack(&req, &mut StderrReporter)?;
     println!("{}", written.display());
     Ok(EXIT_OK)

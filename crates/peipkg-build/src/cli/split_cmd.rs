@@ -54,11 +54,7 @@ pub fn run_stage(m: &Matches) -> anyhow::Result<i32> {
     // No --zstd-level here: the request keeps the default (a valid) level.
     let req = build_request(m, true)?;
     let staged = PathBuf::from(m.string("staged").unwrap_or_default());
-    require_non_empty(&[
-        ("recipe", &req.recipe),
-        ("source", &req.source),
-        ("staged", &staged),
-    ])?;
+    require_non_empty(m, &["recipe", "source", "staged"])?;
     let dir = crate::split::stage(&req, &staged, &mut StderrReporter)?;
     println!("{}", dir.display());
     Ok(EXIT_OK)
@@ -67,11 +63,7 @@ pub fn run_stage(m: &Matches) -> anyhow::Result<i32> {
 pub fn run_seal(m: &Matches) -> anyhow::Result<i32> {
     let req = build_request(m, false)?;
     let staged = PathBuf::from(m.string("staged").unwrap_or_default());
-    require_non_empty(&[
-        ("recipe", &req.recipe),
-        ("staged", &staged),
-        ("out", &req.out),
-    ])?;
+    require_non_empty(m, &["recipe", "staged", "out"])?;
     let written = crate::split::seal(&req, &staged, &mut StderrReporter)?;
     for path in written {
         println!("{}", path.display());

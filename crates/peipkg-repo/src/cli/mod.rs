@@ -87,10 +87,8 @@ pub fn run<I: IntoIterator<Item = OsString>>(args: I) -> i32 {
 /// A flag the command cannot do without; an empty value counts as absent,
 /// as in the reference.
 fn required<'a>(m: &'a Matches, name: &str) -> Result<&'a str, CliError> {
-    match m.string(name) {
-        Some(v) if !v.is_empty() => Ok(v),
-        _ => Err(CliError::Usage(format!("--{name} is required"))),
-    }
+    m.non_empty(name)
+        .map_err(|e| CliError::Usage(e.to_string()))
 }
 
 fn optional(m: &Matches, name: &str) -> Option<String> {
