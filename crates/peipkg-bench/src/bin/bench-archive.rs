@@ -5,14 +5,16 @@
 //! tree once, then for each zstd level writes a signed package and verifies
 //! it, each in its own child process, and prints a Markdown table.
 
-use anyhow::{bail, Context, Result};
+use anyhow::{bail, Result};
+use peipkg_bench::cli;
 use peipkg_bench::measure::run_measured;
 use peipkg_bench::synthetic::{write_tree, TreeSpec};
 use peipkg_bench::walk::walk;
+use peipkg_cli::{FlagKind, FlagSet};
 use peipkg_format::archive::{verify_package, write_package, PackOptions, VerifyOptions};
 use peipkg_format::documents::Manifest;
 use peipkg_format::keys::SigningKey;
-use std::path::{Path, PathBuf};
+use std::path::Path;
 use std::process::Command;
 
 const SEED: [u8; 32] = [0x5a; 32];
@@ -22,21 +24,28 @@ fn main() -> Result<()> {
     if args.first().map(String::as_str) == Some("worker") {
         return worker(&args[1..]);
     }
-    let mut size_mib = 256u64;
-    let mut files = 3000u64;
-    let mut levels = vec![1, 3, 6, 9, 12, 15, 19];
-    let mut workdir: Option<PathBuf> = None;
-    let mut it = args.iter();
-    while let Some(a) = it.next() {
-        let v = it.next().context("flag needs a value")?;
-        match a.as_str() {
-            "--size-mib" => size_mib = v.parse()?,
-            "--files" => files = v.parse()?,
-            "--levels" => levels = v.split(',').map(str::parse).collect::<Result<_, _>>()?,
-            "--workdir" => workdir = Some(PathBuf::from(v)),
-            other => bail!("unknown flag {other}"),
-        }
-    }
+    let mut f = FlagSet::new("bench-archive", "[flags]");
+    f.about("Write and verify a signed package of the synthetic tree at each zstd level.");
+    f.flag("size-mib", FlagKind::String, "payload size in MiB")
+        .value_name("N")
+        .default("256");
+    f.flag("files", FlagKind::String, "number of payload files")
+        .value_name("N")
+        .default("3000");
+    f.flag("levels", FlagKind::String, "zstd levels, comma-separated")
+        .value_name("LIST")
+        .default("1,3,6,9,12,15,19");
+    f.flag(
+        "workdir",
+        FlagKind::String,
+        "scratch directory (default: the temporary directory)",
+    )
+    .value_name("DIR");
+    let m = cli::parse(&f, &args);
+    let size_mib: u64 = cli::value(&f, &m, "size-mib");
+    let files: u64 = cli::value(&f, &m, "files");
+    let levels: Vec<i32> = cli::list(&f, &m, "levels");
+    let workdir = cli::path(&m, "workdir");
     let tmp = tempfile::tempdir_in(workdir.unwrap_or_else(std::env::temp_dir))?;
     let tree = tmp.path().join("tree");
     std::fs::create_dir(&tree)?;
