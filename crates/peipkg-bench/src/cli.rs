@@ -8,7 +8,31 @@
 use std::path::PathBuf;
 use std::str::FromStr;
 
-use peipkg_cli::{FlagSet, Matches, ParseError};
+use peipkg_cli::{FlagKind, FlagSet, Matches, ParseError};
+
+/// A flag holding one number, read with [`value`] or [`optional`].
+pub fn number_flag(f: &mut FlagSet, name: &str, help: &str, default: &str) {
+    f.flag(name, FlagKind::String, help)
+        .value_name("N")
+        .default(default);
+}
+
+/// A flag holding a comma-separated list, read with [`list`].
+pub fn list_flag(f: &mut FlagSet, name: &str, help: &str, default: &str) {
+    f.flag(name, FlagKind::String, help)
+        .value_name("LIST")
+        .default(default);
+}
+
+/// `--workdir DIR`: where scratch data goes; `what` says which.
+pub fn workdir_flag(f: &mut FlagSet, what: &str) {
+    f.flag(
+        "workdir",
+        FlagKind::String,
+        &format!("{what} (default: the temporary directory)"),
+    )
+    .value_name("DIR");
+}
 
 /// Parses this process's arguments (after the program name) with `flags`.
 pub fn parse_args(flags: &FlagSet) -> Matches {

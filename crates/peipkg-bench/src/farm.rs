@@ -32,12 +32,7 @@ impl FarmOpts {
         f.flag("bin-dir", FlagKind::String, "where the binaries are")
             .value_name("DIR")
             .default("target/release");
-        f.flag(
-            "workdir",
-            FlagKind::String,
-            "where farms are made (default: the temporary directory)",
-        )
-        .value_name("DIR");
+        crate::cli::workdir_flag(f, "where farms are made");
     }
 
     /// Reads `--bin-dir` and `--workdir` from parsed flags.

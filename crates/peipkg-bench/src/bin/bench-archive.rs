@@ -10,7 +10,7 @@ use peipkg_bench::cli;
 use peipkg_bench::measure::run_measured;
 use peipkg_bench::synthetic::{write_tree, TreeSpec};
 use peipkg_bench::walk::walk;
-use peipkg_cli::{FlagKind, FlagSet};
+use peipkg_cli::FlagSet;
 use peipkg_format::archive::{verify_package, write_package, PackOptions, VerifyOptions};
 use peipkg_format::documents::Manifest;
 use peipkg_format::keys::SigningKey;
@@ -26,21 +26,15 @@ fn main() -> Result<()> {
     }
     let mut f = FlagSet::new("bench-archive", "[flags]");
     f.about("Write and verify a signed package of the synthetic tree at each zstd level.");
-    f.flag("size-mib", FlagKind::String, "payload size in MiB")
-        .value_name("N")
-        .default("256");
-    f.flag("files", FlagKind::String, "number of payload files")
-        .value_name("N")
-        .default("3000");
-    f.flag("levels", FlagKind::String, "zstd levels, comma-separated")
-        .value_name("LIST")
-        .default("1,3,6,9,12,15,19");
-    f.flag(
-        "workdir",
-        FlagKind::String,
-        "scratch directory (default: the temporary directory)",
-    )
-    .value_name("DIR");
+    cli::number_flag(&mut f, "size-mib", "payload size in MiB", "256");
+    cli::number_flag(&mut f, "files", "number of payload files", "3000");
+    cli::list_flag(
+        &mut f,
+        "levels",
+        "zstd levels, comma-separated",
+        "1,3,6,9,12,15,19",
+    );
+    cli::workdir_flag(&mut f, "scratch directory");
     let m = cli::parse(&f, &args);
     let size_mib: u64 = cli::value(&f, &m, "size-mib");
     let files: u64 = cli::value(&f, &m, "files");

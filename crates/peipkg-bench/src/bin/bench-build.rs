@@ -190,52 +190,44 @@ fn parse_opts(args: &[String]) -> Result<Opts> {
         "the binary to measure (default: next to this one)",
     )
     .value_name("PATH");
-    f.flag(
+    cli::list_flag(
+        &mut f,
         "workloads",
-        FlagKind::String,
         "small, large, many, comma-separated",
-    )
-    .value_name("LIST")
-    .default("small,large");
-    f.flag("levels", FlagKind::String, "zstd levels, comma-separated")
-        .value_name("LIST")
-        .default("1,3,6,9,10,11,12,13,14,15,19");
-    f.flag("runs", FlagKind::String, "runs per figure")
-        .value_name("N")
-        .default("3");
-    f.flag(
-        "workdir",
-        FlagKind::String,
-        "scratch directory (default: the temporary directory)",
-    )
-    .value_name("DIR");
+        "small,large",
+    );
+    cli::list_flag(
+        &mut f,
+        "levels",
+        "zstd levels, comma-separated",
+        "1,3,6,9,10,11,12,13,14,15,19",
+    );
+    cli::number_flag(&mut f, "runs", "runs per figure", "3");
+    cli::workdir_flag(&mut f, "scratch directory");
     f.flag(
         "tar",
         FlagKind::String,
         "run only the memory table, on this tar",
     )
     .value_name("FILE");
-    f.flag(
+    cli::list_flag(
+        &mut f,
         "breakdown-levels",
-        FlagKind::String,
         "levels of the time breakdown",
-    )
-    .value_name("LIST")
-    .default("1,9,10,11");
-    f.flag(
+        "1,9,10,11",
+    );
+    cli::list_flag(
+        &mut f,
         "memory-levels",
-        FlagKind::String,
         "levels of the memory table",
-    )
-    .value_name("LIST")
-    .default("10,11,12,13");
-    f.flag(
+        "10,11,12,13",
+    );
+    cli::list_flag(
+        &mut f,
         "memory-variants",
-        FlagKind::String,
         "writer, writer1, nocap, hlog21, defaultjobs, single, wlog21",
-    )
-    .value_name("LIST")
-    .default("writer,writer1,nocap,hlog21,single");
+        "writer,writer1,nocap,hlog21,single",
+    );
     let m = cli::parse(&f, args);
     let o = Opts {
         peipkg_build: cli::path(&m, "peipkg-build"),

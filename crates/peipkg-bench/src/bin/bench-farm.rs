@@ -54,13 +54,12 @@ fn parse_opts() -> Result<Opts> {
     let mut f = FlagSet::new("bench-farm", "[flags]");
     f.about("peipkg-manager --once with the real peipkg-build, peipkg-repo: cold, incremental and poll-only passes.");
     FarmOpts::flags(&mut f);
-    f.flag(
+    cli::list_flag(
+        &mut f,
         "sizes",
-        FlagKind::String,
         "recipe counts of the cold pass, comma-separated",
-    )
-    .value_name("LIST")
-    .default("300,1000");
+        "300,1000",
+    );
     f.flag(
         "incremental",
         FlagKind::String,

@@ -65,25 +65,15 @@ fn main() -> Result<()> {
         "the binary to measure (default: next to this one)",
     )
     .value_name("PATH");
-    f.flag("runs", FlagKind::String, "runs per mode")
-        .value_name("N")
-        .default("7");
-    f.flag(
+    cli::number_flag(&mut f, "runs", "runs per mode", "7");
+    cli::list_flag(
+        &mut f,
         "workloads",
-        FlagKind::String,
         "tiny, small, large, comma-separated",
-    )
-    .value_name("LIST")
-    .default("tiny,small,large");
-    f.flag("zstd-level", FlagKind::String, "passed to peipkg-build")
-        .value_name("N")
-        .default("11");
-    f.flag(
-        "workdir",
-        FlagKind::String,
-        "scratch directory (default: the temporary directory)",
-    )
-    .value_name("DIR");
+        "tiny,small,large",
+    );
+    cli::number_flag(&mut f, "zstd-level", "passed to peipkg-build", "11");
+    cli::workdir_flag(&mut f, "scratch directory");
     let m = cli::parse_args(&f);
     let bin = cli::path(&m, "peipkg-build");
     let runs: usize = cli::value(&f, &m, "runs");

@@ -18,7 +18,7 @@
 
 use anyhow::{Context, Result};
 use peipkg_bench::cli;
-use peipkg_cli::{FlagKind, FlagSet};
+use peipkg_cli::FlagSet;
 use std::os::unix::process::CommandExt;
 use std::process::{Command, Stdio};
 use std::time::Instant;
@@ -35,16 +35,13 @@ fn cpu() -> (f64, f64) {
 fn main() -> Result<()> {
     let mut f = FlagSet::new("bench-spawn", "[flags]");
     f.about("Spawn cost against the parent's heap size, with and without a pre-exec hook.");
-    f.flag(
+    cli::list_flag(
+        &mut f,
         "sizes",
-        FlagKind::String,
         "parent heap sizes in MiB, comma-separated",
-    )
-    .value_name("LIST")
-    .default("10,30,60,200");
-    f.flag("spawns", FlagKind::String, "spawns per measurement")
-        .value_name("N")
-        .default("300");
+        "10,30,60,200",
+    );
+    cli::number_flag(&mut f, "spawns", "spawns per measurement", "300");
     let m = cli::parse_args(&f);
     let sizes: Vec<usize> = cli::list(&f, &m, "sizes");
     let spawns: usize = cli::value(&f, &m, "spawns");

@@ -28,7 +28,7 @@
 use anyhow::{ensure, Result};
 use peipkg_bench::cli;
 use peipkg_bench::farm::{generate, git, Farm, FarmOpts};
-use peipkg_cli::{FlagKind, FlagSet};
+use peipkg_cli::FlagSet;
 use peipkg_testkit::procs::processes_naming;
 use std::collections::BTreeMap;
 use std::fs;
@@ -58,19 +58,14 @@ fn parse_opts() -> Result<Opts> {
     let mut f = FlagSet::new("crash-farm", "[flags]");
     f.about("SIGKILL peipkg-manager --once at every phase of a farm pass, then check the farm recovers.");
     FarmOpts::flags(&mut f);
-    f.flag("recipes", FlagKind::String, "recipes in the farm")
-        .value_name("N")
-        .default("3");
-    f.flag("trials", FlagKind::String, "kills per phase")
-        .value_name("N")
-        .default("25");
-    f.flag(
+    cli::number_flag(&mut f, "recipes", "recipes in the farm", "3");
+    cli::number_flag(&mut f, "trials", "kills per phase", "25");
+    cli::list_flag(
+        &mut f,
         "phases",
-        FlagKind::String,
         "phases to kill in, comma-separated",
-    )
-    .value_name("LIST")
-    .default(&PHASES.join(","));
+        &PHASES.join(","),
+    );
     let m = cli::parse_args(&f);
     let farm = FarmOpts::from_matches(&m);
     let recipes = cli::value(&f, &m, "recipes");
