@@ -225,48 +225,48 @@ impl<E> Program<E> {
     /// `help SUB` is `SUB -h`; an unknown subcommand is named, followed by
     /// the usage on stderr (exit 2).
     pub fn run_args(&self, args: &[String]) -> i32 {
-        let first = args.first().map(String::as_str);
-        match first {
-            Some("help") => {
-                // After `help`, a word that is no listed subcommand is
-                // ignored, as in the reference.
-                if let Some(sub) = args
-                    .get(1)
-                    .filter(|s| self.subcommands().contains(&s.as_str()))
-                {
-                    return self.run_args(&[sub.clone(), "-h".into()]);
-                }
-                print!("{}", self.usage());
-                EXIT_OK
-            }
-            Some(h) if HELP_SPELLINGS.contains(&h) => {
-                print!("{}", self.usage());
-                EXIT_OK
-            }
-            Some(name) if self.find(name).is_some() => match self.find(name).map(|c| &c.action) {
-                Some(Action::Flags { flags, run }) => self.execute(&flags(), &args[1..], run),
-                Some(Action::Raw(run)) => run(&args[1..]),
-                None => EXIT_USAGE,
-            },
-            _ => match (&self.default, first) {
-                (Some(d), None) => self.execute(&self.top_flags(), args, &d.run),
-                (Some(d), Some(a)) if a.starts_with('-') => {
-                    self.execute(&self.top_flags(), args, &d.run)
-                }
-                (_, Some(other)) => {
-                    eprint!(
-                        "{}: unknown subcommand {}\n\n{}",
-                        self.name,
-                        go_quote(other),
-                        self.usage()
-                    );
-                    EXIT_USAGE
-                }
-                (None, None) => {
+        let Some(first) = args.first().map(String::as_str) else {
+            return match &self.default {
+                Some(d) => self.execute(&self.top_flags(), args, &d.run),
+                None => {
                     eprint!("{}", self.usage());
                     EXIT_USAGE
                 }
-            },
+            };
+        };
+        if first == "help" {
+            // After `help`, a word that is no listed subcommand is ignored,
+            // as in the reference.
+            if let Some(sub) = args
+                .get(1)
+                .filter(|s| self.subcommands().contains(&s.as_str()))
+            {
+                return self.run_args(&[sub.clone(), "-h".into()]);
+            }
+            print!("{}", self.usage());
+            return EXIT_OK;
+        }
+        if HELP_SPELLINGS.contains(&first) {
+            print!("{}", self.usage());
+            return EXIT_OK;
+        }
+        if let Some(cmd) = self.find(first) {
+            return match &cmd.action {
+                Action::Flags { flags, run } => self.execute(&flags(), &args[1..], run),
+                Action::Raw(run) => run(&args[1..]),
+            };
+        }
+        match &self.default {
+            Some(d) if first.starts_with('-') => self.execute(&self.top_flags(), args, &d.run),
+            _ => {
+                eprint!(
+                    "{}: unknown subcommand {}\n\n{}",
+                    self.name,
+                    go_quote(first),
+                    self.usage()
+                );
+                EXIT_USAGE
+            }
         }
     }
 
