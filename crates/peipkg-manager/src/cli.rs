@@ -1,8 +1,8 @@
 //! The command line: the reference's flags (`--config`, `--log-level`,
 //! `--once`, in any Go spelling) plus our subcommands (`check`, `explain`,
-//! the operator commands, `demo`, `help`). Help follows one convention in
-//! all three programs: `-h`, `--help` and `help` print the usage to stdout
-//! (exit 0), and `help SUB` is `SUB -h`.
+//! the operator commands, `demo`, `help`), dispatched by `peipkg-cli`'s
+//! `Program` like `peipkg-build` and `peipkg-repo`, so help, errors and
+//! exit codes follow one convention in all three programs.
 //!
 //! Exit codes: 0 success; 1 a failure (config, startup, or an unsuccessful
 //! `--once` sweep); 2 a command line that cannot be understood.
