@@ -13,12 +13,12 @@ use std::io::Read;
 use std::os::unix::process::{CommandExt, ExitStatusExt};
 use std::path::{Path, PathBuf};
 use std::process::{Command, ExitStatus, Stdio};
-
-use peipkg_os::process::{signal_if, ChildSetup, Group, StopWith};
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, OnceLock};
 use std::thread;
 use std::time::{Duration, Instant};
+
+use peipkg_os::process::{signal_if, ChildSetup, Group, StopWith};
 
 /// Most output we keep from a captured stream; the rest is dropped.
 const CAPTURE_LIMIT: usize = 64 << 20;
