@@ -66,27 +66,20 @@ pub fn run_measured(cmd: &mut Command) -> Result<(Usage, String)> {
     cmd.stderr(errlog.reopen()?).stdout(Stdio::null());
     let start = Instant::now();
     let child = cmd.spawn().context("spawn peipkg-manager")?;
-    let pid = child.id() as libc::pid_t;
-    let mut status = 0;
-    // SAFETY: rusage is plain data; all-zero is a valid value.
-    let mut ru: libc::rusage = unsafe { std::mem::zeroed() };
-    // SAFETY: waiting for our own child with valid out-pointers.
-    let r = unsafe { libc::wait4(pid, &mut status, 0, &mut ru) };
+    let (status, ru) = peipkg_os::usage::wait_with_usage(child).context("wait4")?;
     let wall = start.elapsed().as_secs_f64();
-    ensure!(r == pid, "wait4: {}", std::io::Error::last_os_error());
     let log = fs::read_to_string(errlog.path()).unwrap_or_default();
     ensure!(
-        libc::WIFEXITED(status) && libc::WEXITSTATUS(status) == 0,
+        status.success(),
         "manager failed ({status}); log tail:\n{}",
         tail(&log, 15)
     );
-    let tv = |t: libc::timeval| t.tv_sec as f64 + t.tv_usec as f64 / 1e6;
     Ok((
         Usage {
             wall,
-            user: tv(ru.ru_utime),
-            sys: tv(ru.ru_stime),
-            max_rss_mib: ru.ru_maxrss as f64 / 1024.0,
+            user: ru.user.as_secs_f64(),
+            sys: ru.system.as_secs_f64(),
+            max_rss_mib: ru.max_rss_kib as f64 / 1024.0,
         },
         log,
     ))

@@ -10,6 +10,7 @@
 //! 40% structured binary-like records, 20% random bytes, a few relative
 //! symlinks. Every byte comes from a seeded generator, so the same
 //! parameters give the same tree on any machine.
+#![forbid(unsafe_code)]
 
 pub mod cli;
 pub mod farm;

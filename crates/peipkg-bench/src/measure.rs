@@ -16,26 +16,16 @@ pub struct Usage {
 pub fn run_measured(cmd: &mut Command) -> anyhow::Result<Usage> {
     let start = Instant::now();
     let child = cmd.spawn()?;
-    let pid = child.id() as libc::pid_t;
-    let mut status = 0;
-    // SAFETY: rusage is plain data, zero is a valid bit pattern; wait4 fills it.
-    let mut ru: libc::rusage = unsafe { std::mem::zeroed() };
-    // SAFETY: waiting on our own child with valid pointers.
-    let r = unsafe { libc::wait4(pid, &mut status, 0, &mut ru) };
+    let (status, ru) = peipkg_os::usage::wait_with_usage(child)
+        .map_err(|e| anyhow::anyhow!("wait4 failed: {e}"))?;
     let wall_s = start.elapsed().as_secs_f64();
     anyhow::ensure!(
-        r == pid,
-        "wait4 failed: {}",
-        std::io::Error::last_os_error()
-    );
-    anyhow::ensure!(
-        libc::WIFEXITED(status) && libc::WEXITSTATUS(status) == 0,
+        status.success(),
         "measured command failed with status {status}: {cmd:?}"
     );
-    let tv = |t: libc::timeval| t.tv_sec as f64 + t.tv_usec as f64 / 1e6;
     Ok(Usage {
         wall_s,
-        cpu_s: tv(ru.ru_utime) + tv(ru.ru_stime),
-        max_rss_mib: ru.ru_maxrss as f64 / 1024.0,
+        cpu_s: (ru.user + ru.system).as_secs_f64(),
+        max_rss_mib: ru.max_rss_kib as f64 / 1024.0,
     })
 }

@@ -9,6 +9,7 @@
 //! [`layout_check`] -> [`manifest_build`] -> `peipkg_format::archive`
 //! (write the bytes). [`build`] runs that pipeline; [`pack`] is the short
 //! path from a hand-written manifest.
+#![forbid(unsafe_code)]
 
 pub mod binary_sign;
 pub mod build;

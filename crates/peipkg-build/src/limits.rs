@@ -12,7 +12,10 @@
 //! be made (not root, read-only `/sys/fs/cgroup`), `RLIMIT_NPROC` is the
 //! fallback, and as root that is reported once as not enforceable.
 
-use std::os::fd::{AsRawFd, OwnedFd};
+use std::os::fd::{AsFd, BorrowedFd, OwnedFd};
+
+use peipkg_os::limits::Resource;
+use peipkg_os::process::ChildSetup;
 use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::{Duration, Instant};
@@ -117,9 +120,9 @@ impl PidsCgroup {
         }
     }
 
-    /// The raw descriptor of `cgroup.procs` for [`join_in_child`].
-    pub fn procs_fd(&self) -> i32 {
-        self.procs.as_raw_fd()
+    /// `cgroup.procs`, for a child to join the cgroup ([`child_setup`]).
+    pub fn procs_fd(&self) -> BorrowedFd<'_> {
+        self.procs.as_fd()
     }
 
     /// Whether a fork was refused because the limit was reached.
@@ -140,15 +143,9 @@ impl PidsCgroup {
         loop {
             let pids = std::fs::read_to_string(self.dir.join("cgroup.procs")).unwrap_or_default();
             let mut any = false;
-            for pid in pids
-                .lines()
-                .filter_map(|l| l.trim().parse::<libc::pid_t>().ok())
-            {
+            for pid in pids.lines().filter_map(|l| l.trim().parse::<i32>().ok()) {
                 any = true;
-                // SAFETY: plain syscall on a pid read from our own cgroup.
-                unsafe {
-                    libc::kill(pid, libc::SIGKILL);
-                }
+                let _ = peipkg_os::process::kill(pid, libc::SIGKILL);
             }
             if !any || Instant::now() >= deadline {
                 return;
@@ -182,14 +179,11 @@ fn remove_stale(root: &Path) {
             .to_str()
             .and_then(|n| n.strip_prefix("peipkg-build-"))
             .and_then(|rest| rest.split('-').next())
-            .and_then(|p| p.parse::<libc::pid_t>().ok())
+            .and_then(|p| p.parse::<i32>().ok())
         else {
             continue;
         };
-        // SAFETY: signal 0 only checks that the process exists.
-        let alive = unsafe { libc::kill(pid, 0) } == 0
-            || std::io::Error::last_os_error().raw_os_error() == Some(libc::EPERM);
-        if !alive {
+        if !peipkg_os::process::exists(pid) {
             // Fails (harmlessly) while tasks remain in it.
             let _ = std::fs::remove_dir(e.path());
         }
@@ -240,43 +234,21 @@ fn unescape_mountinfo(s: &str) -> String {
         .replace("\\134", "\\")
 }
 
-/// Applied in the forked child before exec: joins the cgroup (if any) and
-/// sets the rlimits. Only async-signal-safe calls.
-///
-/// # Safety
-/// Call only between fork and exec; `procs_fd` must be a descriptor opened
-/// for writing on a `cgroup.procs` file, or -1.
-pub unsafe fn apply_in_child(
-    limits: &Limits,
-    procs_fd: i32,
-    nproc_rlimit: bool,
-) -> std::io::Result<()> {
-    if procs_fd >= 0 {
-        // "0" names the writing process itself.
-        let rc = libc::write(procs_fd, b"0".as_ptr().cast(), 1);
-        if rc != 1 {
-            return Err(std::io::Error::last_os_error());
-        }
+/// What the script's child does before exec: joins the pids cgroup (if
+/// any) and sets the rlimits, so every process of the build inherits them.
+pub fn child_setup<'a>(limits: &Limits, process_limit: &'a ProcessLimit) -> ChildSetup<'a> {
+    let mut rlimits = vec![
+        (Resource::FileSize, limits.file_size),
+        (Resource::AddressSpace, limits.address_space),
+    ];
+    if process_limit.uses_rlimit() {
+        rlimits.push((Resource::Processes, limits.processes));
     }
-    let set = |resource, value: u64| -> std::io::Result<()> {
-        if value == 0 {
-            return Ok(());
-        }
-        let lim = libc::rlimit {
-            rlim_cur: value as libc::rlim_t,
-            rlim_max: value as libc::rlim_t,
-        };
-        if libc::setrlimit(resource, &lim) != 0 {
-            return Err(std::io::Error::last_os_error());
-        }
-        Ok(())
-    };
-    set(libc::RLIMIT_FSIZE, limits.file_size)?;
-    set(libc::RLIMIT_AS, limits.address_space)?;
-    if nproc_rlimit {
-        set(libc::RLIMIT_NPROC, limits.processes)?;
+    ChildSetup {
+        parent_death_signal: None,
+        join_cgroup: process_limit.procs_fd(),
+        rlimits,
     }
-    Ok(())
 }
 
 /// How the process limit of a build is enforced.
@@ -298,8 +270,7 @@ impl ProcessLimit {
         match PidsCgroup::create(limits.processes) {
             Ok(cg) => (ProcessLimit::Cgroup(cg), None),
             Err(why) => {
-                // SAFETY: plain syscall.
-                let root = unsafe { libc::geteuid() } == 0;
+                let root = peipkg_os::limits::is_root();
                 let warning = root.then(|| {
                     format!(
                         "the process limit (--limit-processes {}) is not enforced: no pids cgroup ({why}), and RLIMIT_NPROC does not apply to root",
@@ -311,10 +282,10 @@ impl ProcessLimit {
         }
     }
 
-    pub fn procs_fd(&self) -> i32 {
+    pub fn procs_fd(&self) -> Option<BorrowedFd<'_>> {
         match self {
-            ProcessLimit::Cgroup(cg) => cg.procs_fd(),
-            _ => -1,
+            ProcessLimit::Cgroup(cg) => Some(cg.procs_fd()),
+            _ => None,
         }
     }
 

@@ -88,11 +88,10 @@ pub fn bwrap_program() -> Option<PathBuf> {
     if let Some(p) = std::env::var_os("PEIPKG_BWRAP").filter(|p| !p.is_empty()) {
         return Some(PathBuf::from(p));
     }
-    let path = std::env::var_os("PATH").unwrap_or_default();
-    std::env::split_paths(&path)
-        .map(|d| d.join("bwrap"))
-        .chain(std::iter::once(PathBuf::from("/usr/bin/bwrap")))
-        .find(|p| p.is_file())
+    peipkg_os::which::which("bwrap").or_else(|| {
+        let fallback = PathBuf::from("/usr/bin/bwrap");
+        fallback.is_file().then_some(fallback)
+    })
 }
 
 /// Why bubblewrap cannot be used here.

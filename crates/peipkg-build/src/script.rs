@@ -20,10 +20,11 @@
 
 use std::fmt;
 use std::os::fd::AsFd;
-use std::os::unix::process::CommandExt;
 use std::path::{Path, PathBuf};
 use std::process::{Command, ExitStatus, Stdio};
 use std::time::{Duration, Instant};
+
+use peipkg_os::process::{Group, StopWith};
 
 use crate::limits::{self, Limits, ProcessLimit};
 use crate::sandbox::Sandbox;
@@ -249,70 +250,42 @@ pub fn run(spec: &ScriptRun<'_>) -> Result<(), ScriptError> {
             c
         }
     };
-    let limits = spec.limits;
-    let procs_fd = spec.process_limit.procs_fd();
-    let nproc_rlimit = spec.process_limit.uses_rlimit();
-    // SAFETY: the closure runs between fork and exec and makes only
-    // async-signal-safe calls (write, setrlimit); procs_fd stays open in
-    // the parent until spawn returns.
-    unsafe {
-        command.pre_exec(move || limits::apply_in_child(&limits, procs_fd, nproc_rlimit));
-    }
-    let mut child = command
+    command
         .current_dir(spec.workdir)
         .env_clear()
         .envs(spec.env.iter().map(|(k, v)| (k, v)))
         .stdin(Stdio::null())
         .stdout(Stdio::from(stdout))
-        .stderr(Stdio::inherit())
-        .process_group(0)
-        .spawn()
-        .map_err(spawn_err)?;
-    // The child leads its own group, whose id is its pid.
-    let pgid = child.id() as libc::pid_t;
+        .stderr(Stdio::inherit());
+    let mut child = Group::spawn(
+        &mut command,
+        limits::child_setup(&spec.limits, spec.process_limit),
+    )
+    .map_err(spawn_err)?;
     let started = Instant::now();
-    let wait_err = |source| ScriptError::Wait {
-        path: spec.script.to_path_buf(),
-        source,
-    };
-
-    let mut stopped_for: Option<ScriptError> = None;
-    loop {
-        match exited_without_reaping(pgid) {
-            Ok(true) => break,
-            Ok(false) => {}
-            Err(e) => {
-                kill_group(pgid);
-                let _ = child.wait();
-                return Err(wait_err(e));
+    let ended = child
+        .supervise(POLL, StopWith::Kill, || {
+            if let Some(signal) = signals::pending() {
+                Some(ScriptError::Interrupted { signal })
+            } else {
+                spec.timeout
+                    .filter(|limit| started.elapsed() >= *limit)
+                    .map(|limit| ScriptError::TimedOut {
+                        path: spec.script.to_path_buf(),
+                        limit,
+                    })
             }
-        }
-        if let Some(signal) = signals::pending() {
-            stopped_for = Some(ScriptError::Interrupted { signal });
-        } else if let Some(limit) = spec.timeout {
-            if started.elapsed() >= limit {
-                stopped_for = Some(ScriptError::TimedOut {
-                    path: spec.script.to_path_buf(),
-                    limit,
-                });
-            }
-        }
-        if stopped_for.is_some() {
-            kill_group(pgid);
-            break;
-        }
-        std::thread::sleep(POLL);
-    }
-    // The leader is still a zombie here, so the group id cannot have been
-    // reused: killing it reaches exactly the script's leftover processes.
-    kill_group(pgid);
-    let status = child.wait().map_err(wait_err)?;
+        })
+        .map_err(|source| ScriptError::Wait {
+            path: spec.script.to_path_buf(),
+            source,
+        })?;
     // Whatever escaped the group (setsid) but not the cgroup goes too.
     spec.process_limit.kill_all();
-    if let Some(err) = stopped_for {
+    if let Some(err) = ended.stopped {
         return Err(err);
     }
-    check_status(spec, status)
+    check_status(spec, ended.status)
 }
 
 fn check_status(spec: &ScriptRun<'_>, status: ExitStatus) -> Result<(), ScriptError> {
@@ -351,55 +324,11 @@ fn check_status(spec: &ScriptRun<'_>, status: ExitStatus) -> Result<(), ScriptEr
     }
 }
 
-/// Whether the process has exited, leaving it unreaped (`WNOWAIT`).
-fn exited_without_reaping(pid: libc::pid_t) -> std::io::Result<bool> {
-    loop {
-        // SAFETY: waitid writes only into `info`, which is zero-initialised
-        // and lives for the duration of the call.
-        let (rc, info) = unsafe {
-            let mut info: libc::siginfo_t = std::mem::zeroed();
-            let rc = libc::waitid(
-                libc::P_PID,
-                pid as libc::id_t,
-                &mut info,
-                libc::WEXITED | libc::WNOHANG | libc::WNOWAIT,
-            );
-            (rc, info)
-        };
-        if rc == -1 {
-            let err = std::io::Error::last_os_error();
-            if err.kind() == std::io::ErrorKind::Interrupted {
-                continue;
-            }
-            return Err(err);
-        }
-        // SAFETY: si_pid is valid to read for a siginfo_t filled by waitid;
-        // it stays 0 when no child has changed state.
-        return Ok(unsafe { info.si_pid() } != 0);
-    }
-}
-
-fn kill_group(pgid: libc::pid_t) {
-    // SAFETY: plain syscall; ESRCH (group already gone) is expected and fine.
-    unsafe {
-        libc::killpg(pgid, libc::SIGKILL);
-    }
-}
-
 fn find_shell(path_value: &str) -> Option<PathBuf> {
-    use std::os::unix::fs::PermissionsExt;
-    path_value
-        .split(':')
-        .filter(|dir| !dir.is_empty())
-        .map(|dir| Path::new(dir).join("sh"))
-        .find(|candidate| {
-            std::fs::metadata(candidate)
-                .is_ok_and(|m| m.is_file() && m.permissions().mode() & 0o111 != 0)
-        })
-        .or_else(|| {
-            let fallback = PathBuf::from("/bin/sh");
-            fallback.is_file().then_some(fallback)
-        })
+    peipkg_os::which::which_in("sh", std::ffi::OsStr::new(path_value)).or_else(|| {
+        let fallback = PathBuf::from("/bin/sh");
+        fallback.is_file().then_some(fallback)
+    })
 }
 
 #[cfg(test)]

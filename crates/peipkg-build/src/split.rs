@@ -78,7 +78,7 @@ pub fn seal(
     signals::install();
     let staging = Staging::create().map_err(BuildError::Staging)?;
     let copied =
-        peipkg_fs::copy_tree_nofollow(staged, &staging.destdir()).map_err(|e| BuildError::Staged {
+        peipkg_os::copy_tree_nofollow(staged, &staging.destdir()).map_err(|e| BuildError::Staged {
             path: staged.to_path_buf(),
             reason: format!("copy the staged tree: {e}"),
         });

@@ -288,11 +288,7 @@ mod tests {
     #[test]
     fn special_files_are_all_reported() {
         let dir = tempfile::tempdir().unwrap();
-        let fifo = |name: &str| {
-            let c = std::ffi::CString::new(dir.path().join(name).to_str().unwrap()).unwrap();
-            // SAFETY: a valid NUL-terminated path; mkfifo has no other inputs.
-            assert_eq!(unsafe { libc::mkfifo(c.as_ptr(), 0o600) }, 0);
-        };
+        let fifo = |name: &str| peipkg_os::files::mkfifo(&dir.path().join(name), 0o600).unwrap();
         fifo("pipe1");
         fifo("pipe2");
         let sock = std::os::unix::net::UnixListener::bind(dir.path().join("sock")).unwrap();

@@ -224,11 +224,7 @@ fn sigterm_kills_the_process_group_and_cleans_up() {
         std::thread::sleep(Duration::from_millis(20));
     }
     let signalled = Instant::now();
-    // SAFETY: plain kill(2) on the child we spawned.
-    assert_eq!(
-        unsafe { libc::kill(child.id() as libc::pid_t, libc::SIGTERM) },
-        0
-    );
+    peipkg_os::process::kill(child.id() as i32, libc::SIGTERM).unwrap();
     let o = child.wait_with_output().unwrap();
     assert!(signalled.elapsed() < Duration::from_secs(10));
     assert_fails(

@@ -18,6 +18,7 @@
 //! them are still parsed), all missing required flags are reported at once,
 //! `-h` prints the usage to stdout and succeeds, and every parse error is a
 //! usage error (exit status 2).
+#![forbid(unsafe_code)]
 
 pub mod duration;
 mod error;

@@ -15,6 +15,7 @@
 //!   packs.
 //!
 //! The crate does no process spawning, no CLI and no network I/O.
+#![forbid(unsafe_code)]
 
 pub mod archive;
 pub mod documents;

@@ -121,12 +121,12 @@ pub fn run(config: &std::path::Path, once: bool, log: Logger, level_from_flag: b
     // First of all: a signal that arrives while the config loads or the
     // repository is initialised must not kill the process (the reference
     // died of an early SIGHUP). Signals are queued until the farm runs.
-    let signals = match signal_hook::iterator::Signals::new([
-        signal_hook::consts::SIGTERM,
-        signal_hook::consts::SIGINT,
-        signal_hook::consts::SIGHUP,
+    let signals = match peipkg_os::signals::Signals::new([
+        peipkg_os::signals::SIGTERM,
+        peipkg_os::signals::SIGINT,
+        peipkg_os::signals::SIGHUP,
         // Sent by the operator commands: look at the database now.
-        signal_hook::consts::SIGUSR1,
+        peipkg_os::signals::SIGUSR1,
     ]) {
         Ok(s) => s,
         Err(e) => {
@@ -180,7 +180,7 @@ pub fn run(config: &std::path::Path, once: bool, log: Logger, level_from_flag: b
 fn run_once_with_signals(
     farm: &Arc<Farm>,
     log: &Logger,
-    mut sigs: signal_hook::iterator::Signals,
+    mut sigs: peipkg_os::signals::Signals,
 ) -> i32 {
     // SIGTERM during a sweep: finish what runs, start nothing new.
     let handle = Some(sigs.handle());
@@ -188,9 +188,9 @@ fn run_once_with_signals(
         let f = Arc::clone(farm);
         std::thread::spawn(move || {
             for sig in sigs.forever() {
-                if sig == signal_hook::consts::SIGHUP {
+                if sig == peipkg_os::signals::SIGHUP {
                     f.log.info("SIGHUP ignored in --once mode", &[]);
-                } else if sig == signal_hook::consts::SIGUSR1 {
+                } else if sig == peipkg_os::signals::SIGUSR1 {
                     // An operator command; the sweep reads requests at start.
                 } else if f.is_stopping() {
                     f.cancel.cancel();

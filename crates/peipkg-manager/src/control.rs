@@ -100,11 +100,9 @@ pub fn control(cmd: &str, config: &Path, target: &str, reason: &str) -> Result<S
         // A running daemon looks at the database every two seconds anyway;
         // SIGUSR1 makes it look now.
         if let Some(pid) = crate::farm::startup::StateLock::holder(&cfg.state_dir) {
-            // SAFETY: kill(2) with a pid read from the lock its holder
-            // wrote; SIGUSR1 only wakes the manager's scheduler.
-            unsafe {
-                libc::kill(pid, libc::SIGUSR1);
-            }
+            // The pid its holder wrote into the lock; SIGUSR1 only wakes
+            // the manager's scheduler.
+            let _ = peipkg_os::process::kill(pid, libc::SIGUSR1);
         }
     }
     result

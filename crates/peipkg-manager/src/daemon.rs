@@ -18,8 +18,7 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use anyhow::Result;
-use signal_hook::consts::{SIGHUP, SIGUSR1};
-use signal_hook::iterator::Signals;
+use peipkg_os::signals::{Signals, SIGHUP, SIGUSR1};
 
 use crate::farm::Farm;
 use crate::log::s;

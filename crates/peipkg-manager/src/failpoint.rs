@@ -49,10 +49,7 @@ pub fn hit_spawn(command: &str) {
 
 fn die_after(ms: u64) {
     let kill = || {
-        // SAFETY: kill(2) on our own pid; no memory is involved.
-        unsafe {
-            libc::kill(libc::getpid(), libc::SIGKILL);
-        }
+        let _ = peipkg_os::process::kill(std::process::id() as i32, libc::SIGKILL);
     };
     if ms == 0 {
         kill();

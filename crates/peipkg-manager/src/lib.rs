@@ -3,6 +3,7 @@
 //! The binary is a thin shell over this crate so that every behaviour (config
 //! strictness, tag-to-version rules, the queue and backoff, the pipeline's
 //! child processes) can be tested without spawning the daemon.
+#![forbid(unsafe_code)]
 
 pub mod check;
 pub mod cli;

@@ -1,4 +1,5 @@
 //! The `peipkg-manager` binary: everything lives in the library.
+#![forbid(unsafe_code)]
 fn main() {
     std::process::exit(peipkg_manager::cli::main_with(std::env::args_os()));
 }

@@ -12,11 +12,13 @@ use std::fs::File;
 use std::io::Read;
 use std::os::unix::process::{CommandExt, ExitStatusExt};
 use std::path::{Path, PathBuf};
-use std::process::{Child, Command, ExitStatus, Stdio};
+use std::process::{Command, ExitStatus, Stdio};
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, OnceLock};
 use std::thread;
 use std::time::{Duration, Instant};
+
+use peipkg_os::process::{signal_if, ChildSetup, Group, StopWith};
 
 /// Most output we keep from a captured stream; the rest is dropped.
 const CAPTURE_LIMIT: usize = 64 << 20;
@@ -254,15 +256,6 @@ fn reader<R: Read + Send + 'static>(mut r: R) -> thread::JoinHandle<Vec<u8>> {
     })
 }
 
-fn signal_group(child: &Child, sig: i32) {
-    let pid = child.id() as libc::pid_t;
-    // SAFETY: kill(2) with a negative pid signals the process group we
-    // created for this child; it has no memory-safety preconditions.
-    unsafe {
-        libc::kill(-pid, sig);
-    }
-}
-
 /// Runs a command to completion. A non-zero exit is an error carrying the
 /// tail of stderr (when captured).
 pub fn run(cmd: &Cmd, cancel: Option<&Cancel>) -> Result<Finished, RunError> {
@@ -301,110 +294,75 @@ pub fn run_status(cmd: &Cmd, cancel: Option<&Cancel>) -> Result<Finished, RunErr
     c.args(&cmd.args)
         .stdin(Stdio::null())
         .stdout(out)
-        .stderr(err)
-        .process_group(0);
-    // If the manager dies without a chance to stop its children (SIGKILL,
-    // OOM), they must not run on as orphans: an orphaned `peipkg-repo
-    // publish` would still be writing `repo.next` while the restarted
-    // manager cleans it up. A farm has a guardian process for that (see
-    // [`record_groups_in`]); without one, the child asks for SIGTERM at its
-    // parent's death itself. That `pre_exec` hook makes the standard library
-    // fork() instead of posix_spawn() (vfork), and fork copies the page
-    // tables of the whole manager, a cost that grows with the farm: so the
-    // farm, which spawns thousands of children, does without it.
-    if !GUARDED.load(Ordering::SeqCst) {
-        let parent = std::process::id();
-        // SAFETY: prctl and getppid are async-signal-safe and touch no
-        // memory of the parent; nothing here allocates.
-        unsafe {
-            c.pre_exec(move || {
-                if libc::prctl(libc::PR_SET_PDEATHSIG, libc::SIGTERM) != 0 {
-                    return Err(std::io::Error::last_os_error());
-                }
-                // The parent may have died before the prctl took effect.
-                if libc::getppid() as u32 != parent {
-                    return Err(std::io::Error::other("the manager exited"));
-                }
-                Ok(())
-            });
-        }
-    }
+        .stderr(err);
     for (k, v) in &cmd.env {
         c.env(k, v);
     }
     if let Some(d) = &cmd.cwd {
         c.current_dir(d);
     }
-    let mut child = c.spawn().map_err(|source| RunError::Spawn {
+    // If the manager dies without a chance to stop its children (SIGKILL,
+    // OOM), they must not run on as orphans: an orphaned `peipkg-repo
+    // publish` would still be writing `repo.next` while the restarted
+    // manager cleans it up. A farm has a guardian process for that (see
+    // [`record_groups_in`]); without one, the child asks for SIGTERM at its
+    // parent's death itself. That costs a fork() instead of posix_spawn()
+    // (see [`ChildSetup`]), a cost that grows with the farm: so the farm,
+    // which spawns thousands of children, does without it.
+    let setup = ChildSetup {
+        parent_death_signal: (!GUARDED.load(Ordering::SeqCst)).then_some(libc::SIGTERM),
+        ..ChildSetup::default()
+    };
+    let mut child = Group::spawn(&mut c, setup).map_err(|source| RunError::Spawn {
         program: program.clone(),
         source,
     })?;
     let _recorded = GroupRecord::new(child.id());
     crate::failpoint::hit_spawn(&cmd.display());
     let out_reader = if cap_out {
-        child.stdout.take().map(reader)
+        child.take_stdout().map(reader)
     } else {
         None
     };
     let err_reader = if cap_err {
-        child.stderr.take().map(reader)
+        child.take_stderr().map(reader)
     } else {
         None
     };
     let started = Instant::now();
-    let exit = ExitWait::new(&child);
-    let mut stopped: Option<RunError> = None;
-    let mut term_sent: Option<Instant> = None;
-    let status = loop {
-        match child.try_wait() {
-            Ok(Some(status)) => break status,
-            Ok(None) => {}
-            Err(source) => {
-                signal_group(&child, libc::SIGKILL);
-                let _ = child.wait();
-                return Err(RunError::Wait {
-                    command: short_command(cmd),
-                    source,
-                });
-            }
-        }
-        if stopped.is_none() {
+    let ended = child.supervise(
+        Duration::from_millis(100),
+        StopWith::TermThenKill(KILL_GRACE),
+        || {
             if started.elapsed() >= cmd.timeout {
-                stopped = Some(RunError::TimedOut {
+                Some(RunError::TimedOut {
                     command: short_command(cmd),
                     after: cmd.timeout,
-                });
+                })
             } else if cancel.is_some_and(Cancel::is_cancelled) {
-                stopped = Some(RunError::Cancelled {
+                Some(RunError::Cancelled {
                     command: short_command(cmd),
-                });
+                })
+            } else {
+                None
             }
-            if stopped.is_some() {
-                signal_group(&child, libc::SIGTERM);
-                term_sent = Some(Instant::now());
-            }
-        } else if term_sent.is_some_and(|t| t.elapsed() >= KILL_GRACE) {
-            signal_group(&child, libc::SIGKILL);
-            term_sent = None;
-        }
-        exit.wait(Duration::from_millis(100));
-    };
-    // Grandchildren may still hold the pipes open, or run on in the
-    // background after the child exited (a detached `git gc --auto`): no
-    // process of the child's group outlives it. The group id cannot have
-    // been reused while any member lives, and if none does this is a no-op.
-    signal_group(&child, libc::SIGKILL);
+        },
+    );
+    let ended = ended.map_err(|source| RunError::Wait {
+        command: short_command(cmd),
+        source,
+    })?;
     let stdout = out_reader
         .map(|h| h.join().unwrap_or_default())
         .unwrap_or_default();
     let stderr = err_reader
         .map(|h| h.join().unwrap_or_default())
         .unwrap_or_default();
-    if let Some(e) = stopped {
+    if let Some(e) = ended.stopped {
         return Err(e);
     }
     Ok(Finished {
-        status,
+        status: ended.status,
         stdout,
         stderr,
     })
@@ -618,79 +576,23 @@ fn signal_groups(groups: &[(i32, u64, PathBuf)], sig: i32) -> usize {
         let Some((pgrp, start)) = proc_stat(pid) else {
             continue;
         };
-        let ours = groups.iter().any(|(g, t, _)| *g == pgrp && start >= *t);
-        if ours && pid != std::process::id() as i32 && !is_zombie(pid) {
-            // SAFETY: kill(2) has no memory-safety preconditions.
-            unsafe {
-                libc::kill(pid, sig);
+        let ours = |pgrp: i32, start: u64| groups.iter().any(|(g, t, _)| *g == pgrp && start >= *t);
+        if ours(pgrp, start) && pid != std::process::id() as i32 && !is_zombie(pid) {
+            // Asked again once the process is pinned: it may have exited
+            // and its pid been reused since the listing.
+            let still = || proc_stat(pid).is_some_and(|(g, t)| ours(g, t));
+            if signal_if(pid, sig, still) {
+                found += 1;
             }
-            found += 1;
         }
     }
     found
 }
 
-/// Waiting for a child's exit without a fixed polling sleep: a pidfd
-/// (Linux 5.3+) becomes readable the moment the child exits, so a build of
-/// a tiny recipe does not lose up to 20 ms per spawned program to a sleep
-/// (three or four programs per build). The wait still returns at least
-/// every `max` so a deadline or a cancel is noticed; without pidfd
-/// support it falls back to short sleeps.
-struct ExitWait {
-    pidfd: Option<std::os::fd::OwnedFd>,
-}
-
-impl ExitWait {
-    fn new(child: &Child) -> ExitWait {
-        use std::os::fd::FromRawFd;
-        // SAFETY: pidfd_open takes a pid and flags and returns a new file
-        // descriptor or -1; it touches no memory of ours.
-        let fd = unsafe { libc::syscall(libc::SYS_pidfd_open, child.id() as libc::pid_t, 0) };
-        let pidfd = (fd >= 0).then(|| {
-            // SAFETY: the syscall just returned this descriptor to us, and
-            // nothing else owns it.
-            unsafe { std::os::fd::OwnedFd::from_raw_fd(fd as i32) }
-        });
-        ExitWait { pidfd }
-    }
-
-    fn wait(&self, max: Duration) {
-        use std::os::fd::AsRawFd;
-        match &self.pidfd {
-            Some(fd) => {
-                let mut p = libc::pollfd {
-                    fd: fd.as_raw_fd(),
-                    events: libc::POLLIN,
-                    revents: 0,
-                };
-                // SAFETY: one valid pollfd, for the duration of the call.
-                unsafe {
-                    libc::poll(&mut p, 1, max.as_millis() as i32);
-                }
-            }
-            None => thread::sleep(Duration::from_millis(5)),
-        }
-    }
-}
-
 /// Finds a program the way the shell would: a path is used as is, a bare
 /// name is looked up on PATH.
 pub fn find_program(name: &str) -> Option<PathBuf> {
-    if name.contains('/') {
-        let p = PathBuf::from(name);
-        return is_executable(&p).then_some(p);
-    }
-    let path = std::env::var_os("PATH")?;
-    std::env::split_paths(&path)
-        .map(|d| d.join(name))
-        .find(|p| is_executable(p))
-}
-
-fn is_executable(p: &Path) -> bool {
-    use std::os::unix::fs::PermissionsExt;
-    std::fs::metadata(p)
-        .map(|m| m.is_file() && m.permissions().mode() & 0o111 != 0)
-        .unwrap_or(false)
+    peipkg_os::which::which(name)
 }
 
 #[cfg(test)]

@@ -268,10 +268,7 @@ fn a_sighup_during_start_up_is_not_fatal() {
         assert!(std::time::Instant::now() < deadline);
         std::thread::sleep(std::time::Duration::from_millis(20));
     }
-    // SAFETY: signalling a child this test started.
-    unsafe {
-        libc::kill(child.id() as i32, libc::SIGHUP);
-    }
+    peipkg_os::process::kill(child.id() as i32, libc::SIGHUP).unwrap();
     let status = child.wait().unwrap();
     let text = std::fs::read_to_string(&log).unwrap();
     assert_eq!(status.code(), Some(0), "{text}");

@@ -17,6 +17,8 @@
 //! Every problem found is reported at once, each with its line, in line
 //! order.
 
+#![forbid(unsafe_code)]
+
 mod decode;
 pub mod glob;
 pub mod model;

@@ -59,24 +59,16 @@ fn measure(args: &[&str]) -> Measured {
         .stderr(std::process::Stdio::inherit())
         .spawn()
         .expect("spawn peipkg-repo");
-    let pid = child.id() as libc::pid_t;
-    let mut status = 0;
-    // SAFETY: an all-zero rusage is a valid value for wait4 to fill.
-    let mut ru: libc::rusage = unsafe { std::mem::zeroed() };
-    // SAFETY: pid is our child; the pointers are valid for the call.
-    let rc = unsafe { libc::wait4(pid, &mut status, 0, &mut ru) };
+    let (status, ru) = peipkg_os::usage::wait_with_usage(child).expect("wait4");
     let secs = start.elapsed().as_secs_f64();
-    assert_eq!(rc, pid, "wait4");
-    let ok = libc::WIFEXITED(status) && libc::WEXITSTATUS(status) == 0;
+    let ok = status.success();
     if !ok {
         eprintln!("peipkg-repo {args:?} failed (its error is above)");
     }
-    drop(child);
-    let tv = |t: libc::timeval| t.tv_sec as f64 + t.tv_usec as f64 / 1e6;
     Measured {
         secs,
-        cpu: tv(ru.ru_utime) + tv(ru.ru_stime),
-        max_rss_mib: ru.ru_maxrss as f64 / 1024.0,
+        cpu: (ru.user + ru.system).as_secs_f64(),
+        max_rss_mib: ru.max_rss_kib as f64 / 1024.0,
         ok,
     }
 }

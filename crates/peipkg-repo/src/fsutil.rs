@@ -39,17 +39,9 @@ pub fn fsync_dir(path: &Path) -> Result<()> {
 /// Flush every written file of the file system holding `path` to disk
 /// (`syncfs`): one call instead of an fsync per file for bulk writes.
 pub fn syncfs(path: &Path) -> Result<()> {
-    use std::os::unix::io::AsRawFd;
     let f = File::open(path).ctx("open", path)?;
-    // SAFETY: syncfs on a descriptor we own; no memory involved.
-    if unsafe { libc::syncfs(f.as_raw_fd()) } != 0 {
-        return Err(crate::error::RepoError::io(
-            "sync file system of",
-            path,
-            io::Error::last_os_error(),
-        ));
-    }
-    Ok(())
+    peipkg_os::sync::syncfs(&f)
+        .map_err(|e| crate::error::RepoError::io("sync file system of", path, e))
 }
 
 /// Create `dir` and any missing parents below `root` (which must exist),
@@ -79,11 +71,11 @@ pub fn create_dirs(root: &Path, dir: &Path) -> Result<Vec<PathBuf>> {
     Ok(missing)
 }
 
-pub use peipkg_fs::exchange;
+pub use peipkg_os::exchange;
 
 /// Remove a file or a whole directory tree; a missing path is not an error.
 pub fn remove_all(path: &Path) -> Result<()> {
-    peipkg_fs::remove_all(path).map_err(|e| crate::error::RepoError::io("remove", path, e))
+    peipkg_os::remove_all(path).map_err(|e| crate::error::RepoError::io("remove", path, e))
 }
 
 /// Hard-link `src` to `dst`, or copy (and fsync) when linking is not

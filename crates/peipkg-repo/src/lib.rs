@@ -38,6 +38,7 @@
 //!   works under a path prefix, and is rendered from publish records
 //!   (`packages/<name>/<label>.json`, `packages/signers.tsv`) instead of the
 //!   reference's per-directory `manifest.json`/`files.json` sidecars.
+#![forbid(unsafe_code)]
 
 pub mod cli;
 pub mod commit;

@@ -40,7 +40,7 @@ impl StateLock {
         loop {
             let file = File::open(dir).ctx("open state directory", dir)?;
             let exclusive = mode == LockMode::Exclusive;
-            let locked = peipkg_fs::flock_until(&file, exclusive, deadline)
+            let locked = peipkg_os::flock_until(&file, exclusive, deadline)
                 .map_err(|err| RepoError::io("lock", dir, err))?;
             if !locked {
                 return Err(RepoError::Locked(format!(
@@ -78,7 +78,7 @@ impl StateLock {
 pub fn try_exclusive(dir: &Path) -> Result<Option<File>> {
     let file = File::open(dir).ctx("open", dir)?;
     // Any failure to lock counts as "held": the directory is left alone.
-    let locked = peipkg_fs::flock_until(&file, true, Instant::now()).unwrap_or(false);
+    let locked = peipkg_os::flock_until(&file, true, Instant::now()).unwrap_or(false);
     Ok(locked.then_some(file))
 }
 

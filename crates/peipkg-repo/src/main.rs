@@ -1,4 +1,5 @@
 //! The `peipkg-repo` binary: everything lives in the library.
+#![forbid(unsafe_code)]
 fn main() {
     std::process::exit(peipkg_repo::cli::run(std::env::args_os()));
 }

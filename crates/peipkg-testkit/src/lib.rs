@@ -6,6 +6,7 @@
 //! Tests (and the benchmarks) only; nothing here is shipped. Helpers panic
 //! with a message instead of returning errors, because a test that cannot
 //! set itself up should fail loudly.
+#![forbid(unsafe_code)]
 
 pub mod chromium;
 pub mod packages;

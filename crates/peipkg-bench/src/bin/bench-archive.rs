@@ -4,6 +4,7 @@
 //! [--files N] [--levels 1,3,9] [--workdir DIR]` generates the synthetic
 //! tree once, then for each zstd level writes a signed package and verifies
 //! it, each in its own child process, and prints a Markdown table.
+#![forbid(unsafe_code)]
 
 use anyhow::{bail, Result};
 use peipkg_bench::cli;

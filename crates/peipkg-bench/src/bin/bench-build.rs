@@ -29,6 +29,7 @@
 //!
 //! Hidden `worker ...` subcommands are the measured children; the
 //! reproducibility test drives `worker tree` and `worker pack` too.
+#![forbid(unsafe_code)]
 
 use anyhow::{bail, ensure, Context, Result};
 use peipkg_bench::cli;

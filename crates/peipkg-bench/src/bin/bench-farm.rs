@@ -24,6 +24,7 @@
 //! The recipes: `p<i>` packages one 6-byte file; every upstream is a copy
 //! of one template repository (copying is much faster than 5,000 `git
 //! init`s and gives the manager the same work).
+#![forbid(unsafe_code)]
 
 use anyhow::{ensure, Result};
 use peipkg_bench::cli;
@@ -277,10 +278,8 @@ fn poll_only(farm: &Farm, n: usize) -> Result<()> {
         );
         Ok(())
     })();
-    // SAFETY: signalling our own child.
-    unsafe {
-        libc::kill(pid as libc::pid_t, libc::SIGTERM);
-    }
+    // Our own child, not yet reaped.
+    let _ = peipkg_os::process::kill(pid as i32, libc::SIGTERM);
     let _ = child.wait();
     result
 }

@@ -3,6 +3,7 @@
 //! few levels, all single-threaded on the synthetic data mix.
 //!
 //! `cargo run --release -p peipkg-bench --bin bench-primitives`
+#![forbid(unsafe_code)]
 
 use peipkg_bench::synthetic::Rng;
 use sha2::{Digest, Sha256};

@@ -14,6 +14,7 @@
 //! copies the source into `DESTDIR`, as bench-build's does. Both modes
 //! must produce the same bytes (checked). Medians of wall and CPU seconds
 //! (CPU includes the build script and bubblewrap, which are waited for).
+#![forbid(unsafe_code)]
 
 use anyhow::{bail, ensure, Context, Result};
 use peipkg_bench::cli;

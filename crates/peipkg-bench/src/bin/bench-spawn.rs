@@ -12,24 +12,22 @@
 //! target/release/bench-spawn [--sizes 10,30,60,200] [--spawns 300]
 //! ```
 //! For each heap size (MiB, touched in 4 KiB allocations) and each mode, it
-//! runs `/bin/true` `--spawns` times (own process group, stdio to
-//! /dev/null, a working directory: as the manager does) and prints wall
+//! runs `/bin/true` `--spawns` times through the supervisor every child of
+//! the manager and the build goes through (`peipkg_os::process::Group`: own
+//! process group, stdio to /dev/null, a working directory) and prints wall
 //! time and the parent's own system and user CPU per spawn.
+#![forbid(unsafe_code)]
 
 use anyhow::{Context, Result};
 use peipkg_bench::cli;
 use peipkg_cli::FlagSet;
-use std::os::unix::process::CommandExt;
+use peipkg_os::process::{ChildSetup, Group, StopWith};
 use std::process::{Command, Stdio};
-use std::time::Instant;
+use std::time::{Duration, Instant};
 
 fn cpu() -> (f64, f64) {
-    // SAFETY: rusage is plain data; all-zero is a valid value.
-    let mut ru: libc::rusage = unsafe { std::mem::zeroed() };
-    // SAFETY: one valid rusage for the duration of the call.
-    unsafe { libc::getrusage(libc::RUSAGE_SELF, &mut ru) };
-    let tv = |t: libc::timeval| t.tv_sec as f64 + t.tv_usec as f64 / 1e6;
-    (tv(ru.ru_utime), tv(ru.ru_stime))
+    let u = peipkg_os::usage::own_usage();
+    (u.user.as_secs_f64(), u.system.as_secs_f64())
 }
 
 fn main() -> Result<()> {
@@ -56,19 +54,16 @@ fn main() -> Result<()> {
                 c.stdin(Stdio::null())
                     .stdout(Stdio::null())
                     .stderr(Stdio::null())
-                    .process_group(0)
                     .current_dir("/");
-                if hook {
-                    // SAFETY: prctl is async-signal-safe and allocates nothing.
-                    unsafe {
-                        c.pre_exec(|| {
-                            libc::prctl(libc::PR_SET_PDEATHSIG, libc::SIGTERM);
-                            Ok(())
-                        });
-                    }
-                }
-                let status = c.status().context("spawn /bin/true")?;
-                anyhow::ensure!(status.success(), "/bin/true: {status}");
+                let setup = ChildSetup {
+                    parent_death_signal: hook.then_some(libc::SIGTERM),
+                    ..ChildSetup::default()
+                };
+                let mut child = Group::spawn(&mut c, setup).context("spawn /bin/true")?;
+                let ended = child
+                    .supervise(Duration::from_millis(100), StopWith::Kill, || None::<()>)
+                    .context("wait for /bin/true")?;
+                anyhow::ensure!(ended.status.success(), "/bin/true: {}", ended.status);
             }
             let (u1, s1) = cpu();
             let per = |x: f64| x * 1e3 / spawns as f64;

@@ -24,6 +24,7 @@
 //! get a delay that varies with the trial (0 to 60 ms), so the kill lands at
 //! different moments inside the child's work. The short version of this
 //! matrix runs in CI (crates/peipkg-manager/tests/crash_matrix.rs).
+#![forbid(unsafe_code)]
 
 use anyhow::{ensure, Result};
 use peipkg_bench::cli;

@@ -5,6 +5,7 @@
 //!
 //! Exit codes: 0 the build staged; 1 it failed (the reason is in
 //! DIR/result.json and DIR/node.log); 2 a command line not understood.
+#![forbid(unsafe_code)]
 
 use peipkg_cli::{CliError, FlagSet, Program, EXIT_FAILURE, EXIT_OK};
 

@@ -94,7 +94,7 @@ impl SlurmExecutor {
         for dest in [shared.join(RECIPE_DIR), private.clone()] {
             std::fs::create_dir_all(&dest)
                 .map_err(|e| other(format!("create {}: {e}", dest.display())))?;
-            peipkg_fs::copy_tree_nofollow(recipe_dir, &dest)
+            peipkg_os::copy_tree_nofollow(recipe_dir, &dest)
                 .map_err(|e| other(format!("copy recipe {}: {e}", recipe_dir.display())))?;
         }
         let desc = JobDescription {

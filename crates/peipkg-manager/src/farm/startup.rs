@@ -38,7 +38,7 @@ impl StateLock {
             .write(true)
             .open(&path)
             .with_context(|| format!("open lock file {}", path.display()))?;
-        if !peipkg_fs::flock_until(&file, true, std::time::Instant::now()).unwrap_or(false) {
+        if !peipkg_os::flock_until(&file, true, std::time::Instant::now()).unwrap_or(false) {
             bail!(
                 "another peipkg-manager is already using state_dir {} (lock {} is held)",
                 state_dir.display(),
@@ -56,7 +56,7 @@ impl StateLock {
     pub fn holder(state_dir: &Path) -> Option<i32> {
         let path = state_dir.join("manager.lock");
         let file = File::open(&path).ok()?;
-        let free = peipkg_fs::flock_until(&file, false, std::time::Instant::now()).unwrap_or(false);
+        let free = peipkg_os::flock_until(&file, false, std::time::Instant::now()).unwrap_or(false);
         if free {
             return None;
         }

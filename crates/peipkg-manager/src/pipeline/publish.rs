@@ -97,7 +97,7 @@ fn wait_for_writer(dir: &Path, wait: Duration) -> Result<Option<std::fs::File>, 
         Err(e) => return Err(io("open", dir)(e)),
     };
     let deadline = std::time::Instant::now() + wait;
-    if peipkg_fs::flock_until(&file, true, deadline).map_err(io("lock", dir))? {
+    if peipkg_os::flock_until(&file, true, deadline).map_err(io("lock", dir))? {
         return Ok(Some(file));
     }
     Err(PublishError::State {
@@ -341,7 +341,7 @@ mod tests {
         let layout = Layout::new(t.path());
         std::fs::create_dir_all(layout.next.join("index")).unwrap();
         let dir = std::fs::File::open(&layout.next).unwrap();
-        assert!(peipkg_fs::flock_until(&dir, true, std::time::Instant::now()).unwrap());
+        assert!(peipkg_os::flock_until(&dir, true, std::time::Instant::now()).unwrap());
         let next = layout.next.clone();
         let writer = std::thread::spawn(move || {
             for i in 0..10 {
@@ -363,7 +363,7 @@ mod tests {
         let next = t.path().join("repo.next");
         std::fs::create_dir_all(&next).unwrap();
         let dir = std::fs::File::open(&next).unwrap();
-        assert!(peipkg_fs::flock_until(&dir, true, std::time::Instant::now()).unwrap());
+        assert!(peipkg_os::flock_until(&dir, true, std::time::Instant::now()).unwrap());
         // A second open file description conflicts with the first.
         let err = wait_for_writer(&next, Duration::from_millis(150))
             .unwrap_err()

@@ -7,7 +7,7 @@ use std::fs;
 use std::io;
 use std::path::Path;
 
-pub use peipkg_fs::remove_all;
+pub use peipkg_os::remove_all;
 
 /// Removes every `.git` entry (directory or gitlink file) below `root`, at
 /// any depth, without descending into what it removes or following
@@ -78,7 +78,7 @@ pub fn link_tree(src: &Path, dst: &Path) -> io::Result<()> {
 /// new one. Falls back to two renames where the filesystem cannot
 /// exchange; the window between them is then recovered at start.
 pub fn exchange(a: &Path, b: &Path) -> io::Result<()> {
-    match peipkg_fs::exchange(a, b) {
+    match peipkg_os::exchange(a, b) {
         Err(e) if e.kind() == io::ErrorKind::Unsupported => {
             let tmp = a.with_extension("swap");
             remove_all(&tmp)?;

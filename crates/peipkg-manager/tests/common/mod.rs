@@ -483,10 +483,8 @@ impl Daemon {
     }
 
     pub fn signal(&self, sig: i32) {
-        // SAFETY: sending a signal to a child process this test started.
-        unsafe {
-            libc::kill(self.child.id() as i32, sig);
-        }
+        // A child this test started and has not reaped.
+        let _ = peipkg_os::process::kill(self.child.id() as i32, sig);
     }
 
     pub fn get(&self, path: &str) -> (u16, String) {

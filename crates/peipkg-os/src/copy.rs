@@ -69,6 +69,8 @@ fn fstat(fd: &OwnedFd) -> io::Result<libc::stat> {
 fn lstat_at(dir: &OwnedFd, name: &CString) -> io::Result<libc::stat> {
     // SAFETY: as in `fstat`; `name` is NUL-terminated.
     let mut st: libc::stat = unsafe { std::mem::zeroed() };
+    // SAFETY: `dir` is open, `name` is NUL-terminated and `st` is a valid
+    // out pointer, all for the duration of the call.
     let rc = unsafe {
         libc::fstatat(
             dir.as_raw_fd(),
@@ -224,8 +226,7 @@ mod tests {
         fs::create_dir(&dst).unwrap();
         let e = copy_tree_nofollow(&link, &dst).unwrap_err().to_string();
         assert!(e.contains("without following links"), "{e}");
-        let fifo = CString::new(real.join("p").as_os_str().as_bytes()).unwrap();
-        assert_eq!(unsafe { libc::mkfifo(fifo.as_ptr(), 0o644) }, 0);
+        crate::files::mkfifo(&real.join("p"), 0o644).unwrap();
         let e = copy_tree_nofollow(&real, &dst).unwrap_err().to_string();
         assert!(e.contains("cannot carry it"), "{e}");
     }
