@@ -118,6 +118,9 @@ fn run_default(m: &Matches) -> Result<i32, CliError> {
 
 /// Loads the config and runs the daemon or one sweep.
 pub fn run(config: &std::path::Path, once: bool, log: Logger, level_from_flag: bool) -> i32 {
+    // Before any thread: the farm's memory should follow what it holds,
+    // not the largest page it ever served (see peipkg_os::memory).
+    peipkg_os::memory::return_freed_memory_promptly();
     // First of all: a signal that arrives while the config loads or the
     // repository is initialised must not kill the process (the reference
     // died of an early SIGHUP). Signals are queued until the farm runs.

@@ -22,11 +22,13 @@
 //!   link.
 //! - [`which`], finding a program on `PATH`.
 //! - [`usage`], resource use of a child (`wait4`) or of this process.
+//! - [`memory`], how the C allocator returns freed memory.
 
 pub mod copy;
 pub mod files;
 pub mod limits;
 pub mod lock;
+pub mod memory;
 pub mod process;
 pub mod rename;
 pub mod signals;

@@ -281,28 +281,38 @@ fn route_get(farm: &Farm, method: &Method, path: &str) -> Reply {
             Ok(()) => text(200, "ready\n"),
             Err(why) => text(503, &format!("not ready: {why}\n")),
         },
-        "/status" if get => match status::status(farm)
-            .map_err(|e| e.to_string())
-            .and_then(|s| serde_json::to_string_pretty(&s).map_err(|e| e.to_string()))
-        {
-            Ok(mut body) => {
-                body.push('\n');
-                typed("application/json; charset=utf-8", body)
-            }
-            Err(e) => text(500, &format!("status: {e}\n")),
-        },
+        "/status" if get => large_page(
+            match status::status(farm)
+                .map_err(|e| e.to_string())
+                .and_then(|s| serde_json::to_string_pretty(&s).map_err(|e| e.to_string()))
+            {
+                Ok(mut body) => {
+                    body.push('\n');
+                    typed("application/json; charset=utf-8", body)
+                }
+                Err(e) => text(500, &format!("status: {e}\n")),
+            },
+        ),
         "/metrics" if get => match metrics::metrics(farm) {
             Ok(body) => typed("text/plain; version=0.0.4; charset=utf-8", body),
             Err(e) => text(500, &format!("metrics: {e}\n")),
         },
-        "/" if get => match dashboard::page(farm) {
+        "/" if get => large_page(match dashboard::page(farm) {
             Ok(body) => typed("text/html; charset=utf-8", body),
             Err(e) => text(500, &format!("dashboard: {e}\n")),
-        },
+        }),
         p if get && p.starts_with("/builds/") && p.ends_with("/log") => build_log(farm, p),
         p if Forge::from_path(p).is_some() => text(405, "method not allowed\n"),
         _ => text(404, "404 page not found\n"),
     }
+}
+
+/// A page whose rendering allocated in proportion to the farm (megabytes at
+/// thousands of recipes): what it freed goes back to the system now, so
+/// the daemon's size does not keep the high-water mark of every page.
+fn large_page(reply: Reply) -> Reply {
+    peipkg_os::memory::release_free_memory();
+    reply
 }
 
 /// Readiness, for load balancers and orchestrators: the repository exists
