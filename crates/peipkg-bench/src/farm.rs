@@ -191,34 +191,19 @@ poll_interval = "1h"
         .map(|p| format!("[http]\naddr = \"127.0.0.1:{p}\"\n"))
         .unwrap_or_default();
     let config = root.join("config.toml");
+    let paths = peipkg_testkit::farm_config::FarmPaths {
+        id: "bench-farm",
+        repo_name: "bench",
+        description: None,
+        recipes: &recipes,
+        state: &root.join("state"),
+        key: &key,
+        peipkg_build: &spec.bin_dir.join("peipkg-build"),
+        peipkg_repo: &spec.bin_dir.join("peipkg-repo"),
+    };
     fs::write(
         &config,
-        format!(
-            r#"[manager]
-id = "bench-farm"
-recipes_dir = "{recipes}"
-state_dir = "{state}"
-
-[repo]
-name = "bench"
-
-[signing]
-key_file = "{key}"
-
-[poll]
-default_interval = "1h"
-
-[build]
-peipkg_build = "{build}"
-peipkg_repo = "{repo}"
-{workers}
-{http}"#,
-            recipes = recipes.display(),
-            state = root.join("state").display(),
-            key = key.display(),
-            build = spec.bin_dir.join("peipkg-build").display(),
-            repo = spec.bin_dir.join("peipkg-repo").display(),
-        ),
+        peipkg_testkit::farm_config::farm_config(&paths, &format!("{workers}{http}")),
     )?;
     Ok(Farm {
         root: root.to_path_buf(),

@@ -17,6 +17,37 @@ pub enum KeygenError {
     },
 }
 
+/// The flags of `PROGRAM keygen`; `with_public` adds `--pub` (peipkg-repo
+/// has it, peipkg-build, like the reference, does not).
+pub fn flags(program: &str, with_public: bool) -> crate::FlagSet {
+    let usage = if with_public {
+        "--out PATH [--pub PATH]"
+    } else {
+        "--out PATH"
+    };
+    let mut f = crate::FlagSet::new(&format!("{program} keygen"), usage);
+    f.about(
+        "Create an Ed25519 signing key as PEM PKCS#8 with mode 0600 (an existing file is never\n\
+         overwritten) and print its public-key fingerprint, grouped for reading aloud and raw.",
+    );
+    f.flag(
+        "out",
+        crate::FlagKind::String,
+        "where to write the private key",
+    )
+    .required()
+    .value_name("PATH");
+    if with_public {
+        f.flag(
+            "pub",
+            crate::FlagKind::String,
+            "also write the public key (PEM SubjectPublicKeyInfo) here",
+        )
+        .value_name("PATH");
+    }
+    f
+}
+
 /// Write a new private key to `out` (PEM PKCS#8, mode 0600, never over an
 /// existing file) and, if asked, its public key (PEM SPKI) to `public_out`.
 /// Returns the report to print: the path and the fingerprint, grouped for

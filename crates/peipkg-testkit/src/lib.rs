@@ -9,6 +9,7 @@
 #![forbid(unsafe_code)]
 
 pub mod chromium;
+pub mod farm_config;
 pub mod packages;
 pub mod procs;
 pub mod slurm;

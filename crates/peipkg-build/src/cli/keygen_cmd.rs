@@ -3,18 +3,10 @@
 use std::path::PathBuf;
 
 use anyhow::Context;
-use peipkg_cli::{FlagKind, FlagSet, Matches, EXIT_OK};
+use peipkg_cli::{FlagSet, Matches, EXIT_OK};
 
 pub fn flags() -> FlagSet {
-    let mut f = FlagSet::new("peipkg-build keygen", "--out PATH");
-    f.about(
-        "Create an Ed25519 signing key as PEM PKCS#8 with mode 0600 (an existing file is never\n\
-         overwritten) and print its public-key fingerprint, grouped for reading aloud and raw.",
-    );
-    f.flag("out", FlagKind::String, "where to write the private key")
-        .required()
-        .value_name("PATH");
-    f
+    peipkg_cli::keygen::flags("peipkg-build", false)
 }
 
 pub fn run(m: &Matches) -> anyhow::Result<i32> {

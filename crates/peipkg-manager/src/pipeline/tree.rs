@@ -31,31 +31,19 @@ pub fn strip_git(root: &Path) -> io::Result<()> {
 /// other file is copied, because publishing rewrites indexes, signatures
 /// and sidecars in place.
 pub fn clone_for_publish(src: &Path, dst: &Path) -> io::Result<()> {
-    fs::create_dir_all(dst)?;
-    for entry in fs::read_dir(src)? {
-        let entry = entry?;
-        let kind = entry.file_type()?;
-        let from = entry.path();
-        let to = dst.join(entry.file_name());
-        if kind.is_dir() {
-            clone_for_publish(&from, &to)?;
-        } else if kind.is_symlink() {
-            let target = fs::read_link(&from)?;
-            std::os::unix::fs::symlink(target, &to)?;
-        } else if from.extension().is_some_and(|e| e == "peipkg") {
-            if fs::hard_link(&from, &to).is_err() {
-                fs::copy(&from, &to)?;
-            }
-        } else {
-            fs::copy(&from, &to)?;
-        }
-    }
-    Ok(())
+    replicate(src, dst, &|f| f.extension().is_some_and(|e| e == "peipkg"))
 }
 
 /// Hard-links a whole tree (used for upload snapshots of a live state,
 /// whose files are never modified in place).
 pub fn link_tree(src: &Path, dst: &Path) -> io::Result<()> {
+    replicate(src, dst, &|_| true)
+}
+
+/// Recreates `src` at `dst`: directories and symlinks as such, a file
+/// hard-linked when `link` says so (copied where the link is refused, as
+/// across file systems), otherwise copied.
+fn replicate(src: &Path, dst: &Path, link: &dyn Fn(&Path) -> bool) -> io::Result<()> {
     fs::create_dir_all(dst)?;
     for entry in fs::read_dir(src)? {
         let entry = entry?;
@@ -63,10 +51,10 @@ pub fn link_tree(src: &Path, dst: &Path) -> io::Result<()> {
         let from = entry.path();
         let to = dst.join(entry.file_name());
         if kind.is_dir() {
-            link_tree(&from, &to)?;
+            replicate(&from, &to, link)?;
         } else if kind.is_symlink() {
             std::os::unix::fs::symlink(fs::read_link(&from)?, &to)?;
-        } else if fs::hard_link(&from, &to).is_err() {
+        } else if !link(&from) || fs::hard_link(&from, &to).is_err() {
             fs::copy(&from, &to)?;
         }
     }

@@ -156,32 +156,18 @@ impl FarmDir {
     /// The config file text; `extra` is appended right after the
     /// `[build]` table (so it may add `[build]` keys, then other tables).
     pub fn config_text(&self, extra: &str) -> String {
-        format!(
-            r#"[manager]
-id = "test-farm"
-recipes_dir = "{recipes}"
-state_dir = "{state}"
-
-[repo]
-name = "test-repo"
-description = "end-to-end test repository"
-
-[signing]
-key_file = "{key}"
-
-[poll]
-default_interval = "1h"
-
-[build]
-peipkg_build = "{build}"
-peipkg_repo = "{repo}"
-{extra}
-"#,
-            recipes = self.recipes.display(),
-            state = self.state.display(),
-            key = self.key.display(),
-            build = sibling("peipkg-build").display(),
-            repo = sibling("peipkg-repo").display(),
+        peipkg_testkit::farm_config::farm_config(
+            &peipkg_testkit::farm_config::FarmPaths {
+                id: "test-farm",
+                repo_name: "test-repo",
+                description: Some("end-to-end test repository"),
+                recipes: &self.recipes,
+                state: &self.state,
+                key: &self.key,
+                peipkg_build: &sibling("peipkg-build"),
+                peipkg_repo: &sibling("peipkg-repo"),
+            },
+            extra,
         )
     }
 

@@ -39,12 +39,7 @@ pub fn recover_flags() -> FlagSet {
     f.flag("repo", FlagKind::String, "state directory")
         .required()
         .value_name("DIR");
-    f.flag(
-        "wait",
-        FlagKind::Duration,
-        "wait this long for another writer's lock",
-    )
-    .default("0s");
+    super::wait_flag(&mut f, "wait this long for another writer's lock");
     f
 }
 

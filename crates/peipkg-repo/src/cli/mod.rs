@@ -112,6 +112,12 @@ fn timestamp_or_now(m: &Matches, flag: &str) -> Result<Timestamp, CliError> {
     }
 }
 
+/// `--wait D` (default 0s): how long to wait for the state's lock.
+fn wait_flag(f: &mut peipkg_cli::FlagSet, what: &str) {
+    f.flag("wait", peipkg_cli::FlagKind::Duration, what)
+        .default("0s");
+}
+
 fn wait(m: &Matches) -> Duration {
     m.duration("wait").unwrap_or(Duration::ZERO)
 }

@@ -50,12 +50,7 @@ pub fn flags() -> FlagSet {
         FlagKind::Bool,
         "list what would go and change nothing",
     );
-    f.flag(
-        "wait",
-        FlagKind::Duration,
-        "wait this long for another writer's lock",
-    )
-    .default("0s");
+    super::wait_flag(&mut f, "wait this long for another writer's lock");
     f
 }
 

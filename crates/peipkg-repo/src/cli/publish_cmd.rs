@@ -69,12 +69,10 @@ pub fn flags() -> FlagSet {
         FlagKind::Bool,
         "accept unsigned packages, with a warning",
     );
-    f.flag(
-        "wait",
-        FlagKind::Duration,
+    super::wait_flag(
+        &mut f,
         "wait this long for another publish's lock instead of failing",
-    )
-    .default("0s");
+    );
     f
 }
 

@@ -53,12 +53,7 @@ pub fn flags() -> FlagSet {
         "the rotation time valid_until counts from (default now)",
     )
     .value_name("T");
-    f.flag(
-        "wait",
-        FlagKind::Duration,
-        "wait this long for another writer's lock",
-    )
-    .default("0s");
+    super::wait_flag(&mut f, "wait this long for another writer's lock");
     f
 }
 

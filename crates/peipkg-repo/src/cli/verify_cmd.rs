@@ -53,12 +53,10 @@ pub fn flags() -> FlagSet {
         "worker threads for the hash stage (0 = one per core)",
     )
     .default("0");
-    f.flag(
-        "wait",
-        FlagKind::Duration,
+    super::wait_flag(
+        &mut f,
         "wait this long for a running publish instead of failing",
-    )
-    .default("0s");
+    );
     f
 }
 
