@@ -13,8 +13,7 @@ use std::sync::Arc;
 use peipkg_cli::{FlagKind, FlagSet, EXIT_FAILURE, EXIT_OK, EXIT_USAGE};
 
 use crate::config::{Config, DEFAULT_CONFIG_PATH};
-use crate::farm::startup::FarmOptions;
-use crate::farm::Farm;
+use crate::farm::{Farm, FarmOptions};
 use crate::log::{s, Level, Logger};
 use crate::redact::redact;
 
@@ -212,17 +211,18 @@ fn run_once_with_signals(
     // SIGTERM during a sweep: finish what runs, start nothing new.
     let handle = Some(sigs.handle());
     {
-        let f = Arc::clone(farm);
+        let f = Arc::clone(farm.shutdown());
+        let log = log.clone();
         std::thread::spawn(move || {
             for sig in sigs.forever() {
                 if sig == signal_hook::consts::SIGHUP {
-                    f.log.info("SIGHUP ignored in --once mode", &[]);
+                    log.info("SIGHUP ignored in --once mode", &[]);
                 } else if sig == signal_hook::consts::SIGUSR1 {
                     // An operator command; the sweep reads requests at start.
                 } else if f.is_stopping() {
-                    f.cancel.cancel();
+                    f.cancel_now();
                 } else {
-                    f.log.info("stop requested; finishing running builds", &[]);
+                    log.info("stop requested; finishing running builds", &[]);
                     f.stop();
                 }
             }

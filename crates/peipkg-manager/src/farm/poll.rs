@@ -1,10 +1,19 @@
 //! One poll of one recipe: list the upstream's tags, judge them, and queue
 //! each new version that is not published, queued or backing off.
+//!
+//! The scheduler (daemon) and the sweep (`--once`) both poll through a
+//! [`Poller`]; it holds only what a poll reads and where it queues.
+
+use std::sync::Arc;
 
 use anyhow::Result;
 
-use super::Farm;
-use crate::log::{n, s};
+use super::queue::Queue;
+use super::repo::LiveRepo;
+use super::report::Report;
+use super::settings::Settings;
+use super::wake::Wakes;
+use crate::log::{n, s, Logger};
 use crate::pipeline::archive::Archive;
 use crate::roster::Recipe;
 use crate::store::{self, NewBuild};
@@ -13,25 +22,36 @@ use crate::watch::ls_remote::{ls_remote, RemoteTag};
 
 /// What a poll found, for logs, `explain` and tests.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
-pub struct PollSummary {
-    pub tags_seen: usize,
-    pub candidates: usize,
-    pub below_min: usize,
-    pub invalid: usize,
-    pub queued: usize,
+pub(crate) struct PollSummary {
+    pub(crate) tags_seen: usize,
+    pub(crate) candidates: usize,
+    pub(crate) below_min: usize,
+    pub(crate) invalid: usize,
+    pub(crate) queued: usize,
 }
 
 /// Why a candidate was or was not queued.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub enum Decision {
+pub(crate) enum Decision {
     Queued(i64),
     Published,
     AlreadyQueued,
     Backoff { until: i64 },
 }
 
-impl Farm {
-    pub fn poll_recipe(&self, recipe: &Recipe, source: &str) -> Result<PollSummary, String> {
+/// Polls recipes and queues what they find.
+#[derive(Clone)]
+pub(crate) struct Poller {
+    pub(super) log: Logger,
+    pub(super) settings: Arc<Settings>,
+    pub(super) queue: Arc<Queue>,
+    pub(super) repo: Arc<LiveRepo>,
+    pub(super) report: Arc<Report>,
+    pub(super) wakes: Arc<Wakes>,
+}
+
+impl Poller {
+    pub(crate) fn poll_recipe(&self, recipe: &Recipe, source: &str) -> Result<PollSummary, String> {
         let Some(up) = &recipe.upstream else {
             return Ok(PollSummary::default());
         };
@@ -39,7 +59,7 @@ impl Farm {
             "polling upstream",
             &[("recipe", s(&recipe.id)), ("git", s(&up.git))],
         );
-        let tags = match ls_remote(&self.cfg().git, &up.git) {
+        let tags = match ls_remote(&self.settings.cfg().git, &up.git) {
             Ok(t) => t,
             Err(e) => {
                 let err = e.to_string();
@@ -47,14 +67,20 @@ impl Farm {
                     "ls-remote failed",
                     &[("recipe", s(&recipe.id)), ("err", s(&err))],
                 );
-                let _ = self
-                    .store()
-                    .record_poll(&recipe.id, false, Some(&err), 0, 0, store::now());
-                self.note(|r| r.poll_failures.push((recipe.id.clone(), err.clone())));
+                let _ = self.queue.store().record_poll(
+                    &recipe.id,
+                    false,
+                    Some(&err),
+                    0,
+                    0,
+                    store::now(),
+                );
+                self.report
+                    .note(|r| r.poll_failures.push((recipe.id.clone(), err.clone())));
                 return Err(err);
             }
         };
-        let archive = match Archive::load_cached(&self.layout.repo) {
+        let archive = match Archive::load_cached(&self.repo.layout().repo) {
             Ok(a) => a,
             Err(e) => {
                 self.log.warn(
@@ -97,7 +123,7 @@ impl Farm {
                 }
             }
         }
-        let _ = self.store().record_poll(
+        let _ = self.queue.store().record_poll(
             &recipe.id,
             true,
             None,
@@ -117,13 +143,13 @@ impl Farm {
         );
         crate::failpoint::hit("polled");
         if sum.queued > 0 {
-            self.wake_workers.notify();
+            self.wakes.workers.notify();
         }
         Ok(sum)
     }
 
     /// Decides about one candidate version.
-    pub fn consider(
+    pub(crate) fn consider(
         &self,
         recipe: &Recipe,
         tag: &RemoteTag,
@@ -144,7 +170,7 @@ impl Farm {
                     ],
                 );
             }
-            let st = self.store();
+            let st = self.queue.store();
             if let Some(old) = st.published_commit(&recipe.id, &tag.name)? {
                 if old != tag.commit
                     && st.record_moved_tag(
@@ -178,7 +204,7 @@ impl Farm {
             );
             return Ok(Decision::Published);
         }
-        let mut st = self.store();
+        let mut st = self.queue.store();
         if st.active_build(&recipe.id, version)?.is_some() {
             self.log.debug(
                 "trigger skipped (already queued)",
@@ -201,7 +227,7 @@ impl Farm {
                 ],
             );
             drop(st);
-            self.note(|r| {
+            self.report.note(|r| {
                 r.in_backoff.push((
                     f.key(),
                     format!(

@@ -1,6 +1,37 @@
 //! What happened during one `--once` sweep, for its summary and exit code.
+//!
+//! Only a sweep keeps a report: a daemon running for months must not grow
+//! a list per poll, so [`Report::note`] does nothing until
+//! [`Report::collect`] turns it on.
 
 use std::fmt::Write;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::{Mutex, MutexGuard};
+
+/// The report's shared holder; the steps note into it.
+#[derive(Default)]
+pub(crate) struct Report {
+    run: Mutex<RunReport>,
+    collect: AtomicBool,
+}
+
+impl Report {
+    /// Starts keeping the report (a `--once` sweep).
+    pub(crate) fn collect(&self) {
+        self.collect.store(true, Ordering::SeqCst);
+    }
+
+    pub(crate) fn lock(&self) -> MutexGuard<'_, RunReport> {
+        self.run.lock().unwrap_or_else(|p| p.into_inner())
+    }
+
+    /// Records into the sweep report, if one is kept.
+    pub(super) fn note(&self, f: impl FnOnce(&mut RunReport)) {
+        if self.collect.load(Ordering::SeqCst) {
+            f(&mut self.lock());
+        }
+    }
+}
 
 #[derive(Debug, Clone, Default)]
 pub struct RunReport {

@@ -1,4 +1,5 @@
-//! Building a [`Farm`]: the checks that must pass before any work starts.
+//! Opening a [`Farm`]: the checks that must pass before any work starts,
+//! and the recovery of what a previous process left.
 //!
 //! The reference checked only that its two helper programs were on PATH;
 //! a missing git, rclone, an unreadable signing key or a bad webhook secret
@@ -9,17 +10,23 @@ use std::collections::BTreeMap;
 use std::fs::File;
 use std::os::unix::fs::PermissionsExt;
 use std::path::{Path, PathBuf};
-use std::sync::atomic::AtomicBool;
-use std::sync::{Arc, Mutex, RwLock};
+use std::sync::Arc;
 
 use anyhow::{anyhow, bail, Context, Result};
 
-use super::{Farm, RunReport};
+use super::activity::Activity;
+use super::dirs::StateDirs;
+use super::queue::Queue;
+use super::repo::LiveRepo;
+use super::settings::Settings;
+use super::shutdown::Shutdown;
+use super::wake::Wakes;
+use super::Farm;
 use crate::config::{Config, UploadBackend};
 use crate::executor::{Executor, LocalExecutor};
 use crate::log::{s, Logger};
 use crate::pipeline::publish::Layout;
-use crate::process::{find_program, Cancel};
+use crate::process::find_program;
 use crate::roster::{load_roster, Roster};
 use crate::store::{Store, DB_FILE};
 
@@ -254,136 +261,77 @@ pub fn local_executor(cfg: &Config, resolved: &Resolved) -> Arc<dyn Executor> {
     })
 }
 
-impl Farm {
-    pub fn new(cfg: Config, log: Logger, opts: FarmOptions) -> Result<Arc<Farm>> {
-        let resolved = resolve(&cfg, &log)?;
+/// Checks everything, recovers what a previous process left, and
+/// assembles the farm's parts.
+pub(super) fn open(cfg: Config, log: Logger, opts: FarmOptions) -> Result<Farm> {
+    let resolved = resolve(&cfg, &log)?;
 
-        let roster = load_roster(&cfg.recipes_dir)?;
-        log.info(
-            "recipe roster loaded",
-            &[
-                ("count", crate::log::n(roster.recipes.len())),
-                ("broken", crate::log::n(roster.broken.len())),
-                ("dir", s(cfg.recipes_dir.display())),
-            ],
+    let roster = load_roster(&cfg.recipes_dir)?;
+    log.info(
+        "recipe roster loaded",
+        &[
+            ("count", crate::log::n(roster.recipes.len())),
+            ("broken", crate::log::n(roster.broken.len())),
+            ("dir", s(cfg.recipes_dir.display())),
+        ],
+    );
+    log_roster(&log, &roster);
+
+    for sub in ["", "logs", "work", "built"] {
+        let d = cfg.state_dir.join(sub);
+        std::fs::create_dir_all(&d).with_context(|| format!("create {}", d.display()))?;
+    }
+    let lock = StateLock::acquire(&cfg.state_dir)?;
+    // Processes a killed manager left (its children's children) stop
+    // before anything they may be writing is cleaned up.
+    let children = cfg.state_dir.join("children");
+    let stopped = crate::process::stop_leftover_groups(&children);
+    if stopped > 0 {
+        log.warn(
+            "stopped processes left by a previous manager",
+            &[("processes", crate::log::n(stopped))],
         );
-        log_roster(&log, &roster);
+    }
+    crate::process::record_groups_in(&children)
+        .with_context(|| format!("create {}", children.display()))?;
+    let store = Store::open(&cfg.state_dir.join(DB_FILE))?;
+    forget_removed(&log, &store, &roster);
+    remove_leaked_outputs(&log, &store, &cfg.state_dir.join("built"))?;
 
-        for sub in ["", "logs", "work", "built"] {
-            let d = cfg.state_dir.join(sub);
-            std::fs::create_dir_all(&d).with_context(|| format!("create {}", d.display()))?;
-        }
-        let lock = StateLock::acquire(&cfg.state_dir)?;
-        // Processes a killed manager left (its children's children) stop
-        // before anything they may be writing is cleaned up.
-        let children = cfg.state_dir.join("children");
-        let stopped = crate::process::stop_leftover_groups(&children);
-        if stopped > 0 {
-            log.warn(
-                "stopped processes left by a previous manager",
-                &[("processes", crate::log::n(stopped))],
-            );
-        }
-        crate::process::record_groups_in(&children)
-            .with_context(|| format!("create {}", children.display()))?;
-        let store = Store::open(&cfg.state_dir.join(DB_FILE))?;
-        forget_removed(&log, &store, &roster);
-        remove_leaked_outputs(&log, &store, &cfg.state_dir.join("built"))?;
+    let layout = Layout::new(&cfg.state_dir);
+    layout.recover()?;
+    // Work directories of a process that died are garbage now.
+    let _ = crate::pipeline::tree::remove_all(&cfg.state_dir.join("work"));
+    std::fs::create_dir_all(cfg.state_dir.join("work"))?;
 
-        let layout = Layout::new(&cfg.state_dir);
-        layout.recover()?;
-        // Work directories of a process that died are garbage now.
-        let _ = crate::pipeline::tree::remove_all(&cfg.state_dir.join("work"));
-        std::fs::create_dir_all(cfg.state_dir.join("work"))?;
-
-        let custom_executor = opts.executor.is_some();
-        let executor: Arc<dyn Executor> = match opts.executor {
-            Some(e) => Arc::from(e),
-            None => local_executor(&cfg, &resolved),
-        };
-        if let (Some(level), false) = (cfg.log_level, opts.level_from_flag) {
-            log.set_level(level);
-        }
-        Ok(Arc::new(Farm {
-            log,
-            level_from_flag: opts.level_from_flag,
-            store: Mutex::new(store),
-            roster: RwLock::new(Arc::new(roster)),
-            executor: RwLock::new(executor),
+    let custom_executor = opts.executor.is_some();
+    let executor: Arc<dyn Executor> = match opts.executor {
+        Some(e) => Arc::from(e),
+        None => local_executor(&cfg, &resolved),
+    };
+    if let (Some(level), false) = (cfg.log_level, opts.level_from_flag) {
+        log.set_level(level);
+    }
+    let wakes = Arc::new(Wakes::default());
+    Ok(Farm {
+        log,
+        dirs: Arc::new(StateDirs::new(cfg.state_dir.clone())),
+        settings: Arc::new(Settings::new(
+            cfg,
+            resolved,
+            roster,
+            executor,
             custom_executor,
-            resolved: RwLock::new(Arc::new(resolved)),
-            layout,
-            pool: Default::default(),
-            repo_lock: Mutex::new(()),
-            wake_workers: Default::default(),
-            wake_publisher: Default::default(),
-            wake_uploader: Default::default(),
-            wake_scheduler: Default::default(),
-            stopping: AtomicBool::new(false),
-            cancel: Cancel::new(),
-            running: Mutex::new(BTreeMap::new()),
-            poll_now: Mutex::new(Default::default()),
-            polling: Mutex::new(Default::default()),
-            started_at: crate::store::now(),
-            report: Mutex::new(RunReport::default()),
-            collect_report: AtomicBool::new(false),
-            publishing: AtomicBool::new(false),
-            uploading: AtomicBool::new(false),
-            next_polls: Mutex::new(BTreeMap::new()),
-            deliveries: Mutex::new(Default::default()),
-            _lock: lock,
-            cfg: RwLock::new(Arc::new(cfg)),
-        }))
-    }
-
-    /// Creates the repository if this is the first run.
-    pub fn ensure_repo(&self) -> Result<()> {
-        let _g = self.repo_lock.lock().unwrap_or_else(|p| p.into_inner());
-        let cfg = self.cfg();
-        crate::pipeline::publish::recover_in_place(&self.repo_tool(), &self.layout)
-            .context("recover the live repository state")?;
-        let created = crate::pipeline::publish::ensure_repo(
-            &self.repo_tool(),
-            &self.layout,
-            &cfg.repo_name,
-            &cfg.repo_description,
-        )
-        .context("initialise repo")?;
-        if created {
-            self.log.info(
-                "repository initialised",
-                &[
-                    ("repo", s(self.layout.repo.display())),
-                    ("name", s(&cfg.repo_name)),
-                ],
-            );
-            // A fresh repository has never been uploaded.
-            self.store().bump_generation()?;
-        }
-        drop(_g);
-        if let Err(e) = self.reconcile_remote() {
-            self.log.warn(
-                "could not compare the remote with the live state",
-                &[("err", s(format!("{e:#}")))],
-            );
-        }
-        Ok(())
-    }
-
-    /// At start: builds that were running when the last process stopped
-    /// go back to the queue.
-    pub fn requeue_interrupted(&self) -> Result<()> {
-        let again = self.store().requeue_interrupted()?;
-        for b in again {
-            self.log.info(
-                "re-queued interrupted build",
-                &[
-                    ("recipe", s(&b.recipe)),
-                    ("version", s(&b.version)),
-                    ("id", crate::log::n(b.id)),
-                ],
-            );
-        }
-        Ok(())
-    }
+            opts.level_from_flag,
+        )),
+        queue: Arc::new(Queue::new(store)),
+        repo: Arc::new(LiveRepo::new(layout)),
+        pool: Default::default(),
+        shutdown: Arc::new(Shutdown::new(Arc::clone(&wakes))),
+        wakes,
+        activity: Arc::new(Activity::new(crate::store::now())),
+        schedule: Default::default(),
+        report: Default::default(),
+        _lock: lock,
+    })
 }

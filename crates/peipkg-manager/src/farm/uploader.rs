@@ -3,20 +3,26 @@
 //! publisher, never in its way: a failed upload does not hold back builds
 //! or publishes, and the next successful upload carries all of them.
 
-use std::sync::atomic::Ordering;
+use std::sync::Arc;
 use std::time::Duration;
 
 use anyhow::Result;
 
-use super::Farm;
+use super::dirs::StateDirs;
+use super::queue::Queue;
+use super::repo::LiveRepo;
+use super::report::Report;
+use super::settings::Settings;
+use super::shutdown::Shutdown;
+use super::wake::Wakes;
 use crate::config::UploadBackend;
-use crate::log::{n, s};
+use crate::log::{n, s, Logger};
 use crate::pipeline::tree::{link_tree, remove_all};
 use crate::store;
 use crate::upload::{retry_delay, Rclone};
 
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub enum UploadOutcome {
+pub(crate) enum UploadOutcome {
     /// Nothing to upload (up to date, or no backend).
     Nothing,
     /// Waiting for the retry time.
@@ -29,10 +35,23 @@ pub enum UploadOutcome {
     Failed(String, bool),
 }
 
-impl Farm {
-    pub fn uploader_loop(&self) {
-        while !self.is_stopping() {
-            let seen = self.wake_uploader.seen();
+/// The uploader's parts: it reads the live repository (under its lock)
+/// and the upload state, and never writes the repository.
+pub(crate) struct Uploader {
+    pub(super) log: Logger,
+    pub(super) settings: Arc<Settings>,
+    pub(super) queue: Arc<Queue>,
+    pub(super) repo: Arc<LiveRepo>,
+    pub(super) dirs: Arc<StateDirs>,
+    pub(super) shutdown: Arc<Shutdown>,
+    pub(super) wakes: Arc<Wakes>,
+    pub(super) report: Arc<Report>,
+}
+
+impl Uploader {
+    pub(crate) fn run(&self) {
+        while !self.shutdown.is_stopping() {
+            let seen = self.wakes.uploader.seen();
             let wait = match self.upload_step(false) {
                 Ok(UploadOutcome::NotYet { at }) => {
                     Duration::from_secs((at - store::now()).clamp(1, 60) as u64)
@@ -45,57 +64,58 @@ impl Farm {
                     Duration::from_secs(30)
                 }
             };
-            self.wake_uploader.wait(seen, wait);
+            self.wakes.uploader.wait(seen, wait);
         }
     }
 
     /// At start, with an rclone remote and nothing waiting to upload: if
     /// the remote's descriptor and indexes differ from the live state (a
     /// manager killed between a switch and its upload), schedule an upload.
-    pub fn reconcile_remote(&self) -> Result<()> {
-        let st = self.store().upload_status()?;
-        let cfg = self.cfg();
+    pub(super) fn reconcile_remote(&self) -> Result<()> {
+        let st = self.queue.store().upload_status()?;
+        let cfg = self.settings.cfg();
         let UploadBackend::Rclone { remote } = &cfg.upload.backend else {
             return Ok(());
         };
-        if st.pending() || !self.layout.repo.join("repo.json").exists() {
+        if st.pending() || !self.repo.layout().repo.join("repo.json").exists() {
             return Ok(());
         }
-        let _g = self.repo_lock.lock().unwrap_or_else(|p| p.into_inner());
-        if self.rclone(remote).matches(&self.layout.repo)? {
+        let _g = self.repo.lock();
+        if self.rclone(remote).matches(&self.repo.layout().repo)? {
             return Ok(());
         }
-        let generation = self.store().bump_generation()?;
+        let generation = self.queue.store().bump_generation()?;
         self.log.warn(
             "remote differs from the live state; uploading it",
             &[("remote", s(remote)), ("generation", n(generation))],
         );
-        self.wake_uploader.notify();
+        self.wakes.uploader.notify();
         Ok(())
     }
 
     fn rclone(&self, remote: &str) -> Rclone {
-        let cfg = self.cfg();
+        let cfg = self.settings.cfg();
         Rclone {
             program: cfg.upload.rclone.clone(),
             config: cfg.upload.rclone_config.clone(),
             remote: remote.to_string(),
             timeout: cfg.upload.timeout,
-            log: self.logs_dir().join("upload.log"),
+            log: self.dirs.logs().join("upload.log"),
             cache_control: cfg.upload.cache_control,
         }
     }
 
     /// One upload attempt if one is due (`force` ignores the retry time).
-    pub fn upload_step(&self, force: bool) -> Result<UploadOutcome> {
-        let st = self.store().upload_status()?;
+    pub(crate) fn upload_step(&self, force: bool) -> Result<UploadOutcome> {
+        let st = self.queue.store().upload_status()?;
         if !st.pending() {
             return Ok(UploadOutcome::Nothing);
         }
-        let cfg = self.cfg();
+        let cfg = self.settings.cfg();
         let UploadBackend::Rclone { remote } = &cfg.upload.backend else {
             // backend = "none": the local state is the end of the line.
-            self.store()
+            self.queue
+                .store()
                 .record_upload_success(st.published_generation, store::now())?;
             return Ok(UploadOutcome::Nothing);
         };
@@ -106,28 +126,27 @@ impl Farm {
             }
         }
         let generation = st.published_generation;
-        let snapshot = cfg.state_dir.join("upload");
+        let snapshot = self.dirs.root().join("upload");
         {
-            let _g = self.repo_lock.lock().unwrap_or_else(|p| p.into_inner());
+            let _g = self.repo.lock();
             remove_all(&snapshot)?;
-            link_tree(&self.layout.repo, &snapshot)?;
+            link_tree(&self.repo.layout().repo, &snapshot)?;
         }
         // peipkg-repo's work directory is never part of a state.
         remove_all(&snapshot.join(".peipkg-repo-work"))?;
         let rclone = self.rclone(remote);
-        self.uploading.store(true, Ordering::SeqCst);
-        let result = rclone.upload(&snapshot, Some(&self.cancel));
-        self.uploading.store(false, Ordering::SeqCst);
+        let result = rclone.upload(&snapshot, Some(self.shutdown.cancel()));
         let _ = remove_all(&snapshot);
         match result {
             Ok(()) => {
-                self.store()
+                self.queue
+                    .store()
                     .record_upload_success(generation, store::now())?;
                 self.log.info(
                     "upload complete",
                     &[("remote", s(remote)), ("generation", n(generation))],
                 );
-                self.note(|r| r.upload = Some(Ok(())));
+                self.report.note(|r| r.upload = Some(Ok(())));
                 Ok(UploadOutcome::Uploaded)
             }
             Err(e) => {
@@ -135,7 +154,8 @@ impl Farm {
                 let failures = st.failures + 1;
                 let delay = retry_delay(failures, cfg.upload.retry_min, cfg.upload.retry_max);
                 let next = store::now() + delay.as_secs() as i64;
-                self.store()
+                self.queue
+                    .store()
                     .record_upload_failure(&err, store::now(), next)?;
                 self.log.error(
                     "upload failed",
@@ -146,7 +166,7 @@ impl Farm {
                         ("next_retry_after", s(peipkg_cli::format_duration(delay))),
                     ],
                 );
-                self.note(|r| r.upload = Some(Err(err.clone())));
+                self.report.note(|r| r.upload = Some(Err(err.clone())));
                 Ok(UploadOutcome::Failed(err, e.is_configuration()))
             }
         }

@@ -53,7 +53,7 @@ fn time(t: &str) -> String {
 
 pub fn page(farm: &Farm) -> anyhow::Result<String> {
     let st = super::status::status(farm)?;
-    let recent = farm.store().recent_builds(50)?;
+    let recent = farm.queue().store().recent_builds(50)?;
     let mut h = String::new();
     let _ = write!(
         h,

@@ -145,30 +145,27 @@ pub struct UploadJson {
 }
 
 pub fn status(farm: &Farm) -> anyhow::Result<Status> {
-    let roster = farm.roster();
+    let roster = farm.settings().roster();
     let mut running: Vec<InFlightJson> = farm
-        .running
-        .lock()
-        .map(|r| {
-            r.values()
-                .map(|f| InFlightJson {
-                    recipe: f.recipe.clone(),
-                    version: f.version.clone(),
-                    started_at: rfc3339(f.started_at),
-                    tag: f.tag.clone(),
-                    build_id: f.id,
-                    log: format!("/builds/{}/log", f.id),
-                    job: None,
-                })
-                .collect()
+        .activity()
+        .running()
+        .into_iter()
+        .map(|f| InFlightJson {
+            recipe: f.recipe,
+            version: f.version,
+            started_at: rfc3339(f.started_at),
+            tag: f.tag,
+            build_id: f.id,
+            log: format!("/builds/{}/log", f.id),
+            job: None,
         })
-        .unwrap_or_default();
+        .collect();
     running.sort_by_key(|r| r.build_id);
-    let st = farm.store();
+    let st = farm.queue().store();
     for r in &mut running {
         r.job = st.job_of(r.build_id)?.map(JobJson::from);
     }
-    let counts = st.counts(farm.started_at)?;
+    let counts = st.counts(farm.activity().started_at())?;
     let failures = st
         .failures()?
         .into_iter()
@@ -229,12 +226,8 @@ pub fn status(farm: &Farm) -> anyhow::Result<Status> {
         .collect();
     let up = st.upload_status()?;
     drop(st);
-    let cfg = farm.cfg();
-    let plan = farm
-        .next_polls
-        .lock()
-        .map(|p| p.clone())
-        .unwrap_or_default();
+    let cfg = farm.settings().cfg();
+    let plan = farm.schedule().plan();
     let recipe_details = roster
         .recipes
         .values()
@@ -256,7 +249,7 @@ pub fn status(farm: &Farm) -> anyhow::Result<Status> {
             next_poll: plan.get(&r.id).map(|t| rfc3339(*t)),
         })
         .collect();
-    let cfg = farm.cfg();
+    let cfg = farm.settings().cfg();
     Ok(Status {
         farm_id: cfg.farm_id.clone(),
         recipes: roster.recipes.keys().cloned().collect(),
@@ -287,9 +280,9 @@ pub fn status(farm: &Farm) -> anyhow::Result<Status> {
             next_attempt: up.next_attempt_at.map(rfc3339),
             last_success: up.last_success_at.map(rfc3339),
         },
-        started_at: rfc3339(farm.started_at),
-        draining: farm.is_stopping(),
-        workers: farm.pool.count(),
+        started_at: rfc3339(farm.activity().started_at()),
+        draining: farm.shutdown().is_stopping(),
+        workers: farm.pool().count(),
         paused,
         recipe_details,
         sandbox: SandboxJson {
