@@ -13,7 +13,7 @@ use peipkg_cli::{FlagKind, FlagSet, EXIT_FAILURE, EXIT_OK};
 use crate::config::{Config, DEFAULT_CONFIG_PATH};
 use crate::store::{now, Store, DB_FILE};
 
-pub const COMMANDS: &[&str] = &["poll", "pause", "resume", "retry", "cancel"];
+pub(crate) const COMMANDS: &[&str] = &["poll", "pause", "resume", "retry", "cancel"];
 
 fn spec(cmd: &str) -> (&'static str, &'static str) {
     match cmd {
@@ -39,7 +39,7 @@ fn spec(cmd: &str) -> (&'static str, &'static str) {
     }
 }
 
-pub fn cmd_control(cmd: &str, args: &[String]) -> i32 {
+pub(crate) fn cmd_control(cmd: &str, args: &[String]) -> i32 {
     let (arg, about) = spec(cmd);
     let mut f = FlagSet::new(&format!("peipkg-manager {cmd}"), &format!("{arg} [flags]"));
     f.about(about);
@@ -77,7 +77,12 @@ pub fn cmd_control(cmd: &str, args: &[String]) -> i32 {
 }
 
 /// Carries out one command; the message says what happened.
-pub fn control(cmd: &str, config: &Path, target: &str, reason: &str) -> Result<String, String> {
+pub(crate) fn control(
+    cmd: &str,
+    config: &Path,
+    target: &str,
+    reason: &str,
+) -> Result<String, String> {
     let cfg = Config::load(config).map_err(|p| p.to_string())?;
     if !cfg.state_dir.is_dir() {
         return Err(format!(
@@ -102,7 +107,7 @@ pub fn control(cmd: &str, config: &Path, target: &str, reason: &str) -> Result<S
     if result.is_ok() {
         // A running daemon looks at the database every two seconds anyway;
         // SIGUSR1 makes it look now.
-        if let Some(pid) = crate::farm::startup::StateLock::holder(&cfg.state_dir) {
+        if let Some(pid) = crate::farm::StateLock::holder(&cfg.state_dir) {
             // SAFETY: kill(2) with a pid read from the lock its holder
             // wrote; SIGUSR1 only wakes the manager's scheduler.
             unsafe {

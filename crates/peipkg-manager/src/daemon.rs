@@ -25,7 +25,7 @@ use crate::farm::Farm;
 use crate::log::s;
 use crate::notify::notify;
 
-pub fn run_daemon(farm: &Arc<Farm>, mut signals: Signals) -> Result<()> {
+pub(crate) fn run_daemon(farm: &Arc<Farm>, mut signals: Signals) -> Result<()> {
     farm.prepare()?;
     let handle = signals.handle();
 

@@ -11,7 +11,7 @@ use crate::farm::{Farm, RunReport, UploadOutcome};
 use crate::log::s;
 use crate::roster::Recipe;
 
-pub fn run_once(farm: &Arc<Farm>) -> RunReport {
+pub(crate) fn run_once(farm: &Arc<Farm>) -> RunReport {
     farm.report().collect();
     if let Err(e) = farm.prepare() {
         farm.log()

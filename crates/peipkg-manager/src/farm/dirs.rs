@@ -13,7 +13,7 @@ impl StateDirs {
         StateDirs { root }
     }
 
-    pub(crate) fn root(&self) -> &Path {
+    pub(super) fn root(&self) -> &Path {
         &self.root
     }
 
@@ -30,7 +30,7 @@ impl StateDirs {
     }
 
     /// Where a build's outputs wait for the publisher.
-    pub(crate) fn built(&self, id: i64) -> PathBuf {
+    pub(super) fn built(&self, id: i64) -> PathBuf {
         self.root.join("built").join(id.to_string())
     }
 }

@@ -25,7 +25,7 @@ mod schedule;
 mod scheduler;
 mod settings;
 mod shutdown;
-pub(crate) mod startup;
+mod startup;
 mod uploader;
 mod wake;
 mod worker;
@@ -45,17 +45,17 @@ pub(crate) use publisher::Publisher;
 pub(crate) use queue::Queue;
 pub(crate) use repo::LiveRepo;
 pub(crate) use report::Report;
-pub use report::RunReport;
+pub(crate) use report::RunReport;
 pub(crate) use schedule::Schedule;
 pub(crate) use scheduler::Scheduler;
 pub(crate) use settings::Settings;
 pub(crate) use shutdown::Shutdown;
-pub use startup::FarmOptions;
+pub(crate) use startup::{FarmOptions, StateLock};
 pub(crate) use uploader::{UploadOutcome, Uploader};
 pub(crate) use wake::Wakes;
 pub(crate) use worker::Worker;
 
-pub struct Farm {
+pub(crate) struct Farm {
     log: Logger,
     settings: Arc<Settings>,
     dirs: Arc<StateDirs>,
@@ -74,7 +74,7 @@ pub struct Farm {
 impl Farm {
     /// Checks the config on this host, recovers what a previous process
     /// left in `state_dir`, and opens the farm (nothing runs yet).
-    pub fn new(cfg: Config, log: Logger, opts: FarmOptions) -> Result<Arc<Farm>> {
+    pub(crate) fn new(cfg: Config, log: Logger, opts: FarmOptions) -> Result<Arc<Farm>> {
         startup::open(cfg, log, opts).map(Arc::new)
     }
 

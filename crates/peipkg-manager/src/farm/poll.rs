@@ -23,16 +23,16 @@ use crate::watch::ls_remote::{ls_remote, RemoteTag};
 /// What a poll found, for logs, `explain` and tests.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub(crate) struct PollSummary {
-    pub(crate) tags_seen: usize,
-    pub(crate) candidates: usize,
-    pub(crate) below_min: usize,
-    pub(crate) invalid: usize,
-    pub(crate) queued: usize,
+    pub(super) tags_seen: usize,
+    pub(super) candidates: usize,
+    pub(super) below_min: usize,
+    pub(super) invalid: usize,
+    pub(super) queued: usize,
 }
 
 /// Why a candidate was or was not queued.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub(crate) enum Decision {
+enum Decision {
     Queued(i64),
     Published,
     AlreadyQueued,
@@ -149,7 +149,7 @@ impl Poller {
     }
 
     /// Decides about one candidate version.
-    pub(crate) fn consider(
+    fn consider(
         &self,
         recipe: &Recipe,
         tag: &RemoteTag,

@@ -51,7 +51,7 @@ fn keep_restart_only(old: &Config, new: &mut Config) -> Vec<&'static str> {
 }
 
 /// The keys that differ between two configs, in file order.
-pub(crate) fn changed_keys(a: &Config, b: &Config) -> Vec<&'static str> {
+fn changed_keys(a: &Config, b: &Config) -> Vec<&'static str> {
     let checks: Vec<(&'static str, bool)> = vec![
         ("[manager].id", a.farm_id != b.farm_id),
         ("[manager].recipes_dir", a.recipes_dir != b.recipes_dir),

@@ -34,19 +34,19 @@ impl Report {
 }
 
 #[derive(Debug, Clone, Default)]
-pub struct RunReport {
-    pub broken_recipes: Vec<(String, String)>,
-    pub poll_failures: Vec<(String, String)>,
-    pub build_failures: Vec<(String, String)>,
-    pub publish_failures: Vec<(String, String)>,
+pub(crate) struct RunReport {
+    pub(crate) broken_recipes: Vec<(String, String)>,
+    pub(crate) poll_failures: Vec<(String, String)>,
+    pub(crate) build_failures: Vec<(String, String)>,
+    pub(crate) publish_failures: Vec<(String, String)>,
     /// Versions skipped because they are still in a failure's backoff.
-    pub in_backoff: Vec<(String, String)>,
-    pub published: Vec<String>,
-    pub upload: Option<Result<(), String>>,
+    pub(crate) in_backoff: Vec<(String, String)>,
+    pub(crate) published: Vec<String>,
+    pub(crate) upload: Option<Result<(), String>>,
 }
 
 impl RunReport {
-    pub fn ok(&self) -> bool {
+    pub(crate) fn ok(&self) -> bool {
         self.broken_recipes.is_empty()
             && self.poll_failures.is_empty()
             && self.build_failures.is_empty()
@@ -55,7 +55,7 @@ impl RunReport {
             && !matches!(self.upload, Some(Err(_)))
     }
 
-    pub fn summary(&self) -> String {
+    pub(crate) fn summary(&self) -> String {
         let mut out = String::new();
         let _ = writeln!(out, "published: {}", self.published.len());
         for p in &self.published {

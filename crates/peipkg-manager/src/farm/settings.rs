@@ -61,7 +61,7 @@ impl Settings {
         read(&self.cfg)
     }
 
-    pub(crate) fn resolved(&self) -> Arc<Resolved> {
+    pub(super) fn resolved(&self) -> Arc<Resolved> {
         read(&self.resolved)
     }
 
@@ -69,7 +69,7 @@ impl Settings {
         read(&self.roster)
     }
 
-    pub(crate) fn executor(&self) -> Arc<dyn Executor> {
+    pub(super) fn executor(&self) -> Arc<dyn Executor> {
         read(&self.executor)
     }
 

@@ -32,12 +32,12 @@ use crate::store::{Store, DB_FILE};
 
 /// An exclusive lock on `state_dir`: two managers sharing one state would
 /// publish over each other.
-pub struct StateLock {
+pub(crate) struct StateLock {
     _file: File,
 }
 
 impl StateLock {
-    pub fn acquire(state_dir: &Path) -> Result<StateLock> {
+    fn acquire(state_dir: &Path) -> Result<StateLock> {
         let path = state_dir.join("manager.lock");
         let file = File::options()
             .create(true)
@@ -60,7 +60,7 @@ impl StateLock {
     }
 
     /// The pid of the manager holding `state_dir`'s lock, if one does.
-    pub fn holder(state_dir: &Path) -> Option<i32> {
+    pub(crate) fn holder(state_dir: &Path) -> Option<i32> {
         let path = state_dir.join("manager.lock");
         let file = File::open(&path).ok()?;
         let free = peipkg_fs::flock_until(&file, false, std::time::Instant::now()).unwrap_or(false);
@@ -73,22 +73,22 @@ impl StateLock {
 
 /// Options a test (or an embedding) can override.
 #[derive(Default)]
-pub struct FarmOptions {
-    pub executor: Option<Box<dyn Executor>>,
+pub(crate) struct FarmOptions {
+    pub(crate) executor: Option<Box<dyn Executor>>,
     /// `--log-level` was given on the command line (it then wins over
     /// `[log].level`, at start and at every reload).
-    pub level_from_flag: bool,
+    pub(crate) level_from_flag: bool,
 }
 
 /// A program from the config, found on PATH or as given.
-pub fn resolve_program(what: &str, name: &str, key: &str) -> Result<PathBuf> {
+fn resolve_program(what: &str, name: &str, key: &str) -> Result<PathBuf> {
     find_program(name).ok_or_else(|| {
         anyhow!("{what} not found: {name:?} is not an executable on PATH (set {key} to its path)")
     })
 }
 
 /// Warns about a private key that others can read; errors if we cannot.
-pub fn check_private_key(log: &Logger, label: &str, path: &Path) -> Result<()> {
+fn check_private_key(log: &Logger, label: &str, path: &Path) -> Result<()> {
     let meta = std::fs::metadata(path)
         .with_context(|| format!("{label} {}: cannot read", path.display()))?;
     File::open(path).with_context(|| format!("{label} {}: cannot read", path.display()))?;
@@ -108,12 +108,12 @@ pub fn check_private_key(log: &Logger, label: &str, path: &Path) -> Result<()> {
 }
 
 /// Lowercase hex public key of a private key file.
-pub fn pubkey_hex(path: &Path) -> Result<String> {
+fn pubkey_hex(path: &Path) -> Result<String> {
     let key = peipkg_format::keys::SigningKey::load(path).map_err(|e| anyhow!("{e}"))?;
     Ok(hex::encode(key.public_key().as_bytes()))
 }
 
-pub fn read_webhook_secret(path: &Path) -> Result<Vec<u8>> {
+fn read_webhook_secret(path: &Path) -> Result<Vec<u8>> {
     let bytes =
         std::fs::read(path).with_context(|| format!("read webhook secret {}", path.display()))?;
     let end = bytes
@@ -127,7 +127,7 @@ pub fn read_webhook_secret(path: &Path) -> Result<Vec<u8>> {
 /// Failure records of recipes that are gone are dropped (the reference
 /// kept them, and showed them in `/status`, until a restart). A broken
 /// recipe keeps its records: it is still there, just unreadable.
-pub fn forget_removed(log: &Logger, store: &Store, roster: &Roster) {
+pub(super) fn forget_removed(log: &Logger, store: &Store, roster: &Roster) {
     match store.forget_failures_except(&roster.all_ids()) {
         Ok(0) => {}
         Ok(n) => log.info(
@@ -138,7 +138,7 @@ pub fn forget_removed(log: &Logger, store: &Store, roster: &Roster) {
     }
 }
 
-pub fn log_roster(log: &Logger, roster: &Roster) {
+pub(super) fn log_roster(log: &Logger, roster: &Roster) {
     for (id, problems) in &roster.broken {
         log.error(
             "recipe invalid; skipped",
@@ -163,18 +163,18 @@ pub fn log_roster(log: &Logger, roster: &Roster) {
 /// keys it points at, the webhook secret. Resolving is also the check that
 /// all of them are usable; a reload that fails it keeps the old config.
 #[derive(Debug, Clone)]
-pub struct Resolved {
-    pub peipkg_build: PathBuf,
-    pub peipkg_repo: PathBuf,
+pub(super) struct Resolved {
+    pub(super) peipkg_build: PathBuf,
+    pub(super) peipkg_repo: PathBuf,
     /// Granted public keys to inject, by signing-key name (lowercase hex).
-    pub inject_hex: BTreeMap<String, String>,
-    pub webhook_secret: Option<Vec<u8>>,
+    pub(super) inject_hex: BTreeMap<String, String>,
+    pub(super) webhook_secret: Option<Vec<u8>>,
     /// `peipkg_repo` switches a state atomically by itself: publish in
     /// place (see `pipeline::publish`).
-    pub repo_atomic: bool,
+    pub(super) repo_atomic: bool,
 }
 
-pub fn resolve(cfg: &Config, log: &Logger) -> Result<Resolved> {
+pub(super) fn resolve(cfg: &Config, log: &Logger) -> Result<Resolved> {
     let peipkg_build = resolve_program(
         "peipkg-build",
         &cfg.build.peipkg_build,
@@ -244,7 +244,7 @@ fn remove_leaked_outputs(log: &Logger, store: &Store, built: &Path) -> Result<()
 
 /// The executor `[build].executor` names (the name is the reference's
 /// default; it is `local` unless the config says `slurm`).
-pub fn local_executor(cfg: &Config, resolved: &Resolved) -> Arc<dyn Executor> {
+pub(super) fn local_executor(cfg: &Config, resolved: &Resolved) -> Arc<dyn Executor> {
     if let (crate::config::ExecutorKind::Slurm, Some(slurm)) = (cfg.build.executor, &cfg.slurm) {
         return Arc::new(crate::cluster::SlurmExecutor {
             cfg: slurm.clone(),

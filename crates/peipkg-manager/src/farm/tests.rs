@@ -20,9 +20,6 @@ struct Recorder {
 }
 
 impl Executor for Recorder {
-    fn name(&self) -> &str {
-        "recorder"
-    }
     fn run(&self, job: &BuildJob, _: &Cancel) -> Result<BuildResult, JobError> {
         self.jobs.lock().unwrap().push(job.clone());
         Ok(BuildResult {

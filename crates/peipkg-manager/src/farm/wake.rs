@@ -47,7 +47,7 @@ pub(crate) struct Wakes {
 impl Wakes {
     /// Wakes every loop, so each sees a change that concerns all of them
     /// (a stop, a reloaded config).
-    pub(crate) fn all(&self) {
+    pub(super) fn all(&self) {
         self.workers.notify();
         self.publisher.notify();
         self.uploader.notify();

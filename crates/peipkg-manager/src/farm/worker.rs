@@ -27,7 +27,7 @@ use crate::tag_version::compose;
 const REMOVED: &str = "recipe removed from roster";
 const MIN_FORBIDS: &str = "current recipe min_version";
 
-pub(crate) enum Step {
+pub(super) enum Step {
     /// Took and finished (or dropped) one build.
     Worked,
     /// The queue is empty.
@@ -97,7 +97,7 @@ impl Worker {
         })
     }
 
-    pub(crate) fn work_one(&self) -> Result<Step> {
+    pub(super) fn work_one(&self) -> Result<Step> {
         let claimed = self.queue.store().claim_next(store::now())?;
         let Some(b) = claimed else {
             return Ok(Step::Idle);

@@ -11,7 +11,7 @@ fn esc(v: &str) -> String {
         .replace('\n', "\\n")
 }
 
-pub fn metrics(farm: &Farm) -> anyhow::Result<String> {
+pub(crate) fn metrics(farm: &Farm) -> anyhow::Result<String> {
     let roster = farm.settings().roster();
     let st = farm.queue().store();
     let c = st.counts(farm.activity().started_at())?;

@@ -16,9 +16,9 @@
 //! slow clients hold connections or a page waits on SQLite. Every body is
 //! passed through [`crate::redact`] before it leaves.
 
-pub mod dashboard;
-pub mod metrics;
-pub mod status;
+pub(crate) mod dashboard;
+pub(crate) mod metrics;
+pub(crate) mod status;
 
 use std::net::SocketAddr;
 use std::sync::Arc;
@@ -42,26 +42,21 @@ const MAX_BODY: usize = 16 << 20;
 /// multiplying threads.
 const BLOCKING_THREADS: usize = 4;
 
-pub struct HttpHandle {
+pub(crate) struct HttpHandle {
     stop: Arc<tokio::sync::Notify>,
     thread: std::thread::JoinHandle<()>,
-    addr: SocketAddr,
 }
 
 impl HttpHandle {
-    pub fn stop(self) {
+    pub(crate) fn stop(self) {
         self.stop.notify_one();
         let _ = self.thread.join();
-    }
-
-    pub fn addr(&self) -> Option<SocketAddr> {
-        Some(self.addr)
     }
 }
 
 /// Starts the server if `[http].addr` is set. A bind failure is an error:
 /// an operator who configured monitoring wants to know at once.
-pub fn start(farm: &Arc<Farm>) -> Result<Option<HttpHandle>> {
+pub(crate) fn start(farm: &Arc<Farm>) -> Result<Option<HttpHandle>> {
     let cfg = farm.settings().cfg().http.clone();
     let Some(addr) = cfg.addr.clone() else {
         return Ok(None);
@@ -82,7 +77,6 @@ pub fn start(farm: &Arc<Farm>) -> Result<Option<HttpHandle>> {
             return Err(anyhow!("listen on {addr}: {e}"));
         }
     };
-    let local = listener.local_addr()?;
     let runtime = tokio::runtime::Builder::new_current_thread()
         .enable_io()
         .enable_time()
@@ -102,11 +96,7 @@ pub fn start(farm: &Arc<Farm>) -> Result<Option<HttpHandle>> {
             // In-flight requests get a moment to finish, not forever.
             runtime.shutdown_timeout(Duration::from_secs(2));
         })?;
-    Ok(Some(HttpHandle {
-        stop,
-        thread,
-        addr: local,
-    }))
+    Ok(Some(HttpHandle { stop, thread }))
 }
 
 /// The accept loop: a permit per connection, released when it closes.
