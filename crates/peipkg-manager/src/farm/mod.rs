@@ -14,6 +14,7 @@
 
 mod activity;
 mod dirs;
+mod handles;
 mod poll;
 mod pool;
 mod publisher;
@@ -39,6 +40,7 @@ use crate::log::{s, Logger};
 
 pub(crate) use activity::Activity;
 pub(crate) use dirs::StateDirs;
+pub(crate) use handles::Handles;
 pub(crate) use poll::Poller;
 pub(crate) use pool::Pool;
 pub(crate) use publisher::Publisher;
@@ -56,17 +58,10 @@ pub(crate) use wake::Wakes;
 pub(crate) use worker::Worker;
 
 pub(crate) struct Farm {
-    log: Logger,
-    settings: Arc<Settings>,
-    dirs: Arc<StateDirs>,
-    queue: Arc<Queue>,
-    repo: Arc<LiveRepo>,
+    h: Handles,
     pool: Arc<Pool>,
-    wakes: Arc<Wakes>,
-    shutdown: Arc<Shutdown>,
     activity: Arc<Activity>,
     schedule: Arc<Schedule>,
-    report: Arc<Report>,
     /// Held for the process's life: one manager per `state_dir`.
     _lock: startup::StateLock,
 }
@@ -79,31 +74,40 @@ impl Farm {
     }
 
     pub(crate) fn log(&self) -> &Logger {
-        &self.log
+        &self.h.log
     }
 
     pub(crate) fn settings(&self) -> &Arc<Settings> {
-        &self.settings
+        &self.h.settings
     }
 
     pub(crate) fn dirs(&self) -> &Arc<StateDirs> {
-        &self.dirs
+        &self.h.dirs
     }
 
     pub(crate) fn queue(&self) -> &Arc<Queue> {
-        &self.queue
+        &self.h.queue
     }
 
     pub(crate) fn repo(&self) -> &Arc<LiveRepo> {
-        &self.repo
+        &self.h.repo
+    }
+
+    pub(crate) fn wakes(&self) -> &Arc<Wakes> {
+        &self.h.wakes
+    }
+
+    pub(crate) fn report(&self) -> &Arc<Report> {
+        &self.h.report
+    }
+
+    /// The handle a signal handler keeps.
+    pub(crate) fn shutdown(&self) -> &Arc<Shutdown> {
+        &self.h.shutdown
     }
 
     pub(crate) fn pool(&self) -> &Arc<Pool> {
         &self.pool
-    }
-
-    pub(crate) fn wakes(&self) -> &Arc<Wakes> {
-        &self.wakes
     }
 
     pub(crate) fn activity(&self) -> &Arc<Activity> {
@@ -114,75 +118,32 @@ impl Farm {
         &self.schedule
     }
 
-    pub(crate) fn report(&self) -> &Arc<Report> {
-        &self.report
-    }
-
-    /// The handle a signal handler keeps.
-    pub(crate) fn shutdown(&self) -> &Arc<Shutdown> {
-        &self.shutdown
-    }
-
     pub(crate) fn poller(&self) -> Poller {
-        Poller {
-            log: self.log.clone(),
-            settings: Arc::clone(&self.settings),
-            queue: Arc::clone(&self.queue),
-            repo: Arc::clone(&self.repo),
-            report: Arc::clone(&self.report),
-            wakes: Arc::clone(&self.wakes),
-        }
+        Poller { h: self.h.clone() }
     }
 
     pub(crate) fn scheduler(&self) -> Scheduler {
         Scheduler {
-            poller: self.poller(),
-            shutdown: Arc::clone(&self.shutdown),
+            h: self.h.clone(),
             schedule: Arc::clone(&self.schedule),
             activity: Arc::clone(&self.activity),
-            dirs: Arc::clone(&self.dirs),
         }
     }
 
     pub(crate) fn worker(&self) -> Worker {
         Worker {
-            log: self.log.clone(),
-            settings: Arc::clone(&self.settings),
-            queue: Arc::clone(&self.queue),
-            repo: Arc::clone(&self.repo),
-            dirs: Arc::clone(&self.dirs),
+            h: self.h.clone(),
             activity: Arc::clone(&self.activity),
-            shutdown: Arc::clone(&self.shutdown),
-            wakes: Arc::clone(&self.wakes),
-            report: Arc::clone(&self.report),
             pool: Arc::clone(&self.pool),
         }
     }
 
     pub(crate) fn publisher(&self) -> Publisher {
-        Publisher {
-            log: self.log.clone(),
-            settings: Arc::clone(&self.settings),
-            queue: Arc::clone(&self.queue),
-            repo: Arc::clone(&self.repo),
-            dirs: Arc::clone(&self.dirs),
-            shutdown: Arc::clone(&self.shutdown),
-            wakes: Arc::clone(&self.wakes),
-            report: Arc::clone(&self.report),
-        }
+        Publisher { h: self.h.clone() }
     }
 
     pub(crate) fn uploader(&self) -> Uploader {
-        Uploader {
-            log: self.log.clone(),
-            settings: Arc::clone(&self.settings),
-            queue: Arc::clone(&self.queue),
-            repo: Arc::clone(&self.repo),
-            dirs: Arc::clone(&self.dirs),
-            shutdown: Arc::clone(&self.shutdown),
-            wakes: Arc::clone(&self.wakes),
-            report: Arc::clone(&self.report),
-        }
+        Uploader { h: self.h.clone() }
     }
 
     /// Before any work: the repository exists and its live state is whole,
@@ -191,22 +152,22 @@ impl Farm {
     pub(crate) fn prepare(&self) -> Result<()> {
         self.publisher().ensure_repo()?;
         if let Err(e) = self.uploader().reconcile_remote() {
-            self.log.warn(
+            self.h.log.warn(
                 "could not compare the remote with the live state",
                 &[("err", s(format!("{e:#}")))],
             );
         }
-        self.queue.requeue_interrupted(&self.log)
+        self.h.queue.requeue_interrupted(&self.h.log)
     }
 
     /// Starts workers until `[build].workers` are running. No-op once the
     /// farm is stopping.
     pub(crate) fn ensure_workers(&self) {
-        let target = self.settings.cfg().build.workers;
+        let target = self.h.settings.cfg().build.workers;
         let worker = self.worker();
         self.pool.ensure(
             target,
-            || self.shutdown.is_stopping(),
+            || self.h.shutdown.is_stopping(),
             |i| {
                 let w = worker.clone();
                 std::thread::spawn(move || w.run(Some(i), None))
@@ -230,16 +191,16 @@ impl Farm {
     /// Re-reads the config file; on any problem keeps the one in force.
     /// A new one may resize the pool and changes what every loop waits on.
     pub(crate) fn reload_config(&self) {
-        if self.settings.reload_config(&self.log) {
+        if self.h.settings.reload_config(&self.h.log) {
             self.ensure_workers();
-            self.wakes.all();
+            self.h.wakes.all();
         }
     }
 
     /// Re-reads the recipes; the scheduler looks at a new roster at once.
     pub(crate) fn reload_recipes(&self) {
-        if self.settings.reload_recipes(&self.log, &self.queue) {
-            self.wakes.scheduler.notify();
+        if self.h.settings.reload_recipes(&self.h.log, &self.h.queue) {
+            self.h.wakes.scheduler.notify();
         }
     }
 }

@@ -4,16 +4,10 @@
 //! The scheduler (daemon) and the sweep (`--once`) both poll through a
 //! [`Poller`]; it holds only what a poll reads and where it queues.
 
-use std::sync::Arc;
-
 use anyhow::Result;
 
-use super::queue::Queue;
-use super::repo::LiveRepo;
-use super::report::Report;
-use super::settings::Settings;
-use super::wake::Wakes;
-use crate::log::{n, s, Logger};
+use super::handles::Handles;
+use crate::log::{n, s};
 use crate::pipeline::archive::Archive;
 use crate::roster::Recipe;
 use crate::store::{self, NewBuild};
@@ -42,12 +36,7 @@ enum Decision {
 /// Polls recipes and queues what they find.
 #[derive(Clone)]
 pub(crate) struct Poller {
-    pub(super) log: Logger,
-    pub(super) settings: Arc<Settings>,
-    pub(super) queue: Arc<Queue>,
-    pub(super) repo: Arc<LiveRepo>,
-    pub(super) report: Arc<Report>,
-    pub(super) wakes: Arc<Wakes>,
+    pub(super) h: Handles,
 }
 
 impl Poller {
@@ -55,19 +44,19 @@ impl Poller {
         let Some(up) = &recipe.upstream else {
             return Ok(PollSummary::default());
         };
-        self.log.info(
+        self.h.log.info(
             "polling upstream",
             &[("recipe", s(&recipe.id)), ("git", s(&up.git))],
         );
-        let tags = match ls_remote(&self.settings.cfg().git, &up.git) {
+        let tags = match ls_remote(&self.h.settings.cfg().git, &up.git) {
             Ok(t) => t,
             Err(e) => {
                 let err = e.to_string();
-                self.log.warn(
+                self.h.log.warn(
                     "ls-remote failed",
                     &[("recipe", s(&recipe.id)), ("err", s(&err))],
                 );
-                let _ = self.queue.store().record_poll(
+                let _ = self.h.queue.store().record_poll(
                     &recipe.id,
                     false,
                     Some(&err),
@@ -75,15 +64,16 @@ impl Poller {
                     0,
                     store::now(),
                 );
-                self.report
+                self.h
+                    .report
                     .note(|r| r.poll_failures.push((recipe.id.clone(), err.clone())));
                 return Err(err);
             }
         };
-        let archive = match Archive::load_cached(&self.repo.layout().repo) {
+        let archive = match Archive::load_cached(&self.h.repo.layout().repo) {
             Ok(a) => a,
             Err(e) => {
-                self.log.warn(
+                self.h.log.warn(
                     "dedup check failed; proceeding with build",
                     &[("err", s(e))],
                 );
@@ -100,7 +90,7 @@ impl Poller {
                 Verdict::BelowMin { .. } => sum.below_min += 1,
                 Verdict::Invalid { captured, reason } => {
                     sum.invalid += 1;
-                    self.log.warn(
+                    self.h.log.warn(
                         "tag gives an invalid version; skipped",
                         &[
                             ("recipe", s(&recipe.id)),
@@ -115,7 +105,7 @@ impl Poller {
                     match self.consider(recipe, &j.tag, &version.to_string(), source, &archive) {
                         Ok(Decision::Queued(_)) => sum.queued += 1,
                         Ok(_) => {}
-                        Err(e) => self.log.error(
+                        Err(e) => self.h.log.error(
                             "queue build failed",
                             &[("recipe", s(&recipe.id)), ("err", s(e))],
                         ),
@@ -123,7 +113,7 @@ impl Poller {
                 }
             }
         }
-        let _ = self.queue.store().record_poll(
+        let _ = self.h.queue.store().record_poll(
             &recipe.id,
             true,
             None,
@@ -131,7 +121,7 @@ impl Poller {
             sum.candidates,
             store::now(),
         );
-        self.log.info(
+        self.h.log.info(
             "poll complete",
             &[
                 ("recipe", s(&recipe.id)),
@@ -143,7 +133,7 @@ impl Poller {
         );
         crate::failpoint::hit("polled");
         if sum.queued > 0 {
-            self.wakes.workers.notify();
+            self.h.wakes.workers.notify();
         }
         Ok(sum)
     }
@@ -161,7 +151,7 @@ impl Poller {
         let published = archive.published_names(&recipe.packages, version);
         if !published.is_empty() {
             if published.len() < recipe.packages.len() {
-                self.log.warn(
+                self.h.log.warn(
                     "version partly published; not rebuilding (bump peios_revision to publish the rest)",
                     &[
                         ("recipe", s(&recipe.id)),
@@ -170,7 +160,7 @@ impl Poller {
                     ],
                 );
             }
-            let st = self.queue.store();
+            let st = self.h.queue.store();
             if let Some(old) = st.published_commit(&recipe.id, &tag.name)? {
                 if old != tag.commit
                     && st.record_moved_tag(
@@ -182,7 +172,7 @@ impl Poller {
                         now,
                     )?
                 {
-                    self.log.warn(
+                    self.h.log.warn(
                         "published tag moved; not rebuilding",
                         &[
                             ("recipe", s(&recipe.id)),
@@ -194,7 +184,7 @@ impl Poller {
                     );
                 }
             }
-            self.log.debug(
+            self.h.log.debug(
                 "trigger skipped (already published)",
                 &[
                     ("recipe", s(&recipe.id)),
@@ -204,9 +194,9 @@ impl Poller {
             );
             return Ok(Decision::Published);
         }
-        let mut st = self.queue.store();
+        let mut st = self.h.queue.store();
         if st.active_build(&recipe.id, version)?.is_some() {
-            self.log.debug(
+            self.h.log.debug(
                 "trigger skipped (already queued)",
                 &[
                     ("recipe", s(&recipe.id)),
@@ -217,7 +207,7 @@ impl Poller {
             return Ok(Decision::AlreadyQueued);
         }
         if let Some(f) = st.in_backoff(&recipe.id, version, now)? {
-            self.log.debug(
+            self.h.log.debug(
                 "trigger skipped (in failure backoff window)",
                 &[
                     ("recipe", s(&recipe.id)),
@@ -227,7 +217,7 @@ impl Poller {
                 ],
             );
             drop(st);
-            self.report.note(|r| {
+            self.h.report.note(|r| {
                 r.in_backoff.push((
                     f.key(),
                     format!(
@@ -257,7 +247,7 @@ impl Poller {
         match st.enqueue(&nb, now)? {
             Some(id) => {
                 drop(st);
-                self.log.info(
+                self.h.log.info(
                     "build queued",
                     &[
                         ("recipe", s(&recipe.id)),

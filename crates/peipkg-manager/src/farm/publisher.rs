@@ -9,7 +9,6 @@
 
 use std::path::PathBuf;
 use std::sync::atomic::Ordering;
-use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 /// How long finished builds may wait for others to publish with them.
@@ -17,14 +16,8 @@ const GATHER_WINDOW: Duration = Duration::from_millis(1000);
 
 use anyhow::{Context, Result};
 
-use super::dirs::StateDirs;
-use super::queue::Queue;
-use super::repo::LiveRepo;
-use super::report::Report;
-use super::settings::Settings;
-use super::shutdown::Shutdown;
-use super::wake::Wakes;
-use crate::log::{n, s, Logger};
+use super::handles::Handles;
+use crate::log::{n, s};
 use crate::pipeline::archive::{split_file_name, Archive};
 use crate::pipeline::publish::publish;
 use crate::pipeline::publish::RepoTool;
@@ -34,14 +27,7 @@ use crate::store::{self, BuildRow, BuildState};
 
 /// The publisher's parts: the only writer of the live repository.
 pub(crate) struct Publisher {
-    pub(super) log: Logger,
-    pub(super) settings: Arc<Settings>,
-    pub(super) queue: Arc<Queue>,
-    pub(super) repo: Arc<LiveRepo>,
-    pub(super) dirs: Arc<StateDirs>,
-    pub(super) shutdown: Arc<Shutdown>,
-    pub(super) wakes: Arc<Wakes>,
-    pub(super) report: Arc<Report>,
+    pub(super) h: Handles,
 }
 
 impl Publisher {
@@ -49,9 +35,9 @@ impl Publisher {
     pub(crate) fn run(&self, workers_done: &std::sync::atomic::AtomicBool) {
         let mut gathering: Option<Instant> = None;
         loop {
-            let seen = self.wakes.publisher.seen();
+            let seen = self.h.wakes.publisher.seen();
             if let Some(wait) = self.gather_more(&mut gathering) {
-                self.wakes.publisher.wait(seen, wait);
+                self.h.wakes.publisher.wait(seen, wait);
                 continue;
             }
             gathering = None;
@@ -67,23 +53,24 @@ impl Publisher {
                     }
                 }
                 Err(e) => self
+                    .h
                     .log
                     .error("publisher error", &[("err", s(format!("{e:#}")))]),
             }
-            self.wakes.publisher.wait(seen, Duration::from_secs(2));
+            self.h.wakes.publisher.wait(seen, Duration::from_secs(2));
         }
     }
 
     fn repo_tool(&self) -> RepoTool {
-        self.settings.repo_tool(&self.dirs.logs())
+        self.h.settings.repo_tool(&self.h.dirs.logs())
     }
 
     /// Creates the repository if this is the first run (after finishing or
     /// undoing a switch a killed manager left half done).
     pub(super) fn ensure_repo(&self) -> Result<()> {
-        let _g = self.repo.lock();
-        let cfg = self.settings.cfg();
-        let layout = self.repo.layout();
+        let _g = self.h.repo.lock();
+        let cfg = self.h.settings.cfg();
+        let layout = self.h.repo.layout();
         crate::pipeline::publish::recover_in_place(&self.repo_tool(), layout)
             .context("recover the live repository state")?;
         let created = crate::pipeline::publish::ensure_repo(
@@ -94,7 +81,7 @@ impl Publisher {
         )
         .context("initialise repo")?;
         if created {
-            self.log.info(
+            self.h.log.info(
                 "repository initialised",
                 &[
                     ("repo", s(layout.repo.display())),
@@ -102,7 +89,7 @@ impl Publisher {
                 ],
             );
             // A fresh repository has never been uploaded.
-            self.queue.store().bump_generation()?;
+            self.h.queue.store().bump_generation()?;
         }
         Ok(())
     }
@@ -116,7 +103,7 @@ impl Publisher {
     /// ready) to go out together; a lone build (one new tag) goes at once.
     fn gather_more(&self, since: &mut Option<Instant>) -> Option<Duration> {
         let (built, busy) = {
-            let st = self.queue.store();
+            let st = self.h.queue.store();
             let built = st.count_in(BuildState::Built).ok()?;
             let busy =
                 st.count_in(BuildState::Running).ok()? + st.count_in(BuildState::Queued).ok()?;
@@ -127,8 +114,8 @@ impl Publisher {
             return None;
         }
         if busy == 0
-            || built as usize >= self.settings.cfg().build.batch_max
-            || self.shutdown.is_stopping()
+            || built as usize >= self.h.settings.cfg().build.batch_max
+            || self.h.shutdown.is_stopping()
         {
             return None;
         }
@@ -138,18 +125,18 @@ impl Publisher {
 
     /// Publishes what is built. Returns whether there was anything.
     fn publish_ready(&self) -> Result<bool> {
-        let mut built = self.queue.store().builds_in(BuildState::Built)?;
+        let mut built = self.h.queue.store().builds_in(BuildState::Built)?;
         if built.is_empty() {
             return Ok(false);
         }
-        built.truncate(self.settings.cfg().build.batch_max);
+        built.truncate(self.h.settings.cfg().build.batch_max);
         self.publish_builds(built)?;
         Ok(true)
     }
 
     fn publish_builds(&self, built: Vec<BuildRow>) -> Result<()> {
         let mut stages = Stages::start();
-        let archive = Archive::load_cached(&self.repo.layout().repo);
+        let archive = Archive::load_cached(&self.h.repo.layout().repo);
         let archive = match archive {
             Ok(a) => a,
             Err(e) => {
@@ -165,11 +152,11 @@ impl Publisher {
         let mut batch: Vec<(BuildRow, Vec<PathBuf>)> = Vec::new();
         let mut already = Vec::new();
         for b in built {
-            let dir = self.dirs.built(b.id);
+            let dir = self.h.dirs.built(b.id);
             let files: Vec<PathBuf> = b.outputs.iter().map(|f| dir.join(f)).collect();
             if let Some(missing) = files.iter().find(|f| !f.exists()) {
                 // Outputs lost (removed by hand?): build again.
-                self.log.warn(
+                self.h.log.warn(
                     "built outputs missing; re-queued",
                     &[
                         ("recipe", s(&b.recipe)),
@@ -177,7 +164,8 @@ impl Publisher {
                         ("file", s(missing.display())),
                     ],
                 );
-                self.queue
+                self.h
+                    .queue
                     .store()
                     .mark_cancelled(b.id, "outputs missing", store::now())?;
                 continue;
@@ -219,10 +207,10 @@ impl Publisher {
                 let rows: Vec<BuildRow> = batch.iter().map(|(b, _)| b.clone()).collect();
                 self.finish_published_all(&rows)?;
                 stages.mark("sqlite");
-                stages.log(&self.log, "publish", vec![("builds", n(rows.len()))]);
+                stages.log(&self.h.log, "publish", vec![("builds", n(rows.len()))]);
             }
             Err(e) if batch.len() > 1 => {
-                self.log.warn(
+                self.h.log.warn(
                     "batch publish failed; publishing one build at a time",
                     &[("builds", n(batch.len())), ("err", s(&e))],
                 );
@@ -248,25 +236,25 @@ impl Publisher {
     /// verify that follows it) still changed the live state: the remote
     /// must follow it even though no build was recorded as published.
     fn upload_if_changed(&self, before: &std::sync::Arc<Archive>) -> Result<()> {
-        let Ok(now) = Archive::load_cached(&self.repo.layout().repo) else {
+        let Ok(now) = Archive::load_cached(&self.h.repo.layout().repo) else {
             return Ok(());
         };
-        if std::sync::Arc::ptr_eq(before, &now) || self.queue.store().upload_status()?.pending() {
+        if std::sync::Arc::ptr_eq(before, &now) || self.h.queue.store().upload_status()?.pending() {
             return Ok(());
         }
-        let generation = self.queue.store().bump_generation()?;
-        self.log.debug(
+        let generation = self.h.queue.store().bump_generation()?;
+        self.h.log.debug(
             "repository state changed by a failed publish",
             &[("generation", n(generation))],
         );
-        self.wakes.uploader.notify();
+        self.h.wakes.uploader.notify();
         Ok(())
     }
 
     fn publish_files(&self, files: &[PathBuf], stages: &mut Stages) -> Result<(), String> {
-        let _g = self.repo.lock();
+        let _g = self.h.repo.lock();
         let tool = self.repo_tool();
-        publish(&tool, self.repo.layout(), files, stages)
+        publish(&tool, self.h.repo.layout(), files, stages)
             .map_err(|e| format!("{e} (see {})", tool.log.display()))
     }
 
@@ -276,7 +264,7 @@ impl Publisher {
     /// upload not scheduled.
     fn finish_published_all(&self, builds: &[BuildRow]) -> Result<()> {
         let now = store::now();
-        let generation = self.queue.store().transaction(|st| {
+        let generation = self.h.queue.store().transaction(|st| {
             for b in builds {
                 st.mark_published(b.id, now)?;
                 st.clear_failure(&b.recipe, &b.version)?;
@@ -285,16 +273,18 @@ impl Publisher {
             }
             st.bump_generation()
         })?;
-        self.log.debug(
+        self.h.log.debug(
             "repository state published",
             &[("generation", n(generation))],
         );
-        self.wakes.uploader.notify();
+        self.h.wakes.uploader.notify();
         for b in builds {
-            if let Err(e) = remove_all(&self.dirs.built(b.id)) {
-                self.log.warn("clear staging dir failed", &[("err", s(e))]);
+            if let Err(e) = remove_all(&self.h.dirs.built(b.id)) {
+                self.h
+                    .log
+                    .warn("clear staging dir failed", &[("err", s(e))]);
             }
-            self.log.info(
+            self.h.log.info(
                 "build + publish complete",
                 &[
                     ("recipe", s(&b.recipe)),
@@ -306,7 +296,7 @@ impl Publisher {
                     ),
                 ],
             );
-            self.report.note(|r| r.published.push(b.key()));
+            self.h.report.note(|r| r.published.push(b.key()));
         }
         Ok(())
     }
@@ -314,19 +304,19 @@ impl Publisher {
     fn fail_publish(&self, b: &BuildRow, err: &str) -> Result<()> {
         let now = store::now();
         let f = {
-            let st = self.queue.store();
+            let st = self.h.queue.store();
             st.mark_failed(b.id, err, now)?;
             st.record_failure(&b.recipe, &b.version, &b.tag, err, now)?
         };
         // Never keep a rejected package around to poison the next publish.
-        let _ = remove_all(&self.dirs.built(b.id));
+        let _ = remove_all(&self.h.dirs.built(b.id));
         if let Some(log) = &b.log_path {
             crate::pipeline::fetch::note(
                 std::path::Path::new(log),
                 &format!("# PUBLISH FAILED: {err}"),
             );
         }
-        self.log.error(
+        self.h.log.error(
             "publish failed",
             &[
                 ("recipe", s(&b.recipe)),
@@ -340,9 +330,10 @@ impl Publisher {
                 ),
             ],
         );
-        self.report
+        self.h
+            .report
             .note(|r| r.publish_failures.push((b.key(), err.to_string())));
-        self.wakes.scheduler.notify();
+        self.h.wakes.scheduler.notify();
         Ok(())
     }
 }

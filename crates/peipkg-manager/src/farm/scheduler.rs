@@ -17,10 +17,9 @@ use std::sync::Arc;
 use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
 use super::activity::Activity;
-use super::dirs::StateDirs;
+use super::handles::Handles;
 use super::poll::Poller;
 use super::schedule::Schedule;
-use super::shutdown::Shutdown;
 use crate::log::{n, s};
 use crate::store::{self, NewBuild};
 
@@ -70,19 +69,17 @@ const MAX_SLEEP: Duration = Duration::from_secs(2);
 /// How often finished builds' old logs are looked for.
 const PRUNE_EVERY: Duration = Duration::from_secs(3600);
 
-/// The scheduler thread's parts: it polls through `poller`, and reads
-/// (and tells `/status`) what is due.
+/// The scheduler thread's parts: it polls (each poll on a thread of its
+/// own, as a [`Poller`]), and reads (and tells `/status`) what is due.
 pub(crate) struct Scheduler {
-    pub(super) poller: Poller,
-    pub(super) shutdown: Arc<Shutdown>,
+    pub(super) h: Handles,
     pub(super) schedule: Arc<Schedule>,
     pub(super) activity: Arc<Activity>,
-    pub(super) dirs: Arc<StateDirs>,
 }
 
 impl Scheduler {
     pub(crate) fn run(&self) {
-        let p = &self.poller;
+        let p = &self.h;
         let mut slots: BTreeMap<String, Slot> = BTreeMap::new();
         // Polls asked for (by a webhook or an operator) of recipes that are
         // not on a schedule, with who asked.
@@ -94,7 +91,7 @@ impl Scheduler {
         // hangs (a stuck database, a deadlock) gets the daemon restarted.
         let watchdog = crate::notify::watchdog_interval();
         let mut last_ping: Option<Instant> = None;
-        while !self.shutdown.is_stopping() {
+        while !p.shutdown.is_stopping() {
             if let Some(every) = watchdog {
                 if last_ping.is_none_or(|t| t.elapsed() >= every / 3) {
                     crate::notify::notify("WATCHDOG=1");
@@ -212,7 +209,7 @@ impl Scheduler {
                 }
                 self.activity.poll_started(&id);
                 active.fetch_add(1, Ordering::SeqCst);
-                let poller = p.clone();
+                let poller = Poller { h: p.clone() };
                 let activity = Arc::clone(&self.activity);
                 let active = Arc::clone(&active);
                 let tx = done_tx.clone();
@@ -221,7 +218,7 @@ impl Scheduler {
                     activity.poll_ended(&recipe.id);
                     active.fetch_sub(1, Ordering::SeqCst);
                     let _ = tx.send(recipe.id.clone());
-                    poller.wakes.scheduler.notify();
+                    poller.h.wakes.scheduler.notify();
                 });
             }
             self.publish_plan(&slots, &paused);
@@ -269,10 +266,10 @@ impl Scheduler {
     /// Removes the log files of builds that finished longer ago than
     /// `[build].log_retention`.
     fn expire_logs(&self) {
-        let p = &self.poller;
+        let p = &self.h;
         let keep = p.settings.cfg().build.log_retention;
         let before = store::now() - keep.as_secs() as i64;
-        let logs = self.dirs.logs();
+        let logs = p.dirs.logs();
         match p.queue.store().expire_logs(before) {
             Ok(paths) => {
                 let mut removed = 0;
@@ -299,7 +296,7 @@ impl Scheduler {
 
     /// Queues a retry for every failure whose window has ended.
     pub(crate) fn start_due_retries(&self) {
-        let p = &self.poller;
+        let p = &self.h;
         let due = match p.queue.store().due_retries(store::now()) {
             Ok(d) => d,
             Err(e) => {

@@ -16,6 +16,7 @@ use anyhow::{anyhow, bail, Context, Result};
 
 use super::activity::Activity;
 use super::dirs::StateDirs;
+use super::handles::Handles;
 use super::queue::Queue;
 use super::repo::LiveRepo;
 use super::settings::Settings;
@@ -314,24 +315,26 @@ pub(super) fn open(cfg: Config, log: Logger, opts: FarmOptions) -> Result<Farm> 
     }
     let wakes = Arc::new(Wakes::default());
     Ok(Farm {
-        log,
-        dirs: Arc::new(StateDirs::new(cfg.state_dir.clone())),
-        settings: Arc::new(Settings::new(
-            cfg,
-            resolved,
-            roster,
-            executor,
-            custom_executor,
-            opts.level_from_flag,
-        )),
-        queue: Arc::new(Queue::new(store)),
-        repo: Arc::new(LiveRepo::new(layout)),
+        h: Handles {
+            log,
+            dirs: Arc::new(StateDirs::new(cfg.state_dir.clone())),
+            settings: Arc::new(Settings::new(
+                cfg,
+                resolved,
+                roster,
+                executor,
+                custom_executor,
+                opts.level_from_flag,
+            )),
+            queue: Arc::new(Queue::new(store)),
+            repo: Arc::new(LiveRepo::new(layout)),
+            shutdown: Arc::new(Shutdown::new(Arc::clone(&wakes))),
+            wakes,
+            report: Default::default(),
+        },
         pool: Default::default(),
-        shutdown: Arc::new(Shutdown::new(Arc::clone(&wakes))),
-        wakes,
         activity: Arc::new(Activity::new(crate::store::now())),
         schedule: Default::default(),
-        report: Default::default(),
         _lock: lock,
     })
 }

@@ -3,20 +3,13 @@
 //! publisher, never in its way: a failed upload does not hold back builds
 //! or publishes, and the next successful upload carries all of them.
 
-use std::sync::Arc;
 use std::time::Duration;
 
 use anyhow::Result;
 
-use super::dirs::StateDirs;
-use super::queue::Queue;
-use super::repo::LiveRepo;
-use super::report::Report;
-use super::settings::Settings;
-use super::shutdown::Shutdown;
-use super::wake::Wakes;
+use super::handles::Handles;
 use crate::config::UploadBackend;
-use crate::log::{n, s, Logger};
+use crate::log::{n, s};
 use crate::pipeline::tree::{link_tree, remove_all};
 use crate::store;
 use crate::upload::{retry_delay, Rclone};
@@ -38,20 +31,13 @@ pub(crate) enum UploadOutcome {
 /// The uploader's parts: it reads the live repository (under its lock)
 /// and the upload state, and never writes the repository.
 pub(crate) struct Uploader {
-    pub(super) log: Logger,
-    pub(super) settings: Arc<Settings>,
-    pub(super) queue: Arc<Queue>,
-    pub(super) repo: Arc<LiveRepo>,
-    pub(super) dirs: Arc<StateDirs>,
-    pub(super) shutdown: Arc<Shutdown>,
-    pub(super) wakes: Arc<Wakes>,
-    pub(super) report: Arc<Report>,
+    pub(super) h: Handles,
 }
 
 impl Uploader {
     pub(crate) fn run(&self) {
-        while !self.shutdown.is_stopping() {
-            let seen = self.wakes.uploader.seen();
+        while !self.h.shutdown.is_stopping() {
+            let seen = self.h.wakes.uploader.seen();
             let wait = match self.upload_step(false) {
                 Ok(UploadOutcome::NotYet { at }) => {
                     Duration::from_secs((at - store::now()).clamp(1, 60) as u64)
@@ -59,12 +45,13 @@ impl Uploader {
                 Ok(UploadOutcome::Failed(..)) => Duration::from_secs(1),
                 Ok(_) => Duration::from_secs(60),
                 Err(e) => {
-                    self.log
+                    self.h
+                        .log
                         .error("uploader error", &[("err", s(format!("{e:#}")))]);
                     Duration::from_secs(30)
                 }
             };
-            self.wakes.uploader.wait(seen, wait);
+            self.h.wakes.uploader.wait(seen, wait);
         }
     }
 
@@ -72,49 +59,50 @@ impl Uploader {
     /// the remote's descriptor and indexes differ from the live state (a
     /// manager killed between a switch and its upload), schedule an upload.
     pub(super) fn reconcile_remote(&self) -> Result<()> {
-        let st = self.queue.store().upload_status()?;
-        let cfg = self.settings.cfg();
+        let st = self.h.queue.store().upload_status()?;
+        let cfg = self.h.settings.cfg();
         let UploadBackend::Rclone { remote } = &cfg.upload.backend else {
             return Ok(());
         };
-        if st.pending() || !self.repo.layout().repo.join("repo.json").exists() {
+        if st.pending() || !self.h.repo.layout().repo.join("repo.json").exists() {
             return Ok(());
         }
-        let _g = self.repo.lock();
-        if self.rclone(remote).matches(&self.repo.layout().repo)? {
+        let _g = self.h.repo.lock();
+        if self.rclone(remote).matches(&self.h.repo.layout().repo)? {
             return Ok(());
         }
-        let generation = self.queue.store().bump_generation()?;
-        self.log.warn(
+        let generation = self.h.queue.store().bump_generation()?;
+        self.h.log.warn(
             "remote differs from the live state; uploading it",
             &[("remote", s(remote)), ("generation", n(generation))],
         );
-        self.wakes.uploader.notify();
+        self.h.wakes.uploader.notify();
         Ok(())
     }
 
     fn rclone(&self, remote: &str) -> Rclone {
-        let cfg = self.settings.cfg();
+        let cfg = self.h.settings.cfg();
         Rclone {
             program: cfg.upload.rclone.clone(),
             config: cfg.upload.rclone_config.clone(),
             remote: remote.to_string(),
             timeout: cfg.upload.timeout,
-            log: self.dirs.logs().join("upload.log"),
+            log: self.h.dirs.logs().join("upload.log"),
             cache_control: cfg.upload.cache_control,
         }
     }
 
     /// One upload attempt if one is due (`force` ignores the retry time).
     pub(crate) fn upload_step(&self, force: bool) -> Result<UploadOutcome> {
-        let st = self.queue.store().upload_status()?;
+        let st = self.h.queue.store().upload_status()?;
         if !st.pending() {
             return Ok(UploadOutcome::Nothing);
         }
-        let cfg = self.settings.cfg();
+        let cfg = self.h.settings.cfg();
         let UploadBackend::Rclone { remote } = &cfg.upload.backend else {
             // backend = "none": the local state is the end of the line.
-            self.queue
+            self.h
+                .queue
                 .store()
                 .record_upload_success(st.published_generation, store::now())?;
             return Ok(UploadOutcome::Nothing);
@@ -126,27 +114,28 @@ impl Uploader {
             }
         }
         let generation = st.published_generation;
-        let snapshot = self.dirs.root().join("upload");
+        let snapshot = self.h.dirs.root().join("upload");
         {
-            let _g = self.repo.lock();
+            let _g = self.h.repo.lock();
             remove_all(&snapshot)?;
-            link_tree(&self.repo.layout().repo, &snapshot)?;
+            link_tree(&self.h.repo.layout().repo, &snapshot)?;
         }
         // peipkg-repo's work directory is never part of a state.
         remove_all(&snapshot.join(".peipkg-repo-work"))?;
         let rclone = self.rclone(remote);
-        let result = rclone.upload(&snapshot, Some(self.shutdown.cancel()));
+        let result = rclone.upload(&snapshot, Some(self.h.shutdown.cancel()));
         let _ = remove_all(&snapshot);
         match result {
             Ok(()) => {
-                self.queue
+                self.h
+                    .queue
                     .store()
                     .record_upload_success(generation, store::now())?;
-                self.log.info(
+                self.h.log.info(
                     "upload complete",
                     &[("remote", s(remote)), ("generation", n(generation))],
                 );
-                self.report.note(|r| r.upload = Some(Ok(())));
+                self.h.report.note(|r| r.upload = Some(Ok(())));
                 Ok(UploadOutcome::Uploaded)
             }
             Err(e) => {
@@ -154,10 +143,11 @@ impl Uploader {
                 let failures = st.failures + 1;
                 let delay = retry_delay(failures, cfg.upload.retry_min, cfg.upload.retry_max);
                 let next = store::now() + delay.as_secs() as i64;
-                self.queue
+                self.h
+                    .queue
                     .store()
                     .record_upload_failure(&err, store::now(), next)?;
-                self.log.error(
+                self.h.log.error(
                     "upload failed",
                     &[
                         ("remote", s(remote)),
@@ -166,7 +156,7 @@ impl Uploader {
                         ("next_retry_after", s(peipkg_cli::format_duration(delay))),
                     ],
                 );
-                self.report.note(|r| r.upload = Some(Err(err.clone())));
+                self.h.report.note(|r| r.upload = Some(Err(err.clone())));
                 Ok(UploadOutcome::Failed(err, e.is_configuration()))
             }
         }

@@ -9,16 +9,10 @@ use std::time::Duration;
 use anyhow::Result;
 
 use super::activity::{Activity, InFlight};
-use super::dirs::StateDirs;
+use super::handles::Handles;
 use super::pool::Pool;
-use super::queue::Queue;
-use super::repo::LiveRepo;
-use super::report::Report;
-use super::settings::Settings;
-use super::shutdown::Shutdown;
-use super::wake::Wakes;
 use crate::executor::BuildJob;
-use crate::log::{n, s, Logger};
+use crate::log::{n, s};
 use crate::pipeline::archive::Archive;
 use crate::pipeline::tree::remove_all;
 use crate::store::{self, BuildRow};
@@ -37,15 +31,8 @@ pub(super) enum Step {
 /// A build worker's parts. Cheap to clone: the pool starts one per index.
 #[derive(Clone)]
 pub(crate) struct Worker {
-    pub(super) log: Logger,
-    pub(super) settings: Arc<Settings>,
-    pub(super) queue: Arc<Queue>,
-    pub(super) repo: Arc<LiveRepo>,
-    pub(super) dirs: Arc<StateDirs>,
+    pub(super) h: Handles,
     pub(super) activity: Arc<Activity>,
-    pub(super) shutdown: Arc<Shutdown>,
-    pub(super) wakes: Arc<Wakes>,
-    pub(super) report: Arc<Report>,
     pub(super) pool: Arc<Pool>,
 }
 
@@ -62,10 +49,10 @@ impl Worker {
         loop {
             match index {
                 Some(i) if self.should_leave(i) => return,
-                None if self.shutdown.is_stopping() => return,
+                None if self.h.shutdown.is_stopping() => return,
                 _ => {}
             }
-            let seen = self.wakes.workers.seen();
+            let seen = self.h.wakes.workers.seen();
             match self.work_one() {
                 Ok(Step::Worked) => continue,
                 Ok(Step::Idle) => {
@@ -80,11 +67,12 @@ impl Worker {
                     }
                 }
                 Err(e) => {
-                    self.log
+                    self.h
+                        .log
                         .error("build worker error", &[("err", s(format!("{e:#}")))]);
                 }
             }
-            self.wakes.workers.wait(seen, Duration::from_secs(2));
+            self.h.wakes.workers.wait(seen, Duration::from_secs(2));
         }
     }
 
@@ -93,24 +81,24 @@ impl Worker {
     /// lowered `[build].workers` below it.
     fn should_leave(&self, index: usize) -> bool {
         self.pool.leave_if(index, || {
-            self.shutdown.is_stopping() || index >= self.settings.cfg().build.workers
+            self.h.shutdown.is_stopping() || index >= self.h.settings.cfg().build.workers
         })
     }
 
     pub(super) fn work_one(&self) -> Result<Step> {
-        let claimed = self.queue.store().claim_next(store::now())?;
+        let claimed = self.h.queue.store().claim_next(store::now())?;
         let Some(b) = claimed else {
             return Ok(Step::Idle);
         };
         if let Some(why) = self.still_wanted(&b)? {
             // A cluster job of a build from before a restart goes too.
-            let job = self.queue.store().job_of(b.id)?;
+            let job = self.h.queue.store().job_of(b.id)?;
             if let Some(j) = job {
-                let farm_id = self.settings.cfg().farm_id.clone();
-                self.settings.executor().abandon(b.id, &farm_id, &j);
+                let farm_id = self.h.settings.cfg().farm_id.clone();
+                self.h.settings.executor().abandon(b.id, &farm_id, &j);
             }
             {
-                let st = self.queue.store();
+                let st = self.h.queue.store();
                 st.mark_cancelled(b.id, &why, store::now())?;
                 // A version that is no longer wanted needs no retries.
                 st.clear_failure(&b.recipe, &b.version)?;
@@ -123,7 +111,7 @@ impl Worker {
             } else {
                 "trigger dropped"
             };
-            self.log.debug(
+            self.h.log.debug(
                 msg,
                 &[
                     ("recipe", s(&b.recipe)),
@@ -141,7 +129,7 @@ impl Worker {
     /// Re-validates a queued build against the roster as it is now; the
     /// reference built with a stale snapshot. `Some(reason)` drops it.
     fn still_wanted(&self, b: &BuildRow) -> Result<Option<String>> {
-        let roster = self.settings.roster();
+        let roster = self.h.settings.roster();
         let Some(recipe) = roster.get(&b.recipe) else {
             return Ok(Some(REMOVED.into()));
         };
@@ -168,7 +156,7 @@ impl Worker {
             }
             Err(e) => return Ok(Some(e)),
         }
-        if let Ok(a) = Archive::load_cached(&self.repo.layout().repo) {
+        if let Ok(a) = Archive::load_cached(&self.h.repo.layout().repo) {
             if !a.published_names(&recipe.packages, &b.version).is_empty() {
                 return Ok(Some("already published".into()));
             }
@@ -177,13 +165,13 @@ impl Worker {
     }
 
     fn job_for(&self, b: &BuildRow, log: PathBuf) -> Option<BuildJob> {
-        let roster = self.settings.roster();
+        let roster = self.h.settings.roster();
         let recipe = roster.get(&b.recipe)?;
         let up = recipe.upstream.as_ref()?;
         let mut build_env = Vec::new();
         let mut binary_sign_keys = Vec::new();
-        let cfg = self.settings.cfg();
-        let resolved = self.settings.resolved();
+        let cfg = self.h.settings.cfg();
+        let resolved = self.h.settings.resolved();
         if let Some(g) = cfg.grant_for(&b.recipe) {
             for k in &g.inject_pubkey {
                 let entry = cfg.signing_keys.iter().find(|e| &e.name == k)?;
@@ -211,21 +199,22 @@ impl Worker {
             binary_sign_keys,
             sandbox_args: crate::sandbox::build_args(&cfg, &b.recipe),
             sandbox_env: crate::sandbox::build_env(&cfg),
-            work_dir: self.dirs.work(b.id),
+            work_dir: self.h.dirs.work(b.id),
             log,
             attach: None,
         })
     }
 
     fn run_claimed(&self, b: BuildRow) -> Result<()> {
-        let log_path = self.dirs.logs().join(format!("build-{}.log", b.id));
+        let log_path = self.h.dirs.logs().join(format!("build-{}.log", b.id));
         // A cluster job from before a restart is re-attached to, not
         // submitted again, and its log continues.
-        let attach = self.queue.store().job_of(b.id)?;
+        let attach = self.h.queue.store().job_of(b.id)?;
         if attach.is_none() {
             let _ = remove_all(&log_path);
         }
-        self.queue
+        self.h
+            .queue
             .store()
             .set_log_path(b.id, &log_path.display().to_string())?;
         crate::pipeline::fetch::note(
@@ -242,8 +231,8 @@ impl Worker {
         );
         // Fail closed on trusted binaries before anything is fetched.
         let refusal = {
-            let cfg = self.settings.cfg();
-            let roster = self.settings.roster();
+            let cfg = self.h.settings.cfg();
+            let roster = self.h.settings.roster();
             roster
                 .get(&b.recipe)
                 .and_then(|r| crate::sign_grant::refusal(r, cfg.grant_for(&b.recipe)))
@@ -257,7 +246,7 @@ impl Worker {
             self.fail_build(&b, &err, &log_path)?;
             return Ok(());
         };
-        self.log.info(
+        self.h.log.info(
             "starting build",
             &[
                 ("recipe", s(&b.recipe)),
@@ -276,18 +265,20 @@ impl Worker {
         });
         job.attach = attach;
         let track = |j: &crate::executor::BackendJob| {
-            if let Err(e) = self.queue.store().record_job(b.id, j, store::now()) {
-                self.log
+            if let Err(e) = self.h.queue.store().record_job(b.id, j, store::now()) {
+                self.h
+                    .log
                     .error("record cluster job failed", &[("err", s(e))]);
             }
         };
         let result = self
+            .h
             .settings
             .executor()
-            .run_tracked(&job, self.shutdown.cancel(), &track);
+            .run_tracked(&job, self.h.shutdown.cancel(), &track);
         // Warnings are their own events, never part of a failure message.
         for w in crate::pipeline::build::build_warnings(&job.log) {
-            self.log.warn(
+            self.h.log.warn(
                 "build warning",
                 &[
                     ("recipe", s(&b.recipe)),
@@ -306,7 +297,7 @@ impl Worker {
                 Err(e) => {
                     // The reference's message; unlike the reference, the
                     // failure is recorded (below) and backs off.
-                    self.log.error(
+                    self.h.log.error(
                         "stage outputs failed",
                         &[
                             ("recipe", s(&b.recipe)),
@@ -314,7 +305,7 @@ impl Worker {
                             ("err", s(format!("{e:#}"))),
                         ],
                     );
-                    let _ = remove_all(&self.dirs.built(b.id));
+                    let _ = remove_all(&self.h.dirs.built(b.id));
                     Err(e.context("keep the build's outputs"))
                 }
             },
@@ -325,7 +316,7 @@ impl Worker {
         match outcome {
             Ok((names, mut r)) => {
                 r.stages.mark("remove_work");
-                self.queue.store().mark_built(
+                self.h.queue.store().mark_built(
                     b.id,
                     &names,
                     &r.timestamp,
@@ -335,9 +326,9 @@ impl Worker {
                 r.stages.mark("sqlite");
                 crate::failpoint::hit("built");
                 r.stages
-                    .log(&self.log, "build", vec![("recipe", s(&b.recipe))]);
+                    .log(&self.h.log, "build", vec![("recipe", s(&b.recipe))]);
                 crate::pipeline::fetch::note(&log_path, &format!("# built: {}", names.join(" ")));
-                self.log.info(
+                self.h.log.info(
                     "build complete; waiting to publish",
                     &[
                         ("recipe", s(&b.recipe)),
@@ -346,16 +337,16 @@ impl Worker {
                         ("commit", s(&r.commit)),
                     ],
                 );
-                self.wakes.publisher.notify();
+                self.h.wakes.publisher.notify();
             }
             Err(e) => {
                 let cancelled = e
                     .downcast_ref::<crate::executor::JobError>()
                     .is_some_and(|j| j.is_cancelled());
                 if cancelled {
-                    let _ = remove_all(&self.dirs.built(b.id));
-                    self.queue.store().requeue(b.id)?;
-                    self.log.info(
+                    let _ = remove_all(&self.h.dirs.built(b.id));
+                    self.h.queue.store().requeue(b.id)?;
+                    self.h.log.info(
                         "build interrupted by shutdown; re-queued",
                         &[("recipe", s(&b.recipe)), ("version", s(&b.version))],
                     );
@@ -370,7 +361,7 @@ impl Worker {
     /// Moves the outputs out of the work directory into `built/<id>/`,
     /// where they wait (across restarts) for the publisher.
     fn keep_outputs(&self, b: &BuildRow, outputs: &[PathBuf]) -> Result<Vec<String>> {
-        let dir = self.dirs.built(b.id);
+        let dir = self.h.dirs.built(b.id);
         remove_all(&dir)?;
         std::fs::create_dir_all(&dir)?;
         let mut names = Vec::new();
@@ -391,13 +382,13 @@ impl Worker {
     fn fail_build(&self, b: &BuildRow, err: &str, log_path: &std::path::Path) -> Result<()> {
         let now = store::now();
         let f = {
-            let st = self.queue.store();
+            let st = self.h.queue.store();
             st.mark_failed(b.id, err, now)?;
             st.record_failure(&b.recipe, &b.version, &b.tag, err, now)?
         };
         crate::pipeline::fetch::note(log_path, &format!("# FAILED: {err}"));
         let wait = crate::store::backoff_after(f.failures);
-        self.log.error(
+        self.h.log.error(
             "build failed",
             &[
                 ("recipe", s(&b.recipe)),
@@ -408,10 +399,11 @@ impl Worker {
                 ("log", s(log_path.display())),
             ],
         );
-        self.report
+        self.h
+            .report
             .note(|r| r.build_failures.push((b.key(), err.to_string())));
         // The retry timer may now be earlier than the scheduler thinks.
-        self.wakes.scheduler.notify();
+        self.h.wakes.scheduler.notify();
         Ok(())
     }
 }
