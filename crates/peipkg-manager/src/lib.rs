@@ -3,6 +3,12 @@
 //! The binary is a thin shell over this crate so that every behaviour (config
 //! strictness, tag-to-version rules, the queue and backoff, the pipeline's
 //! child processes) can be tested without spawning the daemon.
+//!
+//! Only what another crate needs is public: the CLI (the binary), the
+//! build node's side of a cluster job (`peipkg-node`) and the store's file
+//! name (the tests). `config`, `roster` and `process` stay public while
+//! they move to crates of their own; everything else is crate-private, so
+//! the compiler reports what nothing uses.
 
 pub(crate) mod check;
 pub mod cli;

@@ -38,24 +38,25 @@ use anyhow::Result;
 use crate::config::Config;
 use crate::log::{s, Logger};
 
-pub(crate) use activity::Activity;
-pub(crate) use dirs::StateDirs;
-pub(crate) use handles::Handles;
-pub(crate) use poll::Poller;
-pub(crate) use pool::Pool;
-pub(crate) use publisher::Publisher;
-pub(crate) use queue::Queue;
-pub(crate) use repo::LiveRepo;
-pub(crate) use report::Report;
+use activity::Activity;
+use dirs::StateDirs;
+use handles::Handles;
+use poll::Poller;
+use pool::Pool;
+use publisher::Publisher;
+use queue::Queue;
+use repo::LiveRepo;
+use report::Report;
 pub(crate) use report::RunReport;
-pub(crate) use schedule::Schedule;
-pub(crate) use scheduler::Scheduler;
-pub(crate) use settings::Settings;
-pub(crate) use shutdown::Shutdown;
+use schedule::Schedule;
+use scheduler::Scheduler;
+use settings::Settings;
+use shutdown::Shutdown;
 pub(crate) use startup::{FarmOptions, StateLock};
-pub(crate) use uploader::{UploadOutcome, Uploader};
-pub(crate) use wake::Wakes;
-pub(crate) use worker::Worker;
+pub(crate) use uploader::UploadOutcome;
+use uploader::Uploader;
+use wake::Wakes;
+use worker::Worker;
 
 pub(crate) struct Farm {
     h: Handles,
