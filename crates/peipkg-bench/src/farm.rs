@@ -4,6 +4,7 @@
 //! much faster than N `git init`s and gives the manager the same work).
 
 use anyhow::{ensure, Context, Result};
+use peipkg_cli::{FlagKind, FlagSet, Matches};
 use std::fs;
 use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
@@ -26,26 +27,20 @@ pub struct FarmOpts {
 }
 
 impl FarmOpts {
-    /// Reads the command line: `--bin-dir DIR` and `--workdir DIR` here,
-    /// any other argument by `own(arg, value)`, where `value()` takes the
-    /// argument's value; `own` refuses an argument it does not know.
-    pub fn parse(
-        mut own: impl FnMut(&str, &mut dyn FnMut() -> Result<String>) -> Result<()>,
-    ) -> Result<FarmOpts> {
-        let mut o = FarmOpts {
-            bin_dir: PathBuf::from("target/release"),
-            workdir: std::env::temp_dir(),
-        };
-        let mut args = std::env::args().skip(1);
-        while let Some(a) = args.next() {
-            let mut val = || args.next().with_context(|| format!("{a} needs a value"));
-            match a.as_str() {
-                "--bin-dir" => o.bin_dir = PathBuf::from(val()?),
-                "--workdir" => o.workdir = PathBuf::from(val()?),
-                other => own(other, &mut val)?,
-            }
+    /// Adds `--bin-dir` and `--workdir` to a benchmark's flags.
+    pub fn flags(f: &mut FlagSet) {
+        f.flag("bin-dir", FlagKind::String, "where the binaries are")
+            .value_name("DIR")
+            .default("target/release");
+        crate::cli::workdir_flag(f, "where farms are made");
+    }
+
+    /// Reads `--bin-dir` and `--workdir` from parsed flags.
+    pub fn from_matches(m: &Matches) -> FarmOpts {
+        FarmOpts {
+            bin_dir: crate::cli::path(m, "bin-dir").unwrap_or_default(),
+            workdir: crate::cli::path(m, "workdir").unwrap_or_else(std::env::temp_dir),
         }
-        Ok(o)
     }
 
     /// The [`FarmSpec`] of a farm run with these binaries.

@@ -11,6 +11,7 @@
 //! symlinks. Every byte comes from a seeded generator, so the same
 //! parameters give the same tree on any machine.
 
+pub mod cli;
 pub mod farm;
 pub mod measure;
 pub mod synthetic;

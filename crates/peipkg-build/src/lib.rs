@@ -13,13 +13,13 @@
 pub mod binary_sign;
 pub mod build;
 pub mod cli;
-pub mod glob;
+pub use peipkg_recipe::glob;
 pub mod layout_check;
 pub mod limits;
 pub mod manifest_build;
 pub mod pack;
 pub mod partition;
-pub mod recipe;
+pub use peipkg_recipe as recipe;
 pub mod sandbox;
 pub mod script;
 pub mod sign_stanzas;

@@ -356,7 +356,7 @@ fn verify_accepts_the_right_key_and_names_failed_checks() {
 
 #[test]
 fn verify_refuses_an_entry_under_a_symlink() {
-    use peipkg_format::archive::{write_package, EntryKind, PackOptions, PayloadEntry};
+    use peipkg_format::archive::{EntryKind, PayloadEntry};
     use peipkg_format::documents::Manifest;
     use peipkg_format::keys::SigningKey;
     let dir = tempfile::tempdir().unwrap();
@@ -385,17 +385,8 @@ fn verify_refuses_an_entry_under_a_symlink() {
     ];
     let m = Manifest::decode(HELLO_MANIFEST.as_bytes()).unwrap();
     let pkg = dir.path().join("hello_0.1-1_noarch.peipkg");
-    write_package(
-        &m,
-        entries,
-        &root,
-        &PackOptions {
-            zstd_level: 3,
-            signing_key: Some(SigningKey::load(&test_key()).unwrap()),
-        },
-        &pkg,
-    )
-    .unwrap();
+    let key = SigningKey::load(&test_key()).unwrap();
+    peipkg_testkit::packages::write(&m, entries, &root, Some(&key), &pkg);
     let bad = run(&["verify", s(&pkg), "--key", s(&test_pub())]);
     assert_fails(
         &bad,

@@ -104,6 +104,9 @@ pub enum ParseError {
     MissingArgument(String),
     /// Mandatory flags that were not given, in definition order.
     MissingRequired(Vec<String>),
+    /// A mandatory flag given with an empty value (`--out=`): the reference
+    /// treats it as absent, with this wording.
+    EmptyValue(String),
 }
 
 impl fmt::Display for ParseError {
@@ -128,6 +131,7 @@ impl fmt::Display for ParseError {
                     write!(f, "missing required flags {}", list.join(", "))
                 }
             }
+            ParseError::EmptyValue(name) => write!(f, "--{name} is required"),
         }
     }
 }
@@ -462,6 +466,15 @@ impl Matches {
         self.given.iter().any(|g| g == name)
     }
 
+    /// A string flag's value where empty counts as absent (`--name=` names
+    /// nothing), for flags the command cannot do without.
+    pub fn non_empty(&self, name: &str) -> Result<&str, ParseError> {
+        match self.string(name) {
+            Some(v) if !v.is_empty() => Ok(v),
+            _ => Err(ParseError::EmptyValue(name.to_string())),
+        }
+    }
+
     /// Positional arguments in order.
     pub fn positionals(&self) -> &[String] {
         &self.positionals
@@ -514,6 +527,10 @@ mod tests {
     fn equals_value_may_be_empty_or_contain_equals() {
         let m = parse(&["-recipe=", "-version=a=b"]).unwrap();
         assert_eq!(m.string("recipe"), Some(""));
+        let err = m.non_empty("recipe").unwrap_err();
+        assert_eq!(err.to_string(), "--recipe is required");
+        assert_eq!(err.exit_code(), 2);
+        assert_eq!(m.non_empty("version"), Ok("a=b"));
         assert_eq!(m.string("version"), Some("a=b"));
     }
 

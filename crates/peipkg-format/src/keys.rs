@@ -47,6 +47,24 @@ pub enum KeyError {
     Exists { path: PathBuf },
 }
 
+/// Reads a key file and parses it with `parse`; both kinds of key fail
+/// the same way, naming the file and the forms `accepted`.
+fn load_key<K>(
+    path: &Path,
+    parse: fn(&[u8]) -> Result<K, String>,
+    accepted: &'static str,
+) -> Result<K, KeyError> {
+    let bytes = std::fs::read(path).map_err(|source| KeyError::Read {
+        path: path.to_path_buf(),
+        source,
+    })?;
+    parse(&bytes).map_err(|reason| KeyError::Format {
+        path: path.to_path_buf(),
+        reason,
+        accepted,
+    })
+}
+
 /// Why a signature did not verify.
 #[derive(Debug, thiserror::Error, PartialEq, Eq)]
 pub enum SignatureError {
@@ -88,15 +106,7 @@ impl SigningKey {
     }
 
     pub fn load(path: &Path) -> Result<Self, KeyError> {
-        let bytes = std::fs::read(path).map_err(|source| KeyError::Read {
-            path: path.to_path_buf(),
-            source,
-        })?;
-        Self::parse(&bytes).map_err(|reason| KeyError::Format {
-            path: path.to_path_buf(),
-            reason,
-            accepted: ACCEPTED_PRIVATE,
-        })
+        load_key(path, Self::parse, ACCEPTED_PRIVATE)
     }
 
     /// Parse key file contents; the error is the reason without the path.
@@ -107,15 +117,7 @@ impl SigningKey {
         if bytes.is_empty() {
             return Err("the file is empty".into());
         }
-        let (label, der) = match pem_block(bytes) {
-            Some(block) => block?,
-            None => {
-                return Err(format!(
-                    "{} bytes with no PEM block (a raw seed is exactly 32 bytes)",
-                    bytes.len()
-                ))
-            }
-        };
+        let (label, der) = required_pem_block(bytes, "a raw seed")?;
         if label != "PRIVATE KEY" {
             let hint = match label.as_str() {
                 "OPENSSH PRIVATE KEY" => " (an OpenSSH key: convert it with `ssh-keygen -p -m PKCS8 -f FILE`, or make a new one with keygen)",
@@ -211,15 +213,7 @@ impl fmt::Debug for PublicKey {
 
 impl PublicKey {
     pub fn load(path: &Path) -> Result<Self, KeyError> {
-        let bytes = std::fs::read(path).map_err(|source| KeyError::Read {
-            path: path.to_path_buf(),
-            source,
-        })?;
-        Self::parse(&bytes).map_err(|reason| KeyError::Format {
-            path: path.to_path_buf(),
-            reason,
-            accepted: ACCEPTED_PUBLIC,
-        })
+        load_key(path, Self::parse, ACCEPTED_PUBLIC)
     }
 
     /// 32 raw bytes, or a PEM `PUBLIC KEY` block.
@@ -227,15 +221,7 @@ impl PublicKey {
         if let Ok(raw) = <[u8; 32]>::try_from(bytes) {
             return Self::from_raw(&raw);
         }
-        let (label, der) = match pem_block(bytes) {
-            Some(block) => block?,
-            None => {
-                return Err(format!(
-                    "{} bytes with no PEM block (a raw public key is exactly 32 bytes)",
-                    bytes.len()
-                ))
-            }
-        };
+        let (label, der) = required_pem_block(bytes, "a raw public key")?;
         if label != "PUBLIC KEY" {
             return Err(format!("PEM block type is {label:?}"));
         }
@@ -314,6 +300,17 @@ pub fn verify_envelope(
     } else {
         Err(SignatureError::BadSignature(env.key_fingerprint))
     }
+}
+
+/// The PEM block of a key file that is not the raw form; without one, the
+/// error says how long the `raw` form would have been.
+fn required_pem_block(bytes: &[u8], raw: &str) -> Result<(String, Vec<u8>), String> {
+    pem_block(bytes).unwrap_or_else(|| {
+        Err(format!(
+            "{} bytes with no PEM block ({raw} is exactly 32 bytes)",
+            bytes.len()
+        ))
+    })
 }
 
 /// The first PEM block in `bytes`: its label and decoded body. Text around

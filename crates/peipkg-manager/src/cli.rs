@@ -1,8 +1,8 @@
 //! The command line: the reference's flags (`--config`, `--log-level`,
 //! `--once`, in any Go spelling) plus our subcommands (`check`, `explain`,
-//! the operator commands, `demo`, `help`). Help follows one convention in
-//! all three programs: `-h`, `--help` and `help` print the usage to stdout
-//! (exit 0), and `help SUB` is `SUB -h`.
+//! the operator commands, `demo`, `help`), dispatched by `peipkg-cli`'s
+//! `Program` like `peipkg-build` and `peipkg-repo`, so help, errors and
+//! exit codes follow one convention in all three programs.
 //!
 //! Exit codes: 0 success; 1 a failure (config, startup, or an unsuccessful
 //! `--once` sweep); 2 a command line that cannot be understood.
@@ -10,7 +10,9 @@
 use std::path::PathBuf;
 use std::sync::Arc;
 
-use peipkg_cli::{FlagKind, FlagSet, EXIT_FAILURE, EXIT_OK, EXIT_USAGE};
+use std::ffi::OsString;
+
+use peipkg_cli::{CliError, FlagKind, FlagSet, Matches, Program, EXIT_FAILURE, EXIT_OK};
 
 use crate::config::{Config, DEFAULT_CONFIG_PATH};
 use crate::farm::{Farm, FarmOptions};
@@ -19,51 +21,66 @@ use crate::redact::redact;
 
 const PROGRAM: &str = "peipkg-manager";
 
-/// Every subcommand with its one-line summary, for the usage text.
-const SUBCOMMANDS: &[(&str, &str)] = &[
-    (
-        "check",
-        "validate the config and every recipe, and test the upload remote",
-    ),
-    (
-        "explain",
-        "list RECIPE's upstream tags and why each was or was not built",
-    ),
-    ("poll", "poll RECIPE's upstream now and build what is new"),
-    (
-        "pause",
-        "stop polling and building RECIPE until it is resumed",
-    ),
-    ("resume", "undo pause; RECIPE is polled at once"),
-    (
-        "retry",
-        "end a failed build's backoff: retry RECIPE@VERSION now",
-    ),
-    ("cancel", "cancel a queued build by its id"),
-    (
-        "demo",
-        "a self-contained farm in a directory, one sweep, the result",
-    ),
-    ("help", "this text; 'help SUBCOMMAND' is 'SUBCOMMAND -h'"),
-];
-
-fn main_flags() -> FlagSet {
-    let mut f = FlagSet::new(
-        PROGRAM,
-        "[flags]                  run the daemon (or one sweep with -once)\n       peipkg-manager <subcommand> [flags]",
-    );
-    let mut about = String::from(
+/// The program: the daemon as the default mode, then the subcommands in
+/// usage order.
+pub fn program() -> Program {
+    let mut p = Program::new(PROGRAM);
+    p.about(
         "The peipkg build farm daemon: watches each recipe's upstream tags, builds new \
          versions with peipkg-build, publishes them with peipkg-repo and uploads the \
-         repository with rclone.\n\nsubcommands:\n",
+         repository with rclone.",
     );
-    for (name, what) in SUBCOMMANDS {
-        about.push_str(&format!("  {name:<9}{what}\n"));
+    p.command(
+        "check",
+        "validate the config and every recipe, and test the upload remote",
+        check_flags,
+        cmd_check,
+    )
+    .command(
+        "explain",
+        "list RECIPE's upstream tags and why each was or was not built",
+        explain_flags,
+        cmd_explain,
+    );
+    for (cmd, summary) in [
+        ("poll", "poll RECIPE's upstream now and build what is new"),
+        (
+            "pause",
+            "stop polling and building RECIPE until it is resumed",
+        ),
+        ("resume", "undo pause; RECIPE is polled at once"),
+        (
+            "retry",
+            "end a failed build's backoff: retry RECIPE@VERSION now",
+        ),
+        ("cancel", "cancel a queued build by its id"),
+    ] {
+        debug_assert!(crate::control::COMMANDS.contains(&cmd));
+        p.command(
+            cmd,
+            summary,
+            move || crate::control::flags(cmd),
+            move |m| crate::control::cmd_control(cmd, m),
+        );
     }
-    about.push_str(
-        "\nRun 'peipkg-manager <subcommand> -h' (or 'peipkg-manager help <subcommand>') for the flags of a subcommand.",
+    p.command(
+        "demo",
+        "a self-contained farm in a directory, one sweep, the result",
+        crate::demo::flags,
+        crate::demo::cmd_demo,
+    )
+    // The guardian a farm starts next to itself (see
+    // `process::record_groups_in`); not for operators.
+    .raw(crate::process::GUARD_SUBCOMMAND, crate::process::guard_main)
+    .default_mode(
+        "[flags]                  run the daemon (or one sweep with -once)\n       peipkg-manager <subcommand> [flags]",
+        main_flags,
+        run_default,
     );
-    f.about(&about);
+    p
+}
+
+fn main_flags(f: &mut FlagSet) {
     f.flag("config", FlagKind::String, "path to the config file")
         .value_name("PATH")
         .default(DEFAULT_CONFIG_PATH);
@@ -79,67 +96,23 @@ fn main_flags() -> FlagSet {
         FlagKind::Bool,
         "run a single poll/build/publish sweep and exit (cron/CI mode); default is the long-running daemon",
     );
-    f
 }
 
-fn level(raw: Option<&str>) -> Result<Level, i32> {
-    raw.unwrap_or("info").parse::<Level>().map_err(|e| {
-        eprintln!("{PROGRAM}: {e}");
-        EXIT_USAGE
-    })
+/// Runs the program on the arguments as the OS gave them (program name
+/// first); returns the exit status.
+pub fn main_with<I: IntoIterator<Item = OsString>>(args: I) -> i32 {
+    program().run(args)
 }
 
-pub fn main_with(args: &[String]) -> i32 {
-    match args.first().map(String::as_str) {
-        // Hidden: the guardian a farm starts next to itself (see
-        // `process::record_groups_in`); not for operators.
-        Some(crate::process::GUARD_SUBCOMMAND) => {
-            return crate::process::guard_main(&args[1..]);
-        }
-        Some("help") => {
-            // `help SUB` is `SUB -h`; plain `help` (or `help` and a word
-            // that is no subcommand) is `-h`, as in peipkg-build and
-            // peipkg-repo.
-            return match args.get(1) {
-                Some(sub) if sub != "help" && SUBCOMMANDS.iter().any(|(n, _)| n == sub) => {
-                    main_with(&[sub.clone(), "-h".into()])
-                }
-                _ => {
-                    print!("{}", main_flags().usage());
-                    EXIT_OK
-                }
-            };
-        }
-        Some(other) if !other.starts_with('-') && !SUBCOMMANDS.iter().any(|(n, _)| *n == other) => {
-            eprint!(
-                "{PROGRAM}: unknown subcommand {other:?}\n\n{}",
-                main_flags().usage()
-            );
-            return EXIT_USAGE;
-        }
-        _ => {}
-    }
-    match args.first().map(String::as_str) {
-        Some("check") => return cmd_check(&args[1..]),
-        Some("explain") => return cmd_explain(&args[1..]),
-        Some("demo") => return crate::demo::cmd_demo(&args[1..]),
-        Some(cmd) if crate::control::COMMANDS.contains(&cmd) => {
-            return crate::control::cmd_control(cmd, &args[1..])
-        }
-        _ => {}
-    }
-    let flags = main_flags();
-    let m = match flags.parse(args) {
-        Ok(m) => m,
-        Err(e) => return flags.report(&e),
-    };
-    let lvl = match level(m.string("log-level")) {
-        Ok(l) => l,
-        Err(code) => return code,
-    };
+fn run_default(m: &Matches) -> Result<i32, CliError> {
+    let lvl = m
+        .string("log-level")
+        .unwrap_or("info")
+        .parse::<Level>()
+        .map_err(|e| CliError::Usage(e.to_string()))?;
     let log = Logger::stderr(lvl);
     let config = PathBuf::from(m.string("config").unwrap_or(DEFAULT_CONFIG_PATH));
-    run(&config, m.flag("once"), log, m.is_set("log-level"))
+    Ok(run(&config, m.flag("once"), log, m.is_set("log-level")))
 }
 
 /// Loads the config and runs the daemon or one sweep.
@@ -244,16 +217,16 @@ fn run_once_with_signals(
     }
 }
 
-fn cmd_check(args: &[String]) -> i32 {
+fn check_flags() -> FlagSet {
     let mut f = FlagSet::new("peipkg-manager check", "[flags]");
     f.about("Validates the config file and every recipe, and lists every problem found.");
     f.flag("config", FlagKind::String, "path to the config file")
         .value_name("PATH")
         .default(DEFAULT_CONFIG_PATH);
-    let m = match f.parse(args) {
-        Ok(m) => m,
-        Err(e) => return f.report(&e),
-    };
+    f
+}
+
+fn cmd_check(m: &Matches) -> Result<i32, CliError> {
     let path = PathBuf::from(m.string("config").unwrap_or(DEFAULT_CONFIG_PATH));
     let rep = crate::check::check(&path);
     for n in &rep.notes {
@@ -267,14 +240,16 @@ fn cmd_check(args: &[String]) -> i32 {
     }
     if rep.problems.is_empty() {
         println!("OK");
-        EXIT_OK
+        Ok(EXIT_OK)
     } else {
-        eprintln!("{PROGRAM}: {} problem(s) found", rep.problems.len());
-        EXIT_FAILURE
+        Err(CliError::Failure(format!(
+            "{} problem(s) found",
+            rep.problems.len()
+        )))
     }
 }
 
-fn cmd_explain(args: &[String]) -> i32 {
+fn explain_flags() -> FlagSet {
     let mut f = FlagSet::new("peipkg-manager explain", "RECIPE [flags]");
     f.about("Lists every upstream tag of RECIPE: whether it matches, the version it gives, and why it was or was not built.");
     f.args("RECIPE", 1, 1);
@@ -282,37 +257,21 @@ fn cmd_explain(args: &[String]) -> i32 {
         .value_name("PATH")
         .default(DEFAULT_CONFIG_PATH);
     f.flag("json", FlagKind::Bool, "print JSON instead of a table");
-    let m = match f.parse(args) {
-        Ok(m) => m,
-        Err(e) => return f.report(&e),
-    };
+    f
+}
+
+fn cmd_explain(m: &Matches) -> Result<i32, CliError> {
     let id = m.positionals()[0].clone();
     let path = PathBuf::from(m.string("config").unwrap_or(DEFAULT_CONFIG_PATH));
-    let cfg = match Config::load(&path) {
-        Ok(c) => c,
-        Err(p) => {
-            eprintln!("{}", redact(&p.to_string()));
-            return EXIT_FAILURE;
-        }
-    };
-    let recipe = match crate::roster::load_recipe(&id, &cfg.recipes_dir.join(&id)) {
-        Ok(r) => r,
-        Err(p) => {
-            eprintln!("{}", redact(&p.to_string()));
-            return EXIT_FAILURE;
-        }
-    };
+    let failed = |e: &dyn std::fmt::Display| CliError::Failure(redact(&e.to_string()).into_owned());
+    let cfg = Config::load(&path).map_err(|p| failed(&p))?;
+    let recipe =
+        crate::roster::load_recipe(&id, &cfg.recipes_dir.join(&id)).map_err(|p| failed(&p))?;
     let Some(up) = &recipe.upstream else {
         println!("recipe {id} has no [upstream]; it is not watched");
-        return EXIT_OK;
+        return Ok(EXIT_OK);
     };
-    let tags = match crate::watch::ls_remote::ls_remote(&cfg.git, &up.git) {
-        Ok(t) => t,
-        Err(e) => {
-            eprintln!("{PROGRAM}: {}", redact(&e.to_string()));
-            return EXIT_FAILURE;
-        }
-    };
+    let tags = crate::watch::ls_remote::ls_remote(&cfg.git, &up.git).map_err(|e| failed(&e))?;
     let archive = match crate::pipeline::archive::Archive::load(&cfg.repo_dir()) {
         Ok(a) => a,
         Err(e) => {
@@ -337,15 +296,10 @@ fn cmd_explain(args: &[String]) -> i32 {
         crate::store::now(),
     );
     if m.flag("json") {
-        match serde_json::to_string_pretty(&rows) {
-            Ok(j) => println!("{}", redact(&j)),
-            Err(e) => {
-                eprintln!("{PROGRAM}: {e}");
-                return EXIT_FAILURE;
-            }
-        }
+        let j = serde_json::to_string_pretty(&rows)?;
+        println!("{}", redact(&j));
     } else {
         print!("{}", redact(&crate::explain::render(&recipe, &rows)));
     }
-    EXIT_OK
+    Ok(EXIT_OK)
 }

@@ -8,7 +8,7 @@
 
 use std::path::{Path, PathBuf};
 
-use peipkg_cli::{FlagKind, FlagSet, EXIT_FAILURE, EXIT_OK};
+use peipkg_cli::{CliError, FlagKind, FlagSet, Matches, EXIT_OK};
 
 use crate::config::{Config, DEFAULT_CONFIG_PATH};
 use crate::store::{now, Store, DB_FILE};
@@ -39,7 +39,7 @@ fn spec(cmd: &str) -> (&'static str, &'static str) {
     }
 }
 
-pub(crate) fn cmd_control(cmd: &str, args: &[String]) -> i32 {
+pub(crate) fn flags(cmd: &str) -> FlagSet {
     let (arg, about) = spec(cmd);
     let mut f = FlagSet::new(&format!("peipkg-manager {cmd}"), &format!("{arg} [flags]"));
     f.about(about);
@@ -51,10 +51,10 @@ pub(crate) fn cmd_control(cmd: &str, args: &[String]) -> i32 {
         f.flag("reason", FlagKind::String, "why, shown in /status")
             .value_name("TEXT");
     }
-    let m = match f.parse(args) {
-        Ok(m) => m,
-        Err(e) => return f.report(&e),
-    };
+    f
+}
+
+pub(crate) fn cmd_control(cmd: &str, m: &Matches) -> Result<i32, CliError> {
     let path = PathBuf::from(m.string("config").unwrap_or(DEFAULT_CONFIG_PATH));
     let target = m.positionals()[0].clone();
     let reason = m
@@ -64,15 +64,12 @@ pub(crate) fn cmd_control(cmd: &str, args: &[String]) -> i32 {
     match control(cmd, &path, &target, &reason) {
         Ok(msg) => {
             println!("{}", crate::redact::redact(&msg.to_string()));
-            EXIT_OK
+            Ok(EXIT_OK)
         }
-        Err(e) => {
-            eprintln!(
-                "peipkg-manager {cmd}: {}",
-                crate::redact::redact(&e.to_string())
-            );
-            EXIT_FAILURE
-        }
+        Err(e) => Err(CliError::Failure(format!(
+            "{cmd}: {}",
+            crate::redact::redact(&e.to_string())
+        ))),
     }
 }
 

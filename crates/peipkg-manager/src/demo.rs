@@ -12,7 +12,7 @@
 use std::path::{Path, PathBuf};
 use std::process::Command;
 
-use peipkg_cli::{FlagKind, FlagSet, EXIT_FAILURE, EXIT_OK};
+use peipkg_cli::{CliError, FlagKind, FlagSet, Matches, EXIT_FAILURE, EXIT_OK};
 
 use crate::log::{Level, Logger};
 
@@ -107,7 +107,7 @@ fn tree(root: &Path, dir: &Path, out: &mut Vec<String>) {
     }
 }
 
-pub fn cmd_demo(args: &[String]) -> i32 {
+pub fn flags() -> FlagSet {
     let mut f = FlagSet::new("peipkg-manager demo", "[flags]");
     f.about("Builds a self-contained farm in a temporary directory, runs one --once sweep and shows the result.");
     f.flag(
@@ -118,10 +118,10 @@ pub fn cmd_demo(args: &[String]) -> i32 {
     .value_name("DIR");
     f.flag("log-level", FlagKind::String, "log level of the sweep")
         .default("info");
-    let m = match f.parse(args) {
-        Ok(m) => m,
-        Err(e) => return f.report(&e),
-    };
+    f
+}
+
+pub fn cmd_demo(m: &Matches) -> Result<i32, CliError> {
     let level = m
         .string("log-level")
         .unwrap_or("info")
@@ -131,32 +131,22 @@ pub fn cmd_demo(args: &[String]) -> i32 {
     let root = match m.string("dir") {
         Some(d) => {
             let p = PathBuf::from(d);
-            if let Err(e) = std::fs::create_dir_all(&p) {
-                eprintln!("peipkg-manager demo: create {}: {e}", p.display());
-                return EXIT_FAILURE;
-            }
+            std::fs::create_dir_all(&p)
+                .map_err(|e| CliError::Failure(format!("demo: create {}: {e}", p.display())))?;
             p
         }
-        None => match tempfile::Builder::new()
+        None => tempfile::Builder::new()
             .prefix("peipkg-farm-demo.")
             .tempdir()
-        {
             // Kept, so every path printed below stays valid and the farm
             // can be run again; the closing lines say how to remove it.
-            Ok(t) => t.keep(),
-            Err(e) => {
-                eprintln!("peipkg-manager demo: create a temporary directory: {e}");
-                return EXIT_FAILURE;
-            }
-        },
+            .map(|t| t.keep())
+            .map_err(|e| CliError::Failure(format!("demo: create a temporary directory: {e}")))?,
     };
     match demo(&root, level, kept_by_request) {
-        Ok(true) => EXIT_OK,
-        Ok(false) => EXIT_FAILURE,
-        Err(e) => {
-            eprintln!("peipkg-manager demo: {e}");
-            EXIT_FAILURE
-        }
+        Ok(true) => Ok(EXIT_OK),
+        Ok(false) => Err(CliError::Exit(EXIT_FAILURE)),
+        Err(e) => Err(CliError::Failure(format!("demo: {e}"))),
     }
 }
 

@@ -216,7 +216,7 @@ mod tests {
             "zlib",
             Path::new("/r/zlib"),
             Path::new("/r/zlib/peipkg.toml"),
-            "[[package]]\nname = \"libz\"\n[[package]]\nname = \"libz-dev\"\n[upstream]\ngit = \"https://x/zlib\"\ntag_pattern = \"^v(.+)$\"\nmin_version = \"1.1\"\n".into(),
+            "[meta]\nbuild_script = \"build.sh\"\n[[package]]\nname = \"libz\"\narchitecture = \"noarch\"\n[[package]]\nname = \"libz-dev\"\narchitecture = \"noarch\"\n[upstream]\ngit = \"https://x/zlib\"\ntag_pattern = \"^v(.+)$\"\nmin_version = \"1.1\"\n".into(),
             String::new(),
         )
         .unwrap()

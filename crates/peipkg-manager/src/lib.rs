@@ -32,6 +32,6 @@ pub mod roster;
 pub(crate) mod sandbox;
 pub(crate) mod sign_grant;
 pub mod store;
-pub(crate) mod tag_version;
+pub(crate) use peipkg_recipe::tag_version;
 pub(crate) mod upload;
 pub(crate) mod watch;

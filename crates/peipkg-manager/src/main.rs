@@ -1,5 +1,4 @@
 //! The `peipkg-manager` binary: everything lives in the library.
 fn main() {
-    let args: Vec<String> = std::env::args().skip(1).collect();
-    std::process::exit(peipkg_manager::cli::main_with(&args));
+    std::process::exit(peipkg_manager::cli::main_with(std::env::args_os()));
 }

@@ -1,54 +1,26 @@
-//! The recipe roster: which recipes exist and what the manager reads from
-//! them.
+//! The recipe roster: which recipes exist, and what the manager keeps of
+//! each.
 //!
 //! A recipe is a directory under `recipes_dir` holding `peipkg.toml`; its ID
-//! is the directory name. The manager owns the `[upstream]` and `[watch]`
-//! tables and reads them strictly (the reference silently ignored typos
-//! such as `min_verison`). From `[[package]]` it reads only the names, which
-//! dedup needs, and from `[[sign]]` the key names, which grants decide
-//! (`sign_grant`); everything else belongs to `peipkg-build`. Each recipe loads
-//! on its own: one broken file is reported and skipped while the rest keep
-//! working, where the reference refused to start at all.
+//! is the directory name. Whether the file is valid and what its fields mean
+//! is peipkg-recipe's to decide, with the very reader peipkg-build uses, so
+//! the farm never queues a recipe the build would refuse. This layer adds
+//! the directory scan, the ID, a digest (so a reload can tell a changed
+//! recipe) and the bookkeeping of broken recipes: each recipe loads on its
+//! own, one broken file is reported and skipped while the rest keep working,
+//! where the reference refused to start at all.
 
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 use std::time::Duration;
 
-use peipkg_format::identity::Version;
+use peipkg_recipe::strict::{Problem, Problems};
+use peipkg_recipe::RecipeError;
 use sha2::{Digest, Sha256};
 
-use crate::config::schema::{Doc, Problem, Problems, Reporter, Section};
-use crate::tag_version::{parse_min_version, TagPattern};
+pub use peipkg_recipe::{check_git_url, SignStanza, Upstream, Watch};
 
 pub const RECIPE_FILE: &str = "peipkg.toml";
-
-#[derive(Debug, Clone)]
-pub struct Upstream {
-    pub git: String,
-    pub pattern: TagPattern,
-    pub peios_revision: u64,
-    pub submodules: bool,
-    /// The floor as written, and parsed (with a synthetic revision 1).
-    pub min_version: Option<(String, Version)>,
-}
-
-#[derive(Debug, Clone, Default)]
-pub struct Watch {
-    /// The recipe has a `[watch]` table. Without one, PSD-009 A.2 says the
-    /// recipe is "built only on explicit operator request": it is not
-    /// polled on a schedule, only when asked (`peipkg-manager poll`).
-    pub present: bool,
-    pub github_webhook: bool,
-    pub poll_interval: Option<Duration>,
-}
-
-/// A `[[sign]]` stanza, as far as the manager cares: the build will need
-/// the named key, which only a `[[grant]]` hands out.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct SignRef {
-    pub path: String,
-    pub key: String,
-}
 
 #[derive(Debug, Clone)]
 pub struct Recipe {
@@ -59,8 +31,9 @@ pub struct Recipe {
     pub packages: Vec<String>,
     pub upstream: Option<Upstream>,
     pub watch: Watch,
-    /// `[[sign]]` stanzas, in file order.
-    pub signs: Vec<SignRef>,
+    /// `[[sign]]` stanzas, in file order; grants decide their keys
+    /// (`sign_grant`).
+    pub signs: Vec<SignStanza>,
     /// SHA-256 of the file, so a reload can tell a changed recipe.
     pub digest: String,
 }
@@ -200,24 +173,22 @@ pub fn load_roster(dir: &Path) -> Result<Roster, RosterError> {
 /// Loads one recipe directory.
 pub fn load_recipe(id: &str, dir: &Path) -> Result<Recipe, Problems> {
     let path = dir.join(RECIPE_FILE);
-    let bytes = std::fs::read(&path).map_err(|e| {
-        Problems(vec![Problem {
-            file: path.clone(),
-            line: None,
-            message: format!("cannot read recipe: {e}"),
-        }])
+    // Read here rather than by peipkg_recipe::load: the digest is of the
+    // bytes, so a reload can tell a changed recipe.
+    let bytes = std::fs::read(&path).map_err(|source| {
+        let read = RecipeError::Read {
+            path: path.clone(),
+            source,
+        };
+        problems(&path, read)
     })?;
     let digest = hex::encode(Sha256::digest(&bytes));
-    let text = String::from_utf8(bytes).map_err(|_| {
-        Problems(vec![Problem {
-            file: path.clone(),
-            line: None,
-            message: "recipe is not UTF-8 text".into(),
-        }])
-    })?;
+    let text = String::from_utf8(bytes)
+        .map_err(|_| problems(&path, RecipeError::NotUtf8 { path: path.clone() }))?;
     parse_recipe(id, dir, &path, text, digest)
 }
 
+/// Reads recipe text with peipkg-recipe; `dir` is the recipe directory.
 pub fn parse_recipe(
     id: &str,
     dir: &Path,
@@ -225,204 +196,50 @@ pub fn parse_recipe(
     text: String,
     digest: String,
 ) -> Result<Recipe, Problems> {
-    let doc = Doc::parse(path, text).map_err(|p| Problems(vec![p]))?;
-    let mut r = Reporter::new(&doc);
-    let mut root = Section::new(&doc, String::new(), doc.root(), None);
-
-    let packages = read_package_names(&mut r, &mut root);
-    let signs = read_sign_refs(&mut r, &mut root);
-    let upstream_sec = root.table(&mut r, "upstream");
-    let watch_sec = root.table(&mut r, "watch");
-    // Every other top-level table belongs to another tool (or a future
-    // spec version) and is tolerated.
-    let upstream = upstream_sec.and_then(|s| read_upstream(&mut r, s));
-    let watch = watch_sec.map(|s| read_watch(&mut r, s)).unwrap_or_default();
-    if packages.is_empty() {
-        r.push(
-            None,
-            "recipe declares no [[package]] with a name; the manager needs the package names to tell what is already published",
-        );
-    }
-    let mut problems = r.into_problems();
-    if !problems.is_empty() {
-        problems.0.sort_by_key(|p| p.line.unwrap_or(0));
-        return Err(problems);
-    }
+    let loaded =
+        peipkg_recipe::parse(path, dir.to_path_buf(), text).map_err(|e| problems(path, e))?;
+    let recipe = loaded.recipe;
     Ok(Recipe {
         id: id.to_string(),
         dir: dir.to_path_buf(),
         path: path.to_path_buf(),
-        packages,
-        upstream,
-        watch,
-        signs,
+        // Cloned, not `into_iter().map(..).collect()`: that would reuse the
+        // stanzas' allocation (hundreds of bytes per recipe, kept for the
+        // daemon's lifetime) for a few names.
+        packages: recipe.packages.iter().map(|p| p.name.clone()).collect(),
+        upstream: recipe.upstream,
+        watch: recipe.watch,
+        signs: recipe.signs,
         digest,
     })
 }
 
-/// `[[sign]]` path and key; the rest of the stanza is peipkg-build's.
-fn read_sign_refs(r: &mut Reporter<'_>, root: &mut Section<'_>) -> Vec<SignRef> {
-    if !root.has("sign") {
-        return Vec::new();
-    }
-    root.table_array(r, "sign")
-        .into_iter()
-        .map(|mut stanza| SignRef {
-            path: stanza.string(r, "path").unwrap_or_default(),
-            key: stanza.string(r, "key").unwrap_or_default(),
-        })
-        .collect()
-}
-
-fn read_package_names(r: &mut Reporter<'_>, root: &mut Section<'_>) -> Vec<String> {
-    let mut names = Vec::new();
-    if !root.has("package") {
-        return names;
-    }
-    for mut stanza in root.table_array(r, "package") {
-        let line = stanza.key_line("name");
-        match stanza.string(r, "name") {
-            Some(n) if !n.is_empty() => {
-                if names.contains(&n) {
-                    r.push(line, format!("[[package]] name {n:?} is declared twice"));
-                } else {
-                    names.push(n);
-                }
-            }
-            Some(_) => r.push(line, format!("{}: name must not be empty", stanza.label)),
-            None if !stanza.has("name") => {
-                r.push(stanza.line, format!("{}: name is required", stanza.label))
-            }
-            None => {}
-        }
-        // The rest of the stanza is peipkg-build's to check.
-    }
-    names
-}
-
-fn read_upstream(r: &mut Reporter<'_>, mut s: Section<'_>) -> Option<Upstream> {
-    let git = s.string(r, "git");
-    let pattern_src = s.string(r, "tag_pattern");
-    let revision = s.integer(r, "peios_revision");
-    let submodules = s.bool(r, "submodules").unwrap_or(false);
-    let min = s.string(r, "min_version");
-    let mut ok = true;
-
-    let git = match git {
-        Some(g) => match check_git_url(&g) {
-            Ok(()) => Some(g),
-            Err(e) => {
-                r.push(s.key_line("git"), format!("[upstream].git {e}"));
-                ok = false;
-                None
-            }
-        },
-        None => {
-            if !s.has("git") {
-                r.push(
-                    s.line,
-                    "[upstream].git is required when [upstream] is present",
-                );
-            }
-            ok = false;
-            None
-        }
+/// The reader's verdict as the manager lists problems: one per line,
+/// `file:line: message`.
+fn problems(path: &Path, e: RecipeError) -> Problems {
+    let one = |line, message| {
+        Problems(vec![Problem {
+            file: path.to_path_buf(),
+            line,
+            message,
+        }])
     };
-    let pattern = match pattern_src {
-        Some(p) => match TagPattern::compile(&p) {
-            Ok(t) => Some(t),
-            Err(e) => {
-                r.push(s.key_line("tag_pattern"), format!("[upstream].{e}"));
-                ok = false;
-                None
-            }
-        },
-        None => {
-            if !s.has("tag_pattern") {
-                r.push(
-                    s.line,
-                    "[upstream].tag_pattern is required when [upstream] is present",
-                );
-            }
-            ok = false;
-            None
+    match e {
+        RecipeError::Syntax { error, .. } => {
+            one(error.line, format!("invalid TOML: {}", error.message))
         }
-    };
-    let peios_revision = match revision {
-        // The docs call it required; the reference defaulted to 1. Accept
-        // its absence for compatibility, refuse values that are not a
-        // PSD-009 revision.
-        None if !s.has("peios_revision") => 1,
-        None => {
-            ok = false;
-            1
-        }
-        Some(n) if n >= 1 => n as u64,
-        Some(n) => {
-            r.push(
-                s.key_line("peios_revision"),
-                format!("[upstream].peios_revision {n} must be 1 or greater"),
-            );
-            ok = false;
-            1
-        }
-    };
-    let min_version = match min {
-        Some(m) => match parse_min_version(&m) {
-            Ok(v) => Some((m, v)),
-            Err(e) => {
-                r.push(s.key_line("min_version"), format!("[upstream].{e}"));
-                ok = false;
-                None
-            }
-        },
-        None => None,
-    };
-    s.finish(r);
-    if !ok {
-        return None;
-    }
-    Some(Upstream {
-        git: git?,
-        pattern: pattern?,
-        peios_revision,
-        submodules,
-        min_version,
-    })
-}
-
-/// The URL is handed to git as an argument; refuse what git could read as
-/// an option, and what cannot be a URL or path at all.
-pub fn check_git_url(url: &str) -> Result<(), String> {
-    if url.is_empty() {
-        return Err("must not be empty".into());
-    }
-    if url.starts_with('-') {
-        return Err(format!(
-            "{url:?} must not begin with '-' (git would read it as an option)"
-        ));
-    }
-    if url.chars().any(|c| c.is_control() || c.is_whitespace()) {
-        return Err(format!("{url:?} contains whitespace or control characters"));
-    }
-    if url.starts_with("ext::")
-        || url.contains("::") && url.split("::").next().is_some_and(|p| !p.contains('/'))
-    {
-        return Err(format!(
-            "{url:?} uses a git remote helper transport (<transport>::), which is not allowed"
-        ));
-    }
-    Ok(())
-}
-
-fn read_watch(r: &mut Reporter<'_>, mut s: Section<'_>) -> Watch {
-    let github_webhook = s.bool(r, "github_webhook").unwrap_or(false);
-    let poll_interval = s.duration(r, "poll_interval", Duration::from_secs(60));
-    s.finish(r);
-    Watch {
-        present: true,
-        github_webhook,
-        poll_interval,
+        RecipeError::Invalid { problems, .. } => Problems(
+            problems
+                .into_iter()
+                .map(|p| Problem {
+                    file: path.to_path_buf(),
+                    line: p.line,
+                    message: p.message,
+                })
+                .collect(),
+        ),
+        RecipeError::Read { source, .. } => one(None, format!("cannot read recipe: {source}")),
+        RecipeError::NotUtf8 { .. } => one(None, "recipe is not UTF-8 text".into()),
     }
 }
 

@@ -6,10 +6,10 @@
 //! typed; the decision belongs to the farm, which holds the keys.
 
 use crate::config::Grant;
-use crate::roster::{Recipe, SignRef};
+use crate::roster::{Recipe, SignStanza};
 
 /// The recipe's stanzas whose key the grant does not allow.
-pub fn ungranted<'r>(recipe: &'r Recipe, grant: Option<&Grant>) -> Vec<&'r SignRef> {
+pub fn ungranted<'r>(recipe: &'r Recipe, grant: Option<&Grant>) -> Vec<&'r SignStanza> {
     recipe
         .signs
         .iter()
@@ -57,7 +57,9 @@ mod tests {
     use std::path::Path;
 
     fn recipe(signs: &[(&str, &str)]) -> Recipe {
-        let mut text = String::from("[[package]]\nname = \"loregd\"\n");
+        let mut text = String::from(
+            "[meta]\nbuild_script = \"build.sh\"\n[[package]]\nname = \"loregd\"\narchitecture = \"x86_64\"\n",
+        );
         for (path, key) in signs {
             text.push_str(&format!("[[sign]]\npath = \"{path}\"\nkey = \"{key}\"\n"));
         }

@@ -1,14 +1,15 @@
-//! The help texts and the main error outputs of all three programs, pinned
-//! as snapshot files under `tests/snapshots/` (rewrite them with
-//! `UPDATE_SNAPSHOTS=1 cargo test -p peipkg-manager --test help_snapshots`
-//! and review the diff). Also the one help convention: `help`, `-h` and
-//! `--help` print the same usage to stdout with status 0, and `help SUB`
-//! is `SUB -h`, in every program.
+//! The help texts and the error outputs of all three programs (and
+//! `peipkg-node`), pinned as snapshot files under `tests/snapshots/`
+//! (rewrite them with `UPDATE_SNAPSHOTS=1 cargo test -p peipkg-manager
+//! --test help_snapshots` and review the diff). Also the one help
+//! convention: `help`, `-h` and `--help` print the same usage to stdout
+//! with status 0, and `help SUB` is `SUB -h`, in every program.
 
 mod common;
 
 use std::path::{Path, PathBuf};
-use std::process::Command;
+
+use peipkg_testkit::snapshot::{assert_snapshots, run_program};
 
 const MANAGER_SUBS: &[&str] = &[
     "check", "explain", "poll", "pause", "resume", "retry", "cancel", "demo",
@@ -16,76 +17,37 @@ const MANAGER_SUBS: &[&str] = &[
 const BUILD_SUBS: &[&str] = &[
     "build",
     "pack",
+    "stage",
+    "seal",
     "keygen",
     "inspect",
     "verify",
     "binary-sign",
+    "sandbox-check",
 ];
 const REPO_SUBS: &[&str] = &["init", "publish", "verify", "rotate-key", "prune", "keygen"];
+/// Subcommands other programs call; not in the usage, but `-h` works.
+const REPO_HIDDEN: &[&str] = &["capabilities", "recover"];
 
 fn program(name: &str) -> PathBuf {
-    if name == "peipkg-manager" {
-        common::manager()
-    } else {
-        common::sibling(name)
+    match name {
+        "peipkg-manager" => common::manager(),
+        "peipkg-node" => PathBuf::from(env!("CARGO_BIN_EXE_peipkg-node")),
+        _ => common::sibling(name),
     }
 }
 
-/// Exit status, stdout and stderr of one run, with the temporary
-/// directory and log timestamps replaced by placeholders.
 fn run(name: &str, args: &[&str], tmp: &Path) -> String {
-    let out = Command::new(program(name))
-        .args(args)
-        .output()
-        .expect("run the program");
-    let mut text = format!(
-        "$ {name} {}\nexit status: {}\n--- stdout\n{}--- stderr\n{}",
-        args.join(" "),
-        out.status.code().unwrap_or(-1),
-        String::from_utf8_lossy(&out.stdout),
-        String::from_utf8_lossy(&out.stderr)
-    );
-    text = text.replace(&tmp.display().to_string(), "<TMP>");
-    // logfmt lines start with `time=<RFC 3339> `.
-    text.lines()
-        .map(
-            |l| match l.strip_prefix("time=").and_then(|r| r.split_once(' ')) {
-                Some((_, rest)) => format!("time=<TIME> {rest}\n"),
-                None => format!("{l}\n"),
-            },
-        )
-        .collect()
+    run_program(&program(name), name, args, tmp)
 }
 
-/// Compares `actual` with `tests/snapshots/<name>.txt`, or writes it when
-/// `UPDATE_SNAPSHOTS=1`. Returns a description of the mismatch.
-fn snapshot(name: &str, actual: &str) -> Option<String> {
-    let path = Path::new(env!("CARGO_MANIFEST_DIR"))
-        .join("tests/snapshots")
-        .join(format!("{name}.txt"));
-    if std::env::var_os("UPDATE_SNAPSHOTS").is_some_and(|v| v == "1") {
-        std::fs::write(&path, actual).expect("write snapshot");
-        return None;
-    }
-    match std::fs::read_to_string(&path) {
-        Ok(expected) if expected == actual => None,
-        Ok(expected) => Some(format!(
-            "snapshot {} differs (UPDATE_SNAPSHOTS=1 to accept):\n--- expected\n{expected}\n--- actual\n{actual}",
-            path.display()
-        )),
-        Err(e) => Some(format!(
-            "snapshot {}: {e} (UPDATE_SNAPSHOTS=1 to create it):\n{actual}",
-            path.display()
-        )),
-    }
+fn snapshots() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/snapshots")
 }
 
-fn check_all(cases: Vec<(String, String)>) {
-    let failures: Vec<String> = cases
-        .iter()
-        .filter_map(|(name, text)| snapshot(name, text))
-        .collect();
-    assert!(failures.is_empty(), "{}", failures.join("\n\n"));
+/// The output without its `$ ...` line, to compare two spellings.
+fn body(text: &str) -> &str {
+    text.split_once('\n').map_or(text, |(_, rest)| rest)
 }
 
 #[test]
@@ -95,16 +57,13 @@ fn help_is_one_convention_across_the_three_programs() {
         ("peipkg-manager", MANAGER_SUBS),
         ("peipkg-build", BUILD_SUBS),
         ("peipkg-repo", REPO_SUBS),
+        ("peipkg-node", &["run"]),
     ] {
         let help = run(prog, &["help"], t.path());
         assert!(help.contains("exit status: 0\n"), "{help}");
-        for spelling in ["-h", "--help"] {
+        for spelling in ["-h", "-help", "--help"] {
             let other = run(prog, &[spelling], t.path());
-            assert_eq!(
-                help.split_once('\n').unwrap().1,
-                other.split_once('\n').unwrap().1,
-                "{prog} {spelling}"
-            );
+            assert_eq!(body(&help), body(&other), "{prog} {spelling}");
         }
         // The usage names every subcommand, and how to get its help.
         for sub in subs {
@@ -115,11 +74,7 @@ fn help_is_one_convention_across_the_three_programs() {
             let via_help = run(prog, &["help", sub], t.path());
             let via_flag = run(prog, &[sub, "-h"], t.path());
             assert!(via_help.contains("exit status: 0\n"), "{via_help}");
-            assert_eq!(
-                via_help.split_once('\n').unwrap().1,
-                via_flag.split_once('\n').unwrap().1,
-                "{prog} help {sub}"
-            );
+            assert_eq!(body(&via_help), body(&via_flag), "{prog} help {sub}");
         }
         assert!(
             help.contains(&format!("'{prog} help <subcommand>'")),
@@ -136,6 +91,7 @@ fn help_texts_match_their_snapshots() {
         ("peipkg-manager", MANAGER_SUBS),
         ("peipkg-build", BUILD_SUBS),
         ("peipkg-repo", REPO_SUBS),
+        ("peipkg-node", &["run"]),
     ] {
         cases.push((format!("{prog}-help"), run(prog, &["help"], t.path())));
         for sub in subs {
@@ -145,11 +101,17 @@ fn help_texts_match_their_snapshots() {
             ));
         }
     }
-    check_all(cases);
+    for sub in REPO_HIDDEN {
+        cases.push((
+            format!("peipkg-repo-help-{sub}"),
+            run("peipkg-repo", &[sub, "-h"], t.path()),
+        ));
+    }
+    assert_snapshots(&snapshots(), &cases);
 }
 
 #[test]
-fn main_error_outputs_match_their_snapshots() {
+fn error_outputs_match_their_snapshots() {
     let t = tempfile::tempdir().unwrap();
     let tmp = t.path();
     let missing = tmp.join("missing.toml");
@@ -159,13 +121,31 @@ fn main_error_outputs_match_their_snapshots() {
     let nothing = tmp.join("nothing.peipkg");
     let n = nothing.to_str().unwrap();
     let cases: Vec<(&str, &str, Vec<&str>)> = vec![
+        // peipkg-manager
         (
             "manager-unknown-subcommand",
             "peipkg-manager",
             vec!["stauts"],
         ),
         ("manager-unknown-flag", "peipkg-manager", vec!["--bogus"]),
+        (
+            "manager-subcommand-unknown-flag",
+            "peipkg-manager",
+            vec!["check", "--bogus"],
+        ),
         ("manager-missing-argument", "peipkg-manager", vec!["poll"]),
+        (
+            "manager-extra-argument",
+            "peipkg-manager",
+            vec!["poll", "a", "b"],
+        ),
+        ("manager-missing-value", "peipkg-manager", vec!["--config"]),
+        ("manager-bad-value", "peipkg-manager", vec!["--once=maybe"]),
+        (
+            "manager-bad-log-level",
+            "peipkg-manager",
+            vec!["--log-level", "loud", "--config", m],
+        ),
         (
             "manager-once-missing-config",
             "peipkg-manager",
@@ -181,37 +161,95 @@ fn main_error_outputs_match_their_snapshots() {
             "peipkg-manager",
             vec!["check", "--config", b],
         ),
+        (
+            "manager-explain-missing-config",
+            "peipkg-manager",
+            vec!["explain", "zlib", "--config", m],
+        ),
+        (
+            "manager-poll-missing-config",
+            "peipkg-manager",
+            vec!["poll", "zlib", "--config", m],
+        ),
+        // peipkg-build
+        ("build-no-arguments", "peipkg-build", vec![]),
         ("build-unknown-subcommand", "peipkg-build", vec!["biuld"]),
         (
             "build-unknown-flag",
             "peipkg-build",
             vec!["build", "--bogus"],
         ),
+        ("build-missing-required-flags", "peipkg-build", vec!["pack"]),
+        (
+            "build-bad-value",
+            "peipkg-build",
+            vec!["pack", "--zstd-level", "high"],
+        ),
+        (
+            "build-empty-value",
+            "peipkg-build",
+            vec!["keygen", "--out="],
+        ),
         (
             "build-inspect-missing-file",
             "peipkg-build",
             vec!["inspect", n],
         ),
+        // peipkg-repo
+        ("repo-no-arguments", "peipkg-repo", vec![]),
         ("repo-unknown-subcommand", "peipkg-repo", vec!["pubilsh"]),
+        ("repo-unknown-flag", "peipkg-repo", vec!["prune", "--bogus"]),
         ("repo-missing-required-flag", "peipkg-repo", vec!["verify"]),
+        (
+            "repo-bad-value",
+            "peipkg-repo",
+            vec!["verify", "--repo", n, "--wait", "forever"],
+        ),
+        ("repo-empty-value", "peipkg-repo", vec!["keygen", "--out="]),
+        // peipkg-node
+        ("node-no-arguments", "peipkg-node", vec![]),
+        ("node-missing-argument", "peipkg-node", vec!["run"]),
     ];
-    check_all(
-        cases
-            .into_iter()
-            .map(|(name, prog, args)| (format!("error-{name}"), run(prog, &args, tmp)))
-            .collect(),
-    );
+    let cases: Vec<(String, String)> = cases
+        .into_iter()
+        .map(|(name, prog, args)| (format!("error-{name}"), run(prog, &args, tmp)))
+        .collect();
+    assert_snapshots(&snapshots(), &cases);
 }
 
 #[test]
 fn help_with_a_word_that_is_no_subcommand_prints_the_usage() {
     let t = tempfile::tempdir().unwrap();
-    for prog in ["peipkg-manager", "peipkg-build", "peipkg-repo"] {
+    for prog in [
+        "peipkg-manager",
+        "peipkg-build",
+        "peipkg-repo",
+        "peipkg-node",
+    ] {
         let help = run(prog, &["help"], t.path());
         let other = run(prog, &["help", "ignored"], t.path());
+        assert_eq!(body(&help), body(&other), "{prog}");
+    }
+}
+
+#[test]
+fn a_non_utf8_argument_is_a_usage_error_in_every_program() {
+    use std::os::unix::ffi::OsStrExt;
+    let arg = std::ffi::OsStr::from_bytes(b"caf\xe9");
+    for prog in [
+        "peipkg-manager",
+        "peipkg-build",
+        "peipkg-repo",
+        "peipkg-node",
+    ] {
+        let out = std::process::Command::new(program(prog))
+            .arg(arg)
+            .output()
+            .unwrap();
+        assert_eq!(out.status.code(), Some(2), "{prog}");
         assert_eq!(
-            help.split_once('\n').unwrap().1,
-            other.split_once('\n').unwrap().1,
+            String::from_utf8_lossy(&out.stderr),
+            format!("{prog}: argument \"caf\\xE9\" is not valid UTF-8\n"),
             "{prog}"
         );
     }

@@ -471,9 +471,7 @@ fn start_up_problems_are_found_at_start_with_the_reference_messages() {
 #[test]
 fn a_recipe_without_watch_is_built_only_when_an_operator_asks() {
     let t = tempfile::tempdir().unwrap();
-    let up = Upstream::new(t.path(), "manual");
-    up.release("v1.0.0", "a.txt", "a", false);
-    let farm = FarmDir::new(t.path());
+    let (up, farm) = upstream_and_farm(t.path(), "manual", "a");
     let text = simple_recipe("manual", &up.url(), r"^v(\d+\.\d+\.\d+)$", "");
     farm.recipe(
         "manual",

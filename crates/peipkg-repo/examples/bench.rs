@@ -29,6 +29,7 @@ use peipkg_format::repository::{
     self, BuildSubset, Dependency, Descriptor, Hash, Index, IndexKind, PackageEntry, Provides,
 };
 use peipkg_repo::state::Rendered;
+use peipkg_testkit::packages::{manifest, noise};
 
 fn bin() -> PathBuf {
     let exe = std::env::current_exe().expect("current exe");
@@ -201,26 +202,14 @@ fn package(dir: &Path, key: &SigningKey, name: &str, version: &str, content: &[u
     fs::create_dir_all(root.join("usr/share")).unwrap();
     fs::write(root.join(&file), content).unwrap();
     let m = Manifest {
-        schema_version: 1,
-        name: name.into(),
-        version: version.into(),
-        architecture: "x86_64".into(),
         description: "benchmark package".into(),
-        license: "MIT".into(),
         homepage: String::new(),
-        dependencies: vec![],
-        optional_dependencies: vec![],
-        conflicts: vec![],
-        provides: vec![],
-        replaces: vec![],
-        side_effects: vec![],
-        size_installed: 0,
-        sd_overrides: vec![],
         build: BuildInfo {
             timestamp: "2026-05-06T00:00:00Z".into(),
             farm_id: "bench-farm".into(),
             source_ref: "bench".into(),
         },
+        ..manifest(name, version, "x86_64", "2026-05-06T00:00:00Z")
     };
     let out = dir.join(format!("{name}_{version}_x86_64.peipkg"));
     write_package(
@@ -241,18 +230,6 @@ fn package(dir: &Path, key: &SigningKey, name: &str, version: &str, content: &[u
     .unwrap();
     fs::remove_dir_all(root).unwrap();
     out
-}
-
-fn noise(len: usize, seed: u64) -> Vec<u8> {
-    let mut x = seed | 1;
-    (0..len)
-        .map(|_| {
-            x ^= x << 13;
-            x ^= x >> 7;
-            x ^= x << 17;
-            x as u8
-        })
-        .collect()
 }
 
 fn arg(name: &str) -> Option<String> {

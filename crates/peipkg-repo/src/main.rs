@@ -1,5 +1,4 @@
 //! The `peipkg-repo` binary: everything lives in the library.
 fn main() {
-    let args: Vec<String> = std::env::args().skip(1).collect();
-    std::process::exit(peipkg_repo::cli::run(&args));
+    std::process::exit(peipkg_repo::cli::run(std::env::args_os()));
 }

@@ -20,29 +20,25 @@ pub trait Identity {
     fn arch(&self) -> &str;
 }
 
-impl Identity for PackageEntry {
-    fn name(&self) -> &str {
-        &self.name
-    }
-    fn version(&self) -> &str {
-        &self.version
-    }
-    fn arch(&self) -> &str {
-        &self.architecture
-    }
+/// The decoded entry and its borrowed twin store the identity in fields of
+/// the same names, so one accessor body serves both.
+macro_rules! identity_from_fields {
+    ($($entry:ty),+) => {$(
+        impl Identity for $entry {
+            fn name(&self) -> &str {
+                &self.name
+            }
+            fn version(&self) -> &str {
+                &self.version
+            }
+            fn arch(&self) -> &str {
+                &self.architecture
+            }
+        }
+    )+};
 }
 
-impl Identity for RawEntry<'_> {
-    fn name(&self) -> &str {
-        &self.name
-    }
-    fn version(&self) -> &str {
-        &self.version
-    }
-    fn arch(&self) -> &str {
-        &self.architecture
-    }
-}
+identity_from_fields!(PackageEntry, RawEntry<'_>);
 
 impl<T: Identity> Identity for &T {
     fn name(&self) -> &str {

@@ -4,20 +4,16 @@
 mod common;
 
 use std::fs;
-use std::path::Path;
+use std::path::{Path, PathBuf};
 
 use common::*;
 
 const T1: &str = "2026-05-07T01:00:00Z";
 
-fn with_package(t: &Path) -> (std::path::PathBuf, std::path::PathBuf) {
+fn with_package(t: &Path) -> (PathBuf, PathBuf) {
     let repo = init_repo(t);
     let new = t.join("new");
-    package(
-        &new,
-        &manifest("alpha", "1.0-1", "noarch", "2026-05-06T00:00:00Z"),
-        Some(&test_key()),
-    );
+    signed(&new, "alpha", "1.0-1", "noarch");
     (repo, new)
 }
 
@@ -26,17 +22,23 @@ fn fails_untouched(repo: &Path, new: &Path, fragments: &[&str]) {
     refused(repo, new, T1, &[], fragments);
 }
 
-#[test]
-fn missing_descriptor() {
+/// A state without its `file`: a publish fails naming it missing.
+/// Returns the state (and the directory that holds it) for more checks.
+fn without(file: &str) -> (tempfile::TempDir, PathBuf) {
     let t = tempfile::tempdir().unwrap();
     let (repo, new) = with_package(t.path());
-    fs::remove_file(repo.join("repo.json")).unwrap();
-    fails_untouched(&repo, &new, &["repo.json", "missing"]);
-    let (code, _, err) = run(&["verify", "--repo", p(&repo)]);
-    assert_eq!(code, 1);
-    assert!(
-        err.contains("repo.json") && err.contains("missing"),
-        "{err}"
+    fs::remove_file(repo.join(file)).unwrap();
+    fails_untouched(&repo, &new, &[file, "missing"]);
+    (t, repo)
+}
+
+#[test]
+fn missing_descriptor() {
+    let (_t, repo) = without("repo.json");
+    fails(
+        1,
+        &["verify", "--repo", p(&repo)],
+        &["repo.json", "missing"],
     );
 }
 
@@ -51,9 +53,7 @@ fn corrupt_descriptor_and_indexes() {
         let (repo, new) = with_package(t.path());
         fs::write(repo.join(file), garbage).unwrap();
         fails_untouched(&repo, &new, &[file, "does not parse"]);
-        let (code, _, err) = run(&["verify", "--repo", p(&repo)]);
-        assert_eq!(code, 1, "{file}");
-        assert!(err.contains(file), "{err}");
+        fails(1, &["verify", "--repo", p(&repo)], &[file]);
     }
 }
 
@@ -69,20 +69,16 @@ fn a_signature_that_does_not_verify() {
     )
     .unwrap();
     fails_untouched(&repo, &new, &["index/archive.json.sig", "does not verify"]);
-    let (code, _, err) = run(&["verify", "--repo", p(&repo), "--mode", "metadata"]);
-    assert_eq!(code, 1);
-    assert!(
-        err.contains("FAIL: archive.json: signature does not verify against the declared key"),
-        "{err}"
+    fails(
+        1,
+        &["verify", "--repo", p(&repo), "--mode", "metadata"],
+        &["FAIL: archive.json: signature does not verify against the declared key"],
     );
 }
 
 #[test]
 fn a_missing_signature() {
-    let t = tempfile::tempdir().unwrap();
-    let (repo, new) = with_package(t.path());
-    fs::remove_file(repo.join("repo.json.sig")).unwrap();
-    fails_untouched(&repo, &new, &["repo.json.sig", "missing"]);
+    without("repo.json.sig");
 }
 
 #[test]
@@ -99,13 +95,12 @@ fn a_key_that_is_not_in_the_descriptor() {
     .unwrap();
     let fp = other.public_key().fingerprint();
     fails_untouched(&repo, &new, &["repo.json.sig", &fp, "not declared"]);
-    let (code, _, err) = run(&["verify", "--repo", p(&repo)]);
-    assert_eq!(code, 1);
-    assert!(
-        err.contains(&format!(
+    fails(
+        1,
+        &["verify", "--repo", p(&repo)],
+        &[&format!(
             "repo.json: signing key fingerprint {fp} is not declared in the descriptor"
-        )),
-        "{err}"
+        )],
     );
 }
 
@@ -121,11 +116,10 @@ fn a_key_file_that_does_not_match_its_fingerprint() {
     )
     .unwrap();
     fails_untouched(&repo, &new, &["fingerprints to"]);
-    let (code, _, err) = run(&["verify", "--repo", p(&repo), "--mode", "metadata"]);
-    assert_eq!(code, 1);
-    assert!(
-        err.contains(&format!("key file {fp}.pub fingerprints to")),
-        "{err}"
+    fails(
+        1,
+        &["verify", "--repo", p(&repo), "--mode", "metadata"],
+        &[&format!("key file {fp}.pub fingerprints to")],
     );
 }
 
@@ -136,39 +130,14 @@ fn init_into_a_non_empty_directory() {
     fs::create_dir(&out).unwrap();
     fs::write(out.join("keep.txt"), "operator data").unwrap();
     let before = snapshot(&out);
-    let (code, _, err) = run(&[
-        "init",
-        "--name",
-        "r",
-        "--sign-key",
-        p(&test_key_path()),
-        "--timestamp",
-        "2026-05-07T00:00:00Z",
-        "--out",
-        p(&out),
-    ]);
-    assert_eq!(code, 1);
-    assert!(
-        err.contains(p(&out)) && err.contains("is not empty"),
-        "{err}"
-    );
+    let key = test_key_path();
+    let init = |out| init_args("r", &key, "2026-05-07T00:00:00Z", out);
+    fails(1, &init(&out), &[p(&out), "is not empty"]);
     assert_eq!(snapshot(&out), before);
     // A regular file is refused too.
     let file = t.path().join("file");
     fs::write(&file, "x").unwrap();
-    let (code, _, err) = run(&[
-        "init",
-        "--name",
-        "r",
-        "--sign-key",
-        p(&test_key_path()),
-        "--timestamp",
-        "2026-05-07T00:00:00Z",
-        "--out",
-        p(&file),
-    ]);
-    assert_eq!(code, 1);
-    assert!(err.contains("not a directory"), "{err}");
+    fails(1, &init(&file), &["not a directory"]);
 }
 
 #[test]
@@ -178,21 +147,9 @@ fn out_of_place_publish_refuses_a_non_empty_out() {
     let out = t.path().join("out");
     fs::create_dir(&out).unwrap();
     fs::write(out.join("x"), "y").unwrap();
-    let (code, _, err) = run(&[
-        "publish",
-        "--in",
-        p(&repo),
-        "--new",
-        p(&new),
-        "--sign-key",
-        p(&test_key_path()),
-        "--timestamp",
-        T1,
-        "--out",
-        p(&out),
-    ]);
-    assert_eq!(code, 1);
-    assert!(err.contains("is not empty"), "{err}");
+    let key = test_key_path();
+    let args = publish_args(&repo, &new, &key, T1, &out);
+    fails(1, &args, &["is not empty"]);
     assert_eq!(fs::read_dir(&out).unwrap().count(), 1);
     assert_eq!(
         fs::read_dir(t.path()).unwrap().count(),
@@ -203,7 +160,6 @@ fn out_of_place_publish_refuses_a_non_empty_out() {
 
 #[test]
 fn a_missing_new_directory() {
-    let t = tempfile::tempdir().unwrap();
-    let repo = init_repo(t.path());
+    let (t, repo) = fresh_repo();
     fails_untouched(&repo, &t.path().join("absent"), &["absent"]);
 }

@@ -2,6 +2,8 @@
 
 mod common;
 
+use std::path::Path;
+
 use common::*;
 
 #[test]
@@ -60,10 +62,9 @@ fn every_go_flag_spelling_works_and_last_value_wins() {
         stdout,
         format!("initialised repository \"b\" at {}\n", out.display())
     );
-    let repo = std::fs::read_to_string(out.join("repo.json")).unwrap();
-    assert!(
-        repo.contains("\"name\":\"b\",\"description\":\"\""),
-        "{repo}"
+    assert_file_holds(
+        &out.join("repo.json"),
+        "\"name\":\"b\",\"description\":\"\"",
     );
 }
 
@@ -71,17 +72,13 @@ fn every_go_flag_spelling_works_and_last_value_wins() {
 fn init_name_is_printed_with_go_quoting() {
     let t = tempfile::tempdir().unwrap();
     let out = t.path().join("r");
-    let stdout = ok(&[
-        "init",
-        "--name",
+    let key = test_key_path();
+    let stdout = ok(&init_args(
         "tab\there \"q\"",
-        "--sign-key",
-        p(&test_key_path()),
-        "--timestamp",
+        &key,
         "2026-05-07T00:00:00Z",
-        "--out",
-        p(&out),
-    ]);
+        &out,
+    ));
     assert!(
         stdout.starts_with("initialised repository \"tab\\there \\\"q\\\"\" at "),
         "{stdout}"
@@ -90,49 +87,27 @@ fn init_name_is_printed_with_go_quoting() {
 
 #[test]
 fn missing_or_empty_required_flags_are_usage_errors() {
-    let (code, _, err) = run(&["init"]);
-    assert_eq!(code, 2);
-    assert!(err.contains("-name"), "{err}");
-    let (code, _, err) = run(&[
-        "init",
-        "--name=",
-        "--sign-key",
-        "k",
-        "--timestamp",
-        "t",
-        "--out",
-        "o",
-    ]);
-    assert_eq!(code, 2);
-    assert!(err.contains("--name is required"), "{err}");
-    let (code, _, err) = run(&[
-        "publish",
-        "--in",
-        "i",
-        "--sign-key",
-        "k",
-        "--timestamp",
-        "t",
-        "--out",
-        "o",
-    ]);
-    assert_eq!(code, 2);
-    assert!(
-        err.contains("--new is required (or use --rebuild + --all-packages-dir)"),
-        "{err}"
+    fails(2, &["init"], &["-name"]);
+    let rest = signing_flags(Path::new("k"), "t", Path::new("o"));
+    fails(
+        2,
+        &[&["init", "--name="][..], &rest].concat(),
+        &["--name is required"],
+    );
+    fails(
+        2,
+        &[&["publish", "--in", "i"][..], &rest].concat(),
+        &["--new is required (or use --rebuild + --all-packages-dir)"],
     );
 }
 
 #[test]
 fn unknown_flag_and_bad_mode_are_usage_errors() {
-    let (code, _, err) = run(&["verify", "--repo", "x", "--zzz"]);
-    assert_eq!(code, 2);
-    assert!(err.contains("-zzz"), "{err}");
-    let (code, _, err) = run(&["verify", "--repo", "x", "--mode", "quick"]);
-    assert_eq!(code, 2);
-    assert!(
-        err.contains("--mode must be one of metadata, hashes, both (got \"quick\")"),
-        "{err}"
+    fails(2, &["verify", "--repo", "x", "--zzz"], &["-zzz"]);
+    fails(
+        2,
+        &["verify", "--repo", "x", "--mode", "quick"],
+        &["--mode must be one of metadata, hashes, both (got \"quick\")"],
     );
 }
 
@@ -149,38 +124,15 @@ fn timestamps_follow_the_reference_rules() {
         ("2023-02-29T00:00:00Z", "day out of range"),
     ] {
         let out = t.path().join("never");
-        let (code, _, err) = run(&[
-            "init",
-            "--name",
-            "r",
-            "--sign-key",
-            p(&key),
-            "--timestamp",
-            ts,
-            "--out",
-            p(&out),
-        ]);
-        assert_eq!(code, 1, "{ts}");
-        assert!(err.contains(fragment), "{ts}: {err}");
-        assert!(!out.exists());
+        fails(1, &init_args("r", &key, ts, &out), &[fragment]);
+        assert!(!out.exists(), "{ts}");
     }
     // A comma decimal mark is accepted and stored verbatim.
     let out = t.path().join("comma");
-    ok(&[
-        "init",
-        "--name",
-        "r",
-        "--sign-key",
-        p(&key),
-        "--timestamp",
-        "2026-05-07T00:00:00,5Z",
-        "--out",
-        p(&out),
-    ]);
-    let idx = std::fs::read_to_string(out.join("index/active.json")).unwrap();
-    assert!(
-        idx.contains("\"generated_at\":\"2026-05-07T00:00:00,5Z\""),
-        "{idx}"
+    ok(&init_args("r", &key, "2026-05-07T00:00:00,5Z", &out));
+    assert_file_holds(
+        &out.join("index/active.json"),
+        "\"generated_at\":\"2026-05-07T00:00:00,5Z\"",
     );
 }
 
@@ -190,34 +142,14 @@ fn bad_keys_are_named() {
     let pubkey = conformance().join("keys/test-signing.pub");
     let junk = t.path().join("junk");
     std::fs::write(&junk, [7u8; 33]).unwrap();
+    let out = t.path().join("o");
     for k in [pubkey, junk.clone()] {
-        let (code, _, err) = run(&[
-            "init",
-            "--name",
-            "r",
-            "--sign-key",
-            p(&k),
-            "--timestamp",
-            "2026-05-07T00:00:00Z",
-            "--out",
-            p(&t.path().join("o")),
-        ]);
-        assert_eq!(code, 1);
-        assert!(err.contains(&k.display().to_string()), "{err}");
+        let args = init_args("r", &k, "2026-05-07T00:00:00Z", &out);
+        fails(1, &args, &[&k.display().to_string()]);
     }
-    let (code, _, err) = run(&[
-        "init",
-        "--name",
-        "r",
-        "--sign-key",
-        p(&t.path().join("absent")),
-        "--timestamp",
-        "2026-05-07T00:00:00Z",
-        "--out",
-        p(&t.path().join("o")),
-    ]);
-    assert_eq!(code, 1);
-    assert!(err.contains("absent"), "{err}");
+    let absent = t.path().join("absent");
+    let args = init_args("r", &absent, "2026-05-07T00:00:00Z", &out);
+    fails(1, &args, &["absent"]);
 }
 
 #[test]
@@ -236,21 +168,10 @@ fn keygen_writes_a_key_init_accepts() {
         std::fs::metadata(&key).unwrap().permissions().mode() & 0o777,
         0o600
     );
-    let (code, _, err) = run(&["keygen", "--out", p(&key)]);
-    assert_eq!(code, 1, "overwrote an existing key");
-    assert!(err.contains("already exists"), "{err}");
+    // Keygen never overwrites an existing key.
+    fails(1, &["keygen", "--out", p(&key)], &["already exists"]);
     let repo = t.path().join("repo");
-    ok(&[
-        "init",
-        "--name",
-        "r",
-        "--sign-key",
-        p(&key),
-        "--timestamp",
-        "2026-05-07T00:00:00Z",
-        "--out",
-        p(&repo),
-    ]);
+    ok(&init_args("r", &key, "2026-05-07T00:00:00Z", &repo));
     let written = std::fs::read(repo.join(format!("keys/{fp}.pub"))).unwrap();
     assert_eq!(written, std::fs::read(&pubf).unwrap());
 }

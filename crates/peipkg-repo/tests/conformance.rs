@@ -21,25 +21,11 @@ fn replay(out: &Path, in_place: bool) {
     let case = conformance().join("repo-basic");
     let key = test_key_path();
     let s0 = out.join("state-0");
-    ok(&[
-        "init",
-        "--name",
-        "test-repo",
-        "--description",
-        "Conformance repository",
-        "--sign-key",
-        p(&key),
-        "--timestamp",
-        "2026-05-07T00:00:00Z",
-        "--out",
-        p(&s0),
-    ]);
-    let runs = [
-        ("in-1", "2026-05-07T01:00:00Z"),
-        ("in-2", "2026-05-07T03:00:00Z"),
-    ];
+    let mut init = init_args("test-repo", &key, "2026-05-07T00:00:00Z", &s0);
+    init.extend(["--description", "Conformance repository"]);
+    ok(&init);
     let mut prev = s0.clone();
-    for (i, (input, ts)) in runs.iter().enumerate() {
+    for (i, (input, ts)) in CONFORMANCE_RUNS.into_iter().enumerate() {
         let next = out.join(format!("state-{}", i + 1));
         let target = if in_place {
             // Copy the previous state and publish into the copy in place,
@@ -55,32 +41,9 @@ fn replay(out: &Path, in_place: bool) {
             target.display().to_string()
         };
         let src = if in_place { &target } else { &prev };
-        ok(&[
-            "publish",
-            "--in",
-            p(src),
-            "--new",
-            p(&case.join(input)),
-            "--sign-key",
-            p(&key),
-            "--timestamp",
-            ts,
-            "--out",
-            &out_arg,
-        ]);
+        let new = case.join(input);
+        ok(&publish_args(src, &new, &key, ts, Path::new(&out_arg)));
         prev = next;
-    }
-}
-
-fn copy_tree(from: &Path, to: &Path) {
-    for (rel, bytes) in snapshot(from) {
-        let dst = to.join(&rel);
-        if rel.ends_with('/') {
-            fs::create_dir_all(&dst).unwrap();
-        } else {
-            fs::create_dir_all(dst.parent().unwrap()).unwrap();
-            fs::write(dst, bytes).unwrap();
-        }
     }
 }
 

@@ -16,6 +16,7 @@ use std::process::Command;
 use std::time::{Duration, Instant};
 
 use common::*;
+use peipkg_testkit::packages::noise;
 
 const SIGNED: [&str; 6] = [
     "repo.json",
@@ -40,18 +41,6 @@ impl Rng {
         self.0 ^= self.0 >> 7;
         self.0 ^= self.0 << 17;
         self.0
-    }
-}
-
-fn copy_tree(from: &Path, to: &Path) {
-    for (rel, bytes) in snapshot(from) {
-        let dst = to.join(&rel);
-        if rel.ends_with('/') {
-            fs::create_dir_all(&dst).unwrap();
-        } else {
-            fs::create_dir_all(dst.parent().unwrap()).unwrap();
-            fs::write(dst, bytes).unwrap();
-        }
     }
 }
 
@@ -99,39 +88,22 @@ fn scenario(t: &Path, rebuild: bool) -> Scenario {
     let base = init_repo(t);
     let first = t.join("first");
     for i in 0..12 {
-        package(
+        pkg(
             &first,
-            &manifest(
-                &format!("base{i:02}"),
-                "1.0-1",
-                "noarch",
-                "2026-05-06T00:00:00Z",
-            ),
+            &format!("base{i:02}"),
+            "1.0-1",
+            "noarch",
             Some(&key),
         );
     }
     assert_eq!(publish(&base, &first, "2026-05-07T01:00:00Z", &[]).0, 0);
     let new = t.join("new");
     for i in 0..6 {
-        let m = manifest(
-            &format!("big{i}"),
-            "2.0-1",
-            "noarch",
-            "2026-05-06T00:00:00Z",
-        );
+        let m = manifest(&format!("big{i}"), "2.0-1", "noarch", BUILT);
         package_with(&new, &m, Some(&key), &noise(3 << 20, i + 1));
     }
     for i in 0..4 {
-        package(
-            &new,
-            &manifest(
-                &format!("base{i:02}"),
-                "1.1-1",
-                "noarch",
-                "2026-05-06T00:00:00Z",
-            ),
-            Some(&key),
-        );
+        signed(&new, &format!("base{i:02}"), "1.1-1", "noarch");
     }
     let mut args: Vec<String> = vec!["publish".into(), "--in".into(), "STATE".into()];
     if rebuild {

@@ -11,7 +11,8 @@ use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
 
 use common::*;
-use peipkg_format::archive::{write_package, EntryKind, PackOptions, PayloadEntry};
+use peipkg_format::archive::{EntryKind, PayloadEntry};
+use peipkg_testkit::packages::noise;
 
 const T1: &str = "2026-05-07T01:00:00Z";
 
@@ -54,19 +55,9 @@ fn hostile(dir_out: &Path, name: &str, entries: Vec<PayloadEntry>) -> PathBuf {
             e
         })
         .collect();
-    let m = manifest(name, "1.0-1", "noarch", "2026-05-06T00:00:00Z");
+    let m = manifest(name, "1.0-1", "noarch", BUILT);
     let out = dir_out.join(format!("{name}_1.0-1_noarch.peipkg"));
-    write_package(
-        &m,
-        entries,
-        &root,
-        &PackOptions {
-            zstd_level: 3,
-            signing_key: Some(test_key()),
-        },
-        &out,
-    )
-    .unwrap();
+    packages::write(&m, entries, &root, Some(&test_key()), &out);
     fs::remove_dir_all(root).unwrap();
     out
 }
@@ -101,8 +92,7 @@ fn link(path: &str, target: &str) -> PayloadEntry {
 
 #[test]
 fn an_entry_under_a_symlink_is_refused_naming_both_paths() {
-    let t = tempfile::tempdir().unwrap();
-    let repo = init_repo(t.path());
+    let (t, repo) = fresh_repo();
     let new = t.path().join("new");
     hostile(&new, "evil", under_a_symlink());
     refused(
@@ -150,8 +140,7 @@ fn files_outside_the_permitted_layout_are_refused_at_ingest() {
 #[test]
 fn runtime_mountpoint_directories_stay_accepted() {
     // What the fsbase package ships: bare runtime mountpoints.
-    let t = tempfile::tempdir().unwrap();
-    let repo = init_repo(t.path());
+    let (t, repo) = fresh_repo();
     let new = t.path().join("new");
     hostile(
         &new,
@@ -176,8 +165,7 @@ fn runtime_mountpoint_directories_stay_accepted() {
 
 #[test]
 fn a_fifo_named_like_a_package_is_refused_without_blocking() {
-    let t = tempfile::tempdir().unwrap();
-    let repo = init_repo(t.path());
+    let (t, repo) = fresh_repo();
     let new = t.path().join("new");
     fs::create_dir_all(&new).unwrap();
     let fifo = new.join("a_1.0-1_noarch.peipkg");
@@ -213,8 +201,7 @@ fn a_fifo_named_like_a_package_is_refused_without_blocking() {
 
 #[test]
 fn a_new_dir_without_packages_is_an_error_naming_what_it_ignored() {
-    let t = tempfile::tempdir().unwrap();
-    let repo = init_repo(t.path());
+    let (t, repo) = fresh_repo();
     let new = t.path().join("new");
     fs::create_dir_all(new.join("sub.peipkg")).unwrap();
     fs::write(new.join("README.txt"), "not a package").unwrap();
@@ -291,8 +278,7 @@ fn a_full_disk_is_reported_as_an_io_error_not_a_corrupt_package() {
 fn deep_verify_refuses_a_served_package_with_an_entry_under_a_symlink() {
     use peipkg_format::repository::{Index, IndexKind};
     use sha2::Digest;
-    let t = tempfile::tempdir().unwrap();
-    let repo = init_repo(t.path());
+    let (t, repo) = fresh_repo();
     let new = t.path().join("new");
     hostile(
         &new,

@@ -4,22 +4,26 @@
 mod common;
 
 use std::fs;
+use std::path::{Path, PathBuf};
 use std::time::Duration;
 
 use common::*;
 
 const T1: &str = "2026-05-07T01:00:00Z";
 
+/// A fresh state and an empty directory of new packages, the input of a
+/// publish that only re-signs.
+fn repo_and_empty(t: &Path) -> (PathBuf, PathBuf) {
+    let empty = t.join("empty");
+    fs::create_dir(&empty).unwrap();
+    (init_repo(t), empty)
+}
+
 #[test]
 fn unsigned_packages_need_allow_unsigned_and_then_warn() {
-    let t = tempfile::tempdir().unwrap();
-    let repo = init_repo(t.path());
+    let (t, repo) = fresh_repo();
     let new = t.path().join("new");
-    let pkg = package(
-        &new,
-        &manifest("alpha", "1.0-1", "noarch", "2026-05-06T00:00:00Z"),
-        None,
-    );
+    let pkg = pkg(&new, "alpha", "1.0-1", "noarch", None);
     refused(&repo, &new, T1, &[], &[p(&pkg), "unsigned"]);
     let (code, out, err) = publish(&repo, &new, T1, &["--allow-unsigned"]);
     assert_eq!(code, 0, "{err}");
@@ -40,15 +44,10 @@ fn unsigned_packages_need_allow_unsigned_and_then_warn() {
 
 #[test]
 fn packages_signed_by_a_foreign_key_are_refused() {
-    let t = tempfile::tempdir().unwrap();
-    let repo = init_repo(t.path());
+    let (t, repo) = fresh_repo();
     let (_, other) = seed_key(t.path(), "other.key", 9);
     let new = t.path().join("new");
-    let pkg = package(
-        &new,
-        &manifest("alpha", "1.0-1", "noarch", "2026-05-06T00:00:00Z"),
-        Some(&other),
-    );
+    let pkg = pkg(&new, "alpha", "1.0-1", "noarch", Some(&other));
     refused(
         &repo,
         &new,
@@ -60,15 +59,9 @@ fn packages_signed_by_a_foreign_key_are_refused() {
 
 #[test]
 fn truncated_and_foreign_files_are_named() {
-    let t = tempfile::tempdir().unwrap();
-    let repo = init_repo(t.path());
-    let key = test_key();
+    let (t, repo) = fresh_repo();
     let new = t.path().join("new");
-    let pkg = package(
-        &new,
-        &manifest("alpha", "1.0-1", "noarch", "2026-05-06T00:00:00Z"),
-        Some(&key),
-    );
+    let pkg = signed(&new, "alpha", "1.0-1", "noarch");
     let bytes = fs::read(&pkg).unwrap();
     fs::write(&pkg, &bytes[..bytes.len() / 2]).unwrap();
     refused(&repo, &new, T1, &[], &[p(&pkg), "does not verify"]);
@@ -80,14 +73,9 @@ fn truncated_and_foreign_files_are_named() {
 
 #[test]
 fn file_names_must_match_the_manifest() {
-    let t = tempfile::tempdir().unwrap();
-    let repo = init_repo(t.path());
+    let (t, repo) = fresh_repo();
     let new = t.path().join("new");
-    let pkg = package(
-        &new,
-        &manifest("alpha", "1.0-1", "noarch", "2026-05-06T00:00:00Z"),
-        Some(&test_key()),
-    );
+    let pkg = signed(&new, "alpha", "1.0-1", "noarch");
     let renamed = new.join("weird-name.peipkg");
     fs::rename(&pkg, &renamed).unwrap();
     refused(
@@ -101,14 +89,9 @@ fn file_names_must_match_the_manifest() {
 
 #[test]
 fn url_templates_cannot_escape_or_clobber_the_state() {
-    let t = tempfile::tempdir().unwrap();
-    let repo = init_repo(t.path());
+    let (t, repo) = fresh_repo();
     let new = t.path().join("new");
-    package(
-        &new,
-        &manifest("alpha", "1.0-1", "noarch", "2026-05-06T00:00:00Z"),
-        Some(&test_key()),
-    );
+    signed(&new, "alpha", "1.0-1", "noarch");
     for tmpl in [
         "/p/../../../{name}/{filename}",
         "/index/{filename}",
@@ -133,22 +116,12 @@ fn url_templates_cannot_escape_or_clobber_the_state() {
 
 #[test]
 fn duplicates_are_refused_naming_both() {
-    let t = tempfile::tempdir().unwrap();
-    let repo = init_repo(t.path());
-    let key = test_key();
+    let (t, repo) = fresh_repo();
     let new = t.path().join("new");
-    package(
-        &new,
-        &manifest("alpha", "1.0-1", "noarch", "2026-05-06T00:00:00Z"),
-        Some(&key),
-    );
+    signed(&new, "alpha", "1.0-1", "noarch");
     assert_eq!(publish(&repo, &new, T1, &[]).0, 0);
     let again = t.path().join("again");
-    let dup = package(
-        &again,
-        &manifest("alpha", "1.0-1", "noarch", "2026-05-06T00:00:00Z"),
-        Some(&key),
-    );
+    let dup = signed(&again, "alpha", "1.0-1", "noarch");
     refused(
         &repo,
         &again,
@@ -162,11 +135,7 @@ fn duplicates_are_refused_naming_both() {
     );
     // The same version under another spelling is the same version.
     let alias = t.path().join("alias");
-    package(
-        &alias,
-        &manifest("alpha", "1.00-1", "noarch", "2026-05-06T00:00:00Z"),
-        Some(&key),
-    );
+    signed(&alias, "alpha", "1.00-1", "noarch");
     refused(
         &repo,
         &alias,
@@ -176,44 +145,24 @@ fn duplicates_are_refused_naming_both() {
     );
     // Within one batch.
     let batch = t.path().join("batch");
-    let a = package(
-        &batch,
-        &manifest("beta", "2.01-1", "noarch", "2026-05-06T00:00:00Z"),
-        Some(&key),
-    );
-    let b = package(
-        &batch,
-        &manifest("beta", "2.1-1", "noarch", "2026-05-06T00:00:00Z"),
-        Some(&key),
-    );
+    let a = signed(&batch, "beta", "2.01-1", "noarch");
+    let b = signed(&batch, "beta", "2.1-1", "noarch");
     refused(&repo, &batch, "2026-05-07T02:00:00Z", &[], &[p(&a), p(&b)]);
 }
 
 #[test]
 fn a_second_architecture_of_a_name_is_refused() {
-    let t = tempfile::tempdir().unwrap();
-    let repo = init_repo(t.path());
-    let key = test_key();
+    let (t, repo) = fresh_repo();
     let new = t.path().join("new");
-    let a = package(
-        &new,
-        &manifest("gamma", "1.0-1", "x86_64", "2026-05-06T00:00:00Z"),
-        Some(&key),
-    );
-    let b = package(
-        &new,
-        &manifest("gamma", "1.1-1", "aarch64", "2026-05-06T00:00:00Z"),
-        Some(&key),
-    );
+    let a = signed(&new, "gamma", "1.0-1", "x86_64");
+    let b = signed(&new, "gamma", "1.1-1", "aarch64");
     refused(&repo, &new, T1, &[], &[p(&a), p(&b), "PSD-009 §6.2.7"]);
 }
 
 #[test]
 fn time_and_index_version_only_move_forward() {
     let t = tempfile::tempdir().unwrap();
-    let repo = init_repo(t.path());
-    let empty = t.path().join("empty");
-    fs::create_dir(&empty).unwrap();
+    let (repo, empty) = repo_and_empty(t.path());
     refused(
         &repo,
         &empty,
@@ -233,28 +182,13 @@ fn time_and_index_version_only_move_forward() {
 #[test]
 fn the_signing_key_must_be_an_active_key_of_the_repository() {
     let t = tempfile::tempdir().unwrap();
-    let repo = init_repo(t.path());
+    let (repo, empty) = repo_and_empty(t.path());
     let (other_path, other) = seed_key(t.path(), "other.key", 3);
-    let empty = t.path().join("empty");
-    fs::create_dir(&empty).unwrap();
     let before = snapshot(&repo);
-    let (code, _, err) = run(&[
-        "publish",
-        "--in",
-        p(&repo),
-        "--new",
-        p(&empty),
-        "--sign-key",
-        p(&other_path),
-        "--timestamp",
-        T1,
-        "--out",
-        p(&repo),
-    ]);
-    assert_eq!(code, 1);
-    assert!(
-        err.contains(&other.public_key().fingerprint()) && err.contains("not declared"),
-        "{err}"
+    fails(
+        1,
+        &publish_args(&repo, &empty, &other_path, T1, &repo),
+        &[&other.public_key().fingerprint(), "not declared"],
     );
     assert_eq!(snapshot(&repo), before);
 }
@@ -263,19 +197,15 @@ fn the_signing_key_must_be_an_active_key_of_the_repository() {
 fn a_held_lock_refuses_or_waits() {
     use peipkg_repo::lock::{LockMode, StateLock};
     let t = tempfile::tempdir().unwrap();
-    let repo = init_repo(t.path());
-    let empty = t.path().join("empty");
-    fs::create_dir(&empty).unwrap();
+    let (repo, empty) = repo_and_empty(t.path());
     let held = StateLock::acquire(&repo, LockMode::Exclusive, Duration::ZERO).unwrap();
-    let (code, _, err) = publish(&repo, &empty, T1, &[]);
-    assert_eq!(code, 1);
-    assert!(
-        err.contains("lock is held") && err.contains(p(&repo)),
-        "{err}"
+    failed(
+        1,
+        publish(&repo, &empty, T1, &[]),
+        &["lock is held", p(&repo)],
     );
-    let (code, _, err) = run(&["verify", "--repo", p(&repo)]);
-    assert_eq!(code, 1, "verify must not read a state being changed");
-    assert!(err.contains("lock is held"), "{err}");
+    // Verify must not read a state being changed.
+    fails(1, &["verify", "--repo", p(&repo)], &["lock is held"]);
     let releaser = std::thread::spawn(move || {
         std::thread::sleep(Duration::from_millis(400));
         drop(held);
@@ -288,20 +218,10 @@ fn a_held_lock_refuses_or_waits() {
 
 #[test]
 fn rebuild_reingests_everything_with_the_current_template() {
-    let t = tempfile::tempdir().unwrap();
-    let repo = init_repo(t.path());
-    let key = test_key();
+    let (t, repo) = fresh_repo();
     let all = t.path().join("all");
-    package(
-        &all,
-        &manifest("alpha", "1.0-1", "noarch", "2026-05-06T00:00:00Z"),
-        Some(&key),
-    );
-    package(
-        &all,
-        &manifest("alpha", "1.1-1", "noarch", "2026-05-06T00:00:00Z"),
-        Some(&key),
-    );
+    signed(&all, "alpha", "1.0-1", "noarch");
+    signed(&all, "alpha", "1.1-1", "noarch");
     let new = t.path().join("new");
     fs::create_dir(&new).unwrap();
     fs::copy(
@@ -310,44 +230,31 @@ fn rebuild_reingests_everything_with_the_current_template() {
     )
     .unwrap();
     assert_eq!(publish(&repo, &new, T1, &[]).0, 0);
-    let (code, _, err) = run(&[
+    let key_path = test_key_path();
+    let mut rebuild = vec![
         "publish",
         "--in",
         p(&repo),
         "--rebuild",
         "--sign-key",
-        p(&test_key_path()),
+        p(&key_path),
         "--timestamp",
         "2026-05-07T02:00:00Z",
         "--out",
         p(&repo),
-    ]);
-    assert_eq!(code, 1);
-    assert!(
-        err.contains("--rebuild requires --all-packages-dir"),
-        "{err}"
-    );
-    let out = ok(&[
-        "publish",
-        "--in",
-        p(&repo),
-        "--rebuild",
+    ];
+    fails(1, &rebuild, &["--rebuild requires --all-packages-dir"]);
+    rebuild.extend([
         "--all-packages-dir",
         p(&all),
-        "--sign-key",
-        p(&test_key_path()),
-        "--timestamp",
-        "2026-05-07T02:00:00Z",
-        "--out",
-        p(&repo),
         "--package-url-template",
         "/q/{filename}",
     ]);
+    let out = ok(&rebuild);
     assert_eq!(out, "published index_version 3 (2 new packages)\n  + alpha_1.0-1_noarch.peipkg\n  + alpha_1.1-1_noarch.peipkg\n");
-    let archive = fs::read_to_string(repo.join("index/archive.json")).unwrap();
-    assert!(
-        archive.contains("\"url\":\"/q/alpha_1.0-1_noarch.peipkg\""),
-        "{archive}"
+    assert_file_holds(
+        &repo.join("index/archive.json"),
+        "\"url\":\"/q/alpha_1.0-1_noarch.peipkg\"",
     );
     assert!(
         !repo.join("p").exists(),

@@ -18,14 +18,16 @@ fn signer(path: &Path) -> String {
         .key_fingerprint
 }
 
+/// `rotate-key` on `repo`, to `new_key`, signed with `sign_key`.
+fn rotate_args<'a>(repo: &'a Path, new_key: &'a Path, sign_key: &'a Path) -> Vec<&'a str> {
+    let args = ["rotate-key", "--repo", p(repo), "--new-key", p(new_key)];
+    [&args[..], &["--sign-key", p(sign_key)]].concat()
+}
+
 fn repo_with_hello(t: &Path) -> std::path::PathBuf {
     let repo = init_repo(t);
     let new = t.join("new");
-    package(
-        &new,
-        &manifest("hello", "0.1-1", "noarch", "2026-05-06T00:00:00Z"),
-        Some(&test_key()),
-    );
+    signed(&new, "hello", "0.1-1", "noarch");
     assert_eq!(publish(&repo, &new, T1, &[]).0, 0);
     repo
 }
@@ -37,19 +39,10 @@ fn routine_rotation_keeps_the_old_key_until_valid_until() {
     let (new_path, new_key) = seed_key(t.path(), "new.key", 0x42);
     let old_fp = test_key().public_key().fingerprint();
     let new_fp = new_key.public_key().fingerprint();
-    let out = ok(&[
-        "rotate-key",
-        "--repo",
-        p(&repo),
-        "--new-key",
-        p(&new_path),
-        "--sign-key",
-        p(&test_key_path()),
-        "--transition",
-        "30d",
-        "--timestamp",
-        "2026-05-08T00:00:00Z",
-    ]);
+    let key = test_key_path();
+    let mut args = rotate_args(&repo, &new_path, &key);
+    args.extend(["--transition", "30d", "--timestamp", "2026-05-08T00:00:00Z"]);
+    let out = ok(&args);
     assert!(out.contains(&format!("new active key: {new_fp}")), "{out}");
     assert!(
         out.contains("hello_0.1-1_noarch"),
@@ -81,47 +74,35 @@ fn routine_rotation_keeps_the_old_key_until_valid_until() {
         ok(&["verify", "--repo", p(&repo), "--at", "2026-06-01T00:00:00Z"]),
         "OK\n"
     );
-    let (code, _, err) = run(&[
-        "verify",
-        "--repo",
-        p(&repo),
-        "--at",
-        "2026-06-08T00:00:00Z",
-        "--mode",
-        "metadata",
-    ]);
-    assert_eq!(code, 1);
-    assert!(
-        err.contains("repo.json: signed by transitioning key") && err.contains("has passed"),
-        "{err}"
+    let late = ["--at", "2026-06-08T00:00:00Z", "--mode", "metadata"];
+    fails(
+        1,
+        &[&["verify", "--repo", p(&repo)][..], &late].concat(),
+        &[
+            "repo.json: signed by transitioning key",
+            "has passed",
+            "package hello_0.1-1_noarch",
+        ],
     );
-    assert!(err.contains("package hello_0.1-1_noarch"), "{err}");
 
     // The old key no longer publishes; the new one does, and re-signs the descriptor.
     let empty = t.path().join("empty");
     fs::create_dir(&empty).unwrap();
-    let (code, _, err) = publish(&repo, &empty, "2026-05-09T00:00:00Z", &[]);
-    assert_eq!(code, 1);
-    assert!(err.contains("\"transitioning\""), "{err}");
+    let refused = publish(&repo, &empty, "2026-05-09T00:00:00Z", &[]);
+    failed(1, refused, &["\"transitioning\""]);
     let new2 = t.path().join("new2");
     package(
         &new2,
         &manifest("hello", "0.2-1", "noarch", "2026-05-08T00:00:00Z"),
         Some(&new_key),
     );
-    ok(&[
-        "publish",
-        "--in",
-        p(&repo),
-        "--new",
-        p(&new2),
-        "--sign-key",
-        p(&new_path),
-        "--timestamp",
+    ok(&publish_args(
+        &repo,
+        &new2,
+        &new_path,
         "2026-05-09T00:00:00Z",
-        "--out",
-        p(&repo),
-    ]);
+        &repo,
+    ));
     assert_eq!(signer(&repo.join("repo.json.sig")), new_fp);
     assert_eq!(
         ok(&["verify", "--repo", p(&repo), "--at", "2026-06-01T00:00:00Z"]),
@@ -135,16 +116,10 @@ fn compromise_rotation_revokes_and_signs_with_the_new_key() {
     let repo = repo_with_hello(t.path());
     let (new_path, new_key) = seed_key(t.path(), "new.key", 0x43);
     let new_fp = new_key.public_key().fingerprint();
-    ok(&[
-        "rotate-key",
-        "--repo",
-        p(&repo),
-        "--new-key",
-        p(&new_path),
-        "--sign-key",
-        p(&test_key_path()),
-        "--revoke",
-    ]);
+    let key = test_key_path();
+    let mut args = rotate_args(&repo, &new_path, &key);
+    args.push("--revoke");
+    ok(&args);
     let d = Descriptor::decode(&fs::read(repo.join("repo.json")).unwrap()).unwrap();
     let old = d.key(&test_key().public_key().fingerprint()).unwrap();
     assert_eq!(
@@ -153,21 +128,19 @@ fn compromise_rotation_revokes_and_signs_with_the_new_key() {
     );
     assert_eq!(signer(&repo.join("repo.json.sig")), new_fp);
     // Everything verifies except the package the revoked key signed.
-    let (code, _, err) = run(&["verify", "--repo", p(&repo)]);
-    assert_eq!(code, 1);
-    assert!(
-        err.contains("package hello_0.1-1_noarch: signed by key") && err.contains("revoked"),
-        "{err}"
+    let err = fails(
+        1,
+        &["verify", "--repo", p(&repo)],
+        &["package hello_0.1-1_noarch: signed by key", "revoked"],
     );
     assert_eq!(err.matches("FAIL:").count(), 1, "{err}");
     // The signer ledger is a shortcut: without it the records still tell.
     assert!(repo.join("packages/signers.tsv").is_file());
     fs::remove_file(repo.join("packages/signers.tsv")).unwrap();
-    let (code, _, err) = run(&["verify", "--repo", p(&repo), "--mode", "metadata"]);
-    assert_eq!(code, 1);
-    assert!(
-        err.contains("package hello_0.1-1_noarch: signed by key"),
-        "{err}"
+    fails(
+        1,
+        &["verify", "--repo", p(&repo), "--mode", "metadata"],
+        &["package hello_0.1-1_noarch: signed by key"],
     );
     // Without either, the package is only counted as unrecorded.
     fs::remove_file(repo.join("packages/hello/hello_0.1-1_noarch.json")).unwrap();
@@ -175,11 +148,10 @@ fn compromise_rotation_revokes_and_signs_with_the_new_key() {
     assert_eq!((code, out.as_str()), (0, "OK\n"), "{err}");
     assert!(err.contains("1 package(s) have no publish record"), "{err}");
     // Only the deep check opens the package and sees its signer.
-    let (code, _, err) = run(&["verify", "--repo", p(&repo), "--mode", "hashes", "--deep"]);
-    assert_eq!(code, 1);
-    assert!(
-        err.contains("hello_0.1-1_noarch.peipkg") && err.contains("revoked"),
-        "{err}"
+    fails(
+        1,
+        &["verify", "--repo", p(&repo), "--mode", "hashes", "--deep"],
+        &["hello_0.1-1_noarch.peipkg", "revoked"],
     );
 }
 
@@ -195,105 +167,47 @@ fn rotation_refuses_keys_that_do_not_fit() {
         (&test_key_path(), &test_key_path(), "same key"),
         (&test_key_path(), &new_path, "not declared"),
     ] {
-        let (code, _, err) = run(&[
-            "rotate-key",
-            "--repo",
-            p(&repo),
-            "--new-key",
-            p(newk),
-            "--sign-key",
-            p(oldk),
-        ]);
+        let (code, _, err) = run(&rotate_args(&repo, newk, oldk));
         assert_eq!(code, 1, "{err}");
         assert!(err.contains(frag), "{frag}: {err}");
         assert_eq!(snapshot(&repo), before);
     }
-    let (code, _, err) = run(&[
-        "rotate-key",
-        "--repo",
-        p(&repo),
-        "--new-key",
-        p(&new_path),
-        "--sign-key",
-        p(&test_key_path()),
-        "--revoke",
-        "--transition",
-        "3d",
-    ]);
+    let key = test_key_path();
+    let mut args = rotate_args(&repo, &new_path, &key);
+    args.extend(["--revoke", "--transition", "3d"]);
+    let (code, _, err) = run(&args);
     assert_eq!(code, 2, "{err}");
 }
 
 #[test]
 fn prune_removes_old_prereleases_but_never_active_entries() {
-    let t = tempfile::tempdir().unwrap();
-    let repo = init_repo(t.path());
+    let (t, repo) = fresh_repo();
     let key = test_key();
     let new = t.path().join("new");
-    package(
-        &new,
-        &manifest("alpha", "1.0~rc1-1", "noarch", "2026-01-01T00:00:00Z"),
-        Some(&key),
-    );
-    package(
-        &new,
-        &manifest("alpha", "1.0~rc2-1", "noarch", "2026-01-02T00:00:00Z"),
-        Some(&key),
-    );
-    package(
-        &new,
-        &manifest("alpha", "1.0-1", "noarch", "2026-02-01T00:00:00Z"),
-        Some(&key),
-    );
-    package(
-        &new,
-        &manifest("alpha", "1.1~beta1-1", "noarch", "2026-05-01T00:00:00Z"),
-        Some(&key),
-    );
-    package(
-        &new,
-        &manifest("beta", "2.0~beta1-1", "noarch", "2026-01-01T00:00:00Z"),
-        Some(&key),
-    );
+    for (name, version, built) in [
+        ("alpha", "1.0~rc1-1", "2026-01-01T00:00:00Z"),
+        ("alpha", "1.0~rc2-1", "2026-01-02T00:00:00Z"),
+        ("alpha", "1.0-1", "2026-02-01T00:00:00Z"),
+        ("alpha", "1.1~beta1-1", "2026-05-01T00:00:00Z"),
+        ("beta", "2.0~beta1-1", "2026-01-01T00:00:00Z"),
+    ] {
+        package(&new, &manifest(name, version, "noarch", built), Some(&key));
+    }
     assert_eq!(publish(&repo, &new, T1, &[]).0, 0);
 
     let before = snapshot(&repo);
-    let out = ok(&[
-        "prune",
-        "--repo",
-        p(&repo),
-        "--prerelease",
-        "--older-than",
-        "30d",
-        "--timestamp",
-        "2026-05-07T02:00:00Z",
-        "--dry-run",
-    ]);
+    let prune = ["prune", "--repo", p(&repo), "--older-than", "30d"];
+    let when = ["--timestamp", "2026-05-07T02:00:00Z"];
+    let out = ok(&[&prune[..], &["--prerelease"], &when, &["--dry-run"]].concat());
     assert_eq!(out, "would remove 2 pre-release package(s)\n  - alpha_1.0~rc2-1_noarch.peipkg (built 2026-01-02T00:00:00Z)\n  - alpha_1.0~rc1-1_noarch.peipkg (built 2026-01-01T00:00:00Z)\n");
     assert_eq!(snapshot(&repo), before, "a dry run changed the state");
 
-    let (code, _, err) = run(&[
-        "prune",
-        "--repo",
-        p(&repo),
-        "--older-than",
-        "30d",
-        "--sign-key",
-        p(&test_key_path()),
-    ]);
+    let key = test_key_path();
+    let signed = ["--sign-key", p(&key)];
+    let (code, _, err) = run(&[&prune[..], &signed].concat());
     assert_eq!(code, 2, "--prerelease is required: {err}");
 
-    let out = ok(&[
-        "prune",
-        "--repo",
-        p(&repo),
-        "--prerelease",
-        "--older-than",
-        "30d",
-        "--sign-key",
-        p(&test_key_path()),
-        "--timestamp",
-        "2026-05-07T02:00:00Z",
-    ]);
+    let out = ok(&[&prune[..], &["--prerelease"], &signed, &when].concat());
     assert!(
         out.starts_with("removed 2 pre-release package(s)\n"),
         "{out}"

@@ -166,36 +166,11 @@ fn browse_site_renders_in_headless_chromium_under_a_path_prefix() {
     let case = conformance().join("repo-basic");
     let key = test_key_path();
     let repo = t.path().join("state");
-    ok(&[
-        "init",
-        "--name",
-        "test-repo",
-        "--description",
-        "Conformance <repository> & friends",
-        "--sign-key",
-        p(&key),
-        "--timestamp",
-        "2026-05-07T00:00:00Z",
-        "--out",
-        p(&repo),
-    ]);
-    for (input, ts) in [
-        ("in-1", "2026-05-07T01:00:00Z"),
-        ("in-2", "2026-05-07T03:00:00Z"),
-    ] {
-        ok(&[
-            "publish",
-            "--in",
-            p(&repo),
-            "--new",
-            p(&case.join(input)),
-            "--sign-key",
-            p(&key),
-            "--timestamp",
-            ts,
-            "--out",
-            p(&repo),
-        ]);
+    let mut init = init_args("test-repo", &key, "2026-05-07T00:00:00Z", &repo);
+    init.extend(["--description", "Conformance <repository> & friends"]);
+    ok(&init);
+    for (input, ts) in CONFORMANCE_RUNS {
+        ok(&publish_args(&repo, &case.join(input), &key, ts, &repo));
     }
     let server = serve(repo.clone());
     let base = format!("http://127.0.0.1:{}{PREFIX}", server.port);

@@ -13,23 +13,10 @@ const T1: &str = "2026-05-07T01:00:00Z";
 
 fn three_versions(t: &Path) -> PathBuf {
     let repo = init_repo(t);
-    let key = test_key();
     let new = t.join("new");
-    package(
-        &new,
-        &manifest("alpha", "1.0-1", "noarch", "2026-05-06T00:00:00Z"),
-        Some(&key),
-    );
-    package(
-        &new,
-        &manifest("alpha", "1.1-1", "noarch", "2026-05-06T00:00:00Z"),
-        Some(&key),
-    );
-    package(
-        &new,
-        &manifest("beta", "2.0-1", "noarch", "2026-05-06T00:00:00Z"),
-        Some(&key),
-    );
+    signed(&new, "alpha", "1.0-1", "noarch");
+    signed(&new, "alpha", "1.1-1", "noarch");
+    signed(&new, "beta", "2.0-1", "noarch");
     assert_eq!(publish(&repo, &new, T1, &[]).0, 0);
     repo
 }

@@ -5,14 +5,16 @@
 //! tree once, then for each zstd level writes a signed package and verifies
 //! it, each in its own child process, and prints a Markdown table.
 
-use anyhow::{bail, Context, Result};
+use anyhow::{bail, Result};
+use peipkg_bench::cli;
 use peipkg_bench::measure::run_measured;
 use peipkg_bench::synthetic::{write_tree, TreeSpec};
 use peipkg_bench::walk::walk;
+use peipkg_cli::FlagSet;
 use peipkg_format::archive::{verify_package, write_package, PackOptions, VerifyOptions};
 use peipkg_format::documents::Manifest;
 use peipkg_format::keys::SigningKey;
-use std::path::{Path, PathBuf};
+use std::path::Path;
 use std::process::Command;
 
 const SEED: [u8; 32] = [0x5a; 32];
@@ -22,21 +24,22 @@ fn main() -> Result<()> {
     if args.first().map(String::as_str) == Some("worker") {
         return worker(&args[1..]);
     }
-    let mut size_mib = 256u64;
-    let mut files = 3000u64;
-    let mut levels = vec![1, 3, 6, 9, 12, 15, 19];
-    let mut workdir: Option<PathBuf> = None;
-    let mut it = args.iter();
-    while let Some(a) = it.next() {
-        let v = it.next().context("flag needs a value")?;
-        match a.as_str() {
-            "--size-mib" => size_mib = v.parse()?,
-            "--files" => files = v.parse()?,
-            "--levels" => levels = v.split(',').map(str::parse).collect::<Result<_, _>>()?,
-            "--workdir" => workdir = Some(PathBuf::from(v)),
-            other => bail!("unknown flag {other}"),
-        }
-    }
+    let mut f = FlagSet::new("bench-archive", "[flags]");
+    f.about("Write and verify a signed package of the synthetic tree at each zstd level.");
+    cli::number_flag(&mut f, "size-mib", "payload size in MiB", "256");
+    cli::number_flag(&mut f, "files", "number of payload files", "3000");
+    cli::list_flag(
+        &mut f,
+        "levels",
+        "zstd levels, comma-separated",
+        "1,3,6,9,12,15,19",
+    );
+    cli::workdir_flag(&mut f, "scratch directory");
+    let m = cli::parse(&f, &args);
+    let size_mib: u64 = cli::value(&f, &m, "size-mib");
+    let files: u64 = cli::value(&f, &m, "files");
+    let levels: Vec<i32> = cli::list(&f, &m, "levels");
+    let workdir = cli::path(&m, "workdir");
     let tmp = tempfile::tempdir_in(workdir.unwrap_or_else(std::env::temp_dir))?;
     let tree = tmp.path().join("tree");
     std::fs::create_dir(&tree)?;

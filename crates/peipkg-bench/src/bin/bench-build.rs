@@ -31,9 +31,11 @@
 //! reproducibility test drives `worker tree` and `worker pack` too.
 
 use anyhow::{bail, ensure, Context, Result};
+use peipkg_bench::cli;
 use peipkg_bench::measure::{run_measured, Usage};
 use peipkg_bench::synthetic::{write_tree_with, Content, TreeSpec, TreeStats};
 use peipkg_bench::walk::walk;
+use peipkg_cli::{FlagKind, FlagSet};
 use peipkg_format::archive::writer::{cmp_wire, spool_payload};
 use peipkg_format::archive::{write_package, zstd_encoder, PackOptions};
 use peipkg_format::documents::FilesManifestWriter;
@@ -178,50 +180,71 @@ fn main() -> Result<()> {
 }
 
 fn parse_opts(args: &[String]) -> Result<Opts> {
-    let mut o = Opts {
-        peipkg_build: None,
-        workloads: vec!["small".into(), "large".into()],
-        levels: vec![1, 3, 6, 9, 10, 11, 12, 13, 14, 15, 19],
-        runs: 3,
-        workdir: None,
-        breakdown_levels: vec![1, 9, 10, 11],
-        memory_levels: vec![10, 11, 12, 13],
-        memory_variants: ["writer", "writer1", "nocap", "hlog21", "single"]
-            .map(String::from)
-            .to_vec(),
-        tar: None,
+    let mut f = FlagSet::new("bench-build", "[flags]");
+    f.about(
+        "peipkg-build build of synthetic workloads at each zstd level; Markdown tables of medians.",
+    );
+    f.flag(
+        "peipkg-build",
+        FlagKind::String,
+        "the binary to measure (default: next to this one)",
+    )
+    .value_name("PATH");
+    cli::list_flag(
+        &mut f,
+        "workloads",
+        "small, large, many, comma-separated",
+        "small,large",
+    );
+    cli::list_flag(
+        &mut f,
+        "levels",
+        "zstd levels, comma-separated",
+        "1,3,6,9,10,11,12,13,14,15,19",
+    );
+    cli::number_flag(&mut f, "runs", "runs per figure", "3");
+    cli::workdir_flag(&mut f, "scratch directory");
+    f.flag(
+        "tar",
+        FlagKind::String,
+        "run only the memory table, on this tar",
+    )
+    .value_name("FILE");
+    cli::list_flag(
+        &mut f,
+        "breakdown-levels",
+        "levels of the time breakdown",
+        "1,9,10,11",
+    );
+    cli::list_flag(
+        &mut f,
+        "memory-levels",
+        "levels of the memory table",
+        "10,11,12,13",
+    );
+    cli::list_flag(
+        &mut f,
+        "memory-variants",
+        "writer, writer1, nocap, hlog21, defaultjobs, single, wlog21",
+        "writer,writer1,nocap,hlog21,single",
+    );
+    let m = cli::parse(&f, args);
+    let o = Opts {
+        peipkg_build: cli::path(&m, "peipkg-build"),
+        workloads: cli::list(&f, &m, "workloads"),
+        levels: cli::list(&f, &m, "levels"),
+        runs: cli::value(&f, &m, "runs"),
+        workdir: cli::path(&m, "workdir"),
+        breakdown_levels: cli::list(&f, &m, "breakdown-levels"),
+        memory_levels: cli::list(&f, &m, "memory-levels"),
+        memory_variants: cli::list(&f, &m, "memory-variants"),
+        tar: cli::path(&m, "tar"),
     };
-    let ints = |v: &str| -> Result<Vec<i32>> {
-        v.split(',')
-            .filter(|s| !s.is_empty())
-            .map(|s| s.parse().with_context(|| format!("bad level {s:?}")))
-            .collect()
-    };
-    let mut it = args.iter();
-    while let Some(a) = it.next() {
-        let v = it
-            .next()
-            .with_context(|| format!("flag {a} needs a value"))?;
-        match a.as_str() {
-            "--peipkg-build" => o.peipkg_build = Some(PathBuf::from(v)),
-            "--workloads" => o.workloads = v.split(',').map(String::from).collect(),
-            "--levels" => o.levels = ints(v)?,
-            "--runs" => o.runs = v.parse().with_context(|| format!("bad --runs {v:?}"))?,
-            "--workdir" => o.workdir = Some(PathBuf::from(v)),
-            "--tar" => o.tar = Some(PathBuf::from(v)),
-            "--breakdown-levels" => o.breakdown_levels = ints(v)?,
-            "--memory-levels" => o.memory_levels = ints(v)?,
-            "--memory-variants" => {
-                o.memory_variants = v.split(',').map(String::from).collect();
-                for k in &o.memory_variants {
-                    ensure!(
-                        MEMORY_VARIANTS.iter().any(|m| m.0 == k),
-                        "unknown memory variant {k:?} (writer, writer1, nocap, hlog21, defaultjobs, single, wlog21)"
-                    );
-                }
-            }
-            other => bail!("unknown flag {other}"),
-        }
+    for k in &o.memory_variants {
+        ensure!(
+            MEMORY_VARIANTS.iter().any(|m| m.0 == k),
+            "unknown memory variant {k:?} (writer, writer1, nocap, hlog21, defaultjobs, single, wlog21)"
+        );
     }
     ensure!(o.runs >= 1, "--runs must be at least 1");
     for n in &o.workloads {

@@ -25,8 +25,10 @@
 //! of one template repository (copying is much faster than 5,000 `git
 //! init`s and gives the manager the same work).
 
-use anyhow::{bail, ensure, Context, Result};
+use anyhow::{ensure, Result};
+use peipkg_bench::cli;
 use peipkg_bench::farm::{generate, git, tail, Farm, FarmOpts, FarmSpec, Usage};
+use peipkg_cli::{FlagKind, FlagSet};
 use std::collections::BTreeMap;
 use std::fs;
 use std::io::{Read, Write};
@@ -49,26 +51,35 @@ impl Opts {
 }
 
 fn parse_opts() -> Result<Opts> {
-    let mut sizes = vec![300, 1000];
-    let mut incremental = None;
-    let mut poll = None;
-    let mut workers = None;
-    let farm = FarmOpts::parse(|arg, val| {
-        match arg {
-            "--sizes" => {
-                sizes = val()?
-                    .split(',')
-                    .filter(|s| !s.is_empty())
-                    .map(|s| s.parse().with_context(|| format!("--sizes: {s:?}")))
-                    .collect::<Result<_>>()?
-            }
-            "--incremental" => incremental = Some(val()?.parse()?),
-            "--poll" => poll = Some(val()?.parse()?),
-            "--workers" => workers = Some(val()?.parse()?),
-            other => bail!("unknown argument {other:?}"),
-        }
-        Ok(())
-    })?;
+    let mut f = FlagSet::new("bench-farm", "[flags]");
+    f.about("peipkg-manager --once with the real peipkg-build, peipkg-repo: cold, incremental and poll-only passes.");
+    FarmOpts::flags(&mut f);
+    cli::list_flag(
+        &mut f,
+        "sizes",
+        "recipe counts of the cold pass, comma-separated",
+        "300,1000",
+    );
+    f.flag(
+        "incremental",
+        FlagKind::String,
+        "recipe count of the incremental pass",
+    )
+    .value_name("N");
+    f.flag(
+        "poll",
+        FlagKind::String,
+        "recipe count of the poll-only pass",
+    )
+    .value_name("N");
+    f.flag("workers", FlagKind::String, "the farm's build workers")
+        .value_name("N");
+    let m = cli::parse_args(&f);
+    let farm = FarmOpts::from_matches(&m);
+    let sizes = cli::list(&f, &m, "sizes");
+    let incremental = cli::optional(&f, &m, "incremental");
+    let poll = cli::optional(&f, &m, "poll");
+    let workers = cli::optional(&f, &m, "workers");
     Ok(Opts {
         farm,
         sizes,

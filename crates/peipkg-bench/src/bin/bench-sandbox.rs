@@ -16,11 +16,12 @@
 //! (CPU includes the build script and bubblewrap, which are waited for).
 
 use anyhow::{bail, ensure, Context, Result};
+use peipkg_bench::cli;
 use peipkg_bench::measure::{run_measured, Usage};
 use peipkg_bench::synthetic::{write_tree_with, Content, TreeSpec};
+use peipkg_cli::{FlagKind, FlagSet};
 use sha2::{Digest, Sha256};
 use std::fs;
-use std::path::PathBuf;
 use std::process::{Command, Stdio};
 
 const RECIPE: &str = "[meta]\nlicense = \"MIT\"\nhomepage = \"https://example.org/synth\"\nbuild_script = \"build.sh\"\n\n[[package]]\nname = \"synth\"\narchitecture = \"x86_64\"\ndescription = \"synthetic benchmark payload\"\nfiles = [\"usr/**\"]\n";
@@ -56,23 +57,29 @@ fn median(mut v: Vec<f64>) -> f64 {
 }
 
 fn main() -> Result<()> {
-    let mut bin: Option<PathBuf> = None;
-    let mut runs = 7usize;
-    let mut workloads = vec!["tiny".to_string(), "small".to_string(), "large".to_string()];
-    let mut level = "11".to_string();
-    let mut workdir: Option<PathBuf> = None;
-    let mut args = std::env::args().skip(1);
-    while let Some(a) = args.next() {
-        let mut value = || args.next().with_context(|| format!("{a} needs a value"));
-        match a.as_str() {
-            "--peipkg-build" => bin = Some(PathBuf::from(value()?)),
-            "--runs" => runs = value()?.parse().context("--runs")?,
-            "--workloads" => workloads = value()?.split(',').map(String::from).collect(),
-            "--zstd-level" => level = value()?,
-            "--workdir" => workdir = Some(PathBuf::from(value()?)),
-            other => bail!("unknown argument {other:?}"),
-        }
-    }
+    let mut f = FlagSet::new("bench-sandbox", "[flags]");
+    f.about("peipkg-build build with --sandbox none and --sandbox bwrap, alternated run by run.");
+    f.flag(
+        "peipkg-build",
+        FlagKind::String,
+        "the binary to measure (default: next to this one)",
+    )
+    .value_name("PATH");
+    cli::number_flag(&mut f, "runs", "runs per mode", "7");
+    cli::list_flag(
+        &mut f,
+        "workloads",
+        "tiny, small, large, comma-separated",
+        "tiny,small,large",
+    );
+    cli::number_flag(&mut f, "zstd-level", "passed to peipkg-build", "11");
+    cli::workdir_flag(&mut f, "scratch directory");
+    let m = cli::parse_args(&f);
+    let bin = cli::path(&m, "peipkg-build");
+    let runs: usize = cli::value(&f, &m, "runs");
+    let workloads: Vec<String> = cli::list(&f, &m, "workloads");
+    let level = m.string("zstd-level").unwrap_or("11").to_string();
+    let workdir = cli::path(&m, "workdir");
     ensure!(runs > 0, "--runs must be at least 1");
     let bin = match bin {
         Some(b) => b,

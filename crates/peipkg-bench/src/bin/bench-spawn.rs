@@ -17,6 +17,8 @@
 //! time and the parent's own system and user CPU per spawn.
 
 use anyhow::{Context, Result};
+use peipkg_bench::cli;
+use peipkg_cli::FlagSet;
 use std::os::unix::process::CommandExt;
 use std::process::{Command, Stdio};
 use std::time::Instant;
@@ -31,22 +33,18 @@ fn cpu() -> (f64, f64) {
 }
 
 fn main() -> Result<()> {
-    let mut sizes = vec![10usize, 30, 60, 200];
-    let mut spawns = 300usize;
-    let mut args = std::env::args().skip(1);
-    while let Some(a) = args.next() {
-        let val = args.next().with_context(|| format!("{a} needs a value"))?;
-        match a.as_str() {
-            "--sizes" => {
-                sizes = val
-                    .split(',')
-                    .map(|s| s.parse().with_context(|| format!("--sizes: {s:?}")))
-                    .collect::<Result<_>>()?
-            }
-            "--spawns" => spawns = val.parse().context("--spawns")?,
-            other => anyhow::bail!("unknown argument {other:?}"),
-        }
-    }
+    let mut f = FlagSet::new("bench-spawn", "[flags]");
+    f.about("Spawn cost against the parent's heap size, with and without a pre-exec hook.");
+    cli::list_flag(
+        &mut f,
+        "sizes",
+        "parent heap sizes in MiB, comma-separated",
+        "10,30,60,200",
+    );
+    cli::number_flag(&mut f, "spawns", "spawns per measurement", "300");
+    let m = cli::parse_args(&f);
+    let sizes: Vec<usize> = cli::list(&f, &m, "sizes");
+    let spawns: usize = cli::value(&f, &m, "spawns");
     let mut heap: Vec<Vec<u8>> = Vec::new();
     for mib in sizes {
         heap.resize_with(mib * 256, || vec![1u8; 4096]);

@@ -25,8 +25,10 @@
 //! different moments inside the child's work. The short version of this
 //! matrix runs in CI (crates/peipkg-manager/tests/crash_matrix.rs).
 
-use anyhow::{bail, ensure, Result};
+use anyhow::{ensure, Result};
+use peipkg_bench::cli;
 use peipkg_bench::farm::{generate, git, Farm, FarmOpts};
+use peipkg_cli::FlagSet;
 use peipkg_testkit::procs::processes_naming;
 use std::collections::BTreeMap;
 use std::fs;
@@ -53,18 +55,22 @@ struct Opts {
 }
 
 fn parse_opts() -> Result<Opts> {
-    let mut recipes = 3;
-    let mut trials = 25;
-    let mut phases: Vec<String> = PHASES.iter().map(|s| s.to_string()).collect();
-    let farm = FarmOpts::parse(|arg, val| {
-        match arg {
-            "--recipes" => recipes = val()?.parse()?,
-            "--trials" => trials = val()?.parse()?,
-            "--phases" => phases = val()?.split(',').map(String::from).collect(),
-            other => bail!("unknown argument {other:?}"),
-        }
-        Ok(())
-    })?;
+    let mut f = FlagSet::new("crash-farm", "[flags]");
+    f.about("SIGKILL peipkg-manager --once at every phase of a farm pass, then check the farm recovers.");
+    FarmOpts::flags(&mut f);
+    cli::number_flag(&mut f, "recipes", "recipes in the farm", "3");
+    cli::number_flag(&mut f, "trials", "kills per phase", "25");
+    cli::list_flag(
+        &mut f,
+        "phases",
+        "phases to kill in, comma-separated",
+        &PHASES.join(","),
+    );
+    let m = cli::parse_args(&f);
+    let farm = FarmOpts::from_matches(&m);
+    let recipes = cli::value(&f, &m, "recipes");
+    let trials = cli::value(&f, &m, "trials");
+    let phases = cli::list(&f, &m, "phases");
     Ok(Opts {
         farm,
         recipes,

@@ -1,9 +1,9 @@
 //! `peipkg-build build`.
 
-use peipkg_cli::{FlagSet, EXIT_OK};
+use peipkg_cli::{FlagSet, Matches, EXIT_OK};
 
 use super::build_args::{build_request, out_flag, script_flags, signing_flags, target_flags};
-use super::{parse, require_non_empty, zstd_level_flag, StderrReporter};
+use super::{require_non_empty, zstd_level_flag, StderrReporter};
 use crate::build::build;
 
 pub fn flags() -> FlagSet {
@@ -24,14 +24,9 @@ pub fn flags() -> FlagSet {
     f
 }
 
-pub fn run(args: &[String]) -> anyhow::Result<i32> {
-    let m = parse(&flags(), args)?;
-    let req = build_request(&m, true)?;
-    require_non_empty(&[
-        ("recipe", &req.recipe),
-        ("source", &req.source),
-        ("out", &req.out),
-    ])?;
+pub fn run(m: &Matches) -> anyhow::Result<i32> {
+    let req = build_request(m, true)?;
+    require_non_empty(m, &["recipe", "source", "out"])?;
     let written = build(&req, &mut StderrReporter)?;
     for path in written {
         println!("{}", path.display());

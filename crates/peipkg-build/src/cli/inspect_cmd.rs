@@ -7,7 +7,7 @@
 use std::path::{Path, PathBuf};
 
 use anyhow::Context;
-use peipkg_cli::{FlagKind, FlagSet, EXIT_OK};
+use peipkg_cli::{FlagKind, FlagSet, Matches, EXIT_OK};
 use peipkg_format::archive::{
     verify_package, PayloadKind, SignatureStatus, VerifiedPackage, VerifyOptions,
 };
@@ -15,8 +15,6 @@ use peipkg_format::documents::manifest::relations_text;
 use peipkg_format::keys::group_fingerprint;
 use serde::{ser::SerializeSeq, Serialize, Serializer};
 use std::io::Write;
-
-use super::parse;
 
 pub fn flags() -> FlagSet {
     let mut f = FlagSet::new("peipkg-build inspect", "FILE [flags]");
@@ -33,8 +31,7 @@ pub fn flags() -> FlagSet {
     f
 }
 
-pub fn run(args: &[String]) -> anyhow::Result<i32> {
-    let m = parse(&flags(), args)?;
+pub fn run(m: &Matches) -> anyhow::Result<i32> {
     let file = PathBuf::from(&m.positionals()[0]);
     let file = std::path::absolute(&file).unwrap_or(file);
     let pkg = verify_package(&file, &VerifyOptions::default())

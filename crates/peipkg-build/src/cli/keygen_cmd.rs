@@ -3,9 +3,7 @@
 use std::path::PathBuf;
 
 use anyhow::Context;
-use peipkg_cli::{FlagKind, FlagSet, EXIT_OK};
-
-use super::parse;
+use peipkg_cli::{FlagKind, FlagSet, Matches, EXIT_OK};
 
 pub fn flags() -> FlagSet {
     let mut f = FlagSet::new("peipkg-build keygen", "--out PATH");
@@ -19,12 +17,9 @@ pub fn flags() -> FlagSet {
     f
 }
 
-pub fn run(args: &[String]) -> anyhow::Result<i32> {
-    let m = parse(&flags(), args)?;
+pub fn run(m: &Matches) -> anyhow::Result<i32> {
+    super::require_non_empty(m, &["out"])?;
     let out = PathBuf::from(m.string("out").unwrap_or_default());
-    if out.as_os_str().is_empty() {
-        return Err(super::UsageError("-out must not be empty".into()).into());
-    }
     let out = std::path::absolute(&out).with_context(|| format!("--out {}", out.display()))?;
     print!("{}", peipkg_cli::keygen::generate(&out, None)?);
     Ok(EXIT_OK)

@@ -15,125 +15,91 @@ mod verify_cmd;
 
 use std::ffi::OsString;
 
-use peipkg_cli::{FlagSet, EXIT_FAILURE, EXIT_OK, EXIT_USAGE};
+use peipkg_cli::{render_chain, CliError, FlagSet, Matches, Program, EXIT_OK};
 use peipkg_format::archive::DEFAULT_ZSTD_LEVEL;
 
 use crate::build::Reporter;
 
 const PROGRAM: &str = "peipkg-build";
 
-const USAGE: &str = "usage: peipkg-build <subcommand> [flags]
-
-subcommands:
-  build         run a recipe end-to-end and emit one .peipkg per [[package]]
-  pack          emit one .peipkg from a manifest.json + staged tree
-  stage         run a recipe's build script only, into a staged tree (no keys)
-  seal          sign, check and pack a staged tree as 'build' would
-  keygen        create an Ed25519 signing key (PEM PKCS#8, mode 0600)
-  inspect       show a package's manifest, payload, sizes and signature
-  verify        run the full consumer-side verification of a package
-  binary-sign   embed a .peios.sig (PIP) signature into an ELF binary in place
-  sandbox-check check that build scripts can run in a bubblewrap sandbox here
-
-Run 'peipkg-build <subcommand> -h' (or 'peipkg-build help <subcommand>') for the flags of a subcommand.
-";
-
-/// The subcommands `help SUB` answers for; after `help`, any other word
-/// is ignored (the usage is printed).
-const SUBCOMMANDS: &[&str] = &[
-    "build",
-    "pack",
-    "stage",
-    "seal",
-    "keygen",
-    "inspect",
-    "verify",
-    "binary-sign",
-    "sandbox-check",
-];
+/// The program: its subcommands in usage order.
+pub fn program() -> Program<anyhow::Error> {
+    let mut p = Program::with_errors(PROGRAM, failure);
+    p.command(
+        "build",
+        "run a recipe end-to-end and emit one .peipkg per [[package]]",
+        build_cmd::flags,
+        build_cmd::run,
+    )
+    .command(
+        "pack",
+        "emit one .peipkg from a manifest.json + staged tree",
+        pack_cmd::flags,
+        pack_cmd::run,
+    )
+    .command(
+        "stage",
+        "run a recipe's build script only, into a staged tree (no keys)",
+        split_cmd::stage_flags,
+        split_cmd::run_stage,
+    )
+    .command(
+        "seal",
+        "sign, check and pack a staged tree as 'build' would",
+        split_cmd::seal_flags,
+        split_cmd::run_seal,
+    )
+    .command(
+        "keygen",
+        "create an Ed25519 signing key (PEM PKCS#8, mode 0600)",
+        keygen_cmd::flags,
+        keygen_cmd::run,
+    )
+    .command(
+        "inspect",
+        "show a package's manifest, payload, sizes and signature",
+        inspect_cmd::flags,
+        inspect_cmd::run,
+    )
+    .command(
+        "verify",
+        "run the full consumer-side verification of a package",
+        verify_cmd::flags,
+        verify_cmd::run,
+    )
+    .command(
+        "binary-sign",
+        "embed a .peios.sig (PIP) signature into an ELF binary in place",
+        binary_sign_flags,
+        binary_sign,
+    )
+    .command(
+        "sandbox-check",
+        "check that build scripts can run in a bubblewrap sandbox here",
+        sandbox_check_flags,
+        sandbox_check,
+    );
+    p
+}
 
 /// A command line that was understood but is not acceptable (exit 2).
 #[derive(Debug, thiserror::Error)]
 #[error("{0}")]
 pub struct UsageError(pub String);
 
-/// Runs the program; returns the exit status.
+/// Runs the program on the arguments as the OS gave them (program name
+/// first); returns the exit status.
 pub fn run<I: IntoIterator<Item = OsString>>(args: I) -> i32 {
-    let mut args = args.into_iter();
-    let _program = args.next();
-    let mut strings = Vec::new();
-    for arg in args {
-        match arg.into_string() {
-            Ok(s) => strings.push(s),
-            Err(raw) => {
-                eprintln!("{PROGRAM}: argument {raw:?} is not valid UTF-8");
-                return EXIT_USAGE;
-            }
-        }
-    }
-    let Some((subcommand, rest)) = strings.split_first() else {
-        eprint!("{USAGE}");
-        return EXIT_USAGE;
-    };
-    let result = match subcommand.as_str() {
-        "help" | "-h" | "-help" | "--help" => {
-            // `help SUB` is `SUB -h` (the same convention in all three
-            // programs).
-            if let Some(sub) = rest
-                .first()
-                .filter(|s| subcommand == "help" && SUBCOMMANDS.contains(&s.as_str()))
-            {
-                return run([
-                    OsString::from(PROGRAM),
-                    OsString::from(sub),
-                    OsString::from("-h"),
-                ]);
-            }
-            print!("{USAGE}");
-            return EXIT_OK;
-        }
-        "build" => build_cmd::run(rest),
-        "pack" => pack_cmd::run(rest),
-        "stage" => split_cmd::run_stage(rest),
-        "seal" => split_cmd::run_seal(rest),
-        "keygen" => keygen_cmd::run(rest),
-        "inspect" => inspect_cmd::run(rest),
-        "verify" => verify_cmd::run(rest),
-        "binary-sign" => binary_sign(rest),
-        "sandbox-check" => sandbox_check(rest),
-        other => {
-            eprint!("{PROGRAM}: unknown subcommand {other:?}\n\n{USAGE}");
-            return EXIT_USAGE;
-        }
-    };
-    match result {
-        Ok(code) => code,
-        Err(err) => {
-            if let Some(Answered(code)) = err.downcast_ref::<Answered>() {
-                return *code;
-            }
-            if let Some(usage) = err.downcast_ref::<UsageError>() {
-                eprintln!("{PROGRAM}: {usage}");
-                return EXIT_USAGE;
-            }
-            eprintln!("{PROGRAM}: {}", render_chain(&err));
-            EXIT_FAILURE
-        }
-    }
+    program().run(args)
 }
 
-/// The error and its causes, joined with ": ", skipping causes whose text
-/// the message already includes (our error types quote their source).
-fn render_chain(err: &anyhow::Error) -> String {
-    let mut message = err.to_string();
-    for cause in err.chain().skip(1) {
-        let text = cause.to_string();
-        if !message.contains(&text) {
-            message.push_str(": ");
-            message.push_str(&text);
-        }
+/// How a command's error is reported: a [`UsageError`] as a usage error,
+/// anything else as a failure with its causes.
+fn failure(err: anyhow::Error) -> CliError {
+    match err.downcast_ref::<UsageError>() {
+        Some(usage) => CliError::Usage(usage.0.clone()),
+        None => CliError::Failure(render_chain(err.as_ref())),
     }
-    message
 }
 
 /// `--zstd-level`, shared by `build` and `pack`.
@@ -160,30 +126,16 @@ fn sign_key(m: &peipkg_cli::Matches) -> Option<std::path::PathBuf> {
         .map(std::path::PathBuf::from)
 }
 
-/// Path flags that were given but empty are a usage error.
-fn require_non_empty(paths: &[(&str, &std::path::PathBuf)]) -> Result<(), UsageError> {
-    match paths.iter().find(|(_, p)| p.as_os_str().is_empty()) {
-        Some((name, _)) => Err(UsageError(format!("-{name} must not be empty"))),
-        None => Ok(()),
+/// Flags the command cannot do without: given but empty is a usage error,
+/// worded as in peipkg-repo and the reference.
+fn require_non_empty(m: &Matches, names: &[&str]) -> Result<(), UsageError> {
+    for name in names {
+        m.non_empty(name).map_err(|e| UsageError(e.to_string()))?;
     }
+    Ok(())
 }
 
-/// A command line the flag parser has already answered (printed `-h`'s
-/// usage, or reported a usage error): the program exits with this status
-/// and prints nothing more.
-#[derive(Debug, thiserror::Error)]
-#[error("exit status {0}")]
-struct Answered(i32);
-
-/// Parses `args` with `flags`; on a parse error (or `-h`) reports it the
-/// conventional way and fails with [`Answered`], so a command can just `?`.
-fn parse(flags: &FlagSet, args: &[String]) -> anyhow::Result<peipkg_cli::Matches> {
-    flags
-        .parse(args)
-        .map_err(|e| Answered(flags.report(&e)).into())
-}
-
-fn binary_sign(args: &[String]) -> anyhow::Result<i32> {
+fn binary_sign_flags() -> FlagSet {
     let mut flags = FlagSet::new("peipkg-build binary-sign", "--in PATH --key PATH");
     flags.about("Embed a .peios.sig (PIP) signature into an ELF binary in place.");
     flags
@@ -202,10 +154,13 @@ fn binary_sign(args: &[String]) -> anyhow::Result<i32> {
         )
         .required()
         .value_name("PATH");
-    let m = parse(&flags, args)?;
+    flags
+}
+
+fn binary_sign(m: &Matches) -> anyhow::Result<i32> {
     let input = std::path::PathBuf::from(m.string("in").unwrap_or_default());
     let key_path = std::path::PathBuf::from(m.string("key").unwrap_or_default());
-    require_non_empty(&[("in", &input), ("key", &key_path)])?;
+    require_non_empty(m, &["in", "key"])?;
     let key = peipkg_format::keys::SigningKey::load(&key_path)?;
     crate::binary_sign::sign_file(&input, &key)?;
     Ok(EXIT_OK)
@@ -214,12 +169,15 @@ fn binary_sign(args: &[String]) -> anyhow::Result<i32> {
 /// `sandbox-check`: exit 0 and a description when bubblewrap can build
 /// the sandbox here, exit 1 and the reason when not (the manager runs this
 /// before it starts with `[build].sandbox = "required"`).
-fn sandbox_check(args: &[String]) -> anyhow::Result<i32> {
+fn sandbox_check_flags() -> FlagSet {
     let mut flags = FlagSet::new("peipkg-build sandbox-check", "");
     flags.about(
         "Check that `build --sandbox bwrap` works here: run `true` in a sandbox made the same way.",
     );
-    parse(&flags, args)?;
+    flags
+}
+
+fn sandbox_check(_: &Matches) -> anyhow::Result<i32> {
     let bwrap = crate::sandbox::probe().map_err(|e| anyhow::anyhow!("sandbox unusable: {e}"))?;
     println!("sandbox: bubblewrap {} works here", bwrap.display());
     println!("{}", crate::limits::describe_process_limit());

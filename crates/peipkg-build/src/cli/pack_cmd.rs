@@ -2,9 +2,9 @@
 
 use std::path::PathBuf;
 
-use peipkg_cli::{FlagKind, FlagSet, EXIT_OK};
+use peipkg_cli::{FlagKind, FlagSet, Matches, EXIT_OK};
 
-use super::{parse, require_non_empty, sign_key, zstd_level, zstd_level_flag, StderrReporter};
+use super::{require_non_empty, sign_key, zstd_level, zstd_level_flag, StderrReporter};
 use crate::pack::{pack, PackRequest};
 
 pub fn flags() -> FlagSet {
@@ -47,22 +47,17 @@ pub fn flags() -> FlagSet {
     f
 }
 
-pub fn run(args: &[String]) -> anyhow::Result<i32> {
-    let m = parse(&flags(), args)?;
+pub fn run(m: &Matches) -> anyhow::Result<i32> {
     let text = |name: &str| PathBuf::from(m.string(name).unwrap_or_default());
-    let level = zstd_level(&m);
+    let level = zstd_level(m);
     let req = PackRequest {
         manifest: text("manifest"),
         staged: text("staged"),
         out: text("out"),
-        sign_key: sign_key(&m),
+        sign_key: sign_key(m),
         zstd_level: level,
     };
-    require_non_empty(&[
-        ("manifest", &req.manifest),
-        ("staged", &req.staged),
-        ("out", &req.out),
-    ])?;
+    require_non_empty(m, &["manifest", "staged", "out"])?;
     let written = pack(&req, &mut StderrReporter)?;
     println!("{}", written.display());
     Ok(EXIT_OK)

@@ -5,10 +5,10 @@
 
 use std::path::PathBuf;
 
-use peipkg_cli::{FlagKind, FlagSet, EXIT_OK};
+use peipkg_cli::{FlagKind, FlagSet, Matches, EXIT_OK};
 
 use super::build_args::{build_request, out_flag, script_flags, signing_flags, target_flags};
-use super::{parse, require_non_empty, zstd_level_flag, StderrReporter};
+use super::{require_non_empty, zstd_level_flag, StderrReporter};
 
 pub fn stage_flags() -> FlagSet {
     let mut f = FlagSet::new("peipkg-build stage", "[flags]");
@@ -50,30 +50,20 @@ pub fn seal_flags() -> FlagSet {
     f
 }
 
-pub fn run_stage(args: &[String]) -> anyhow::Result<i32> {
-    let m = parse(&stage_flags(), args)?;
+pub fn run_stage(m: &Matches) -> anyhow::Result<i32> {
     // No --zstd-level here: the request keeps the default (a valid) level.
-    let req = build_request(&m, true)?;
+    let req = build_request(m, true)?;
     let staged = PathBuf::from(m.string("staged").unwrap_or_default());
-    require_non_empty(&[
-        ("recipe", &req.recipe),
-        ("source", &req.source),
-        ("staged", &staged),
-    ])?;
+    require_non_empty(m, &["recipe", "source", "staged"])?;
     let dir = crate::split::stage(&req, &staged, &mut StderrReporter)?;
     println!("{}", dir.display());
     Ok(EXIT_OK)
 }
 
-pub fn run_seal(args: &[String]) -> anyhow::Result<i32> {
-    let m = parse(&seal_flags(), args)?;
-    let req = build_request(&m, false)?;
+pub fn run_seal(m: &Matches) -> anyhow::Result<i32> {
+    let req = build_request(m, false)?;
     let staged = PathBuf::from(m.string("staged").unwrap_or_default());
-    require_non_empty(&[
-        ("recipe", &req.recipe),
-        ("staged", &staged),
-        ("out", &req.out),
-    ])?;
+    require_non_empty(m, &["recipe", "staged", "out"])?;
     let written = crate::split::seal(&req, &staged, &mut StderrReporter)?;
     for path in written {
         println!("{}", path.display());

@@ -11,11 +11,11 @@
 use std::path::PathBuf;
 
 use anyhow::Context;
-use peipkg_cli::{FlagKind, FlagSet, EXIT_FAILURE, EXIT_OK};
+use peipkg_cli::{FlagKind, FlagSet, Matches, EXIT_FAILURE, EXIT_OK};
 use peipkg_format::archive::{verify_package, SignatureStatus, VerifyOptions};
 use peipkg_format::keys::{group_fingerprint, PublicKey};
 
-use super::{parse, UsageError, PROGRAM};
+use super::{UsageError, PROGRAM};
 
 pub fn flags() -> FlagSet {
     let mut f = FlagSet::new(
@@ -63,8 +63,7 @@ fn normalise_fingerprint(raw: &str) -> Result<String, UsageError> {
     Ok(fp)
 }
 
-pub fn run(args: &[String]) -> anyhow::Result<i32> {
-    let m = parse(&flags(), args)?;
+pub fn run(m: &Matches) -> anyhow::Result<i32> {
     let file = PathBuf::from(&m.positionals()[0]);
     let fingerprints = m
         .strings("fingerprint")

@@ -45,86 +45,56 @@ pub struct Manifest {
     pub build: BuildInfo,
 }
 
-/// A dependency, optional dependency or conflict (§4.1.1); also the form
-/// the repository indexes carry. `null` members read as empty, as the
-/// reference tools read them.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, Default)]
-pub struct Dependency {
-    #[serde(default, deserialize_with = "null_default")]
-    pub name: String,
-    #[serde(
-        default,
-        deserialize_with = "null_default",
-        skip_serializing_if = "String::is_empty"
-    )]
-    pub constraint: String,
-    #[serde(
-        default,
-        deserialize_with = "null_default",
-        skip_serializing_if = "String::is_empty"
-    )]
-    pub arch: String,
-}
-
-/// A `provides` claim (§4.1.4).
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, Default)]
-pub struct Provides {
-    #[serde(default, deserialize_with = "null_default")]
-    pub name: String,
-    #[serde(
-        default,
-        deserialize_with = "null_default",
-        skip_serializing_if = "String::is_empty"
-    )]
-    pub version: String,
-}
-
-/// A `replaces` relation (§4.1.5).
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, Default)]
-pub struct Replaces {
-    #[serde(default, deserialize_with = "null_default")]
-    pub name: String,
-    #[serde(
-        default,
-        deserialize_with = "null_default",
-        skip_serializing_if = "String::is_empty"
-    )]
-    pub constraint: String,
-}
-
-/// Human-readable forms, shared by every tool that shows relations
-/// (`inspect`, the browse site): `libc (>= 2.0) [x86_64]`.
-impl fmt::Display for Dependency {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(&self.name)?;
-        if !self.constraint.is_empty() {
-            write!(f, " ({})", self.constraint)?;
+/// Defines a relation: a `name` and optional qualifiers, each shown after
+/// the name in its own brackets. All relations share the JSON rules
+/// (`null` members read as empty, as the reference tools read them; empty
+/// qualifiers are left out of the encoding) and the human-readable form
+/// every tool shows (`inspect`, the browse site): `libc (>= 2.0) [x86_64]`.
+macro_rules! relation {
+    ($(#[$doc:meta])* $ty:ident { $($field:ident => $shown:literal),+ $(,)? }) => {
+        $(#[$doc])*
+        #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, Default)]
+        pub struct $ty {
+            #[serde(default, deserialize_with = "null_default")]
+            pub name: String,
+            $(
+                #[serde(
+                    default,
+                    deserialize_with = "null_default",
+                    skip_serializing_if = "String::is_empty"
+                )]
+                pub $field: String,
+            )+
         }
-        if !self.arch.is_empty() {
-            write!(f, " [{}]", self.arch)?;
+
+        impl fmt::Display for $ty {
+            fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+                f.write_str(&self.name)?;
+                $(
+                    if !self.$field.is_empty() {
+                        write!(f, $shown, self.$field)?;
+                    }
+                )+
+                Ok(())
+            }
         }
-        Ok(())
-    }
+    };
 }
 
-impl fmt::Display for Provides {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(&self.name)?;
-        if !self.version.is_empty() {
-            write!(f, " (= {})", self.version)?;
-        }
-        Ok(())
-    }
+relation! {
+    /// A dependency, optional dependency or conflict (§4.1.1); also the
+    /// form the repository indexes carry.
+    Dependency { constraint => " ({})", arch => " [{}]" }
 }
 
-impl fmt::Display for Replaces {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(&self.name)?;
-        if !self.constraint.is_empty() {
-            write!(f, " ({})", self.constraint)?;
-        }
-        Ok(())
-    }
+relation! {
+    /// A `provides` claim (§4.1.4).
+    Provides { version => " (= {})" }
+}
+
+relation! {
+    /// A `replaces` relation (§4.1.5).
+    Replaces { constraint => " ({})" }
 }
 
 /// A list of relations as one line, or `None` when it is empty.

@@ -55,6 +55,25 @@ pub struct Index {
     pub packages: Vec<PackageEntry>,
 }
 
+/// One entry's identity: all that a reader asking "is this version
+/// published?" needs from an index.
+#[derive(Debug, Clone, PartialEq, Eq, Default, Deserialize)]
+pub struct EntryIdentity {
+    #[serde(default, deserialize_with = "null_default")]
+    pub name: String,
+    #[serde(default, deserialize_with = "null_default")]
+    pub version: String,
+    #[serde(default, deserialize_with = "null_default")]
+    pub architecture: String,
+}
+
+/// The `packages` member only; serde skips every other member unread.
+#[derive(Deserialize)]
+struct Identities {
+    #[serde(default, deserialize_with = "null_default")]
+    packages: Vec<EntryIdentity>,
+}
+
 impl Index {
     pub fn new(
         kind: IndexKind,
@@ -87,6 +106,22 @@ impl Index {
             section: kind.section(),
             reason: e.to_string(),
         })
+    }
+
+    /// The identities of the entries, read from a stream with the same
+    /// lenient rules as [`Index::decode`]. An archive index of a large
+    /// repository is tens of megabytes and its full entries several times
+    /// that in memory; a farm that only deduplicates must hold neither.
+    pub fn decode_identities<R: std::io::Read>(
+        reader: R,
+        kind: IndexKind,
+    ) -> Result<Vec<EntryIdentity>, DecodeError> {
+        let ids: Identities = serde_json::from_reader(reader).map_err(|e| DecodeError {
+            document: kind.document(),
+            section: kind.section(),
+            reason: e.to_string(),
+        })?;
+        Ok(ids.packages)
     }
 
     /// The MUSTs of the top-level members (§6.2.2): schema version, kind,

@@ -29,7 +29,7 @@ pub use descriptor::{
     Descriptor, IndexPointer, IndexPointers, KeyEntry, KeyStatus, RepoInfo, Signing,
 };
 pub use entry::{BuildSubset, Dependency, Hash, PackageEntry, Provides, Replaces};
-pub use index::{Index, IndexKind};
+pub use index::{EntryIdentity, Index, IndexKind};
 
 /// Conventional path of the descriptor, relative to the repository root (§6.4.2).
 pub const DESCRIPTOR_PATH: &str = "repo.json";

@@ -6,27 +6,29 @@
 //! Exit codes: 0 the build staged; 1 it failed (the reason is in
 //! DIR/result.json and DIR/node.log); 2 a command line not understood.
 
+use peipkg_cli::{CliError, FlagSet, Program, EXIT_FAILURE, EXIT_OK};
+
+fn run_flags() -> FlagSet {
+    let mut f = FlagSet::new("peipkg-node run", "JOB_DIR");
+    f.about("Run one build job (fetch + peipkg-build stage) of a peipkg farm on a cluster node.");
+    f.args("JOB_DIR", 1, 1);
+    f
+}
+
 fn main() {
-    let args: Vec<String> = std::env::args().skip(1).collect();
-    let code = match args.as_slice() {
-        [run, dir] if run == "run" => {
-            match peipkg_manager::cluster::node::run_job(std::path::Path::new(dir)) {
-                Ok(true) => 0,
-                Ok(false) => 1,
-                Err(e) => {
-                    eprintln!("peipkg-node: {e}");
-                    1
-                }
+    let mut program = Program::new("peipkg-node");
+    program.command(
+        "run",
+        "run one build job of a peipkg farm on a cluster node",
+        run_flags,
+        |m| {
+            let dir = std::path::Path::new(&m.positionals()[0]);
+            match peipkg_manager::cluster::node::run_job(dir) {
+                Ok(true) => Ok(EXIT_OK),
+                Ok(false) => Err(CliError::Exit(EXIT_FAILURE)),
+                Err(e) => Err(CliError::Failure(e.to_string())),
             }
-        }
-        [h] if h == "-h" || h == "--help" || h == "help" => {
-            println!("usage: peipkg-node run JOB_DIR\n\nRun one build job (fetch + peipkg-build stage) of a peipkg farm on a cluster node.");
-            0
-        }
-        _ => {
-            eprintln!("usage: peipkg-node run JOB_DIR");
-            2
-        }
-    };
-    std::process::exit(code);
+        },
+    );
+    std::process::exit(program.run(std::env::args_os()));
 }

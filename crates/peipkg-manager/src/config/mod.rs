@@ -7,14 +7,13 @@
 //! in `[upload]`, so a reference config is always a valid config here.
 //! Parsing is strict and reports every problem at once, with lines.
 
-pub mod schema;
 pub mod slurm;
 
 use std::collections::BTreeSet;
 use std::path::{Path, PathBuf};
 use std::time::Duration;
 
-use schema::{Doc, Problem, Problems, Reporter, Section};
+use peipkg_recipe::strict::{Doc, Problem, Problems, Reporter, Section};
 pub use slurm::{ExecutorKind, SlurmConfig};
 
 pub const DEFAULT_CONFIG_PATH: &str = "/etc/peipkg-manager/config.toml";
@@ -180,7 +179,7 @@ impl Config {
     }
 
     pub fn parse(path: &Path, text: String) -> Result<Config, Problems> {
-        let doc = Doc::parse(path, text).map_err(|p| Problems(vec![p]))?;
+        let doc = Doc::parse_or_problem(path, text).map_err(|p| Problems(vec![p]))?;
         let mut r = Reporter::new(&doc);
         let cfg = read(&doc, &mut r);
         let mut problems = r.into_problems();

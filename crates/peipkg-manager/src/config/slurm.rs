@@ -7,7 +7,7 @@
 use std::path::PathBuf;
 use std::time::Duration;
 
-use super::schema::{Reporter, Section};
+use peipkg_recipe::strict::{Reporter, Section};
 
 /// `[build].executor`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]

@@ -31,8 +31,11 @@ impl Executor for Recorder {
     }
 }
 
-const RECIPE: &str = r#"[[package]]
+const RECIPE: &str = r#"[meta]
+build_script = "build.sh"
+[[package]]
 name = "pkg"
+architecture = "noarch"
 [upstream]
 git = "GIT"
 tag_pattern = '^v(\d+\.\d+\.\d+)$'

@@ -145,7 +145,7 @@ fn one_broken_recipe_does_not_hide_the_others() {
     let d = tempfile::tempdir().unwrap();
     write_recipe(d.path(), "alpha", GOOD);
     write_recipe(d.path(), "broken", "[upstream\n");
-    write_recipe(d.path(), "manual", "[[package]]\nname = \"manual\"\n");
+    write_recipe(d.path(), "manual", "[meta]\nbuild_script = \"build.sh\"\n[[package]]\nname = \"manual\"\narchitecture = \"noarch\"\n");
     let no_watch = &GOOD[..GOOD.find("[watch]").unwrap()];
     write_recipe(d.path(), "ondemand", no_watch);
     fs::create_dir_all(d.path().join("scratch")).unwrap();
@@ -186,7 +186,12 @@ fn missing_recipes_dir_is_an_error_naming_it() {
 
 #[test]
 fn every_corpus_recipe_loads() {
-    let corpus = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../../shared/recipes-corpus");
+    // The shared material: $PEIPKG_SHARED_DIR, or ../shared beside the
+    // workspace (as the other crates' tests find it).
+    let shared = std::env::var_os("PEIPKG_SHARED_DIR")
+        .map(PathBuf::from)
+        .unwrap_or_else(|| Path::new(env!("CARGO_MANIFEST_DIR")).join("../../../shared"));
+    let corpus = shared.join("recipes-corpus");
     let Ok(entries) = fs::read_dir(&corpus) else {
         panic!("recipes corpus not found at {}", corpus.display());
     };

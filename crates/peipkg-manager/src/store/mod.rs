@@ -92,17 +92,24 @@ fn scrub_secrets(conn: &Connection) -> Result<()> {
             "SELECT rowid, {column} FROM {table}
              WHERE {column} LIKE '%@%' OR {column} LIKE '%=%'"
         ))?;
-        let rows: Vec<(i64, String)> = st
-            .query_map([], |r| Ok((r.get(0)?, r.get(1)?)))?
-            .collect::<rusqlite::Result<_>>()?;
-        for (rowid, text) in rows {
-            let clean = crate::redact::redact(&text);
-            if clean != text {
-                conn.execute(
-                    &format!("UPDATE {table} SET {column} = ?1 WHERE rowid = ?2"),
-                    rusqlite::params![clean.as_ref(), rowid],
-                )?;
+        // Only the rows that change are kept: on a farm of thousands of
+        // recipes the candidates are megabytes, and this runs at every start.
+        let mut dirty: Vec<(i64, String)> = Vec::new();
+        let mut rows = st.query([])?;
+        while let Some(r) = rows.next()? {
+            let text: String = r.get(1)?;
+            if let std::borrow::Cow::Owned(clean) = crate::redact::redact(&text) {
+                if clean != text {
+                    dirty.push((r.get(0)?, clean));
+                }
             }
+        }
+        drop(rows);
+        for (rowid, clean) in dirty {
+            conn.execute(
+                &format!("UPDATE {table} SET {column} = ?1 WHERE rowid = ?2"),
+                rusqlite::params![clean, rowid],
+            )?;
         }
     }
     Ok(())

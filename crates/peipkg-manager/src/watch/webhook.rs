@@ -384,7 +384,7 @@ mod tests {
             ("quiet", "^q(.+)$", false),
         ] {
             let text = format!(
-                "[[package]]\nname = \"{id}\"\n[upstream]\ngit = \"https://github.com/peios/peipkgs-official-recipes.git\"\ntag_pattern = \"{pattern}\"\n[watch]\ngithub_webhook = {hook}\n"
+                "[meta]\nbuild_script = \"build.sh\"\n[[package]]\nname = \"{id}\"\narchitecture = \"noarch\"\n[upstream]\ngit = \"https://github.com/peios/peipkgs-official-recipes.git\"\ntag_pattern = \"{pattern}\"\n[watch]\ngithub_webhook = {hook}\n"
             );
             let rec =
                 parse_recipe(id, Path::new("/r"), Path::new("/r/x"), text, String::new()).unwrap();

@@ -334,13 +334,19 @@ pub fn copy_build(name: &str) -> String {
     )
 }
 
+/// An upstream `name` whose only release, `v1.0.0`, holds `a.txt` with
+/// `content`, and a farm with no recipe yet.
+pub fn upstream_and_farm(root: &Path, name: &str, content: &str) -> (Upstream, FarmDir) {
+    let up = Upstream::new(root, name);
+    up.release("v1.0.0", "a.txt", content, false);
+    (up, FarmDir::new(root))
+}
+
 /// The farm most tests start from: one recipe, `pkg`, copying its source
 /// as data, watching an upstream whose only release is `v1.0.0`. `edit`
 /// adjusts the recipe text (a webhook, another poll interval).
 pub fn one_release_farm(root: &Path, edit: impl FnOnce(String) -> String) -> (Upstream, FarmDir) {
-    let up = Upstream::new(root, "pkg");
-    up.release("v1.0.0", "a.txt", "one", false);
-    let farm = FarmDir::new(root);
+    let (up, farm) = upstream_and_farm(root, "pkg", "one");
     farm.recipe(
         "pkg",
         &edit(simple_recipe("pkg", &up.url(), r"^v(\d+\.\d+\.\d+)$", "")),

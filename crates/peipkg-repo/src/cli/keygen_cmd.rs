@@ -3,9 +3,9 @@
 
 use std::path::PathBuf;
 
-use peipkg_cli::{FlagKind, FlagSet, Matches, EXIT_OK};
+use peipkg_cli::{CliError, FlagKind, FlagSet, Matches, EXIT_OK};
 
-use super::{required, CmdResult, Failure};
+use super::{required, CmdResult};
 
 pub fn flags() -> FlagSet {
     let mut f = FlagSet::new("peipkg-repo keygen", "--out PATH [--pub PATH]");
@@ -29,7 +29,7 @@ pub fn run(m: &Matches) -> CmdResult {
     let out = PathBuf::from(required(m, "out")?);
     let public = super::optional(m, "pub").map(PathBuf::from);
     let report = peipkg_cli::keygen::generate(&out, public.as_deref())
-        .map_err(|e| Failure::Error(e.to_string()))?;
+        .map_err(|e| CliError::Failure(e.to_string()))?;
     print!("{report}");
     Ok(EXIT_OK)
 }

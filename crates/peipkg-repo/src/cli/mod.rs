@@ -17,125 +17,95 @@ mod verify_cmd;
 use std::path::PathBuf;
 use std::time::Duration;
 
-use peipkg_cli::{FlagSet, Matches, EXIT_FAILURE, EXIT_OK, EXIT_USAGE};
+use std::ffi::OsString;
+
+pub use peipkg_cli::go_quote;
+use peipkg_cli::{CliError, Matches, Program};
 use peipkg_format::keys::SigningKey;
 
-use crate::error::RepoError;
 use crate::timestamp::Timestamp;
 
 const PROGRAM: &str = "peipkg-repo";
 
-const USAGE: &str = "usage: peipkg-repo <subcommand> [flags]
-
-subcommands:
-  init        create an empty repository state
-  publish     add packages to an existing repository state
-  verify      audit a repository state's integrity
-  rotate-key  add a new signing key and retire the old one
-  prune       remove old pre-release versions
-  keygen      create an Ed25519 signing key (PEM PKCS#8, mode 0600)
-
-Run 'peipkg-repo <subcommand> -h' (or 'peipkg-repo help <subcommand>') for the flags of a subcommand.
-";
-
-/// The subcommands `help SUB` answers for; after `help`, any other word
-/// is ignored, as in the reference.
-const SUBCOMMANDS: &[&str] = &["init", "publish", "verify", "rotate-key", "prune", "keygen"];
-
-/// How a subcommand ended.
-enum Failure {
-    /// The command line is wrong: message, then the subcommand's usage.
-    Usage(String),
-    /// The operation failed.
-    Error(String),
+/// The program: its subcommands in usage order, then the hidden ones.
+pub fn program() -> Program {
+    let mut p = Program::new(PROGRAM);
+    p.command(
+        "init",
+        "create an empty repository state",
+        init_cmd::flags,
+        init_cmd::run,
+    )
+    .command(
+        "publish",
+        "add packages to an existing repository state",
+        publish_cmd::flags,
+        publish_cmd::run,
+    )
+    .command(
+        "verify",
+        "audit a repository state's integrity",
+        verify_cmd::flags,
+        verify_cmd::run,
+    )
+    .command(
+        "rotate-key",
+        "add a new signing key and retire the old one",
+        rotate_cmd::flags,
+        rotate_cmd::run,
+    )
+    .command(
+        "prune",
+        "remove old pre-release versions",
+        prune_cmd::flags,
+        prune_cmd::run,
+    )
+    .command(
+        "keygen",
+        "create an Ed25519 signing key (PEM PKCS#8, mode 0600)",
+        keygen_cmd::flags,
+        keygen_cmd::run,
+    )
+    // For peipkg-manager, not listed in the usage.
+    .hidden(
+        "capabilities",
+        hidden_cmd::capabilities_flags,
+        hidden_cmd::capabilities,
+    )
+    .hidden("recover", hidden_cmd::recover_flags, hidden_cmd::recover);
+    p
 }
 
-impl From<RepoError> for Failure {
-    fn from(e: RepoError) -> Self {
-        Failure::Error(e.to_string())
-    }
-}
+type CmdResult = Result<i32, CliError>;
 
-type CmdResult = Result<i32, Failure>;
-
-/// Run the program with `args` (without the program name); returns the
-/// exit status.
-pub fn run(args: &[String]) -> i32 {
-    let Some((sub, rest)) = args.split_first() else {
-        eprint!("{USAGE}");
-        return EXIT_USAGE;
-    };
-    let (flags, cmd): (FlagSet, fn(&Matches) -> CmdResult) = match sub.as_str() {
-        "help" | "-h" | "-help" | "--help" => {
-            // `help SUB` is `SUB -h` (the same convention in all three
-            // programs).
-            if let Some(sub) = rest
-                .first()
-                .filter(|s| sub == "help" && SUBCOMMANDS.contains(&s.as_str()))
-            {
-                return run(&[sub.clone(), "-h".into()]);
-            }
-            print!("{USAGE}");
-            return EXIT_OK;
-        }
-        "init" => (init_cmd::flags(), init_cmd::run),
-        "publish" => (publish_cmd::flags(), publish_cmd::run),
-        "verify" => (verify_cmd::flags(), verify_cmd::run),
-        "rotate-key" => (rotate_cmd::flags(), rotate_cmd::run),
-        "prune" => (prune_cmd::flags(), prune_cmd::run),
-        "keygen" => (keygen_cmd::flags(), keygen_cmd::run),
-        // Hidden: for peipkg-manager, not listed in the usage.
-        "capabilities" => (hidden_cmd::capabilities_flags(), hidden_cmd::capabilities),
-        "recover" => (hidden_cmd::recover_flags(), hidden_cmd::recover),
-        other => {
-            eprint!(
-                "{PROGRAM}: unknown subcommand {}\n\n{USAGE}",
-                go_quote(other)
-            );
-            return EXIT_USAGE;
-        }
-    };
-    let m = match flags.parse(rest) {
-        Ok(m) => m,
-        Err(e) => return flags.report(&e),
-    };
-    match cmd(&m) {
-        Ok(code) => code,
-        Err(Failure::Usage(msg)) => {
-            eprint!("{PROGRAM}: {msg}\n\n{}", flags.usage());
-            EXIT_USAGE
-        }
-        Err(Failure::Error(msg)) => {
-            eprintln!("{PROGRAM}: {msg}");
-            EXIT_FAILURE
-        }
-    }
+/// Runs the program on the arguments as the OS gave them (program name
+/// first); returns the exit status.
+pub fn run<I: IntoIterator<Item = OsString>>(args: I) -> i32 {
+    program().run(args)
 }
 
 /// A flag the command cannot do without; an empty value counts as absent,
 /// as in the reference.
-fn required<'a>(m: &'a Matches, name: &str) -> Result<&'a str, Failure> {
-    match m.string(name) {
-        Some(v) if !v.is_empty() => Ok(v),
-        _ => Err(Failure::Usage(format!("--{name} is required"))),
-    }
+fn required<'a>(m: &'a Matches, name: &str) -> Result<&'a str, CliError> {
+    m.non_empty(name)
+        .map_err(|e| CliError::Usage(e.to_string()))
 }
 
 fn optional(m: &Matches, name: &str) -> Option<String> {
     m.string(name).filter(|v| !v.is_empty()).map(str::to_string)
 }
 
-fn load_key(m: &Matches, flag: &str) -> Result<SigningKey, Failure> {
+fn load_key(m: &Matches, flag: &str) -> Result<SigningKey, CliError> {
     let path = PathBuf::from(required(m, flag)?);
-    SigningKey::load(&path).map_err(|e| Failure::Error(e.to_string()))
+    SigningKey::load(&path).map_err(|e| CliError::Failure(e.to_string()))
 }
 
-fn timestamp(m: &Matches, flag: &str) -> Result<Timestamp, Failure> {
-    Timestamp::parse(required(m, flag)?).map_err(|e| Failure::Error(e.to_string()))
+fn timestamp(m: &Matches, flag: &str) -> Result<Timestamp, CliError> {
+    Timestamp::parse(required(m, flag)?).map_err(|e| CliError::Failure(e.to_string()))
 }
 
 /// `--timestamp` when given, else the current time.
-fn timestamp_or_now(m: &Matches, flag: &str) -> Result<Timestamp, Failure> {
+fn timestamp_or_now(m: &Matches, flag: &str) -> Result<Timestamp, CliError> {
     match optional(m, flag) {
         Some(_) => timestamp(m, flag),
         None => Ok(Timestamp::now()),
@@ -149,50 +119,5 @@ fn wait(m: &Matches) -> Duration {
 fn print_warnings(warnings: &[String]) {
     for w in warnings {
         eprintln!("{PROGRAM}: warning: {w}");
-    }
-}
-
-/// Go's `%q`: a double-quoted string with Go escapes, printable Unicode
-/// kept as is.
-pub fn go_quote(s: &str) -> String {
-    let mut out = String::from("\"");
-    for c in s.chars() {
-        match c {
-            '"' => out.push_str("\\\""),
-            '\\' => out.push_str("\\\\"),
-            '\x07' => out.push_str("\\a"),
-            '\x08' => out.push_str("\\b"),
-            '\x0c' => out.push_str("\\f"),
-            '\n' => out.push_str("\\n"),
-            '\r' => out.push_str("\\r"),
-            '\t' => out.push_str("\\t"),
-            '\x0b' => out.push_str("\\v"),
-            c if (c as u32) < 0x20 || c == '\x7f' => out.push_str(&format!("\\x{:02x}", c as u32)),
-            c if c.is_control()
-                || (c.is_whitespace() && c != ' ')
-                || matches!(c, '\u{200b}'..='\u{200f}' | '\u{2060}'..='\u{2064}' | '\u{feff}') =>
-            {
-                if (c as u32) <= 0xffff {
-                    out.push_str(&format!("\\u{:04x}", c as u32));
-                } else {
-                    out.push_str(&format!("\\U{:08x}", c as u32));
-                }
-            }
-            c => out.push(c),
-        }
-    }
-    out.push('"');
-    out
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn quotes_like_go() {
-        assert_eq!(go_quote("test-repo"), "\"test-repo\"");
-        assert_eq!(go_quote("a\"b\\c\td\n"), "\"a\\\"b\\\\c\\td\\n\"");
-        assert_eq!(go_quote("x\u{2028}y\x7fé\x1b"), "\"x\\u2028y\\x7fé\\x1b\"");
     }
 }

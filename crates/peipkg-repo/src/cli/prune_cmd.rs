@@ -2,9 +2,9 @@
 
 use std::path::PathBuf;
 
-use peipkg_cli::{FlagKind, FlagSet, Matches, EXIT_OK};
+use peipkg_cli::{CliError, FlagKind, FlagSet, Matches, EXIT_OK};
 
-use super::{load_key, print_warnings, required, timestamp_or_now, wait, CmdResult, Failure};
+use super::{load_key, print_warnings, required, timestamp_or_now, wait, CmdResult};
 use crate::prune::{prune, PruneOptions};
 use crate::timestamp::parse_period;
 
@@ -62,13 +62,13 @@ pub fn flags() -> FlagSet {
 pub fn run(m: &Matches) -> CmdResult {
     let repo = PathBuf::from(required(m, "repo")?);
     if !m.flag("prerelease") {
-        return Err(Failure::Usage(
+        return Err(CliError::Usage(
             "--prerelease is required: prune only ever removes pre-release versions (PSD-009 §6.3.2)".into(),
         ));
     }
     let period = required(m, "older-than")?;
     let older_than = parse_period(period)
-        .map_err(|e| Failure::Usage(format!("--older-than {period:?}: {e}")))?;
+        .map_err(|e| CliError::Usage(format!("--older-than {period:?}: {e}")))?;
     let dry_run = m.flag("dry-run");
     let key = if dry_run && super::optional(m, "sign-key").is_none() {
         // A dry run signs nothing; any key satisfies the type.

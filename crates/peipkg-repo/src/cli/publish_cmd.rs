@@ -2,9 +2,9 @@
 
 use std::path::PathBuf;
 
-use peipkg_cli::{FlagKind, FlagSet, Matches, EXIT_OK};
+use peipkg_cli::{CliError, FlagKind, FlagSet, Matches, EXIT_OK};
 
-use super::{load_key, optional, print_warnings, required, timestamp, wait, CmdResult, Failure};
+use super::{load_key, optional, print_warnings, required, timestamp, wait, CmdResult};
 use crate::publish::{publish, PublishOptions};
 
 pub fn flags() -> FlagSet {
@@ -83,7 +83,7 @@ pub fn run(m: &Matches) -> CmdResult {
     let rebuild = m.flag("rebuild");
     let new_dir = optional(m, "new").map(PathBuf::from);
     if !rebuild && new_dir.is_none() {
-        return Err(Failure::Usage(
+        return Err(CliError::Usage(
             "--new is required (or use --rebuild + --all-packages-dir)".into(),
         ));
     }

@@ -2,9 +2,9 @@
 
 use std::path::PathBuf;
 
-use peipkg_cli::{FlagKind, FlagSet, Matches, EXIT_OK};
+use peipkg_cli::{CliError, FlagKind, FlagSet, Matches, EXIT_OK};
 
-use super::{load_key, optional, required, timestamp_or_now, wait, CmdResult, Failure};
+use super::{load_key, optional, required, timestamp_or_now, wait, CmdResult};
 use crate::rotate::{rotate, Retire, RotateOptions};
 use crate::timestamp::parse_period;
 
@@ -69,15 +69,15 @@ pub fn run(m: &Matches) -> CmdResult {
     let transition = optional(m, "transition");
     let retire = match (m.flag("revoke"), transition) {
         (true, Some(_)) => {
-            return Err(Failure::Usage(
+            return Err(CliError::Usage(
                 "--transition and --revoke exclude each other".into(),
             ))
         }
         (true, None) => Retire::Revoke,
         (false, t) => {
             let t = t.unwrap_or_else(|| "30d".to_string());
-            let secs =
-                parse_period(&t).map_err(|e| Failure::Usage(format!("--transition {t:?}: {e}")))?;
+            let secs = parse_period(&t)
+                .map_err(|e| CliError::Usage(format!("--transition {t:?}: {e}")))?;
             Retire::Transition(secs)
         }
     };

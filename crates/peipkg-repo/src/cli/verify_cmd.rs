@@ -2,9 +2,9 @@
 
 use std::path::PathBuf;
 
-use peipkg_cli::{FlagKind, FlagSet, Matches, EXIT_FAILURE, EXIT_OK};
+use peipkg_cli::{CliError, FlagKind, FlagSet, Matches, EXIT_FAILURE, EXIT_OK};
 
-use super::{optional, required, timestamp_or_now, wait, CmdResult, Failure, PROGRAM};
+use super::{optional, required, timestamp_or_now, wait, CmdResult, PROGRAM};
 use crate::verify::{verify, Mode, VerifyOptions};
 
 pub fn flags() -> FlagSet {
@@ -66,7 +66,7 @@ pub fn run(m: &Matches) -> CmdResult {
     let repo = PathBuf::from(required(m, "repo")?);
     let mode_s = m.string("mode").unwrap_or("both");
     let Some(mode) = Mode::parse(mode_s) else {
-        return Err(Failure::Usage(format!(
+        return Err(CliError::Usage(format!(
             "--mode must be one of metadata, hashes, both (got {mode_s:?})"
         )));
     };
@@ -83,7 +83,7 @@ pub fn run(m: &Matches) -> CmdResult {
     })?;
     if m.flag("json") {
         let text = serde_json::to_string_pretty(&report)
-            .map_err(|e| Failure::Error(format!("encode report: {e}")))?;
+            .map_err(|e| CliError::Failure(format!("encode report: {e}")))?;
         println!("{text}");
     } else {
         for w in &report.warnings {

@@ -8,9 +8,10 @@ use std::fs;
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output};
 
-use peipkg_format::archive::{write_package, EntryKind, PackOptions, PayloadEntry};
-use peipkg_format::documents::{BuildInfo, Manifest};
+use peipkg_format::archive::{EntryKind, PayloadEntry};
+use peipkg_format::documents::Manifest;
 use peipkg_format::keys::SigningKey;
+pub use peipkg_testkit::packages::{self, manifest};
 
 pub fn bin() -> Command {
     Command::new(env!("CARGO_BIN_EXE_peipkg-repo"))
@@ -56,48 +57,10 @@ pub fn seed_key(dir: &Path, name: &str, byte: u8) -> (PathBuf, SigningKey) {
     (path, SigningKey::from_seed(&seed))
 }
 
-pub fn manifest(name: &str, version: &str, arch: &str, ts: &str) -> Manifest {
-    Manifest {
-        schema_version: 1,
-        name: name.into(),
-        version: version.into(),
-        architecture: arch.into(),
-        description: format!("{name} test package"),
-        license: "MIT".into(),
-        homepage: "https://example.org".into(),
-        dependencies: vec![],
-        optional_dependencies: vec![],
-        conflicts: vec![],
-        provides: vec![],
-        replaces: vec![],
-        side_effects: vec![],
-        size_installed: 0,
-        sd_overrides: vec![],
-        build: BuildInfo {
-            timestamp: ts.into(),
-            farm_id: "test-farm".into(),
-            source_ref: format!("test://{name}"),
-        },
-    }
-}
-
 /// Build a real package with one file into `dir`, named canonically.
 pub fn package(dir: &Path, m: &Manifest, key: Option<&SigningKey>) -> PathBuf {
     let content = format!("content of {} {}\n", m.name, m.version).into_bytes();
     package_with(dir, m, key, &content)
-}
-
-/// Pseudo-random bytes (incompressible, reproducible).
-pub fn noise(len: usize, seed: u64) -> Vec<u8> {
-    let mut x = seed | 1;
-    (0..len)
-        .map(|_| {
-            x ^= x << 13;
-            x ^= x >> 7;
-            x ^= x << 17;
-            x as u8
-        })
-        .collect()
 }
 
 /// Build a real package whose one file holds `content`.
@@ -112,7 +75,7 @@ pub fn package_with(dir: &Path, m: &Manifest, key: Option<&SigningKey>, content:
         "{}_{}_{}.peipkg",
         m.name, m.version, m.architecture
     ));
-    write_package(
+    packages::write(
         m,
         vec![
             PayloadEntry {
@@ -129,13 +92,9 @@ pub fn package_with(dir: &Path, m: &Manifest, key: Option<&SigningKey>, content:
             },
         ],
         &root,
-        &PackOptions {
-            zstd_level: 3,
-            signing_key: key.cloned(),
-        },
+        key,
         &out,
-    )
-    .unwrap();
+    );
     fs::remove_dir_all(root).unwrap();
     out
 }
@@ -166,16 +125,83 @@ pub fn snapshot(dir: &Path) -> BTreeMap<String, Vec<u8>> {
     out
 }
 
+/// When a test package was built, unless its test is about build times.
+pub const BUILT: &str = "2026-05-06T00:00:00Z";
+
+/// `package` of the usual kind: built at [`BUILT`].
+pub fn pkg(dir: &Path, name: &str, version: &str, arch: &str, key: Option<&SigningKey>) -> PathBuf {
+    package(dir, &manifest(name, version, arch, BUILT), key)
+}
+
+/// [`pkg`] signed with the conformance key, as a farm would sign it.
+pub fn signed(dir: &Path, name: &str, version: &str, arch: &str) -> PathBuf {
+    pkg(dir, name, version, arch, Some(&test_key()))
+}
+
+/// Runs the binary and asserts what [`failed`] does.
+pub fn fails(code: i32, args: &[&str], fragments: &[&str]) -> String {
+    failed(code, run(args), fragments)
+}
+
+/// Asserts that a run exited with `code` and that its stderr holds every
+/// one of `fragments`; returns stderr.
+pub fn failed(code: i32, (got, out, err): (i32, String, String), fragments: &[&str]) -> String {
+    assert_eq!(got, code, "unexpected exit status:\n{err}\n{out}");
+    for f in fragments {
+        assert!(err.contains(f), "missing {f:?} in:\n{err}");
+    }
+    err
+}
+
+/// The repo-basic conformance case's inputs, in the order they are
+/// published, with the time of each publish.
+pub const CONFORMANCE_RUNS: [(&str, &str); 2] = [
+    ("in-1", "2026-05-07T01:00:00Z"),
+    ("in-2", "2026-05-07T03:00:00Z"),
+];
+
+/// The flags every command that writes a state takes: the key it signs
+/// with, the time it records and where the state goes.
+pub fn signing_flags<'a>(key: &'a Path, ts: &'a str, out: &'a Path) -> [&'a str; 6] {
+    ["--sign-key", p(key), "--timestamp", ts, "--out", p(out)]
+}
+
+/// The arguments of `init` with its four required flags.
+pub fn init_args<'a>(name: &'a str, key: &'a Path, ts: &'a str, out: &'a Path) -> Vec<&'a str> {
+    [&["init", "--name", name][..], &signing_flags(key, ts, out)].concat()
+}
+
+/// The arguments of a publish of `new` from `from` into `out`.
+pub fn publish_args<'a>(
+    from: &'a Path,
+    new: &'a Path,
+    key: &'a Path,
+    ts: &'a str,
+    out: &'a Path,
+) -> Vec<&'a str> {
+    let head = ["publish", "--in", p(from), "--new", p(new)];
+    [&head[..], &signing_flags(key, ts, out)].concat()
+}
+
+/// Copies the tree `from` to `to` (which need not exist yet).
+pub fn copy_tree(from: &Path, to: &Path) {
+    for (rel, bytes) in snapshot(from) {
+        let dst = to.join(&rel);
+        if rel.ends_with('/') {
+            fs::create_dir_all(&dst).unwrap();
+        } else {
+            fs::create_dir_all(dst.parent().unwrap()).unwrap();
+            fs::write(dst, bytes).unwrap();
+        }
+    }
+}
+
 /// Publishes `new` into `repo` in place (at `ts`, with `extra` flags) and
 /// asserts that it fails, that stderr holds every one of `fragments` and
 /// that the state is untouched; returns stderr.
 pub fn refused(repo: &Path, new: &Path, ts: &str, extra: &[&str], fragments: &[&str]) -> String {
     let before = snapshot(repo);
-    let (code, out, err) = publish(repo, new, ts, extra);
-    assert_eq!(code, 1, "publish should fail:\n{out}\n{err}");
-    for f in fragments {
-        assert!(err.contains(f), "missing {f:?} in:\n{err}");
-    }
+    let err = failed(1, publish(repo, new, ts, extra), fragments);
     assert_eq!(
         snapshot(repo),
         before,
@@ -187,18 +213,26 @@ pub fn refused(repo: &Path, new: &Path, ts: &str, extra: &[&str], fragments: &[&
 /// A fresh repository named `test-repo`, signed with the conformance key.
 pub fn init_repo(dir: &Path) -> PathBuf {
     let repo = dir.join("repo");
-    ok(&[
-        "init",
-        "--name",
-        "test-repo",
-        "--sign-key",
-        p(&test_key_path()),
-        "--timestamp",
-        "2026-05-07T00:00:00Z",
-        "--out",
-        p(&repo),
-    ]);
+    let key = test_key_path();
+    ok(&init_args("test-repo", &key, "2026-05-07T00:00:00Z", &repo));
     repo
+}
+
+/// A temporary directory holding a fresh repository (see [`init_repo`]).
+pub fn fresh_repo() -> (tempfile::TempDir, PathBuf) {
+    let t = tempfile::tempdir().unwrap();
+    let repo = init_repo(t.path());
+    (t, repo)
+}
+
+/// Asserts that the file at `path` holds `fragment`.
+pub fn assert_file_holds(path: &Path, fragment: &str) {
+    let text = fs::read_to_string(path).unwrap();
+    assert!(
+        text.contains(fragment),
+        "{} lacks {fragment:?}:\n{text}",
+        path.display()
+    );
 }
 
 /// The conformance signing key.
@@ -209,20 +243,7 @@ pub fn test_key() -> SigningKey {
 /// Publish `new` into `repo` in place.
 pub fn publish(repo: &Path, new: &Path, ts: &str, extra: &[&str]) -> (i32, String, String) {
     let key = test_key_path();
-    let mut args = vec![
-        "publish",
-        "--in",
-        p(repo),
-        "--new",
-        p(new),
-        "--sign-key",
-        p(&key),
-        "--timestamp",
-        ts,
-        "--out",
-        p(repo),
-    ];
+    let mut args = publish_args(repo, new, &key, ts, repo);
     args.extend_from_slice(extra);
-    let (code, out, err) = run(&args);
-    (code, out, err)
+    run(&args)
 }

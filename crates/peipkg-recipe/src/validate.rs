@@ -11,9 +11,9 @@ use peipkg_format::identity::{
     validate_arch_qualifier, Architecture, Constraint, PackageName, SideEffect, Version,
 };
 
-use super::decode::Decoded;
-use super::model::{DependencyField, Meta, PackageStanza, Recipe};
-use super::Problem;
+use crate::decode::Decoded;
+use crate::model::{DependencyField, Meta, PackageStanza, Recipe};
+use crate::Problem;
 
 struct Checker<'a> {
     problems: &'a mut Vec<Problem>,
@@ -118,6 +118,8 @@ pub fn validate(
         meta,
         packages: decoded.packages,
         signs: decoded.signs,
+        upstream: decoded.upstream,
+        watch: decoded.watch,
     }
 }
 

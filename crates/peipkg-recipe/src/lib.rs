@@ -1,14 +1,28 @@
-//! Recipes (`peipkg.toml`): loading, strict decoding of the sections we own,
-//! and validation of everything the manifest rules require.
+//! The recipe file (`peipkg.toml`): its model, a strict reader that keeps
+//! every item's line, and validation.
+//!
+//! Two programs read recipes: peipkg-build builds from one, peipkg-manager
+//! decides from the same file what to watch, what is published and which
+//! keys a build needs. When each had its own reader (on different TOML
+//! versions) a recipe one accepted could be refused by the other, and the
+//! farm only found out after fetching sources. This crate is the one place
+//! that decides whether a recipe is valid and what each field means; the
+//! identity rules it applies (names, versions, constraints) are
+//! peipkg-format's.
 //!
 //! Validation happens entirely at load time, before any build script runs,
 //! so a recipe mistake costs seconds rather than a full build, and no
 //! package of a multi-package recipe is written when a later stanza is
 //! wrong (the reference tool finds some of these mid-way through writing).
-//! Every problem found is reported at once, each with its line.
+//! Every problem found is reported at once, each with its line, in line
+//! order.
 
 mod decode;
+pub mod glob;
 pub mod model;
+pub mod strict;
+pub mod tag_version;
+pub mod upstream;
 mod validate;
 
 use std::fmt;
@@ -18,6 +32,7 @@ pub use model::{
     DependencyEntry, DependencyField, FilePattern, Located, Meta, PackageStanza, ProvidesEntry,
     Recipe, ReplacesEntry, SignStanza,
 };
+pub use upstream::{check_git_url, Upstream, Watch};
 
 /// One thing wrong with a recipe, at a line when we know it.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -36,8 +51,11 @@ pub enum RecipeError {
     },
     #[error("recipe {path} is not valid UTF-8 text")]
     NotUtf8 { path: PathBuf },
-    #[error("recipe {path} is not valid TOML: {message}")]
-    Syntax { path: PathBuf, message: String },
+    #[error("recipe {path} is not valid TOML: {}", .error.detail)]
+    Syntax {
+        path: PathBuf,
+        error: strict::SyntaxError,
+    },
     #[error("{}", render_problems(.path, .problems))]
     Invalid {
         path: PathBuf,
@@ -97,14 +115,17 @@ pub fn load(path: &Path) -> Result<LoadedRecipe, RecipeError> {
 /// Decodes and validates recipe text; `path` is used in messages and
 /// `dir` is the directory `build_script` is relative to.
 pub fn parse(path: &Path, dir: PathBuf, text: String) -> Result<LoadedRecipe, RecipeError> {
-    let doc = toml_edit::Document::parse(text).map_err(|e| RecipeError::Syntax {
+    let doc = strict::Doc::parse(path, text).map_err(|error| RecipeError::Syntax {
         path: path.to_path_buf(),
-        message: e.to_string().trim_end().to_string(),
+        error,
     })?;
     let mut problems = Vec::new();
     let decoded = decode::decode(&doc, &mut problems);
     let mut notes = Vec::new();
     let recipe = validate::validate(path, dir, decoded, &mut problems, &mut notes);
+    // In line order (problems about the whole file, such as a missing
+    // table, last), so both programs name the same first problem.
+    problems.sort_by_key(|p| p.line.unwrap_or(usize::MAX));
     if !problems.is_empty() {
         return Err(RecipeError::Invalid {
             path: path.to_path_buf(),

@@ -32,7 +32,6 @@ files = ["usr/include/**", "var/lib/foo/"]
 git = "https://example.org/libfoo.git"
 tag_pattern = "^v(.*)$"
 peios_revision = 1
-anything = { goes = "here" }
 
 [watch]
 poll_interval = "1h"
@@ -169,7 +168,7 @@ fn nested_tables_under_owned_sections_are_unknown_keys() {
 #[test]
 fn foreign_top_level_content_is_ignored() {
     let text = format!(
-        "rootkey = 1\n{}\n[anything-else]\nx = [1, 2]\n[upstream]\nwhatever = true\n",
+        "rootkey = 1\n{}\n[anything-else]\nx = [1, 2]\n[tool.other]\nwhatever = true\n",
         with_stanza("")
     );
     assert!(parse_text(&text).is_ok());

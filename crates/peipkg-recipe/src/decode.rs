@@ -1,21 +1,24 @@
-//! TOML -> recipe model, strict inside the sections we own.
+//! TOML -> recipe model, strict inside the sections recipes define.
 //!
 //! The document is walked by hand (rather than through serde) so that every
 //! problem carries a line number, unknown keys are named together with
 //! their table, and *all* problems of a recipe are reported in one go. The
 //! parser is `toml_edit` with TOML 1.1 support, the dialect the reference
-//! tool's TOML library accepts by default.
+//! tool's TOML library accepts by default. `[upstream]` and `[watch]` are
+//! read by [`crate::upstream`] through the same parsed document.
 
 use std::ops::Range;
 
 use toml_edit::{Array, ArrayOfTables, InlineTable, Item, Table, Value};
 
-use super::model::{
+use crate::glob::Glob;
+use crate::model::{
     DependencyEntry, FilePattern, Located, Meta, PackageStanza, ProvidesEntry, ReplacesEntry,
     SignStanza,
 };
-use super::Problem;
-use crate::glob::Glob;
+use crate::strict::{value_type, Doc, Lines, Reporter, Section};
+use crate::upstream::{self, Upstream, Watch};
+use crate::Problem;
 
 const META_KEYS: &[&str] = &["license", "homepage", "source", "build_script"];
 const PACKAGE_KEYS: &[&str] = &[
@@ -41,26 +44,8 @@ pub struct Decoded {
     pub meta: Option<Meta>,
     pub packages: Vec<PackageStanza>,
     pub signs: Vec<SignStanza>,
-}
-
-/// Maps byte offsets to 1-based line numbers.
-pub struct Lines {
-    starts: Vec<usize>,
-}
-
-impl Lines {
-    pub fn new(text: &str) -> Lines {
-        let mut starts = vec![0];
-        starts.extend(text.match_indices('\n').map(|(i, _)| i + 1));
-        Lines { starts }
-    }
-
-    pub fn line(&self, span: Option<Range<usize>>) -> usize {
-        match span {
-            Some(range) => self.starts.partition_point(|&s| s <= range.start),
-            None => 0,
-        }
-    }
+    pub upstream: Option<Upstream>,
+    pub watch: Watch,
 }
 
 /// A table or inline table, seen uniformly.
@@ -90,15 +75,7 @@ impl<'a> Node<'a> {
 
     fn type_name(self) -> &'static str {
         match self {
-            Node::Value(v) => match v {
-                Value::String(_) => "a string",
-                Value::Integer(_) => "an integer",
-                Value::Float(_) => "a float",
-                Value::Boolean(_) => "a boolean",
-                Value::Datetime(_) => "a datetime",
-                Value::Array(_) => "an array",
-                Value::InlineTable(_) => "an inline table",
-            },
+            Node::Value(v) => value_type(v),
             Node::Table(_) => "a table",
             Node::Tables(_) => "an array of tables",
         }
@@ -185,7 +162,7 @@ impl<'a> TableRef<'a> {
 }
 
 struct Decoder<'p> {
-    lines: Lines,
+    lines: &'p Lines,
     problems: &'p mut Vec<Problem>,
 }
 
@@ -286,7 +263,7 @@ impl Decoder<'_> {
         if let Some(l) = table.span().map(|s| self.lines.line(Some(s))) {
             meta.line = l;
         }
-        for entry in table.entries(&self.lines) {
+        for entry in table.entries(self.lines) {
             let label = "[meta]";
             match entry.key {
                 "license" => meta.license = self.string(&entry, label),
@@ -318,7 +295,7 @@ impl Decoder<'_> {
             },
             ..PackageStanza::default()
         };
-        let entries = table.entries(&self.lines);
+        let entries = table.entries(self.lines);
         // Name first, so every other message can use it.
         if let Some(entry) = entries.iter().find(|e| e.key == "name") {
             stanza.name = self.string(entry, &format!("[[package]] #{}", index + 1));
@@ -398,7 +375,7 @@ impl Decoder<'_> {
                 line,
                 ..DependencyEntry::default()
             };
-            for e in table.entries(&self.lines) {
+            for e in table.entries(self.lines) {
                 match e.key {
                     "name" => dep.name = self.string(&e, &item_label),
                     "constraint" => dep.constraint = self.string(&e, &item_label),
@@ -419,7 +396,7 @@ impl Decoder<'_> {
                 line,
                 ..ProvidesEntry::default()
             };
-            for e in table.entries(&self.lines) {
+            for e in table.entries(self.lines) {
                 match e.key {
                     "name" => p.name = self.string(&e, &item_label),
                     "version" => p.version = self.string(&e, &item_label),
@@ -438,7 +415,7 @@ impl Decoder<'_> {
                 line,
                 ..ReplacesEntry::default()
             };
-            for e in table.entries(&self.lines) {
+            for e in table.entries(self.lines) {
                 match e.key {
                     "name" => r.name = self.string(&e, &item_label),
                     "constraint" => r.constraint = self.string(&e, &item_label),
@@ -459,7 +436,7 @@ impl Decoder<'_> {
             ..SignStanza::default()
         };
         let label = format!("[[sign]] #{}", index + 1);
-        for e in table.entries(&self.lines) {
+        for e in table.entries(self.lines) {
             match e.key {
                 "path" => sign.path = self.string(&e, &label),
                 "key" => sign.key = self.string(&e, &label),
@@ -473,14 +450,21 @@ impl Decoder<'_> {
 /// Decodes a parsed document. Problems are appended to `problems`; what
 /// could be decoded is returned either way so validation can continue and
 /// report everything at once.
-pub fn decode(doc: &toml_edit::Document<String>, problems: &mut Vec<Problem>) -> Decoded {
+pub fn decode(doc: &Doc, problems: &mut Vec<Problem>) -> Decoded {
+    let mut decoded = Decoded::default();
+    let mut reporter = Reporter::new(doc);
+    let mut root = Section::new(doc, String::new(), doc.root(), None);
+    (decoded.upstream, decoded.watch) = upstream::read(&mut reporter, &mut root);
+    problems.extend(reporter.problems.into_iter().map(|p| Problem {
+        line: p.line,
+        message: p.message,
+    }));
     let mut decoder = Decoder {
-        lines: Lines::new(doc.raw()),
+        lines: doc.lines(),
         problems,
     };
-    let mut decoded = Decoded::default();
-    let root = TableRef::Table(doc.as_table());
-    for entry in root.entries(&decoder.lines) {
+    let root = TableRef::Table(doc.table());
+    for entry in root.entries(decoder.lines) {
         match entry.key {
             "meta" => decoded.meta = Some(decoder.meta(entry.node, entry.line)),
             "package" => match entry.node.as_table_list() {
@@ -513,8 +497,8 @@ pub fn decode(doc: &toml_edit::Document<String>, problems: &mut Vec<Problem>) ->
                     ),
                 ),
             },
-            // Other top-level sections belong to other tools ([upstream],
-            // [watch] for peipkg-manager, future extensions).
+            // [upstream] and [watch] were read above; other top-level
+            // sections belong to other tools or future extensions.
             _ => {}
         }
     }

@@ -1,4 +1,4 @@
-//! The parts of `peipkg.toml` that peipkg-build owns, as plain data.
+//! A recipe file (`peipkg.toml`), as plain data.
 //!
 //! Every item remembers the line it came from so that validation, which
 //! runs after decoding, can still point the author at the right place.
@@ -6,6 +6,7 @@
 use std::path::PathBuf;
 
 use crate::glob::Glob;
+use crate::upstream::{Upstream, Watch};
 
 /// A loaded, validated recipe.
 #[derive(Debug, Clone)]
@@ -18,6 +19,10 @@ pub struct Recipe {
     pub meta: Meta,
     pub packages: Vec<PackageStanza>,
     pub signs: Vec<SignStanza>,
+    /// `[upstream]`, when the farm is to follow the project's tags.
+    pub upstream: Option<Upstream>,
+    /// `[watch]`; `present` is false without one.
+    pub watch: Watch,
 }
 
 /// `[meta]`: facts shared by every stanza.

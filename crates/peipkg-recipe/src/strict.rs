@@ -1,18 +1,22 @@
-//! A strict, line-aware reader for the manager's TOML files.
+//! A strict, line-aware reader for TOML files: the recipe's `[upstream]`
+//! and `[watch]` tables here, and peipkg-manager's own config file.
 //!
 //! Serde's `deny_unknown_fields` stops at the first unknown key and cannot
-//! say on which line it was. Operators fix configs faster when every problem
-//! is listed at once with its line, so both the config and the recipes'
-//! `[upstream]`/`[watch]` tables are read through this walker instead: each
-//! table records which keys were consumed, type errors are collected rather
-//! than returned, and leftover keys are reported with their lines.
+//! say on which line it was. Operators fix files faster when every problem
+//! is listed at once with its line, so tables are read through this walker
+//! instead: each table records which keys were consumed, type errors are
+//! collected rather than returned, and leftover keys are reported with their
+//! lines. It lives with the recipe reader so that both programs parse TOML
+//! with one parser version and count lines one way.
 
 use std::collections::BTreeSet;
 use std::fmt;
 use std::path::{Path, PathBuf};
 use std::time::Duration;
 
-use toml_edit::{ImDocument, Item, TableLike, Value};
+use std::ops::Range;
+
+use toml_edit::{Document, Item, TableLike, Value};
 
 /// One thing wrong with a file, located as precisely as we can.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -55,50 +59,91 @@ impl fmt::Display for Problems {
 
 impl std::error::Error for Problems {}
 
+/// Maps byte offsets to 1-based line numbers.
+pub struct Lines {
+    starts: Vec<usize>,
+}
+
+impl Lines {
+    pub fn new(text: &str) -> Lines {
+        let mut starts = vec![0];
+        starts.extend(text.match_indices('\n').map(|(i, _)| i + 1));
+        Lines { starts }
+    }
+
+    /// The line of a span's start; 0 when the parser kept no span.
+    pub fn line(&self, span: Option<Range<usize>>) -> usize {
+        match span {
+            Some(range) => self.at(range.start),
+            None => 0,
+        }
+    }
+
+    pub fn at(&self, offset: usize) -> usize {
+        self.starts.partition_point(|&s| s <= offset)
+    }
+}
+
+/// Text that is not TOML, located as precisely as the parser can.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct SyntaxError {
+    pub line: Option<usize>,
+    /// The parser's one-line reason.
+    pub message: String,
+    /// The parser's full report: line, column and a pointer under the text.
+    pub detail: String,
+}
+
 /// A parsed TOML file plus what is needed to turn byte offsets into lines.
 pub struct Doc {
     pub file: PathBuf,
-    text: String,
-    doc: ImDocument<String>,
+    lines: Lines,
+    doc: Document<String>,
 }
 
 impl Doc {
-    /// Parses `text`; a syntax error is returned as a single located problem.
-    pub fn parse(file: &Path, text: String) -> Result<Doc, Problem> {
-        match ImDocument::parse(text.clone()) {
+    /// Parses `text` (TOML 1.1, the dialect the reference tools' TOML
+    /// library accepts).
+    pub fn parse(file: &Path, text: String) -> Result<Doc, SyntaxError> {
+        let lines = Lines::new(&text);
+        match Document::parse(text) {
             Ok(doc) => Ok(Doc {
                 file: file.to_path_buf(),
-                text,
+                lines,
                 doc,
             }),
-            Err(e) => {
-                let line = e.span().map(|s| line_of(&text, s.start));
-                let msg = e.message().trim().to_string();
-                Err(Problem {
-                    file: file.to_path_buf(),
-                    line,
-                    message: format!("invalid TOML: {msg}"),
-                })
-            }
+            Err(e) => Err(SyntaxError {
+                line: e.span().map(|s| lines.at(s.start)),
+                message: e.message().trim().to_string(),
+                detail: e.to_string().trim_end().to_string(),
+            }),
         }
+    }
+
+    /// Parses `text`; a syntax error is returned as a single located problem.
+    pub fn parse_or_problem(file: &Path, text: String) -> Result<Doc, Problem> {
+        Doc::parse(file, text).map_err(|e| Problem {
+            file: file.to_path_buf(),
+            line: e.line,
+            message: format!("invalid TOML: {}", e.message),
+        })
     }
 
     pub fn root(&self) -> &dyn TableLike {
         self.doc.as_table()
     }
 
-    pub fn line(&self, offset: usize) -> usize {
-        line_of(&self.text, offset)
+    pub fn table(&self) -> &toml_edit::Table {
+        self.doc.as_table()
     }
-}
 
-fn line_of(text: &str, offset: usize) -> usize {
-    let end = offset.min(text.len());
-    text.as_bytes()[..end]
-        .iter()
-        .filter(|&&b| b == b'\n')
-        .count()
-        + 1
+    pub fn lines(&self) -> &Lines {
+        &self.lines
+    }
+
+    pub fn line(&self, offset: usize) -> usize {
+        self.lines.at(offset)
+    }
 }
 
 /// Collects problems for one file.
@@ -169,10 +214,12 @@ impl<'d> Section<'d> {
     }
 
     fn type_error(&self, r: &mut Reporter<'_>, key: &str, want: &str, item: &Item) {
+        // The top level has no label: "upstream: ...", not ".upstream: ...".
+        let dot = if self.label.is_empty() { "" } else { "." };
         r.push(
             self.key_line(key),
             format!(
-                "{}.{key}: expected {want}, found {}",
+                "{}{dot}{key}: expected {want}, found {}",
                 self.label,
                 describe(item)
             ),
@@ -340,19 +387,26 @@ impl<'d> Section<'d> {
     }
 }
 
+/// How messages name the type of what was found.
 fn describe(item: &Item) -> &'static str {
     match item {
         Item::None => "nothing",
-        Item::Table(_) | Item::ArrayOfTables(_) => "a table",
-        Item::Value(v) => match v {
-            Value::String(_) => "a string",
-            Value::Integer(_) => "an integer",
-            Value::Float(_) => "a float",
-            Value::Boolean(_) => "a boolean",
-            Value::Datetime(_) => "a datetime",
-            Value::Array(_) => "an array",
-            Value::InlineTable(_) => "a table",
-        },
+        Item::Table(_) => "a table",
+        Item::ArrayOfTables(_) => "an array of tables",
+        Item::Value(v) => value_type(v),
+    }
+}
+
+/// How messages name the type of a value (the recipe's decoder uses it too).
+pub fn value_type(value: &Value) -> &'static str {
+    match value {
+        Value::String(_) => "a string",
+        Value::Integer(_) => "an integer",
+        Value::Float(_) => "a float",
+        Value::Boolean(_) => "a boolean",
+        Value::Datetime(_) => "a datetime",
+        Value::Array(_) => "an array",
+        Value::InlineTable(_) => "an inline table",
     }
 }
 
@@ -428,7 +482,7 @@ mod tests {
 
     #[test]
     fn syntax_errors_are_located() {
-        let e = Doc::parse(Path::new("x.toml"), "[a]\nb = \n".into())
+        let e = Doc::parse_or_problem(Path::new("x.toml"), "[a]\nb = \n".into())
             .err()
             .unwrap();
         assert_eq!(e.line, Some(2));
