@@ -9,13 +9,13 @@ use crate::roster::load_roster;
 use crate::upload::{cause_line, is_configuration_cause};
 
 #[derive(Debug, Default)]
-pub struct CheckReport {
-    pub problems: Vec<String>,
-    pub warnings: Vec<String>,
-    pub notes: Vec<String>,
+pub(crate) struct CheckReport {
+    pub(crate) problems: Vec<String>,
+    pub(crate) warnings: Vec<String>,
+    pub(crate) notes: Vec<String>,
 }
 
-pub fn check(config_path: &std::path::Path) -> CheckReport {
+pub(crate) fn check(config_path: &std::path::Path) -> CheckReport {
     let mut rep = CheckReport::default();
     let cfg = match Config::load(config_path) {
         Ok(c) => c,

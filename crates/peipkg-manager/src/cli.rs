@@ -15,8 +15,7 @@ use std::ffi::OsString;
 use peipkg_cli::{CliError, FlagKind, FlagSet, Matches, Program, EXIT_FAILURE, EXIT_OK};
 
 use crate::config::{Config, DEFAULT_CONFIG_PATH};
-use crate::farm::startup::FarmOptions;
-use crate::farm::Farm;
+use crate::farm::{Farm, FarmOptions};
 use crate::log::{s, Level, Logger};
 use crate::redact::redact;
 
@@ -188,17 +187,18 @@ fn run_once_with_signals(
     // SIGTERM during a sweep: finish what runs, start nothing new.
     let handle = Some(sigs.handle());
     {
-        let f = Arc::clone(farm);
+        let f = Arc::clone(farm.shutdown());
+        let log = log.clone();
         std::thread::spawn(move || {
             for sig in sigs.forever() {
                 if sig == peipkg_os::signals::SIGHUP {
-                    f.log.info("SIGHUP ignored in --once mode", &[]);
+                    log.info("SIGHUP ignored in --once mode", &[]);
                 } else if sig == peipkg_os::signals::SIGUSR1 {
                     // An operator command; the sweep reads requests at start.
                 } else if f.is_stopping() {
-                    f.cancel.cancel();
+                    f.cancel_now();
                 } else {
-                    f.log.info("stop requested; finishing running builds", &[]);
+                    log.info("stop requested; finishing running builds", &[]);
                     f.stop();
                 }
             }

@@ -13,7 +13,7 @@ use peipkg_cli::{CliError, FlagKind, FlagSet, Matches, EXIT_OK};
 use crate::config::{Config, DEFAULT_CONFIG_PATH};
 use crate::store::{now, Store, DB_FILE};
 
-pub const COMMANDS: &[&str] = &["poll", "pause", "resume", "retry", "cancel"];
+pub(crate) const COMMANDS: &[&str] = &["poll", "pause", "resume", "retry", "cancel"];
 
 fn spec(cmd: &str) -> (&'static str, &'static str) {
     match cmd {
@@ -39,7 +39,7 @@ fn spec(cmd: &str) -> (&'static str, &'static str) {
     }
 }
 
-pub fn flags(cmd: &str) -> FlagSet {
+pub(crate) fn flags(cmd: &str) -> FlagSet {
     let (arg, about) = spec(cmd);
     let mut f = FlagSet::new(&format!("peipkg-manager {cmd}"), &format!("{arg} [flags]"));
     f.about(about);
@@ -54,7 +54,7 @@ pub fn flags(cmd: &str) -> FlagSet {
     f
 }
 
-pub fn cmd_control(cmd: &str, m: &Matches) -> Result<i32, CliError> {
+pub(crate) fn cmd_control(cmd: &str, m: &Matches) -> Result<i32, CliError> {
     let path = PathBuf::from(m.string("config").unwrap_or(DEFAULT_CONFIG_PATH));
     let target = m.positionals()[0].clone();
     let reason = m
@@ -74,7 +74,12 @@ pub fn cmd_control(cmd: &str, m: &Matches) -> Result<i32, CliError> {
 }
 
 /// Carries out one command; the message says what happened.
-pub fn control(cmd: &str, config: &Path, target: &str, reason: &str) -> Result<String, String> {
+pub(crate) fn control(
+    cmd: &str,
+    config: &Path,
+    target: &str,
+    reason: &str,
+) -> Result<String, String> {
     let cfg = Config::load(config).map_err(|p| p.to_string())?;
     if !cfg.state_dir.is_dir() {
         return Err(format!(
@@ -99,7 +104,7 @@ pub fn control(cmd: &str, config: &Path, target: &str, reason: &str) -> Result<S
     if result.is_ok() {
         // A running daemon looks at the database every two seconds anyway;
         // SIGUSR1 makes it look now.
-        if let Some(pid) = crate::farm::startup::StateLock::holder(&cfg.state_dir) {
+        if let Some(pid) = crate::farm::StateLock::holder(&cfg.state_dir) {
             // The pid its holder wrote into the lock; SIGUSR1 only wakes
             // the manager's scheduler.
             let _ = peipkg_os::process::kill(pid, libc::SIGUSR1);

@@ -24,9 +24,8 @@ use crate::farm::Farm;
 use crate::log::s;
 use crate::notify::notify;
 
-pub fn run_daemon(farm: &Arc<Farm>, mut signals: Signals) -> Result<()> {
-    farm.ensure_repo()?;
-    farm.requeue_interrupted()?;
+pub(crate) fn run_daemon(farm: &Arc<Farm>, mut signals: Signals) -> Result<()> {
+    farm.prepare()?;
     let handle = signals.handle();
 
     let http = crate::http::start(farm)?;
@@ -34,17 +33,17 @@ pub fn run_daemon(farm: &Arc<Farm>, mut signals: Signals) -> Result<()> {
     let workers_done = Arc::new(AtomicBool::new(false));
     farm.ensure_workers();
     let publisher = {
-        let f = Arc::clone(farm);
+        let p = farm.publisher();
         let done = Arc::clone(&workers_done);
-        std::thread::spawn(move || f.publisher_loop(&done))
+        std::thread::spawn(move || p.run(&done))
     };
     let uploader = {
-        let f = Arc::clone(farm);
-        std::thread::spawn(move || f.uploader_loop())
+        let u = farm.uploader();
+        std::thread::spawn(move || u.run())
     };
     let scheduler = {
-        let f = Arc::clone(farm);
-        std::thread::spawn(move || f.scheduler_loop())
+        let s = farm.scheduler();
+        std::thread::spawn(move || s.run())
     };
 
     let signal_thread = {
@@ -54,23 +53,23 @@ pub fn run_daemon(farm: &Arc<Farm>, mut signals: Signals) -> Result<()> {
                 match sig {
                     SIGUSR1 => {
                         // An operator command changed the database.
-                        f.wake_scheduler.notify();
-                        f.wake_workers.notify();
+                        f.wakes().scheduler.notify();
+                        f.wakes().workers.notify();
                     }
-                    SIGHUP if f.is_stopping() => {}
+                    SIGHUP if f.shutdown().is_stopping() => {}
                     SIGHUP => {
                         // The reference's message, kept for operators'
                         // alerts; the config is reloaded too.
-                        f.log.info(
+                        f.log().info(
                             "received SIGHUP; reloading recipes",
                             &[("config", crate::log::b(true))],
                         );
                         f.reload();
                     }
-                    _ if f.is_stopping() => {
-                        f.log
+                    _ if f.shutdown().is_stopping() => {
+                        f.log()
                             .warn("second stop signal; stopping running builds now", &[]);
-                        f.cancel.cancel();
+                        f.shutdown().cancel_now();
                     }
                     _ => begin_shutdown(&f),
                 }
@@ -79,12 +78,12 @@ pub fn run_daemon(farm: &Arc<Farm>, mut signals: Signals) -> Result<()> {
     };
     notify(&format!(
         "READY=1\nSTATUS=watching {} recipes",
-        farm.roster().watched().count()
+        farm.settings().roster().watched().count()
     ));
 
     farm.join_workers();
     workers_done.store(true, Ordering::SeqCst);
-    farm.wake_publisher.notify();
+    farm.wakes().publisher.notify();
     let _ = publisher.join();
     let _ = uploader.join();
     let _ = scheduler.join();
@@ -96,33 +95,35 @@ pub fn run_daemon(farm: &Arc<Farm>, mut signals: Signals) -> Result<()> {
     Ok(())
 }
 
-fn begin_shutdown(f: &Arc<Farm>) {
+fn begin_shutdown(f: &Farm) {
     notify("STOPPING=1");
-    let running = f.running_count();
-    let drain = f.cfg().build.drain_timeout;
-    f.log.info(
+    let running = f.activity().running_count();
+    let drain = f.settings().cfg().build.drain_timeout;
+    f.log().info(
         "shutting down: draining running builds",
         &[
             ("running", crate::log::n(running)),
             ("drain_timeout", s(peipkg_cli::format_duration(drain))),
         ],
     );
-    f.stop();
-    let f2 = Arc::clone(f);
+    let shutdown = Arc::clone(f.shutdown());
+    shutdown.stop();
+    let activity = Arc::clone(f.activity());
+    let log = f.log().clone();
     std::thread::spawn(move || {
         let deadline = std::time::Instant::now() + drain;
         while std::time::Instant::now() < deadline {
-            if f2.running_count() == 0 {
+            if activity.running_count() == 0 {
                 return;
             }
             std::thread::sleep(Duration::from_millis(100));
         }
-        if f2.running_count() > 0 {
-            f2.log.warn(
+        if activity.running_count() > 0 {
+            log.warn(
                 "drain timeout reached; stopping running builds (they will be re-queued)",
                 &[],
             );
-            f2.cancel.cancel();
+            shutdown.cancel_now();
         }
     });
 }

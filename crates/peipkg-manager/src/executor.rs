@@ -16,35 +16,35 @@ use crate::process::{Cancel, RunError};
 
 /// Everything needed to build one version of one recipe.
 #[derive(Debug, Clone)]
-pub struct BuildJob {
-    pub id: i64,
-    pub recipe: String,
-    pub recipe_file: PathBuf,
-    pub packages: Vec<String>,
-    pub git: String,
-    pub tag: String,
-    pub version: String,
-    pub submodules: bool,
-    pub farm_id: String,
-    pub sign_key: PathBuf,
-    pub build_env: Vec<(String, String)>,
-    pub binary_sign_keys: Vec<(String, PathBuf)>,
+pub(crate) struct BuildJob {
+    pub(crate) id: i64,
+    pub(crate) recipe: String,
+    pub(crate) recipe_file: PathBuf,
+    pub(crate) packages: Vec<String>,
+    pub(crate) git: String,
+    pub(crate) tag: String,
+    pub(crate) version: String,
+    pub(crate) submodules: bool,
+    pub(crate) farm_id: String,
+    pub(crate) sign_key: PathBuf,
+    pub(crate) build_env: Vec<(String, String)>,
+    pub(crate) binary_sign_keys: Vec<(String, PathBuf)>,
     /// Appended to the reference's arguments: the sandbox and limits
     /// (see [`crate::sandbox::build_args`]).
-    pub sandbox_args: Vec<String>,
+    pub(crate) sandbox_args: Vec<String>,
     /// Set in `peipkg-build`'s environment (`PEIPKG_BUILD_SANDBOX=none`).
-    pub sandbox_env: Vec<(String, String)>,
+    pub(crate) sandbox_env: Vec<(String, String)>,
     /// Scratch space the executor may use; the caller removes it.
-    pub work_dir: PathBuf,
+    pub(crate) work_dir: PathBuf,
     /// The build's log file; everything the build prints goes here.
-    pub log: PathBuf,
+    pub(crate) log: PathBuf,
     /// A cluster job this build already has (submitted before a restart):
     /// the executor re-attaches to it instead of submitting again.
-    pub attach: Option<BackendJob>,
+    pub(crate) attach: Option<BackendJob>,
 }
 
 /// A build's job on a cluster engine, as `/status` and `explain` show it
-/// and the store keeps it across restarts.
+/// and the store keeps it across restarts. (`pub`: the store is public.)
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct BackendJob {
     /// The engine (`slurm`).
@@ -57,18 +57,18 @@ pub struct BackendJob {
 }
 
 #[derive(Debug, Clone)]
-pub struct BuildResult {
+pub(crate) struct BuildResult {
     /// The produced packages (inside `work_dir`).
-    pub outputs: Vec<PathBuf>,
+    pub(crate) outputs: Vec<PathBuf>,
     /// The commit that was built and its committer time.
-    pub commit: String,
-    pub timestamp: String,
+    pub(crate) commit: String,
+    pub(crate) timestamp: String,
     /// How long each step took (for the `stage timings` log line).
-    pub stages: crate::pipeline::stages::Stages,
+    pub(crate) stages: crate::pipeline::stages::Stages,
 }
 
 #[derive(Debug, thiserror::Error)]
-pub enum JobError {
+pub(crate) enum JobError {
     #[error("fetch source: {0}")]
     Fetch(Box<FetchError>),
     #[error(transparent)]
@@ -96,7 +96,7 @@ impl From<BuildError> for JobError {
 impl JobError {
     /// Stopped by a shutdown rather than failed: the job should be
     /// re-queued, not counted against the recipe.
-    pub fn is_cancelled(&self) -> bool {
+    pub(crate) fn is_cancelled(&self) -> bool {
         let run = match self {
             JobError::Fetch(f) => match f.as_ref() {
                 FetchError::Clone { source, .. } | FetchError::Submodules { source, .. } => {
@@ -114,9 +114,7 @@ impl JobError {
     }
 }
 
-pub trait Executor: Send + Sync {
-    /// A short name for logs and `/status`.
-    fn name(&self) -> &str;
+pub(crate) trait Executor: Send + Sync {
     /// Runs the job to completion (or until `cancel` is set).
     fn run(&self, job: &BuildJob, cancel: &Cancel) -> Result<BuildResult, JobError>;
     /// As [`Executor::run`], reporting each change of the build's cluster
@@ -139,17 +137,13 @@ pub trait Executor: Send + Sync {
 }
 
 /// Fetches and builds in child processes on this machine.
-pub struct LocalExecutor {
-    pub git: GitConfig,
-    pub peipkg_build: PathBuf,
-    pub timeout: Duration,
+pub(crate) struct LocalExecutor {
+    pub(crate) git: GitConfig,
+    pub(crate) peipkg_build: PathBuf,
+    pub(crate) timeout: Duration,
 }
 
 impl Executor for LocalExecutor {
-    fn name(&self) -> &str {
-        "local"
-    }
-
     fn run(&self, job: &BuildJob, cancel: &Cancel) -> Result<BuildResult, JobError> {
         let mut stages = crate::pipeline::stages::Stages::start();
         std::fs::create_dir_all(&job.work_dir)

@@ -14,20 +14,20 @@ use crate::watch::candidates::{judge_all, Verdict};
 use crate::watch::ls_remote::RemoteTag;
 
 #[derive(Debug, Clone, Serialize, PartialEq, Eq)]
-pub struct TagRow {
-    pub tag: String,
-    pub commit: String,
-    pub matched: bool,
+pub(crate) struct TagRow {
+    pub(crate) tag: String,
+    pub(crate) commit: String,
+    pub(crate) matched: bool,
     #[serde(skip_serializing_if = "Option::is_none")]
-    pub version: Option<String>,
+    pub(crate) version: Option<String>,
     /// One word: `no-match`, `invalid`, `below-min-version`, `published`,
     /// `moved`, `queued`, `running`, `built`, `backoff`, `new`.
-    pub status: String,
-    pub detail: String,
+    pub(crate) status: String,
+    pub(crate) detail: String,
 }
 
 /// Judges `tags` for `recipe` against the repository and the store.
-pub fn explain_tags(
+pub(crate) fn explain_tags(
     recipe: &Recipe,
     tags: &[RemoteTag],
     archive: &Archive,
@@ -153,7 +153,7 @@ fn short(c: &str) -> &str {
 }
 
 /// The human table.
-pub fn render(recipe: &Recipe, rows: &[TagRow]) -> String {
+pub(crate) fn render(recipe: &Recipe, rows: &[TagRow]) -> String {
     let mut out = String::new();
     if let Some(up) = &recipe.upstream {
         let _ = writeln!(out, "recipe:         {}", recipe.id);

@@ -7,58 +7,59 @@ use std::collections::BTreeSet;
 use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 use std::sync::Arc;
 
-use crate::farm::uploader::UploadOutcome;
-use crate::farm::{Farm, RunReport};
+use crate::farm::{Farm, RunReport, UploadOutcome};
 use crate::log::s;
 use crate::roster::Recipe;
 
-pub fn run_once(farm: &Arc<Farm>) -> RunReport {
-    farm.collect_report.store(true, Ordering::SeqCst);
-    if let Err(e) = farm.ensure_repo().and_then(|_| farm.requeue_interrupted()) {
-        farm.log
+pub(crate) fn run_once(farm: &Arc<Farm>) -> RunReport {
+    farm.report().collect();
+    if let Err(e) = farm.prepare() {
+        farm.log()
             .error("manager exited with error", &[("err", s(format!("{e:#}")))]);
-        let mut r = farm.report().clone();
+        let mut r = farm.report().lock().clone();
         r.publish_failures
             .push(("repository".into(), format!("{e:#}")));
         return r;
     }
     {
-        let roster = farm.roster();
-        let mut rep = farm.report();
+        let roster = farm.settings().roster();
+        let mut rep = farm.report().lock();
         for (id, p) in &roster.broken {
             rep.broken_recipes.push((id.clone(), p.to_string()));
         }
     }
     // Failures whose window ended are due again; the poll finds most of
     // them, this catches tags that were since deleted upstream.
-    farm.start_due_retries();
+    farm.scheduler().start_due_retries();
 
-    let cfg = farm.cfg();
+    let cfg = farm.settings().cfg();
     let polls_done = AtomicBool::new(false);
     let workers_done = AtomicBool::new(false);
-    let roster = farm.roster();
+    let roster = farm.settings().roster();
     let (recipes, paused) = sweep_list(farm, &roster);
     if !paused.is_empty() {
-        farm.log.info(
+        farm.log().info(
             "paused recipes not polled",
             &[("recipes", s(paused.join(",")))],
         );
     }
     let next = AtomicUsize::new(0);
+    let (worker, publisher, poller) = (farm.worker(), farm.publisher(), farm.poller());
+    let shutdown = farm.shutdown();
     std::thread::scope(|sc| {
         let workers: Vec<_> = (0..cfg.build.workers)
-            .map(|_| sc.spawn(|| farm.worker_loop(None, Some(&polls_done))))
+            .map(|_| sc.spawn(|| worker.run(None, Some(&polls_done))))
             .collect();
-        let publisher = sc.spawn(|| farm.publisher_loop(&workers_done));
+        let publisher = sc.spawn(|| publisher.run(&workers_done));
         let pollers: Vec<_> = (0..cfg.git.poll_concurrency.min(recipes.len().max(1)))
             .map(|_| {
                 sc.spawn(|| loop {
                     let i = next.fetch_add(1, Ordering::SeqCst);
                     let Some(r) = recipes.get(i) else { break };
-                    if farm.is_stopping() {
+                    if shutdown.is_stopping() {
                         break;
                     }
-                    let _ = farm.poll_recipe(r, "poll");
+                    let _ = poller.poll_recipe(r, "poll");
                 })
             })
             .collect();
@@ -66,21 +67,22 @@ pub fn run_once(farm: &Arc<Farm>) -> RunReport {
             let _ = p.join();
         }
         polls_done.store(true, Ordering::SeqCst);
-        farm.wake_workers.notify();
+        farm.wakes().workers.notify();
         for w in workers {
             let _ = w.join();
         }
         workers_done.store(true, Ordering::SeqCst);
-        farm.wake_publisher.notify();
+        farm.wakes().publisher.notify();
         let _ = publisher.join();
     });
 
     let attempts = cfg.upload.once_attempts;
+    let uploader = farm.uploader();
     for attempt in 1..=attempts {
-        match farm.upload_step(true) {
+        match uploader.upload_step(true) {
             // A remote rclone does not know will not appear by waiting.
             Ok(UploadOutcome::Failed(_, configuration)) if configuration => break,
-            Ok(UploadOutcome::Failed(..)) if attempt < attempts && !farm.is_stopping() => {
+            Ok(UploadOutcome::Failed(..)) if attempt < attempts && !shutdown.is_stopping() => {
                 let delay = crate::upload::retry_delay(
                     attempt as i64,
                     cfg.upload.retry_min,
@@ -90,14 +92,14 @@ pub fn run_once(farm: &Arc<Farm>) -> RunReport {
             }
             Ok(_) => break,
             Err(e) => {
-                farm.report().upload = Some(Err(format!("{e:#}")));
+                farm.report().lock().upload = Some(Err(format!("{e:#}")));
                 break;
             }
         }
     }
     // Builds still queued mean the sweep was interrupted.
-    let left = farm.store().queued().map(|q| q.len()).unwrap_or(0);
-    let mut report = farm.report().clone();
+    let left = farm.queue().store().queued().map(|q| q.len()).unwrap_or(0);
+    let mut report = farm.report().lock().clone();
     if left > 0 {
         report.build_failures.push((
             "queue".into(),
@@ -114,7 +116,7 @@ fn sweep_list<'r>(
     farm: &Farm,
     roster: &'r crate::roster::Roster,
 ) -> (Vec<&'r Recipe>, Vec<String>) {
-    let mut st = farm.store();
+    let mut st = farm.queue().store();
     let paused: BTreeSet<String> = st
         .paused()
         .map(|p| p.into_iter().map(|p| p.recipe).collect())
@@ -137,7 +139,7 @@ fn sweep_list<'r>(
                     list.push(r);
                 }
             }
-            _ => farm.log.warn(
+            _ => farm.log().warn(
                 "poll requested for a recipe that has no [upstream]; ignored",
                 &[("recipe", s(id))],
             ),

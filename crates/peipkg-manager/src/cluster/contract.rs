@@ -9,65 +9,65 @@ use std::path::{Path, PathBuf};
 use serde::{Deserialize, Serialize};
 
 /// The version of the two documents below; a node refuses another.
-pub const CONTRACT_VERSION: u32 = 1;
+pub(crate) const CONTRACT_VERSION: u32 = 1;
 
-pub const JOB_FILE: &str = "job.json";
-pub const RESULT_FILE: &str = "result.json";
+pub(crate) const JOB_FILE: &str = "job.json";
+pub(crate) const RESULT_FILE: &str = "result.json";
 /// The node's output (git, the build script), appended by every step.
-pub const NODE_LOG: &str = "node.log";
+pub(crate) const NODE_LOG: &str = "node.log";
 /// The copy of the recipe directory the node builds with.
-pub const RECIPE_DIR: &str = "recipe";
-pub const STAGED_DIR: &str = "staged";
-pub const SOURCE_DIR: &str = "src";
+pub(crate) const RECIPE_DIR: &str = "recipe";
+pub(crate) const STAGED_DIR: &str = "staged";
+pub(crate) const SOURCE_DIR: &str = "src";
 
 /// One build, as a node needs it. Holds no secret: the public values in
 /// `build_env` are the only key-derived data, and they are public keys.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-pub struct JobDescription {
-    pub contract: u32,
-    pub build_id: i64,
-    pub recipe: String,
+pub(crate) struct JobDescription {
+    pub(crate) contract: u32,
+    pub(crate) build_id: i64,
+    pub(crate) recipe: String,
     /// The recipe file's name inside [`RECIPE_DIR`].
-    pub recipe_file: String,
-    pub version: String,
-    pub git: String,
-    pub tag: String,
-    pub submodules: bool,
-    pub farm_id: String,
+    pub(crate) recipe_file: String,
+    pub(crate) version: String,
+    pub(crate) git: String,
+    pub(crate) tag: String,
+    pub(crate) submodules: bool,
+    pub(crate) farm_id: String,
     /// `--source-ref` for the build.
-    pub source_ref: String,
+    pub(crate) source_ref: String,
     /// `--build-env NAME=VALUE` pairs (granted public keys).
-    pub build_env: Vec<(String, String)>,
+    pub(crate) build_env: Vec<(String, String)>,
     /// Appended to `peipkg-build stage`: the sandbox and limits the farm's
     /// config asks for (`--sandbox bwrap`, `--limit-*`).
-    pub stage_args: Vec<String>,
+    pub(crate) stage_args: Vec<String>,
     /// Set in `peipkg-build stage`'s environment.
-    pub stage_env: Vec<(String, String)>,
+    pub(crate) stage_env: Vec<(String, String)>,
     /// Programs on the node.
-    pub peipkg_build: String,
-    pub git_program: String,
-    pub allow_file_submodules: bool,
+    pub(crate) peipkg_build: String,
+    pub(crate) git_program: String,
+    pub(crate) allow_file_submodules: bool,
     /// Upper bounds, in seconds.
-    pub clone_timeout_secs: u64,
-    pub build_timeout_secs: u64,
+    pub(crate) clone_timeout_secs: u64,
+    pub(crate) build_timeout_secs: u64,
 }
 
 /// What a node returns. Every path is relative to the job directory.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-pub struct JobResult {
-    pub contract: u32,
-    pub ok: bool,
+pub(crate) struct JobResult {
+    pub(crate) contract: u32,
+    pub(crate) ok: bool,
     /// The commit built and its committer time (the build timestamp).
-    pub commit: Option<String>,
-    pub timestamp: Option<String>,
+    pub(crate) commit: Option<String>,
+    pub(crate) timestamp: Option<String>,
     /// The staged tree (`staged`), on success.
-    pub staged: Option<String>,
+    pub(crate) staged: Option<String>,
     /// Why the job failed, on failure.
-    pub error: Option<String>,
+    pub(crate) error: Option<String>,
 }
 
 #[derive(Debug, thiserror::Error)]
-pub enum ContractError {
+pub(crate) enum ContractError {
     #[error("read {path}: {source}")]
     Read {
         path: PathBuf,
@@ -88,7 +88,11 @@ pub enum ContractError {
 }
 
 /// Writes `value` as `dir/name`, whole or not at all.
-pub fn write_json<T: Serialize>(dir: &Path, name: &str, value: &T) -> Result<(), ContractError> {
+pub(crate) fn write_json<T: Serialize>(
+    dir: &Path,
+    name: &str,
+    value: &T,
+) -> Result<(), ContractError> {
     let path = dir.join(name);
     let tmp = dir.join(format!(".{name}.tmp"));
     let err = |source| ContractError::Write {
@@ -102,7 +106,7 @@ pub fn write_json<T: Serialize>(dir: &Path, name: &str, value: &T) -> Result<(),
 
 /// Opens a file a build node wrote, for reading: never through a symlink
 /// (a node could point one at a file of this host), never a FIFO or device.
-pub fn open_untrusted(path: &Path) -> std::io::Result<std::fs::File> {
+pub(crate) fn open_untrusted(path: &Path) -> std::io::Result<std::fs::File> {
     use std::os::unix::fs::OpenOptionsExt;
     let f = std::fs::OpenOptions::new()
         .read(true)
@@ -134,7 +138,7 @@ fn read_json<T: for<'de> Deserialize<'de>>(path: &Path) -> Result<T, ContractErr
     })
 }
 
-pub fn read_job(dir: &Path) -> Result<JobDescription, ContractError> {
+pub(crate) fn read_job(dir: &Path) -> Result<JobDescription, ContractError> {
     let path = dir.join(JOB_FILE);
     let job: JobDescription = read_json(&path)?;
     if job.contract != CONTRACT_VERSION {
@@ -147,7 +151,7 @@ pub fn read_job(dir: &Path) -> Result<JobDescription, ContractError> {
 }
 
 /// The result in `dir`, or `None` when the node has not written one.
-pub fn read_result(dir: &Path) -> Result<Option<JobResult>, ContractError> {
+pub(crate) fn read_result(dir: &Path) -> Result<Option<JobResult>, ContractError> {
     let path = dir.join(RESULT_FILE);
     if std::fs::symlink_metadata(&path).is_err() {
         return Ok(None);

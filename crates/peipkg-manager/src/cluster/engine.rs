@@ -13,7 +13,7 @@ const CLIENT_TIMEOUT: Duration = Duration::from_secs(60);
 
 /// A job's state, in the farm's words.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum JobState {
+pub(crate) enum JobState {
     Queued,
     Running,
     Completed,
@@ -26,7 +26,7 @@ pub enum JobState {
 }
 
 impl JobState {
-    pub fn as_str(self) -> &'static str {
+    pub(crate) fn as_str(self) -> &'static str {
         match self {
             JobState::Queued => "queued",
             JobState::Running => "running",
@@ -39,12 +39,12 @@ impl JobState {
         }
     }
 
-    pub fn is_final(self) -> bool {
+    pub(crate) fn is_final(self) -> bool {
         !matches!(self, JobState::Queued | JobState::Running)
     }
 
     /// Maps a Slurm `JobState` (`squeue -o %T`, `scontrol show job`).
-    pub fn from_slurm(s: &str) -> JobState {
+    pub(crate) fn from_slurm(s: &str) -> JobState {
         match s {
             "PENDING" | "CONFIGURING" | "REQUEUED" | "REQUEUE_HOLD" | "REQUEUE_FED"
             | "RESV_DEL_HOLD" | "SUSPENDED" | "STOPPED" | "RESIZING" => JobState::Queued,
@@ -62,22 +62,22 @@ impl JobState {
 
 /// What the engine said about one job.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Observed {
-    pub state: JobState,
+pub(crate) struct Observed {
+    pub(crate) state: JobState,
     /// Slurm's own state word and reason, for messages.
-    pub detail: String,
+    pub(crate) detail: String,
 }
 
 #[derive(Debug, thiserror::Error)]
-pub enum EngineError {
+pub(crate) enum EngineError {
     #[error("{0}")]
     Run(String),
     #[error("sbatch printed {0:?}, not a job id")]
     BadJobId(String),
 }
 
-pub struct Slurm<'a> {
-    pub cfg: &'a SlurmConfig,
+pub(crate) struct Slurm<'a> {
+    pub(crate) cfg: &'a SlurmConfig,
 }
 
 impl Slurm<'_> {
@@ -89,7 +89,7 @@ impl Slurm<'_> {
 
     /// Submits `script` (run in `job_dir`, output appended to `log`) and
     /// returns the job id.
-    pub fn submit(
+    pub(crate) fn submit(
         &self,
         name: &str,
         script: &Path,
@@ -128,7 +128,7 @@ impl Slurm<'_> {
 
     /// The job's state; [`JobState::Unknown`] when Slurm no longer knows
     /// the id.
-    pub fn observe(&self, id: &str) -> Result<Observed, EngineError> {
+    pub(crate) fn observe(&self, id: &str) -> Result<Observed, EngineError> {
         let cmd = self
             .client(&self.cfg.scontrol)
             .args(["show", "job", "-o", id]);
@@ -175,7 +175,7 @@ impl Slurm<'_> {
     }
 
     /// Cancels a job (used for a job whose build is no longer wanted).
-    pub fn cancel(&self, id: &str) -> Result<(), EngineError> {
+    pub(crate) fn cancel(&self, id: &str) -> Result<(), EngineError> {
         let cmd = self.client(&self.cfg.scancel).arg(id);
         process::run(&cmd, None)
             .map(|_| ())

@@ -17,22 +17,22 @@ use crate::pipeline::stages::Stages;
 use crate::pipeline::tree::remove_all;
 use crate::process::{self, Cancel, Cmd, RunError, Sink};
 
-pub const BACKEND: &str = "slurm";
+pub(crate) const BACKEND: &str = "slurm";
 
 /// How long a completed job's `result.json` may take to become visible
 /// here (attribute caching on NFS).
 const RESULT_GRACE: Duration = Duration::from_secs(30);
 
-pub struct SlurmExecutor {
-    pub cfg: SlurmConfig,
-    pub git: GitConfig,
+pub(crate) struct SlurmExecutor {
+    pub(crate) cfg: SlurmConfig,
+    pub(crate) git: GitConfig,
     /// This host's `peipkg-build` (for `seal`).
-    pub peipkg_build: PathBuf,
+    pub(crate) peipkg_build: PathBuf,
     /// `[build].timeout`: the job's time limit and the seal's bound.
-    pub timeout: Duration,
+    pub(crate) timeout: Duration,
     /// Where this host keeps its own snapshot of each job's recipe
     /// (`<state_dir>/jobs`), out of the nodes' reach.
-    pub private_dir: PathBuf,
+    pub(crate) private_dir: PathBuf,
 }
 
 /// How long dropping a job waits for Slurm to end it before its
@@ -55,7 +55,7 @@ impl SlurmExecutor {
     }
 
     /// The job directory on the shared storage.
-    pub fn shared_dir(&self, job: &BuildJob) -> PathBuf {
+    pub(crate) fn shared_dir(&self, job: &BuildJob) -> PathBuf {
         self.cfg
             .work_dir
             .join(&job.farm_id)
@@ -320,10 +320,6 @@ fn copy_node_log(shared: &Path, id: &str, log: &Path) {
 }
 
 impl Executor for SlurmExecutor {
-    fn name(&self) -> &str {
-        BACKEND
-    }
-
     fn run(&self, job: &BuildJob, cancel: &Cancel) -> Result<BuildResult, JobError> {
         self.run_tracked(job, cancel, &|_| {})
     }

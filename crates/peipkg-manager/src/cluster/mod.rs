@@ -14,18 +14,18 @@
 //! so the packages are byte-identical and nothing is signed that this host
 //! did not check.
 
-pub mod contract;
-pub mod engine;
-pub mod executor;
+pub(crate) mod contract;
+pub(crate) mod engine;
+pub(crate) mod executor;
 pub mod node;
 
-pub use executor::SlurmExecutor;
+pub(crate) use executor::SlurmExecutor;
 
 use crate::config::{Config, ExecutorKind};
 
 /// What `check` reports about the cluster side of this host: missing
 /// client programs, a shared work directory that is not there.
-pub fn check_host(cfg: &Config) -> Vec<String> {
+pub(crate) fn check_host(cfg: &Config) -> Vec<String> {
     let mut problems = Vec::new();
     for (what, name, key) in host_programs(cfg) {
         if crate::process::find_program(&name).is_none() {
@@ -48,7 +48,7 @@ pub fn check_host(cfg: &Config) -> Vec<String> {
 
 /// The cluster client programs this host needs for the configured
 /// executor: (what, name, config key).
-pub fn host_programs(cfg: &Config) -> Vec<(&'static str, String, &'static str)> {
+pub(crate) fn host_programs(cfg: &Config) -> Vec<(&'static str, String, &'static str)> {
     match (&cfg.build.executor, &cfg.slurm) {
         (ExecutorKind::Slurm, Some(s)) => vec![
             ("sbatch", s.sbatch.clone(), "[slurm].sbatch"),

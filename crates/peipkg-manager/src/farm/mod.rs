@@ -1,200 +1,208 @@
-//! The running farm: shared state and the steps the threads take.
+//! The running farm, split into parts each thread holds only what it needs
+//! of.
 //!
-//! One `Farm` is shared by the poll scheduler, the build workers, the
-//! single publisher and the uploader (and the HTTP server, read-only).
-//! The database is the source of truth for the queue and outcomes; the
-//! in-memory parts are only what is happening right now.
+//! The database (behind [`queue::Queue`]) is the source of truth for the
+//! queue and outcomes; the in-memory parts are only what is in force
+//! ([`settings::Settings`]) and what is happening right now
+//! ([`activity::Activity`], [`schedule::Schedule`]). The steps are small
+//! structs over those parts: [`poll::Poller`], [`scheduler::Scheduler`],
+//! [`worker::Worker`] (run by [`pool::Pool`]), [`publisher::Publisher`] and
+//! [`uploader::Uploader`]; [`shutdown::Shutdown`] is the handle that stops
+//! them. [`Farm`] is the composition root: it owns the parts, hands each
+//! step its own, and does the few things that span parts (start-up
+//! recovery, a reload). The HTTP server reads it whole.
 
-pub mod poll;
-pub mod pool;
-pub mod publisher;
-pub mod reload;
-pub mod report;
-pub mod scheduler;
-pub mod startup;
-pub mod uploader;
-pub mod wake;
-pub mod worker;
+mod activity;
+mod dirs;
+mod handles;
+mod poll;
+mod pool;
+mod publisher;
+mod queue;
+mod reload;
+mod repo;
+mod report;
+mod schedule;
+mod scheduler;
+mod settings;
+mod shutdown;
+mod startup;
+mod uploader;
+mod wake;
+mod worker;
 
-use std::collections::{BTreeMap, BTreeSet};
-use std::path::PathBuf;
-use std::sync::atomic::{AtomicBool, Ordering};
-use std::sync::{Arc, Mutex, MutexGuard, RwLock};
+use std::sync::Arc;
+
+use anyhow::Result;
 
 use crate::config::Config;
-use crate::executor::Executor;
-use crate::log::Logger;
-use crate::pipeline::publish::{Layout, RepoTool};
+use crate::log::{s, Logger};
 
-use crate::process::Cancel;
-use crate::roster::Roster;
-use crate::store::Store;
+use activity::Activity;
+use dirs::StateDirs;
+use handles::Handles;
+use poll::Poller;
+use pool::Pool;
+use publisher::Publisher;
+use queue::Queue;
+use repo::LiveRepo;
+use report::Report;
+pub(crate) use report::RunReport;
+use schedule::Schedule;
+use scheduler::Scheduler;
+use settings::Settings;
+use shutdown::Shutdown;
+pub(crate) use startup::{FarmOptions, StateLock};
+pub(crate) use uploader::UploadOutcome;
+use uploader::Uploader;
+use wake::Wakes;
+use worker::Worker;
 
-pub use report::RunReport;
-use wake::Wake;
-
-/// A build that is running right now.
-#[derive(Debug, Clone)]
-pub struct InFlight {
-    pub id: i64,
-    pub recipe: String,
-    pub version: String,
-    pub tag: String,
-    pub started_at: i64,
-}
-
-pub struct Farm {
-    /// The config in force. A SIGHUP swaps it for a validated new one;
-    /// readers take a snapshot with [`Farm::cfg`].
-    cfg: RwLock<Arc<Config>>,
-    /// What the config in force resolved to (programs, keys, secret).
-    resolved: RwLock<Arc<startup::Resolved>>,
-    pub log: Logger,
-    /// `--log-level` was given: it wins over `[log].level`.
-    pub level_from_flag: bool,
-    store: Mutex<Store>,
-    roster: RwLock<Arc<Roster>>,
-    executor: RwLock<Arc<dyn Executor>>,
-    /// The executor was supplied by the embedder and is kept across reloads.
-    custom_executor: bool,
-    pub layout: Layout,
-    pub pool: pool::Pool,
-    /// Held while the live repository is replaced or snapshotted.
-    pub repo_lock: Mutex<()>,
-    pub wake_workers: Wake,
-    pub wake_publisher: Wake,
-    pub wake_uploader: Wake,
-    pub wake_scheduler: Wake,
-    /// Set on SIGTERM: take no new work, finish what runs.
-    pub stopping: AtomicBool,
-    /// Set when running children must be stopped now.
-    pub cancel: Cancel,
-    pub running: Mutex<BTreeMap<i64, InFlight>>,
-    /// Recipes a webhook asked to poll now.
-    pub poll_now: Mutex<BTreeSet<String>>,
-    pub polling: Mutex<BTreeSet<String>>,
-    pub started_at: i64,
-    pub report: Mutex<RunReport>,
-    pub collect_report: AtomicBool,
-    pub publishing: AtomicBool,
-    pub uploading: AtomicBool,
-    /// When each watched recipe is next polled (unix seconds), as the
-    /// scheduler last planned it.
-    pub next_polls: Mutex<BTreeMap<String, i64>>,
-    /// Recent `X-GitHub-Delivery` ids: GitHub redelivers, and one event
-    /// should cause one poll.
-    pub deliveries: Mutex<std::collections::VecDeque<String>>,
+pub(crate) struct Farm {
+    h: Handles,
+    pool: Arc<Pool>,
+    activity: Arc<Activity>,
+    schedule: Arc<Schedule>,
+    /// Held for the process's life: one manager per `state_dir`.
     _lock: startup::StateLock,
 }
 
-fn read<T: Clone>(l: &RwLock<T>) -> T {
-    l.read()
-        .map(|g| g.clone())
-        .unwrap_or_else(|p| p.into_inner().clone())
-}
-
-fn write<T>(l: &RwLock<T>, v: T) {
-    let mut g = l.write().unwrap_or_else(|p| p.into_inner());
-    *g = v;
-}
-
 impl Farm {
-    /// The config in force (a snapshot: a reload does not change it under
-    /// the caller).
-    pub fn cfg(&self) -> Arc<Config> {
-        read(&self.cfg)
+    /// Checks the config on this host, recovers what a previous process
+    /// left in `state_dir`, and opens the farm (nothing runs yet).
+    pub(crate) fn new(cfg: Config, log: Logger, opts: FarmOptions) -> Result<Arc<Farm>> {
+        startup::open(cfg, log, opts).map(Arc::new)
     }
 
-    pub fn resolved(&self) -> Arc<startup::Resolved> {
-        read(&self.resolved)
+    pub(crate) fn log(&self) -> &Logger {
+        &self.h.log
     }
 
-    pub fn executor(&self) -> Arc<dyn Executor> {
-        read(&self.executor)
+    pub(crate) fn settings(&self) -> &Arc<Settings> {
+        &self.h.settings
     }
 
-    /// How `peipkg-repo` is run under the config in force.
-    pub fn repo_tool(&self) -> RepoTool {
-        let cfg = self.cfg();
-        RepoTool {
-            program: self.resolved().peipkg_repo.clone(),
-            sign_key: cfg.key_file.clone(),
-            timeout: cfg.build.publish_timeout,
-            verify: cfg.build.verify,
-            log: self.logs_dir().join("publish.log"),
-            in_place: self.resolved().repo_atomic,
+    pub(crate) fn dirs(&self) -> &Arc<StateDirs> {
+        &self.h.dirs
+    }
+
+    pub(crate) fn queue(&self) -> &Arc<Queue> {
+        &self.h.queue
+    }
+
+    pub(crate) fn repo(&self) -> &Arc<LiveRepo> {
+        &self.h.repo
+    }
+
+    pub(crate) fn wakes(&self) -> &Arc<Wakes> {
+        &self.h.wakes
+    }
+
+    pub(crate) fn report(&self) -> &Arc<Report> {
+        &self.h.report
+    }
+
+    /// The handle a signal handler keeps.
+    pub(crate) fn shutdown(&self) -> &Arc<Shutdown> {
+        &self.h.shutdown
+    }
+
+    pub(crate) fn pool(&self) -> &Arc<Pool> {
+        &self.pool
+    }
+
+    pub(crate) fn activity(&self) -> &Arc<Activity> {
+        &self.activity
+    }
+
+    pub(crate) fn schedule(&self) -> &Arc<Schedule> {
+        &self.schedule
+    }
+
+    pub(crate) fn poller(&self) -> Poller {
+        Poller { h: self.h.clone() }
+    }
+
+    pub(crate) fn scheduler(&self) -> Scheduler {
+        Scheduler {
+            h: self.h.clone(),
+            schedule: Arc::clone(&self.schedule),
+            activity: Arc::clone(&self.activity),
         }
     }
 
-    pub fn webhook_secret(&self) -> Option<Vec<u8>> {
-        self.resolved().webhook_secret.clone()
-    }
-
-    pub fn store(&self) -> MutexGuard<'_, Store> {
-        // A panic while holding the lock must not take the farm down with
-        // it: the database itself is transactional.
-        self.store.lock().unwrap_or_else(|p| p.into_inner())
-    }
-
-    pub fn roster(&self) -> Arc<Roster> {
-        read(&self.roster)
-    }
-
-    pub fn set_roster(&self, r: Roster) {
-        write(&self.roster, Arc::new(r));
-    }
-
-    pub fn report(&self) -> MutexGuard<'_, RunReport> {
-        self.report.lock().unwrap_or_else(|p| p.into_inner())
-    }
-
-    /// Records into the sweep report. Only a `--once` sweep keeps one: a
-    /// daemon running for months must not grow a list per poll.
-    pub fn note(&self, f: impl FnOnce(&mut RunReport)) {
-        if self.collect_report.load(Ordering::SeqCst) {
-            f(&mut self.report());
+    pub(crate) fn worker(&self) -> Worker {
+        Worker {
+            h: self.h.clone(),
+            activity: Arc::clone(&self.activity),
+            pool: Arc::clone(&self.pool),
         }
     }
 
-    pub fn is_stopping(&self) -> bool {
-        self.stopping.load(Ordering::SeqCst)
+    pub(crate) fn publisher(&self) -> Publisher {
+        Publisher { h: self.h.clone() }
     }
 
-    pub fn stop(&self) {
-        self.stopping.store(true, Ordering::SeqCst);
-        self.wake_all();
+    pub(crate) fn uploader(&self) -> Uploader {
+        Uploader { h: self.h.clone() }
     }
 
-    pub fn wake_all(&self) {
-        self.wake_workers.notify();
-        self.wake_publisher.notify();
-        self.wake_uploader.notify();
-        self.wake_scheduler.notify();
+    /// Before any work: the repository exists and its live state is whole,
+    /// the remote is compared with it, and builds a previous process was
+    /// running are queued again.
+    pub(crate) fn prepare(&self) -> Result<()> {
+        self.publisher().ensure_repo()?;
+        if let Err(e) = self.uploader().reconcile_remote() {
+            self.h.log.warn(
+                "could not compare the remote with the live state",
+                &[("err", s(format!("{e:#}")))],
+            );
+        }
+        self.h.queue.requeue_interrupted(&self.h.log)
     }
 
-    /// `state_dir` never changes while the process runs.
-    pub fn state_dir(&self) -> PathBuf {
-        self.cfg().state_dir.clone()
+    /// Starts workers until `[build].workers` are running. No-op once the
+    /// farm is stopping.
+    pub(crate) fn ensure_workers(&self) {
+        let target = self.h.settings.cfg().build.workers;
+        let worker = self.worker();
+        self.pool.ensure(
+            target,
+            || self.h.shutdown.is_stopping(),
+            |i| {
+                let w = worker.clone();
+                std::thread::spawn(move || w.run(Some(i), None))
+            },
+        );
     }
 
-    pub fn logs_dir(&self) -> PathBuf {
-        self.state_dir().join("logs")
+    /// Waits for every worker to leave (after [`Shutdown::stop`]).
+    pub(crate) fn join_workers(&self) {
+        self.pool.join();
     }
 
-    /// Unique per process: a build orphaned by a crashed manager must not
-    /// write into the directory of its re-run.
-    pub fn work_dir(&self, id: i64) -> PathBuf {
-        self.state_dir()
-            .join("work")
-            .join(format!("{id}.{}", std::process::id()))
+    /// SIGHUP.
+    pub(crate) fn reload(&self) {
+        crate::notify::notify("RELOADING=1");
+        self.reload_config();
+        self.reload_recipes();
+        crate::notify::notify("READY=1");
     }
 
-    pub fn built_dir(&self, id: i64) -> PathBuf {
-        self.state_dir().join("built").join(id.to_string())
+    /// Re-reads the config file; on any problem keeps the one in force.
+    /// A new one may resize the pool and changes what every loop waits on.
+    pub(crate) fn reload_config(&self) {
+        if self.h.settings.reload_config(&self.h.log) {
+            self.ensure_workers();
+            self.h.wakes.all();
+        }
     }
 
-    pub fn running_count(&self) -> usize {
-        self.running.lock().map(|r| r.len()).unwrap_or(0)
+    /// Re-reads the recipes; the scheduler looks at a new roster at once.
+    pub(crate) fn reload_recipes(&self) {
+        if self.h.settings.reload_recipes(&self.h.log, &self.h.queue) {
+            self.h.wakes.scheduler.notify();
+        }
     }
 }
 

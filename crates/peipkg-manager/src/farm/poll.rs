@@ -1,9 +1,12 @@
 //! One poll of one recipe: list the upstream's tags, judge them, and queue
 //! each new version that is not published, queued or backing off.
+//!
+//! The scheduler (daemon) and the sweep (`--once`) both poll through a
+//! [`Poller`]; it holds only what a poll reads and where it queues.
 
 use anyhow::Result;
 
-use super::Farm;
+use super::handles::Handles;
 use crate::log::{n, s};
 use crate::pipeline::archive::Archive;
 use crate::roster::Recipe;
@@ -13,51 +16,64 @@ use crate::watch::ls_remote::{ls_remote, RemoteTag};
 
 /// What a poll found, for logs, `explain` and tests.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
-pub struct PollSummary {
-    pub tags_seen: usize,
-    pub candidates: usize,
-    pub below_min: usize,
-    pub invalid: usize,
-    pub queued: usize,
+pub(crate) struct PollSummary {
+    pub(super) tags_seen: usize,
+    pub(super) candidates: usize,
+    pub(super) below_min: usize,
+    pub(super) invalid: usize,
+    pub(super) queued: usize,
 }
 
 /// Why a candidate was or was not queued.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub enum Decision {
+enum Decision {
     Queued(i64),
     Published,
     AlreadyQueued,
     Backoff { until: i64 },
 }
 
-impl Farm {
-    pub fn poll_recipe(&self, recipe: &Recipe, source: &str) -> Result<PollSummary, String> {
+/// Polls recipes and queues what they find.
+#[derive(Clone)]
+pub(crate) struct Poller {
+    pub(super) h: Handles,
+}
+
+impl Poller {
+    pub(crate) fn poll_recipe(&self, recipe: &Recipe, source: &str) -> Result<PollSummary, String> {
         let Some(up) = &recipe.upstream else {
             return Ok(PollSummary::default());
         };
-        self.log.info(
+        self.h.log.info(
             "polling upstream",
             &[("recipe", s(&recipe.id)), ("git", s(&up.git))],
         );
-        let tags = match ls_remote(&self.cfg().git, &up.git) {
+        let tags = match ls_remote(&self.h.settings.cfg().git, &up.git) {
             Ok(t) => t,
             Err(e) => {
                 let err = e.to_string();
-                self.log.warn(
+                self.h.log.warn(
                     "ls-remote failed",
                     &[("recipe", s(&recipe.id)), ("err", s(&err))],
                 );
-                let _ = self
-                    .store()
-                    .record_poll(&recipe.id, false, Some(&err), 0, 0, store::now());
-                self.note(|r| r.poll_failures.push((recipe.id.clone(), err.clone())));
+                let _ = self.h.queue.store().record_poll(
+                    &recipe.id,
+                    false,
+                    Some(&err),
+                    0,
+                    0,
+                    store::now(),
+                );
+                self.h
+                    .report
+                    .note(|r| r.poll_failures.push((recipe.id.clone(), err.clone())));
                 return Err(err);
             }
         };
-        let archive = match Archive::load_cached(&self.layout.repo) {
+        let archive = match Archive::load_cached(&self.h.repo.layout().repo) {
             Ok(a) => a,
             Err(e) => {
-                self.log.warn(
+                self.h.log.warn(
                     "dedup check failed; proceeding with build",
                     &[("err", s(e))],
                 );
@@ -74,7 +90,7 @@ impl Farm {
                 Verdict::BelowMin { .. } => sum.below_min += 1,
                 Verdict::Invalid { captured, reason } => {
                     sum.invalid += 1;
-                    self.log.warn(
+                    self.h.log.warn(
                         "tag gives an invalid version; skipped",
                         &[
                             ("recipe", s(&recipe.id)),
@@ -89,7 +105,7 @@ impl Farm {
                     match self.consider(recipe, &j.tag, &version.to_string(), source, &archive) {
                         Ok(Decision::Queued(_)) => sum.queued += 1,
                         Ok(_) => {}
-                        Err(e) => self.log.error(
+                        Err(e) => self.h.log.error(
                             "queue build failed",
                             &[("recipe", s(&recipe.id)), ("err", s(e))],
                         ),
@@ -97,7 +113,7 @@ impl Farm {
                 }
             }
         }
-        let _ = self.store().record_poll(
+        let _ = self.h.queue.store().record_poll(
             &recipe.id,
             true,
             None,
@@ -105,7 +121,7 @@ impl Farm {
             sum.candidates,
             store::now(),
         );
-        self.log.info(
+        self.h.log.info(
             "poll complete",
             &[
                 ("recipe", s(&recipe.id)),
@@ -117,13 +133,13 @@ impl Farm {
         );
         crate::failpoint::hit("polled");
         if sum.queued > 0 {
-            self.wake_workers.notify();
+            self.h.wakes.workers.notify();
         }
         Ok(sum)
     }
 
     /// Decides about one candidate version.
-    pub fn consider(
+    fn consider(
         &self,
         recipe: &Recipe,
         tag: &RemoteTag,
@@ -135,7 +151,7 @@ impl Farm {
         let published = archive.published_names(&recipe.packages, version);
         if !published.is_empty() {
             if published.len() < recipe.packages.len() {
-                self.log.warn(
+                self.h.log.warn(
                     "version partly published; not rebuilding (bump peios_revision to publish the rest)",
                     &[
                         ("recipe", s(&recipe.id)),
@@ -144,7 +160,7 @@ impl Farm {
                     ],
                 );
             }
-            let st = self.store();
+            let st = self.h.queue.store();
             if let Some(old) = st.published_commit(&recipe.id, &tag.name)? {
                 if old != tag.commit
                     && st.record_moved_tag(
@@ -156,7 +172,7 @@ impl Farm {
                         now,
                     )?
                 {
-                    self.log.warn(
+                    self.h.log.warn(
                         "published tag moved; not rebuilding",
                         &[
                             ("recipe", s(&recipe.id)),
@@ -168,7 +184,7 @@ impl Farm {
                     );
                 }
             }
-            self.log.debug(
+            self.h.log.debug(
                 "trigger skipped (already published)",
                 &[
                     ("recipe", s(&recipe.id)),
@@ -178,9 +194,9 @@ impl Farm {
             );
             return Ok(Decision::Published);
         }
-        let mut st = self.store();
+        let mut st = self.h.queue.store();
         if st.active_build(&recipe.id, version)?.is_some() {
-            self.log.debug(
+            self.h.log.debug(
                 "trigger skipped (already queued)",
                 &[
                     ("recipe", s(&recipe.id)),
@@ -191,7 +207,7 @@ impl Farm {
             return Ok(Decision::AlreadyQueued);
         }
         if let Some(f) = st.in_backoff(&recipe.id, version, now)? {
-            self.log.debug(
+            self.h.log.debug(
                 "trigger skipped (in failure backoff window)",
                 &[
                     ("recipe", s(&recipe.id)),
@@ -201,7 +217,7 @@ impl Farm {
                 ],
             );
             drop(st);
-            self.note(|r| {
+            self.h.report.note(|r| {
                 r.in_backoff.push((
                     f.key(),
                     format!(
@@ -231,7 +247,7 @@ impl Farm {
         match st.enqueue(&nb, now)? {
             Some(id) => {
                 drop(st);
-                self.log.info(
+                self.h.log.info(
                     "build queued",
                     &[
                         ("recipe", s(&recipe.id)),

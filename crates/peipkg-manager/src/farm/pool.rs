@@ -8,13 +8,11 @@
 //! worker or start one twice.
 
 use std::collections::BTreeSet;
-use std::sync::{Arc, Mutex, MutexGuard};
+use std::sync::{Mutex, MutexGuard};
 use std::thread::JoinHandle;
 
-use super::Farm;
-
 #[derive(Default)]
-pub struct Pool {
+pub(crate) struct Pool {
     live: Mutex<BTreeSet<usize>>,
     handles: Mutex<Vec<JoinHandle<()>>>,
 }
@@ -26,26 +24,26 @@ impl Pool {
 
     /// Workers running now (not the configured count: a worker above the
     /// new count leaves only when its build is done).
-    pub fn count(&self) -> usize {
+    pub(crate) fn count(&self) -> usize {
         self.live().len()
     }
-}
 
-impl Farm {
-    /// Starts workers until `[build].workers` are running. No-op once the
-    /// farm is stopping.
-    pub fn ensure_workers(self: &Arc<Self>) {
-        let target = self.cfg().build.workers;
-        let mut live = self.pool.live();
-        if self.is_stopping() {
+    /// Starts workers (with `spawn`) until indexes `0..target` run, unless
+    /// `stopping` says the farm takes no new work.
+    pub(super) fn ensure(
+        &self,
+        target: usize,
+        stopping: impl FnOnce() -> bool,
+        spawn: impl Fn(usize) -> JoinHandle<()>,
+    ) {
+        let mut live = self.live();
+        if stopping() {
             return;
         }
         for i in 0..target {
             if live.insert(i) {
-                let f = Arc::clone(self);
-                let h = std::thread::spawn(move || f.worker_loop(Some(i), None));
-                self.pool
-                    .handles
+                let h = spawn(i);
+                self.handles
                     .lock()
                     .unwrap_or_else(|p| p.into_inner())
                     .push(h);
@@ -53,22 +51,22 @@ impl Farm {
         }
     }
 
-    /// Whether worker `index` should leave now (and, if so, it is removed
-    /// from the pool in the same step).
-    pub(crate) fn worker_should_leave(&self, index: usize) -> bool {
-        let mut live = self.pool.live();
-        if self.is_stopping() || index >= self.cfg().build.workers {
+    /// Removes worker `index` from the pool if `leave` says so, deciding
+    /// under the pool's lock; returns whether it leaves.
+    pub(super) fn leave_if(&self, index: usize, leave: impl FnOnce() -> bool) -> bool {
+        let mut live = self.live();
+        if leave() {
             live.remove(&index);
             return true;
         }
         false
     }
 
-    /// Waits for every worker to leave (after [`Farm::stop`]).
-    pub fn join_workers(&self) {
+    /// Waits for every worker to leave (after the farm stops).
+    pub(super) fn join(&self) {
         loop {
             let handles: Vec<JoinHandle<()>> =
-                std::mem::take(&mut *self.pool.handles.lock().unwrap_or_else(|p| p.into_inner()));
+                std::mem::take(&mut *self.handles.lock().unwrap_or_else(|p| p.into_inner()));
             if handles.is_empty() {
                 return;
             }

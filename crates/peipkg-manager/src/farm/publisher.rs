@@ -14,24 +14,30 @@ use std::time::{Duration, Instant};
 /// How long finished builds may wait for others to publish with them.
 const GATHER_WINDOW: Duration = Duration::from_millis(1000);
 
-use anyhow::Result;
+use anyhow::{Context, Result};
 
-use super::Farm;
+use super::handles::Handles;
 use crate::log::{n, s};
 use crate::pipeline::archive::{split_file_name, Archive};
 use crate::pipeline::publish::publish;
+use crate::pipeline::publish::RepoTool;
 use crate::pipeline::stages::Stages;
 use crate::pipeline::tree::remove_all;
 use crate::store::{self, BuildRow, BuildState};
 
-impl Farm {
+/// The publisher's parts: the only writer of the live repository.
+pub(crate) struct Publisher {
+    pub(super) h: Handles,
+}
+
+impl Publisher {
     /// Runs until the farm stops and nothing is left to publish.
-    pub fn publisher_loop(&self, workers_done: &std::sync::atomic::AtomicBool) {
+    pub(crate) fn run(&self, workers_done: &std::sync::atomic::AtomicBool) {
         let mut gathering: Option<Instant> = None;
         loop {
-            let seen = self.wake_publisher.seen();
+            let seen = self.h.wakes.publisher.seen();
             if let Some(wait) = self.gather_more(&mut gathering) {
-                self.wake_publisher.wait(seen, wait);
+                self.h.wakes.publisher.wait(seen, wait);
                 continue;
             }
             gathering = None;
@@ -47,11 +53,45 @@ impl Farm {
                     }
                 }
                 Err(e) => self
+                    .h
                     .log
                     .error("publisher error", &[("err", s(format!("{e:#}")))]),
             }
-            self.wake_publisher.wait(seen, Duration::from_secs(2));
+            self.h.wakes.publisher.wait(seen, Duration::from_secs(2));
         }
+    }
+
+    fn repo_tool(&self) -> RepoTool {
+        self.h.settings.repo_tool(&self.h.dirs.logs())
+    }
+
+    /// Creates the repository if this is the first run (after finishing or
+    /// undoing a switch a killed manager left half done).
+    pub(super) fn ensure_repo(&self) -> Result<()> {
+        let _g = self.h.repo.lock();
+        let cfg = self.h.settings.cfg();
+        let layout = self.h.repo.layout();
+        crate::pipeline::publish::recover_in_place(&self.repo_tool(), layout)
+            .context("recover the live repository state")?;
+        let created = crate::pipeline::publish::ensure_repo(
+            &self.repo_tool(),
+            layout,
+            &cfg.repo_name,
+            &cfg.repo_description,
+        )
+        .context("initialise repo")?;
+        if created {
+            self.h.log.info(
+                "repository initialised",
+                &[
+                    ("repo", s(layout.repo.display())),
+                    ("name", s(&cfg.repo_name)),
+                ],
+            );
+            // A fresh repository has never been uploaded.
+            self.h.queue.store().bump_generation()?;
+        }
+        Ok(())
     }
 
     /// Whether to wait (and how long at most) for more builds before
@@ -63,7 +103,7 @@ impl Farm {
     /// ready) to go out together; a lone build (one new tag) goes at once.
     fn gather_more(&self, since: &mut Option<Instant>) -> Option<Duration> {
         let (built, busy) = {
-            let st = self.store();
+            let st = self.h.queue.store();
             let built = st.count_in(BuildState::Built).ok()?;
             let busy =
                 st.count_in(BuildState::Running).ok()? + st.count_in(BuildState::Queued).ok()?;
@@ -73,7 +113,10 @@ impl Farm {
             *since = None;
             return None;
         }
-        if busy == 0 || built as usize >= self.cfg().build.batch_max || self.is_stopping() {
+        if busy == 0
+            || built as usize >= self.h.settings.cfg().build.batch_max
+            || self.h.shutdown.is_stopping()
+        {
             return None;
         }
         let started = *since.get_or_insert_with(Instant::now);
@@ -81,22 +124,19 @@ impl Farm {
     }
 
     /// Publishes what is built. Returns whether there was anything.
-    pub fn publish_ready(&self) -> Result<bool> {
-        let mut built = self.store().builds_in(BuildState::Built)?;
+    fn publish_ready(&self) -> Result<bool> {
+        let mut built = self.h.queue.store().builds_in(BuildState::Built)?;
         if built.is_empty() {
             return Ok(false);
         }
-        built.truncate(self.cfg().build.batch_max);
-        self.publishing.store(true, Ordering::SeqCst);
-        let r = self.publish_builds(built);
-        self.publishing.store(false, Ordering::SeqCst);
-        r?;
+        built.truncate(self.h.settings.cfg().build.batch_max);
+        self.publish_builds(built)?;
         Ok(true)
     }
 
     fn publish_builds(&self, built: Vec<BuildRow>) -> Result<()> {
         let mut stages = Stages::start();
-        let archive = Archive::load_cached(&self.layout.repo);
+        let archive = Archive::load_cached(&self.h.repo.layout().repo);
         let archive = match archive {
             Ok(a) => a,
             Err(e) => {
@@ -112,11 +152,11 @@ impl Farm {
         let mut batch: Vec<(BuildRow, Vec<PathBuf>)> = Vec::new();
         let mut already = Vec::new();
         for b in built {
-            let dir = self.built_dir(b.id);
+            let dir = self.h.dirs.built(b.id);
             let files: Vec<PathBuf> = b.outputs.iter().map(|f| dir.join(f)).collect();
             if let Some(missing) = files.iter().find(|f| !f.exists()) {
                 // Outputs lost (removed by hand?): build again.
-                self.log.warn(
+                self.h.log.warn(
                     "built outputs missing; re-queued",
                     &[
                         ("recipe", s(&b.recipe)),
@@ -124,7 +164,9 @@ impl Farm {
                         ("file", s(missing.display())),
                     ],
                 );
-                self.store()
+                self.h
+                    .queue
+                    .store()
                     .mark_cancelled(b.id, "outputs missing", store::now())?;
                 continue;
             }
@@ -165,10 +207,10 @@ impl Farm {
                 let rows: Vec<BuildRow> = batch.iter().map(|(b, _)| b.clone()).collect();
                 self.finish_published_all(&rows)?;
                 stages.mark("sqlite");
-                stages.log(&self.log, "publish", vec![("builds", n(rows.len()))]);
+                stages.log(&self.h.log, "publish", vec![("builds", n(rows.len()))]);
             }
             Err(e) if batch.len() > 1 => {
-                self.log.warn(
+                self.h.log.warn(
                     "batch publish failed; publishing one build at a time",
                     &[("builds", n(batch.len())), ("err", s(&e))],
                 );
@@ -194,25 +236,25 @@ impl Farm {
     /// verify that follows it) still changed the live state: the remote
     /// must follow it even though no build was recorded as published.
     fn upload_if_changed(&self, before: &std::sync::Arc<Archive>) -> Result<()> {
-        let Ok(now) = Archive::load_cached(&self.layout.repo) else {
+        let Ok(now) = Archive::load_cached(&self.h.repo.layout().repo) else {
             return Ok(());
         };
-        if std::sync::Arc::ptr_eq(before, &now) || self.store().upload_status()?.pending() {
+        if std::sync::Arc::ptr_eq(before, &now) || self.h.queue.store().upload_status()?.pending() {
             return Ok(());
         }
-        let generation = self.store().bump_generation()?;
-        self.log.debug(
+        let generation = self.h.queue.store().bump_generation()?;
+        self.h.log.debug(
             "repository state changed by a failed publish",
             &[("generation", n(generation))],
         );
-        self.wake_uploader.notify();
+        self.h.wakes.uploader.notify();
         Ok(())
     }
 
     fn publish_files(&self, files: &[PathBuf], stages: &mut Stages) -> Result<(), String> {
-        let _g = self.repo_lock.lock().unwrap_or_else(|p| p.into_inner());
+        let _g = self.h.repo.lock();
         let tool = self.repo_tool();
-        publish(&tool, &self.layout, files, stages)
+        publish(&tool, self.h.repo.layout(), files, stages)
             .map_err(|e| format!("{e} (see {})", tool.log.display()))
     }
 
@@ -222,7 +264,7 @@ impl Farm {
     /// upload not scheduled.
     fn finish_published_all(&self, builds: &[BuildRow]) -> Result<()> {
         let now = store::now();
-        let generation = self.store().transaction(|st| {
+        let generation = self.h.queue.store().transaction(|st| {
             for b in builds {
                 st.mark_published(b.id, now)?;
                 st.clear_failure(&b.recipe, &b.version)?;
@@ -231,16 +273,18 @@ impl Farm {
             }
             st.bump_generation()
         })?;
-        self.log.debug(
+        self.h.log.debug(
             "repository state published",
             &[("generation", n(generation))],
         );
-        self.wake_uploader.notify();
+        self.h.wakes.uploader.notify();
         for b in builds {
-            if let Err(e) = remove_all(&self.built_dir(b.id)) {
-                self.log.warn("clear staging dir failed", &[("err", s(e))]);
+            if let Err(e) = remove_all(&self.h.dirs.built(b.id)) {
+                self.h
+                    .log
+                    .warn("clear staging dir failed", &[("err", s(e))]);
             }
-            self.log.info(
+            self.h.log.info(
                 "build + publish complete",
                 &[
                     ("recipe", s(&b.recipe)),
@@ -252,7 +296,7 @@ impl Farm {
                     ),
                 ],
             );
-            self.note(|r| r.published.push(b.key()));
+            self.h.report.note(|r| r.published.push(b.key()));
         }
         Ok(())
     }
@@ -260,19 +304,19 @@ impl Farm {
     fn fail_publish(&self, b: &BuildRow, err: &str) -> Result<()> {
         let now = store::now();
         let f = {
-            let st = self.store();
+            let st = self.h.queue.store();
             st.mark_failed(b.id, err, now)?;
             st.record_failure(&b.recipe, &b.version, &b.tag, err, now)?
         };
         // Never keep a rejected package around to poison the next publish.
-        let _ = remove_all(&self.built_dir(b.id));
+        let _ = remove_all(&self.h.dirs.built(b.id));
         if let Some(log) = &b.log_path {
             crate::pipeline::fetch::note(
                 std::path::Path::new(log),
                 &format!("# PUBLISH FAILED: {err}"),
             );
         }
-        self.log.error(
+        self.h.log.error(
             "publish failed",
             &[
                 ("recipe", s(&b.recipe)),
@@ -286,8 +330,10 @@ impl Farm {
                 ),
             ],
         );
-        self.note(|r| r.publish_failures.push((b.key(), err.to_string())));
-        self.wake_scheduler.notify();
+        self.h
+            .report
+            .note(|r| r.publish_failures.push((b.key(), err.to_string())));
+        self.h.wakes.scheduler.notify();
         Ok(())
     }
 }

@@ -11,13 +11,17 @@
 //! started with). Three keys cannot change under a running daemon (the
 //! state directory, the listen address and the repository signing key);
 //! their old values stay in force and a line names them.
+//!
+//! The farm composes the two halves here (config, recipes) with what
+//! must follow them: the worker pool's size and the loops' wake-ups.
 
 use std::sync::Arc;
 
+use super::queue::Queue;
+use super::settings::Settings;
 use super::startup::{forget_removed, local_executor, log_roster, resolve};
-use super::Farm;
 use crate::config::Config;
-use crate::log::{n, s};
+use crate::log::{n, s, Logger};
 use crate::roster::load_roster;
 
 /// Keys whose new value needs a restart; the running value is kept.
@@ -47,7 +51,7 @@ fn keep_restart_only(old: &Config, new: &mut Config) -> Vec<&'static str> {
 }
 
 /// The keys that differ between two configs, in file order.
-pub fn changed_keys(a: &Config, b: &Config) -> Vec<&'static str> {
+fn changed_keys(a: &Config, b: &Config) -> Vec<&'static str> {
     let checks: Vec<(&'static str, bool)> = vec![
         ("[manager].id", a.farm_id != b.farm_id),
         ("[manager].recipes_dir", a.recipes_dir != b.recipes_dir),
@@ -141,62 +145,52 @@ pub fn changed_keys(a: &Config, b: &Config) -> Vec<&'static str> {
         .collect()
 }
 
-impl Farm {
-    /// SIGHUP.
-    pub fn reload(self: &Arc<Self>) {
-        crate::notify::notify("RELOADING=1");
-        self.reload_config();
-        self.reload_recipes();
-        crate::notify::notify("READY=1");
-    }
-
+impl Settings {
     /// Re-reads the config file; on any problem keeps the one in force.
-    pub fn reload_config(self: &Arc<Self>) {
+    /// Returns whether a new config was put in force.
+    pub(super) fn reload_config(&self, log: &Logger) -> bool {
         let old = self.cfg();
         let mut new = match Config::load(&old.path) {
             Ok(c) => c,
             Err(p) => {
-                self.log.error(
+                log.error(
                     "reload: config invalid; keeping the current config",
                     &[("config", s(old.path.display())), ("err", s(p))],
                 );
-                return;
+                return false;
             }
         };
         let restart = keep_restart_only(&old, &mut new);
-        let resolved = match resolve(&new, &self.log) {
+        let resolved = match resolve(&new, log) {
             Ok(r) => r,
             Err(e) => {
-                self.log.error(
+                log.error(
                     "reload: config invalid; keeping the current config",
                     &[
                         ("config", s(old.path.display())),
                         ("err", s(format!("{e:#}"))),
                     ],
                 );
-                return;
+                return false;
             }
         };
         let changed = changed_keys(&old, &new);
         let new = Arc::new(new);
-        if !self.custom_executor {
-            super::write(&self.executor, local_executor(&new, &resolved));
-        }
-        super::write(&self.resolved, Arc::new(resolved));
-        super::write(&self.cfg, Arc::clone(&new));
+        let executor = (!self.custom_executor).then(|| local_executor(&new, &resolved));
+        self.set_config(Arc::clone(&new), resolved, executor);
         if let Some(level) = new.log_level {
             if self.level_from_flag {
                 if old.log_level != new.log_level {
-                    self.log.warn(
+                    log.warn(
                         "[log].level changed, but --log-level on the command line takes precedence",
-                        &[("level", s(self.log.level().as_str()))],
+                        &[("level", s(log.level().as_str()))],
                     );
                 }
             } else {
-                self.log.set_level(level);
+                log.set_level(level);
             }
         }
-        self.log.info(
+        log.info(
             "config reloaded",
             &[
                 ("config", s(new.path.display())),
@@ -212,27 +206,26 @@ impl Farm {
             ],
         );
         if !restart.is_empty() {
-            self.log.warn(
+            log.warn(
                 "config changes need a restart to take effect; the running values are kept",
                 &[("keys", s(restart.join(",")))],
             );
         }
-        self.ensure_workers();
-        self.wake_all();
+        true
     }
 
     /// Re-reads the recipes; a directory that cannot be read keeps the
-    /// roster we have.
-    pub fn reload_recipes(&self) {
+    /// roster we have. Returns whether a new roster is in force.
+    pub(super) fn reload_recipes(&self, log: &Logger, queue: &Queue) -> bool {
         let dir = self.cfg().recipes_dir.clone();
         match load_roster(&dir) {
             Ok(r) => {
-                log_roster(&self.log, &r);
-                forget_removed(&self.log, &self.store(), &r);
+                log_roster(log, &r);
+                forget_removed(log, &queue.store(), &r);
                 let count = r.recipes.len();
                 let broken = r.broken.len();
                 self.set_roster(r);
-                self.log.info(
+                log.info(
                     "recipes reloaded",
                     &[
                         ("count", n(count)),
@@ -240,12 +233,15 @@ impl Farm {
                         ("dir", s(dir.display())),
                     ],
                 );
-                self.wake_scheduler.notify();
+                true
             }
-            Err(e) => self.log.error(
-                "reload: load roster failed; continuing with existing recipes",
-                &[("err", s(e))],
-            ),
+            Err(e) => {
+                log.error(
+                    "reload: load roster failed; continuing with existing recipes",
+                    &[("err", s(e))],
+                );
+                false
+            }
         }
     }
 }

@@ -1,21 +1,52 @@
 //! What happened during one `--once` sweep, for its summary and exit code.
+//!
+//! Only a sweep keeps a report: a daemon running for months must not grow
+//! a list per poll, so [`Report::note`] does nothing until
+//! [`Report::collect`] turns it on.
 
 use std::fmt::Write;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::{Mutex, MutexGuard};
+
+/// The report's shared holder; the steps note into it.
+#[derive(Default)]
+pub(crate) struct Report {
+    run: Mutex<RunReport>,
+    collect: AtomicBool,
+}
+
+impl Report {
+    /// Starts keeping the report (a `--once` sweep).
+    pub(crate) fn collect(&self) {
+        self.collect.store(true, Ordering::SeqCst);
+    }
+
+    pub(crate) fn lock(&self) -> MutexGuard<'_, RunReport> {
+        self.run.lock().unwrap_or_else(|p| p.into_inner())
+    }
+
+    /// Records into the sweep report, if one is kept.
+    pub(super) fn note(&self, f: impl FnOnce(&mut RunReport)) {
+        if self.collect.load(Ordering::SeqCst) {
+            f(&mut self.lock());
+        }
+    }
+}
 
 #[derive(Debug, Clone, Default)]
-pub struct RunReport {
-    pub broken_recipes: Vec<(String, String)>,
-    pub poll_failures: Vec<(String, String)>,
-    pub build_failures: Vec<(String, String)>,
-    pub publish_failures: Vec<(String, String)>,
+pub(crate) struct RunReport {
+    pub(crate) broken_recipes: Vec<(String, String)>,
+    pub(crate) poll_failures: Vec<(String, String)>,
+    pub(crate) build_failures: Vec<(String, String)>,
+    pub(crate) publish_failures: Vec<(String, String)>,
     /// Versions skipped because they are still in a failure's backoff.
-    pub in_backoff: Vec<(String, String)>,
-    pub published: Vec<String>,
-    pub upload: Option<Result<(), String>>,
+    pub(crate) in_backoff: Vec<(String, String)>,
+    pub(crate) published: Vec<String>,
+    pub(crate) upload: Option<Result<(), String>>,
 }
 
 impl RunReport {
-    pub fn ok(&self) -> bool {
+    pub(crate) fn ok(&self) -> bool {
         self.broken_recipes.is_empty()
             && self.poll_failures.is_empty()
             && self.build_failures.is_empty()
@@ -24,7 +55,7 @@ impl RunReport {
             && !matches!(self.upload, Some(Err(_)))
     }
 
-    pub fn summary(&self) -> String {
+    pub(crate) fn summary(&self) -> String {
         let mut out = String::new();
         let _ = writeln!(out, "published: {}", self.published.len());
         for p in &self.published {

@@ -16,12 +16,15 @@ use std::sync::mpsc;
 use std::sync::Arc;
 use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
-use super::Farm;
+use super::activity::Activity;
+use super::handles::Handles;
+use super::poll::Poller;
+use super::schedule::Schedule;
 use crate::log::{n, s};
 use crate::store::{self, NewBuild};
 
 /// `interval` stretched by a random 0..=`percent`%.
-pub fn with_jitter(interval: Duration, percent: u32, seed: u64) -> Duration {
+fn with_jitter(interval: Duration, percent: u32, seed: u64) -> Duration {
     if percent == 0 {
         return interval;
     }
@@ -66,8 +69,17 @@ const MAX_SLEEP: Duration = Duration::from_secs(2);
 /// How often finished builds' old logs are looked for.
 const PRUNE_EVERY: Duration = Duration::from_secs(3600);
 
-impl Farm {
-    pub fn scheduler_loop(self: &Arc<Self>) {
+/// The scheduler thread's parts: it polls (each poll on a thread of its
+/// own, as a [`Poller`]), and reads (and tells `/status`) what is due.
+pub(crate) struct Scheduler {
+    pub(super) h: Handles,
+    pub(super) schedule: Arc<Schedule>,
+    pub(super) activity: Arc<Activity>,
+}
+
+impl Scheduler {
+    pub(crate) fn run(&self) {
+        let p = &self.h;
         let mut slots: BTreeMap<String, Slot> = BTreeMap::new();
         // Polls asked for (by a webhook or an operator) of recipes that are
         // not on a schedule, with who asked.
@@ -79,18 +91,19 @@ impl Farm {
         // hangs (a stuck database, a deadlock) gets the daemon restarted.
         let watchdog = crate::notify::watchdog_interval();
         let mut last_ping: Option<Instant> = None;
-        while !self.is_stopping() {
+        while !p.shutdown.is_stopping() {
             if let Some(every) = watchdog {
                 if last_ping.is_none_or(|t| t.elapsed() >= every / 3) {
                     crate::notify::notify("WATCHDOG=1");
                     last_ping = Some(Instant::now());
                 }
             }
-            let seen = self.wake_scheduler.seen();
-            let roster = self.roster();
-            let cfg = self.cfg();
+            let seen = p.wakes.scheduler.seen();
+            let roster = p.settings.roster();
+            let cfg = p.settings.cfg();
             let now = Instant::now();
-            let paused: BTreeSet<String> = self
+            let paused: BTreeSet<String> = p
+                .queue
                 .store()
                 .paused()
                 .map(|p| p.into_iter().map(|p| p.recipe).collect())
@@ -146,18 +159,12 @@ impl Farm {
                 }
             }
             // Webhook and operator requests jump the queue.
-            let hooked: BTreeSet<String> = self
-                .poll_now
-                .lock()
-                .map(|mut p| std::mem::take(&mut *p))
-                .unwrap_or_default();
+            let hooked: BTreeSet<String> = self.schedule.take_asked();
             let mut asked: Vec<(String, &'static str)> =
                 hooked.into_iter().map(|id| (id, "webhook")).collect();
-            match self.store().take_poll_requests() {
+            match p.queue.store().take_poll_requests() {
                 Ok(ids) => asked.extend(ids.into_iter().map(|id| (id, "operator"))),
-                Err(e) => self
-                    .log
-                    .error("read poll requests failed", &[("err", s(e))]),
+                Err(e) => p.log.error("read poll requests failed", &[("err", s(e))]),
             }
             for (id, source) in asked {
                 if let Some(slot) = slots.get_mut(&id) {
@@ -166,7 +173,7 @@ impl Farm {
                 } else if roster.get(&id).is_some_and(|r| r.upstream.is_some()) {
                     oneoff.insert(id, source);
                 } else {
-                    self.log.warn(
+                    p.log.warn(
                         "poll requested for a recipe that has no [upstream]; ignored",
                         &[("recipe", s(&id)), ("source", s(source))],
                     );
@@ -188,8 +195,7 @@ impl Farm {
                 if active.load(Ordering::SeqCst) >= cfg.git.poll_concurrency {
                     break;
                 }
-                let busy = self.polling.lock().map(|p| p.contains(&id)).unwrap_or(true);
-                if busy {
+                if self.activity.is_polling(&id) {
                     continue;
                 }
                 let Some(recipe) = roster.get(&id).cloned() else {
@@ -201,21 +207,18 @@ impl Farm {
                     slot.busy = true;
                     slot.source = "poll";
                 }
-                if let Ok(mut p) = self.polling.lock() {
-                    p.insert(id.clone());
-                }
+                self.activity.poll_started(&id);
                 active.fetch_add(1, Ordering::SeqCst);
-                let farm = Arc::clone(self);
+                let poller = Poller { h: p.clone() };
+                let activity = Arc::clone(&self.activity);
                 let active = Arc::clone(&active);
                 let tx = done_tx.clone();
                 std::thread::spawn(move || {
-                    let _ = farm.poll_recipe(&recipe, source);
-                    if let Ok(mut p) = farm.polling.lock() {
-                        p.remove(&recipe.id);
-                    }
+                    let _ = poller.poll_recipe(&recipe, source);
+                    activity.poll_ended(&recipe.id);
                     active.fetch_sub(1, Ordering::SeqCst);
                     let _ = tx.send(recipe.id.clone());
-                    farm.wake_scheduler.notify();
+                    poller.h.wakes.scheduler.notify();
                 });
             }
             self.publish_plan(&slots, &paused);
@@ -230,7 +233,8 @@ impl Farm {
                 .map(|(_, sl)| sl.due.saturating_duration_since(Instant::now()))
                 .min()
                 .unwrap_or(MAX_SLEEP);
-            let next_retry = self
+            let next_retry = p
+                .queue
                 .store()
                 .next_retry_at(store::now())
                 .ok()
@@ -240,7 +244,7 @@ impl Farm {
             let wait = next_poll
                 .min(next_retry)
                 .clamp(Duration::from_millis(50), MAX_SLEEP);
-            self.wake_scheduler.wait(seen, wait);
+            p.wakes.scheduler.wait(seen, wait);
         }
     }
 
@@ -256,18 +260,17 @@ impl Farm {
                 (id.clone(), unix + ahead)
             })
             .collect();
-        if let Ok(mut p) = self.next_polls.lock() {
-            *p = plan;
-        }
+        self.schedule.set_plan(plan);
     }
 
     /// Removes the log files of builds that finished longer ago than
     /// `[build].log_retention`.
-    pub fn expire_logs(&self) {
-        let keep = self.cfg().build.log_retention;
+    fn expire_logs(&self) {
+        let p = &self.h;
+        let keep = p.settings.cfg().build.log_retention;
         let before = store::now() - keep.as_secs() as i64;
-        let logs = self.logs_dir();
-        match self.store().expire_logs(before) {
+        let logs = p.dirs.logs();
+        match p.queue.store().expire_logs(before) {
             Ok(paths) => {
                 let mut removed = 0;
                 for p in &paths {
@@ -278,7 +281,7 @@ impl Farm {
                     }
                 }
                 if removed > 0 {
-                    self.log.info(
+                    p.log.info(
                         "old build logs removed",
                         &[
                             ("count", n(removed)),
@@ -287,24 +290,25 @@ impl Farm {
                     );
                 }
             }
-            Err(e) => self.log.error("expire build logs failed", &[("err", s(e))]),
+            Err(e) => p.log.error("expire build logs failed", &[("err", s(e))]),
         }
     }
 
     /// Queues a retry for every failure whose window has ended.
-    pub fn start_due_retries(&self) {
-        let due = match self.store().due_retries(store::now()) {
+    pub(crate) fn start_due_retries(&self) {
+        let p = &self.h;
+        let due = match p.queue.store().due_retries(store::now()) {
             Ok(d) => d,
             Err(e) => {
-                self.log.error("read failures failed", &[("err", s(e))]);
+                p.log.error("read failures failed", &[("err", s(e))]);
                 return;
             }
         };
-        let roster = self.roster();
+        let roster = p.settings.roster();
         for f in due {
             let Some(recipe) = roster.get(&f.recipe).filter(|r| r.upstream.is_some()) else {
                 if !roster.broken.contains_key(&f.recipe) {
-                    let _ = self.store().clear_failure(&f.recipe, &f.version);
+                    let _ = p.queue.store().clear_failure(&f.recipe, &f.version);
                 }
                 continue;
             };
@@ -321,8 +325,8 @@ impl Farm {
                 tag_commit: String::new(),
                 source: "retry".into(),
             };
-            if let Ok(Some(id)) = self.store().enqueue(&nb, store::now()) {
-                self.log.info(
+            if let Ok(Some(id)) = p.queue.store().enqueue(&nb, store::now()) {
+                p.log.info(
                     "retrying failed build",
                     &[
                         ("recipe", s(&f.recipe)),
@@ -331,7 +335,7 @@ impl Farm {
                         ("id", n(id)),
                     ],
                 );
-                self.wake_workers.notify();
+                p.wakes.workers.notify();
             }
         }
     }

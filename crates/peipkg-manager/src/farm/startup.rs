@@ -1,4 +1,5 @@
-//! Building a [`Farm`]: the checks that must pass before any work starts.
+//! Opening a [`Farm`]: the checks that must pass before any work starts,
+//! and the recovery of what a previous process left.
 //!
 //! The reference checked only that its two helper programs were on PATH;
 //! a missing git, rclone, an unreadable signing key or a bad webhook secret
@@ -9,28 +10,35 @@ use std::collections::BTreeMap;
 use std::fs::File;
 use std::os::unix::fs::PermissionsExt;
 use std::path::{Path, PathBuf};
-use std::sync::atomic::AtomicBool;
-use std::sync::{Arc, Mutex, RwLock};
+use std::sync::Arc;
 
 use anyhow::{anyhow, bail, Context, Result};
 
-use super::{Farm, RunReport};
+use super::activity::Activity;
+use super::dirs::StateDirs;
+use super::handles::Handles;
+use super::queue::Queue;
+use super::repo::LiveRepo;
+use super::settings::Settings;
+use super::shutdown::Shutdown;
+use super::wake::Wakes;
+use super::Farm;
 use crate::config::{Config, UploadBackend};
 use crate::executor::{Executor, LocalExecutor};
 use crate::log::{s, Logger};
 use crate::pipeline::publish::Layout;
-use crate::process::{find_program, Cancel};
+use crate::process::find_program;
 use crate::roster::{load_roster, Roster};
 use crate::store::{Store, DB_FILE};
 
 /// An exclusive lock on `state_dir`: two managers sharing one state would
 /// publish over each other.
-pub struct StateLock {
+pub(crate) struct StateLock {
     _file: File,
 }
 
 impl StateLock {
-    pub fn acquire(state_dir: &Path) -> Result<StateLock> {
+    fn acquire(state_dir: &Path) -> Result<StateLock> {
         let path = state_dir.join("manager.lock");
         let file = File::options()
             .create(true)
@@ -53,7 +61,7 @@ impl StateLock {
     }
 
     /// The pid of the manager holding `state_dir`'s lock, if one does.
-    pub fn holder(state_dir: &Path) -> Option<i32> {
+    pub(crate) fn holder(state_dir: &Path) -> Option<i32> {
         let path = state_dir.join("manager.lock");
         let file = File::open(&path).ok()?;
         let free = peipkg_os::flock_until(&file, false, std::time::Instant::now()).unwrap_or(false);
@@ -66,22 +74,22 @@ impl StateLock {
 
 /// Options a test (or an embedding) can override.
 #[derive(Default)]
-pub struct FarmOptions {
-    pub executor: Option<Box<dyn Executor>>,
+pub(crate) struct FarmOptions {
+    pub(crate) executor: Option<Box<dyn Executor>>,
     /// `--log-level` was given on the command line (it then wins over
     /// `[log].level`, at start and at every reload).
-    pub level_from_flag: bool,
+    pub(crate) level_from_flag: bool,
 }
 
 /// A program from the config, found on PATH or as given.
-pub fn resolve_program(what: &str, name: &str, key: &str) -> Result<PathBuf> {
+fn resolve_program(what: &str, name: &str, key: &str) -> Result<PathBuf> {
     find_program(name).ok_or_else(|| {
         anyhow!("{what} not found: {name:?} is not an executable on PATH (set {key} to its path)")
     })
 }
 
 /// Warns about a private key that others can read; errors if we cannot.
-pub fn check_private_key(log: &Logger, label: &str, path: &Path) -> Result<()> {
+fn check_private_key(log: &Logger, label: &str, path: &Path) -> Result<()> {
     let meta = std::fs::metadata(path)
         .with_context(|| format!("{label} {}: cannot read", path.display()))?;
     File::open(path).with_context(|| format!("{label} {}: cannot read", path.display()))?;
@@ -101,12 +109,12 @@ pub fn check_private_key(log: &Logger, label: &str, path: &Path) -> Result<()> {
 }
 
 /// Lowercase hex public key of a private key file.
-pub fn pubkey_hex(path: &Path) -> Result<String> {
+fn pubkey_hex(path: &Path) -> Result<String> {
     let key = peipkg_format::keys::SigningKey::load(path).map_err(|e| anyhow!("{e}"))?;
     Ok(hex::encode(key.public_key().as_bytes()))
 }
 
-pub fn read_webhook_secret(path: &Path) -> Result<Vec<u8>> {
+fn read_webhook_secret(path: &Path) -> Result<Vec<u8>> {
     let bytes =
         std::fs::read(path).with_context(|| format!("read webhook secret {}", path.display()))?;
     let end = bytes
@@ -120,7 +128,7 @@ pub fn read_webhook_secret(path: &Path) -> Result<Vec<u8>> {
 /// Failure records of recipes that are gone are dropped (the reference
 /// kept them, and showed them in `/status`, until a restart). A broken
 /// recipe keeps its records: it is still there, just unreadable.
-pub fn forget_removed(log: &Logger, store: &Store, roster: &Roster) {
+pub(super) fn forget_removed(log: &Logger, store: &Store, roster: &Roster) {
     match store.forget_failures_except(&roster.all_ids()) {
         Ok(0) => {}
         Ok(n) => log.info(
@@ -131,7 +139,7 @@ pub fn forget_removed(log: &Logger, store: &Store, roster: &Roster) {
     }
 }
 
-pub fn log_roster(log: &Logger, roster: &Roster) {
+pub(super) fn log_roster(log: &Logger, roster: &Roster) {
     for (id, problems) in &roster.broken {
         log.error(
             "recipe invalid; skipped",
@@ -156,18 +164,18 @@ pub fn log_roster(log: &Logger, roster: &Roster) {
 /// keys it points at, the webhook secret. Resolving is also the check that
 /// all of them are usable; a reload that fails it keeps the old config.
 #[derive(Debug, Clone)]
-pub struct Resolved {
-    pub peipkg_build: PathBuf,
-    pub peipkg_repo: PathBuf,
+pub(super) struct Resolved {
+    pub(super) peipkg_build: PathBuf,
+    pub(super) peipkg_repo: PathBuf,
     /// Granted public keys to inject, by signing-key name (lowercase hex).
-    pub inject_hex: BTreeMap<String, String>,
-    pub webhook_secret: Option<Vec<u8>>,
+    pub(super) inject_hex: BTreeMap<String, String>,
+    pub(super) webhook_secret: Option<Vec<u8>>,
     /// `peipkg_repo` switches a state atomically by itself: publish in
     /// place (see `pipeline::publish`).
-    pub repo_atomic: bool,
+    pub(super) repo_atomic: bool,
 }
 
-pub fn resolve(cfg: &Config, log: &Logger) -> Result<Resolved> {
+pub(super) fn resolve(cfg: &Config, log: &Logger) -> Result<Resolved> {
     let peipkg_build = resolve_program(
         "peipkg-build",
         &cfg.build.peipkg_build,
@@ -237,7 +245,7 @@ fn remove_leaked_outputs(log: &Logger, store: &Store, built: &Path) -> Result<()
 
 /// The executor `[build].executor` names (the name is the reference's
 /// default; it is `local` unless the config says `slurm`).
-pub fn local_executor(cfg: &Config, resolved: &Resolved) -> Arc<dyn Executor> {
+pub(super) fn local_executor(cfg: &Config, resolved: &Resolved) -> Arc<dyn Executor> {
     if let (crate::config::ExecutorKind::Slurm, Some(slurm)) = (cfg.build.executor, &cfg.slurm) {
         return Arc::new(crate::cluster::SlurmExecutor {
             cfg: slurm.clone(),
@@ -254,136 +262,79 @@ pub fn local_executor(cfg: &Config, resolved: &Resolved) -> Arc<dyn Executor> {
     })
 }
 
-impl Farm {
-    pub fn new(cfg: Config, log: Logger, opts: FarmOptions) -> Result<Arc<Farm>> {
-        let resolved = resolve(&cfg, &log)?;
+/// Checks everything, recovers what a previous process left, and
+/// assembles the farm's parts.
+pub(super) fn open(cfg: Config, log: Logger, opts: FarmOptions) -> Result<Farm> {
+    let resolved = resolve(&cfg, &log)?;
 
-        let roster = load_roster(&cfg.recipes_dir)?;
-        log.info(
-            "recipe roster loaded",
-            &[
-                ("count", crate::log::n(roster.recipes.len())),
-                ("broken", crate::log::n(roster.broken.len())),
-                ("dir", s(cfg.recipes_dir.display())),
-            ],
+    let roster = load_roster(&cfg.recipes_dir)?;
+    log.info(
+        "recipe roster loaded",
+        &[
+            ("count", crate::log::n(roster.recipes.len())),
+            ("broken", crate::log::n(roster.broken.len())),
+            ("dir", s(cfg.recipes_dir.display())),
+        ],
+    );
+    log_roster(&log, &roster);
+
+    for sub in ["", "logs", "work", "built"] {
+        let d = cfg.state_dir.join(sub);
+        std::fs::create_dir_all(&d).with_context(|| format!("create {}", d.display()))?;
+    }
+    let lock = StateLock::acquire(&cfg.state_dir)?;
+    // Processes a killed manager left (its children's children) stop
+    // before anything they may be writing is cleaned up.
+    let children = cfg.state_dir.join("children");
+    let stopped = crate::process::stop_leftover_groups(&children);
+    if stopped > 0 {
+        log.warn(
+            "stopped processes left by a previous manager",
+            &[("processes", crate::log::n(stopped))],
         );
-        log_roster(&log, &roster);
+    }
+    crate::process::record_groups_in(&children)
+        .with_context(|| format!("create {}", children.display()))?;
+    let store = Store::open(&cfg.state_dir.join(DB_FILE))?;
+    forget_removed(&log, &store, &roster);
+    remove_leaked_outputs(&log, &store, &cfg.state_dir.join("built"))?;
 
-        for sub in ["", "logs", "work", "built"] {
-            let d = cfg.state_dir.join(sub);
-            std::fs::create_dir_all(&d).with_context(|| format!("create {}", d.display()))?;
-        }
-        let lock = StateLock::acquire(&cfg.state_dir)?;
-        // Processes a killed manager left (its children's children) stop
-        // before anything they may be writing is cleaned up.
-        let children = cfg.state_dir.join("children");
-        let stopped = crate::process::stop_leftover_groups(&children);
-        if stopped > 0 {
-            log.warn(
-                "stopped processes left by a previous manager",
-                &[("processes", crate::log::n(stopped))],
-            );
-        }
-        crate::process::record_groups_in(&children)
-            .with_context(|| format!("create {}", children.display()))?;
-        let store = Store::open(&cfg.state_dir.join(DB_FILE))?;
-        forget_removed(&log, &store, &roster);
-        remove_leaked_outputs(&log, &store, &cfg.state_dir.join("built"))?;
+    let layout = Layout::new(&cfg.state_dir);
+    layout.recover()?;
+    // Work directories of a process that died are garbage now.
+    let _ = crate::pipeline::tree::remove_all(&cfg.state_dir.join("work"));
+    std::fs::create_dir_all(cfg.state_dir.join("work"))?;
 
-        let layout = Layout::new(&cfg.state_dir);
-        layout.recover()?;
-        // Work directories of a process that died are garbage now.
-        let _ = crate::pipeline::tree::remove_all(&cfg.state_dir.join("work"));
-        std::fs::create_dir_all(cfg.state_dir.join("work"))?;
-
-        let custom_executor = opts.executor.is_some();
-        let executor: Arc<dyn Executor> = match opts.executor {
-            Some(e) => Arc::from(e),
-            None => local_executor(&cfg, &resolved),
-        };
-        if let (Some(level), false) = (cfg.log_level, opts.level_from_flag) {
-            log.set_level(level);
-        }
-        Ok(Arc::new(Farm {
+    let custom_executor = opts.executor.is_some();
+    let executor: Arc<dyn Executor> = match opts.executor {
+        Some(e) => Arc::from(e),
+        None => local_executor(&cfg, &resolved),
+    };
+    if let (Some(level), false) = (cfg.log_level, opts.level_from_flag) {
+        log.set_level(level);
+    }
+    let wakes = Arc::new(Wakes::default());
+    Ok(Farm {
+        h: Handles {
             log,
-            level_from_flag: opts.level_from_flag,
-            store: Mutex::new(store),
-            roster: RwLock::new(Arc::new(roster)),
-            executor: RwLock::new(executor),
-            custom_executor,
-            resolved: RwLock::new(Arc::new(resolved)),
-            layout,
-            pool: Default::default(),
-            repo_lock: Mutex::new(()),
-            wake_workers: Default::default(),
-            wake_publisher: Default::default(),
-            wake_uploader: Default::default(),
-            wake_scheduler: Default::default(),
-            stopping: AtomicBool::new(false),
-            cancel: Cancel::new(),
-            running: Mutex::new(BTreeMap::new()),
-            poll_now: Mutex::new(Default::default()),
-            polling: Mutex::new(Default::default()),
-            started_at: crate::store::now(),
-            report: Mutex::new(RunReport::default()),
-            collect_report: AtomicBool::new(false),
-            publishing: AtomicBool::new(false),
-            uploading: AtomicBool::new(false),
-            next_polls: Mutex::new(BTreeMap::new()),
-            deliveries: Mutex::new(Default::default()),
-            _lock: lock,
-            cfg: RwLock::new(Arc::new(cfg)),
-        }))
-    }
-
-    /// Creates the repository if this is the first run.
-    pub fn ensure_repo(&self) -> Result<()> {
-        let _g = self.repo_lock.lock().unwrap_or_else(|p| p.into_inner());
-        let cfg = self.cfg();
-        crate::pipeline::publish::recover_in_place(&self.repo_tool(), &self.layout)
-            .context("recover the live repository state")?;
-        let created = crate::pipeline::publish::ensure_repo(
-            &self.repo_tool(),
-            &self.layout,
-            &cfg.repo_name,
-            &cfg.repo_description,
-        )
-        .context("initialise repo")?;
-        if created {
-            self.log.info(
-                "repository initialised",
-                &[
-                    ("repo", s(self.layout.repo.display())),
-                    ("name", s(&cfg.repo_name)),
-                ],
-            );
-            // A fresh repository has never been uploaded.
-            self.store().bump_generation()?;
-        }
-        drop(_g);
-        if let Err(e) = self.reconcile_remote() {
-            self.log.warn(
-                "could not compare the remote with the live state",
-                &[("err", s(format!("{e:#}")))],
-            );
-        }
-        Ok(())
-    }
-
-    /// At start: builds that were running when the last process stopped
-    /// go back to the queue.
-    pub fn requeue_interrupted(&self) -> Result<()> {
-        let again = self.store().requeue_interrupted()?;
-        for b in again {
-            self.log.info(
-                "re-queued interrupted build",
-                &[
-                    ("recipe", s(&b.recipe)),
-                    ("version", s(&b.version)),
-                    ("id", crate::log::n(b.id)),
-                ],
-            );
-        }
-        Ok(())
-    }
+            dirs: Arc::new(StateDirs::new(cfg.state_dir.clone())),
+            settings: Arc::new(Settings::new(
+                cfg,
+                resolved,
+                roster,
+                executor,
+                custom_executor,
+                opts.level_from_flag,
+            )),
+            queue: Arc::new(Queue::new(store)),
+            repo: Arc::new(LiveRepo::new(layout)),
+            shutdown: Arc::new(Shutdown::new(Arc::clone(&wakes))),
+            wakes,
+            report: Default::default(),
+        },
+        pool: Default::default(),
+        activity: Arc::new(Activity::new(crate::store::now())),
+        schedule: Default::default(),
+        _lock: lock,
+    })
 }

@@ -9,6 +9,7 @@ use super::*;
 use crate::config::Config;
 use crate::executor::{BuildJob, BuildResult, Executor, JobError};
 use crate::log::Level;
+use crate::process::Cancel;
 use crate::store::{BuildState, NewBuild};
 
 /// Records every job; "builds" by returning the configured outputs.
@@ -19,9 +20,6 @@ struct Recorder {
 }
 
 impl Executor for Recorder {
-    fn name(&self) -> &str {
-        "recorder"
-    }
     fn run(&self, job: &BuildJob, _: &Cancel) -> Result<BuildResult, JobError> {
         self.jobs.lock().unwrap().push(job.clone());
         Ok(BuildResult {
@@ -83,7 +81,8 @@ fn farm(root: &Path, rec: &Recorder) -> (Arc<Farm>, Arc<Mutex<Vec<String>>>) {
 }
 
 fn queue(f: &Farm, recipe: &str, version: &str, tag: &str) -> i64 {
-    f.store()
+    f.queue()
+        .store()
         .enqueue(
             &NewBuild {
                 recipe: recipe.into(),
@@ -122,7 +121,7 @@ fn a_queued_build_runs_with_the_recipe_as_it_is_now() {
     // turned on, and peios_revision stays.
     write_recipe(t.path(), "pkg", "https://new.example/x", 1, true);
     f.reload_recipes();
-    f.work_one().unwrap();
+    f.worker().work_one().unwrap();
     let jobs = rec.jobs.lock().unwrap().clone();
     assert_eq!(jobs.len(), 1);
     assert_eq!(jobs[0].id, same);
@@ -133,9 +132,9 @@ fn a_queued_build_runs_with_the_recipe_as_it_is_now() {
     // is dropped, not built under the old version.
     write_recipe(t.path(), "pkg", "https://new.example/x", 2, true);
     f.reload_recipes();
-    f.work_one().unwrap();
+    f.worker().work_one().unwrap();
     assert_eq!(rec.jobs.lock().unwrap().len(), 1, "the stale build ran");
-    let row = f.store().build(bumped).unwrap().unwrap();
+    let row = f.queue().store().build(bumped).unwrap().unwrap();
     assert_eq!(row.state, BuildState::Cancelled);
     assert!(
         row.error.unwrap().contains("now gives version 0.9.0-2"),
@@ -146,9 +145,9 @@ fn a_queued_build_runs_with_the_recipe_as_it_is_now() {
     let gone = queue(&f, "pkg", "1.1.0-2", "v1.1.0");
     std::fs::remove_dir_all(t.path().join("recipes/pkg")).unwrap();
     f.reload_recipes();
-    f.work_one().unwrap();
+    f.worker().work_one().unwrap();
     assert_eq!(
-        f.store().build(gone).unwrap().unwrap().state,
+        f.queue().store().build(gone).unwrap().unwrap().state,
         BuildState::Cancelled
     );
     assert_eq!(
@@ -169,12 +168,17 @@ fn outputs_that_cannot_be_kept_are_a_recorded_failure() {
         .push(t.path().join("vanished/pkg_1.0.0-1_noarch.peipkg"));
     let (f, lines) = farm(t.path(), &rec);
     let id = queue(&f, "pkg", "1.0.0-1", "v1.0.0");
-    f.work_one().unwrap();
+    f.worker().work_one().unwrap();
     assert_eq!(
-        f.store().build(id).unwrap().unwrap().state,
+        f.queue().store().build(id).unwrap().unwrap().state,
         BuildState::Failed
     );
-    let fail = f.store().failure("pkg", "1.0.0-1").unwrap().unwrap();
+    let fail = f
+        .queue()
+        .store()
+        .failure("pkg", "1.0.0-1")
+        .unwrap()
+        .unwrap();
     assert_eq!(fail.failures, 1);
     assert!(
         fail.last_error.contains("keep the build's outputs"),
@@ -183,8 +187,13 @@ fn outputs_that_cannot_be_kept_are_a_recorded_failure() {
     assert_eq!(logged(&lines, "stage outputs failed").len(), 1);
     assert_eq!(logged(&lines, "build failed").len(), 1);
     // Nothing half-moved is left for the publisher.
-    assert!(!f.built_dir(id).exists());
-    assert!(f.store().builds_in(BuildState::Built).unwrap().is_empty());
+    assert!(!f.dirs().built(id).exists());
+    assert!(f
+        .queue()
+        .store()
+        .builds_in(BuildState::Built)
+        .unwrap()
+        .is_empty());
 }
 
 #[test]
@@ -198,13 +207,15 @@ fn failure_records_of_removed_recipes_are_dropped_on_reload() {
     let (f, lines) = farm(t.path(), &rec);
     let now = crate::store::now();
     for r in ["keep", "gone", "broken"] {
-        f.store()
+        f.queue()
+            .store()
             .record_failure(r, "1-1", "v1", "boom", now)
             .unwrap();
     }
     std::fs::remove_dir_all(t.path().join("recipes/gone")).unwrap();
     f.reload_recipes();
     let left: Vec<String> = f
+        .queue()
         .store()
         .failures()
         .unwrap()
@@ -227,7 +238,7 @@ fn the_worker_pool_follows_the_configured_size() {
     let (f, _) = farm(t.path(), &rec);
     f.ensure_workers();
     // No `workers` key: one per core, at most 8.
-    assert_eq!(f.pool.count(), crate::config::default_workers());
+    assert_eq!(f.pool().count(), crate::config::default_workers());
     std::fs::write(
         t.path().join("config.toml"),
         std::fs::read_to_string(t.path().join("config.toml"))
@@ -236,7 +247,7 @@ fn the_worker_pool_follows_the_configured_size() {
     )
     .unwrap();
     f.reload_config();
-    assert_eq!(f.pool.count(), 4);
+    assert_eq!(f.pool().count(), 4);
     std::fs::write(
         t.path().join("config.toml"),
         std::fs::read_to_string(t.path().join("config.toml"))
@@ -246,11 +257,11 @@ fn the_worker_pool_follows_the_configured_size() {
     .unwrap();
     f.reload_config();
     let deadline = std::time::Instant::now() + std::time::Duration::from_secs(10);
-    while f.pool.count() != 2 {
+    while f.pool().count() != 2 {
         assert!(std::time::Instant::now() < deadline, "pool did not shrink");
         std::thread::sleep(std::time::Duration::from_millis(20));
     }
-    f.stop();
+    f.shutdown().stop();
     f.join_workers();
-    assert_eq!(f.pool.count(), 0);
+    assert_eq!(f.pool().count(), 0);
 }

@@ -3,11 +3,14 @@
 //! for the publisher. Its work directory is removed on every path.
 
 use std::path::PathBuf;
+use std::sync::Arc;
 use std::time::Duration;
 
 use anyhow::Result;
 
-use super::{Farm, InFlight};
+use super::activity::{Activity, InFlight};
+use super::handles::Handles;
+use super::pool::Pool;
 use crate::executor::BuildJob;
 use crate::log::{n, s};
 use crate::pipeline::archive::Archive;
@@ -18,30 +21,38 @@ use crate::tag_version::compose;
 const REMOVED: &str = "recipe removed from roster";
 const MIN_FORBIDS: &str = "current recipe min_version";
 
-pub enum Step {
+pub(super) enum Step {
     /// Took and finished (or dropped) one build.
     Worked,
     /// The queue is empty.
     Idle,
 }
 
-impl Farm {
+/// A build worker's parts. Cheap to clone: the pool starts one per index.
+#[derive(Clone)]
+pub(crate) struct Worker {
+    pub(super) h: Handles,
+    pub(super) activity: Arc<Activity>,
+    pub(super) pool: Arc<Pool>,
+}
+
+impl Worker {
     /// Runs a worker until the farm stops (daemon) or, with `until_empty`,
     /// until the queue is empty and `polls_done` says no more will come.
     /// A daemon worker has an `index` in the pool and also leaves when a
     /// reload lowers `[build].workers` below it.
-    pub fn worker_loop(
+    pub(crate) fn run(
         &self,
         index: Option<usize>,
         until_empty: Option<&std::sync::atomic::AtomicBool>,
     ) {
         loop {
             match index {
-                Some(i) if self.worker_should_leave(i) => return,
-                None if self.is_stopping() => return,
+                Some(i) if self.should_leave(i) => return,
+                None if self.h.shutdown.is_stopping() => return,
                 _ => {}
             }
-            let seen = self.wake_workers.seen();
+            let seen = self.h.wakes.workers.seen();
             match self.work_one() {
                 Ok(Step::Worked) => continue,
                 Ok(Step::Idle) => {
@@ -56,28 +67,38 @@ impl Farm {
                     }
                 }
                 Err(e) => {
-                    self.log
+                    self.h
+                        .log
                         .error("build worker error", &[("err", s(format!("{e:#}")))]);
                 }
             }
-            self.wake_workers.wait(seen, Duration::from_secs(2));
+            self.h.wakes.workers.wait(seen, Duration::from_secs(2));
         }
     }
 
-    pub fn work_one(&self) -> Result<Step> {
-        let claimed = self.store().claim_next(store::now())?;
+    /// Whether worker `index` should leave now (and, if so, it is removed
+    /// from the pool in the same step): the farm stops, or a reload
+    /// lowered `[build].workers` below it.
+    fn should_leave(&self, index: usize) -> bool {
+        self.pool.leave_if(index, || {
+            self.h.shutdown.is_stopping() || index >= self.h.settings.cfg().build.workers
+        })
+    }
+
+    pub(super) fn work_one(&self) -> Result<Step> {
+        let claimed = self.h.queue.store().claim_next(store::now())?;
         let Some(b) = claimed else {
             return Ok(Step::Idle);
         };
         if let Some(why) = self.still_wanted(&b)? {
             // A cluster job of a build from before a restart goes too.
-            let job = self.store().job_of(b.id)?;
+            let job = self.h.queue.store().job_of(b.id)?;
             if let Some(j) = job {
-                let farm_id = self.cfg().farm_id.clone();
-                self.executor().abandon(b.id, &farm_id, &j);
+                let farm_id = self.h.settings.cfg().farm_id.clone();
+                self.h.settings.executor().abandon(b.id, &farm_id, &j);
             }
             {
-                let st = self.store();
+                let st = self.h.queue.store();
                 st.mark_cancelled(b.id, &why, store::now())?;
                 // A version that is no longer wanted needs no retries.
                 st.clear_failure(&b.recipe, &b.version)?;
@@ -90,7 +111,7 @@ impl Farm {
             } else {
                 "trigger dropped"
             };
-            self.log.debug(
+            self.h.log.debug(
                 msg,
                 &[
                     ("recipe", s(&b.recipe)),
@@ -108,7 +129,7 @@ impl Farm {
     /// Re-validates a queued build against the roster as it is now; the
     /// reference built with a stale snapshot. `Some(reason)` drops it.
     fn still_wanted(&self, b: &BuildRow) -> Result<Option<String>> {
-        let roster = self.roster();
+        let roster = self.h.settings.roster();
         let Some(recipe) = roster.get(&b.recipe) else {
             return Ok(Some(REMOVED.into()));
         };
@@ -135,7 +156,7 @@ impl Farm {
             }
             Err(e) => return Ok(Some(e)),
         }
-        if let Ok(a) = Archive::load_cached(&self.layout.repo) {
+        if let Ok(a) = Archive::load_cached(&self.h.repo.layout().repo) {
             if !a.published_names(&recipe.packages, &b.version).is_empty() {
                 return Ok(Some("already published".into()));
             }
@@ -144,13 +165,13 @@ impl Farm {
     }
 
     fn job_for(&self, b: &BuildRow, log: PathBuf) -> Option<BuildJob> {
-        let roster = self.roster();
+        let roster = self.h.settings.roster();
         let recipe = roster.get(&b.recipe)?;
         let up = recipe.upstream.as_ref()?;
         let mut build_env = Vec::new();
         let mut binary_sign_keys = Vec::new();
-        let cfg = self.cfg();
-        let resolved = self.resolved();
+        let cfg = self.h.settings.cfg();
+        let resolved = self.h.settings.resolved();
         if let Some(g) = cfg.grant_for(&b.recipe) {
             for k in &g.inject_pubkey {
                 let entry = cfg.signing_keys.iter().find(|e| &e.name == k)?;
@@ -178,21 +199,23 @@ impl Farm {
             binary_sign_keys,
             sandbox_args: crate::sandbox::build_args(&cfg, &b.recipe),
             sandbox_env: crate::sandbox::build_env(&cfg),
-            work_dir: self.work_dir(b.id),
+            work_dir: self.h.dirs.work(b.id),
             log,
             attach: None,
         })
     }
 
     fn run_claimed(&self, b: BuildRow) -> Result<()> {
-        let log_path = self.logs_dir().join(format!("build-{}.log", b.id));
+        let log_path = self.h.dirs.logs().join(format!("build-{}.log", b.id));
         // A cluster job from before a restart is re-attached to, not
         // submitted again, and its log continues.
-        let attach = self.store().job_of(b.id)?;
+        let attach = self.h.queue.store().job_of(b.id)?;
         if attach.is_none() {
             let _ = remove_all(&log_path);
         }
-        self.store()
+        self.h
+            .queue
+            .store()
             .set_log_path(b.id, &log_path.display().to_string())?;
         crate::pipeline::fetch::note(
             &log_path,
@@ -208,8 +231,8 @@ impl Farm {
         );
         // Fail closed on trusted binaries before anything is fetched.
         let refusal = {
-            let cfg = self.cfg();
-            let roster = self.roster();
+            let cfg = self.h.settings.cfg();
+            let roster = self.h.settings.roster();
             roster
                 .get(&b.recipe)
                 .and_then(|r| crate::sign_grant::refusal(r, cfg.grant_for(&b.recipe)))
@@ -223,7 +246,7 @@ impl Farm {
             self.fail_build(&b, &err, &log_path)?;
             return Ok(());
         };
-        self.log.info(
+        self.h.log.info(
             "starting build",
             &[
                 ("recipe", s(&b.recipe)),
@@ -233,29 +256,29 @@ impl Farm {
                 ("id", n(b.id)),
             ],
         );
-        if let Ok(mut r) = self.running.lock() {
-            r.insert(
-                b.id,
-                InFlight {
-                    id: b.id,
-                    recipe: b.recipe.clone(),
-                    version: b.version.clone(),
-                    tag: b.tag.clone(),
-                    started_at: store::now(),
-                },
-            );
-        }
+        self.activity.build_started(InFlight {
+            id: b.id,
+            recipe: b.recipe.clone(),
+            version: b.version.clone(),
+            tag: b.tag.clone(),
+            started_at: store::now(),
+        });
         job.attach = attach;
         let track = |j: &crate::executor::BackendJob| {
-            if let Err(e) = self.store().record_job(b.id, j, store::now()) {
-                self.log
+            if let Err(e) = self.h.queue.store().record_job(b.id, j, store::now()) {
+                self.h
+                    .log
                     .error("record cluster job failed", &[("err", s(e))]);
             }
         };
-        let result = self.executor().run_tracked(&job, &self.cancel, &track);
+        let result = self
+            .h
+            .settings
+            .executor()
+            .run_tracked(&job, self.h.shutdown.cancel(), &track);
         // Warnings are their own events, never part of a failure message.
         for w in crate::pipeline::build::build_warnings(&job.log) {
-            self.log.warn(
+            self.h.log.warn(
                 "build warning",
                 &[
                     ("recipe", s(&b.recipe)),
@@ -274,7 +297,7 @@ impl Farm {
                 Err(e) => {
                     // The reference's message; unlike the reference, the
                     // failure is recorded (below) and backs off.
-                    self.log.error(
+                    self.h.log.error(
                         "stage outputs failed",
                         &[
                             ("recipe", s(&b.recipe)),
@@ -282,27 +305,30 @@ impl Farm {
                             ("err", s(format!("{e:#}"))),
                         ],
                     );
-                    let _ = remove_all(&self.built_dir(b.id));
+                    let _ = remove_all(&self.h.dirs.built(b.id));
                     Err(e.context("keep the build's outputs"))
                 }
             },
             Err(e) => Err(e.into()),
         };
         let _ = remove_all(&job.work_dir);
-        if let Ok(mut r) = self.running.lock() {
-            r.remove(&b.id);
-        }
+        self.activity.build_ended(b.id);
         match outcome {
             Ok((names, mut r)) => {
                 r.stages.mark("remove_work");
-                self.store()
-                    .mark_built(b.id, &names, &r.timestamp, &r.commit, store::now())?;
+                self.h.queue.store().mark_built(
+                    b.id,
+                    &names,
+                    &r.timestamp,
+                    &r.commit,
+                    store::now(),
+                )?;
                 r.stages.mark("sqlite");
                 crate::failpoint::hit("built");
                 r.stages
-                    .log(&self.log, "build", vec![("recipe", s(&b.recipe))]);
+                    .log(&self.h.log, "build", vec![("recipe", s(&b.recipe))]);
                 crate::pipeline::fetch::note(&log_path, &format!("# built: {}", names.join(" ")));
-                self.log.info(
+                self.h.log.info(
                     "build complete; waiting to publish",
                     &[
                         ("recipe", s(&b.recipe)),
@@ -311,16 +337,16 @@ impl Farm {
                         ("commit", s(&r.commit)),
                     ],
                 );
-                self.wake_publisher.notify();
+                self.h.wakes.publisher.notify();
             }
             Err(e) => {
                 let cancelled = e
                     .downcast_ref::<crate::executor::JobError>()
                     .is_some_and(|j| j.is_cancelled());
                 if cancelled {
-                    let _ = remove_all(&self.built_dir(b.id));
-                    self.store().requeue(b.id)?;
-                    self.log.info(
+                    let _ = remove_all(&self.h.dirs.built(b.id));
+                    self.h.queue.store().requeue(b.id)?;
+                    self.h.log.info(
                         "build interrupted by shutdown; re-queued",
                         &[("recipe", s(&b.recipe)), ("version", s(&b.version))],
                     );
@@ -335,7 +361,7 @@ impl Farm {
     /// Moves the outputs out of the work directory into `built/<id>/`,
     /// where they wait (across restarts) for the publisher.
     fn keep_outputs(&self, b: &BuildRow, outputs: &[PathBuf]) -> Result<Vec<String>> {
-        let dir = self.built_dir(b.id);
+        let dir = self.h.dirs.built(b.id);
         remove_all(&dir)?;
         std::fs::create_dir_all(&dir)?;
         let mut names = Vec::new();
@@ -356,13 +382,13 @@ impl Farm {
     fn fail_build(&self, b: &BuildRow, err: &str, log_path: &std::path::Path) -> Result<()> {
         let now = store::now();
         let f = {
-            let st = self.store();
+            let st = self.h.queue.store();
             st.mark_failed(b.id, err, now)?;
             st.record_failure(&b.recipe, &b.version, &b.tag, err, now)?
         };
         crate::pipeline::fetch::note(log_path, &format!("# FAILED: {err}"));
         let wait = crate::store::backoff_after(f.failures);
-        self.log.error(
+        self.h.log.error(
             "build failed",
             &[
                 ("recipe", s(&b.recipe)),
@@ -373,9 +399,11 @@ impl Farm {
                 ("log", s(log_path.display())),
             ],
         );
-        self.note(|r| r.build_failures.push((b.key(), err.to_string())));
+        self.h
+            .report
+            .note(|r| r.build_failures.push((b.key(), err.to_string())));
         // The retry timer may now be earlier than the scheduler thinks.
-        self.wake_scheduler.notify();
+        self.h.wakes.scheduler.notify();
         Ok(())
     }
 }

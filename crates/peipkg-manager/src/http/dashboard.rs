@@ -7,7 +7,7 @@ use std::fmt::Write;
 use crate::farm::Farm;
 use crate::store::rfc3339;
 
-pub fn esc(s: &str) -> String {
+pub(crate) fn esc(s: &str) -> String {
     let mut o = String::with_capacity(s.len());
     for c in s.chars() {
         match c {
@@ -51,9 +51,9 @@ fn time(t: &str) -> String {
     format!("<time>{}</time>", esc(t))
 }
 
-pub fn page(farm: &Farm) -> anyhow::Result<String> {
+pub(crate) fn page(farm: &Farm) -> anyhow::Result<String> {
     let st = super::status::status(farm)?;
-    let recent = farm.store().recent_builds(50)?;
+    let recent = farm.queue().store().recent_builds(50)?;
     let mut h = String::new();
     let _ = write!(
         h,

@@ -11,10 +11,10 @@ fn esc(v: &str) -> String {
         .replace('\n', "\\n")
 }
 
-pub fn metrics(farm: &Farm) -> anyhow::Result<String> {
-    let roster = farm.roster();
-    let st = farm.store();
-    let c = st.counts(farm.started_at)?;
+pub(crate) fn metrics(farm: &Farm) -> anyhow::Result<String> {
+    let roster = farm.settings().roster();
+    let st = farm.queue().store();
+    let c = st.counts(farm.activity().started_at())?;
     let failures = st.failures()?.len();
     let moved = st.moved_tags()?.len();
     let up = st.upload_status()?;
@@ -143,7 +143,7 @@ pub fn metrics(farm: &Farm) -> anyhow::Result<String> {
         "peipkg_manager_start_time_seconds",
         "gauge",
         "When the process started.",
-        &[(String::new(), farm.started_at as f64)],
+        &[(String::new(), farm.activity().started_at() as f64)],
     );
     Ok(o)
 }

@@ -16,9 +16,9 @@
 //! slow clients hold connections or a page waits on SQLite. Every body is
 //! passed through [`crate::redact`] before it leaves.
 
-pub mod dashboard;
-pub mod metrics;
-pub mod status;
+pub(crate) mod dashboard;
+pub(crate) mod metrics;
+pub(crate) mod status;
 
 use std::net::SocketAddr;
 use std::sync::Arc;
@@ -42,27 +42,22 @@ const MAX_BODY: usize = 16 << 20;
 /// multiplying threads.
 const BLOCKING_THREADS: usize = 4;
 
-pub struct HttpHandle {
+pub(crate) struct HttpHandle {
     stop: Arc<tokio::sync::Notify>,
     thread: std::thread::JoinHandle<()>,
-    addr: SocketAddr,
 }
 
 impl HttpHandle {
-    pub fn stop(self) {
+    pub(crate) fn stop(self) {
         self.stop.notify_one();
         let _ = self.thread.join();
-    }
-
-    pub fn addr(&self) -> Option<SocketAddr> {
-        Some(self.addr)
     }
 }
 
 /// Starts the server if `[http].addr` is set. A bind failure is an error:
 /// an operator who configured monitoring wants to know at once.
-pub fn start(farm: &Arc<Farm>) -> Result<Option<HttpHandle>> {
-    let cfg = farm.cfg().http.clone();
+pub(crate) fn start(farm: &Arc<Farm>) -> Result<Option<HttpHandle>> {
+    let cfg = farm.settings().cfg().http.clone();
     let Some(addr) = cfg.addr.clone() else {
         return Ok(None);
     };
@@ -75,14 +70,13 @@ pub fn start(farm: &Arc<Farm>) -> Result<Option<HttpHandle>> {
         Err(e) => {
             // The reference's message (it carried on without a server;
             // an operator who configured monitoring wants a failed start).
-            farm.log.error(
+            farm.log().error(
                 "webhook server error",
                 &[("err", s(format!("listen on {addr}: {e}")))],
             );
             return Err(anyhow!("listen on {addr}: {e}"));
         }
     };
-    let local = listener.local_addr()?;
     let runtime = tokio::runtime::Builder::new_current_thread()
         .enable_io()
         .enable_time()
@@ -90,7 +84,7 @@ pub fn start(farm: &Arc<Farm>) -> Result<Option<HttpHandle>> {
         .thread_name("peipkg-http")
         .build()
         .map_err(|e| anyhow!("start the HTTP runtime: {e}"))?;
-    farm.log
+    farm.log()
         .info("webhook server listening", &[("addr", s(&addr))]);
     let stop = Arc::new(tokio::sync::Notify::new());
     let stop_rx = Arc::clone(&stop);
@@ -102,11 +96,7 @@ pub fn start(farm: &Arc<Farm>) -> Result<Option<HttpHandle>> {
             // In-flight requests get a moment to finish, not forever.
             runtime.shutdown_timeout(Duration::from_secs(2));
         })?;
-    Ok(Some(HttpHandle {
-        stop,
-        thread,
-        addr: local,
-    }))
+    Ok(Some(HttpHandle { stop, thread }))
 }
 
 /// The accept loop: a permit per connection, released when it closes.
@@ -119,7 +109,7 @@ async fn serve(
     let listener = match tokio::net::TcpListener::from_std(listener) {
         Ok(l) => l,
         Err(e) => {
-            farm.log.error("webhook server error", &[("err", s(e))]);
+            farm.log().error("webhook server error", &[("err", s(e))]);
             return;
         }
     };
@@ -138,7 +128,7 @@ async fn serve(
                 Ok(a) => a,
                 Err(e) => {
                     // EMFILE and the like: back off instead of spinning.
-                    farm.log.warn("http accept failed", &[("err", s(e))]);
+                    farm.log().warn("http accept failed", &[("err", s(e))]);
                     tokio::time::sleep(Duration::from_millis(100)).await;
                     continue;
                 }
@@ -235,7 +225,7 @@ async fn handle(
             blocking(move || route_get(&f, &m, &p)).await
         }
     };
-    farm.log.debug(
+    farm.log().debug(
         "http request",
         &[
             ("method", s(method.as_str())),
@@ -319,32 +309,17 @@ fn large_page(reply: Reply) -> Reply {
 /// and the farm is not shutting down. (`/healthz` stays the reference's
 /// plain liveness answer.)
 fn ready(farm: &Farm) -> Result<(), String> {
-    if farm.is_stopping() {
+    if farm.shutdown().is_stopping() {
         return Err("shutting down".into());
     }
-    if !farm.layout.repo.join("repo.json").is_file() {
+    if !farm.repo().layout().repo.join("repo.json").is_file() {
         return Err("the repository is not initialised".into());
     }
-    farm.store()
+    farm.queue()
+        .store()
         .upload_status()
         .map_err(|e| format!("database: {e}"))?;
     Ok(())
-}
-
-/// Remembers a delivery id; false if it was seen already.
-fn first_delivery(farm: &Farm, id: &str) -> bool {
-    const KEEP: usize = 1000;
-    let Ok(mut seen) = farm.deliveries.lock() else {
-        return true;
-    };
-    if seen.iter().any(|d| d == id) {
-        return false;
-    }
-    if seen.len() >= KEEP {
-        seen.pop_front();
-    }
-    seen.push_back(id.to_string());
-    true
 }
 
 fn build_log(farm: &Farm, path: &str) -> Reply {
@@ -355,7 +330,7 @@ fn build_log(farm: &Farm, path: &str) -> Reply {
     let Ok(id) = id else {
         return text(404, "404 page not found\n");
     };
-    let row = farm.store().build(id);
+    let row = farm.queue().store().build(id);
     let Ok(Some(b)) = row else {
         return text(404, "no such build\n");
     };
@@ -364,7 +339,7 @@ fn build_log(farm: &Farm, path: &str) -> Reply {
     };
     // Only files the manager itself named, under its own logs directory.
     let p = std::path::PathBuf::from(p);
-    if !p.starts_with(farm.logs_dir()) {
+    if !p.starts_with(farm.dirs().logs()) {
         return text(404, "no such log\n");
     }
     match std::fs::read(&p) {
@@ -392,15 +367,15 @@ fn webhook(
             .and_then(|v| v.to_str().ok())
             .map(str::to_string)
     };
-    let Some(secret) = farm.webhook_secret() else {
-        farm.log.warn(
+    let Some(secret) = farm.settings().webhook_secret() else {
+        farm.log().warn(
             "webhook refused: no [http].webhook_secret_file configured",
             &[("remote", s(&remote))],
         );
         return text(403, "webhooks are disabled: no secret configured\n");
     };
     if !forge.authentic(&secret, body, find) {
-        farm.log
+        farm.log()
             .warn("webhook signature invalid", &[("remote", s(&remote))]);
         return text(401, "invalid signature\n");
     }
@@ -411,8 +386,8 @@ fn webhook(
     // GitHub redelivers (and operators press "Redeliver"): one event,
     // one poll.
     if let Some(id) = find(forge.delivery_header()).filter(|d| !d.is_empty()) {
-        if !first_delivery(farm, &id) {
-            farm.log.info(
+        if !farm.schedule().first_delivery(&id) {
+            farm.log().info(
                 "webhook delivery already handled; ignored",
                 &[("delivery", s(&id))],
             );
@@ -420,7 +395,7 @@ fn webhook(
         }
     }
     let event = find(forge.event_header());
-    let roster = farm.roster();
+    let roster = farm.settings().roster();
     let routed = match forge {
         Forge::GitLab => route_gitlab(&roster, event.as_deref(), &payload),
         _ => route(&roster, event.as_deref(), &payload),
@@ -428,11 +403,11 @@ fn webhook(
     match routed {
         Route::Pong => text(200, "pong\n"),
         Route::Ignored(why) => {
-            farm.log.debug("webhook ignored", &[("reason", s(&why))]);
+            farm.log().debug("webhook ignored", &[("reason", s(&why))]);
             text(200, "")
         }
         Route::Unrecognised(url) => {
-            farm.log.info(
+            farm.log().info(
                 "webhook for unrecognised or opted-out repo",
                 &[("html_url", s(url))],
             );
@@ -440,15 +415,13 @@ fn webhook(
         }
         Route::Poll(ids) => {
             for id in &ids {
-                farm.log.info(
+                farm.log().info(
                     "webhook accepted, triggering immediate poll",
                     &[("recipe", s(id))],
                 );
             }
-            if let Ok(mut p) = farm.poll_now.lock() {
-                p.extend(ids);
-            }
-            farm.wake_scheduler.notify();
+            farm.schedule().ask(ids);
+            farm.wakes().scheduler.notify();
             text(200, "")
         }
     }

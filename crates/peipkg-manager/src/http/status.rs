@@ -9,80 +9,80 @@ use crate::farm::Farm;
 use crate::store::rfc3339;
 
 #[derive(Serialize)]
-pub struct Status {
-    pub farm_id: String,
-    pub recipes: Vec<String>,
-    pub builds_attempted: i64,
-    pub builds_succeeded: i64,
+pub(crate) struct Status {
+    pub(crate) farm_id: String,
+    pub(crate) recipes: Vec<String>,
+    pub(crate) builds_attempted: i64,
+    pub(crate) builds_succeeded: i64,
     #[serde(skip_serializing_if = "Option::is_none")]
-    pub in_flight: Option<InFlightJson>,
+    pub(crate) in_flight: Option<InFlightJson>,
     #[serde(skip_serializing_if = "std::collections::BTreeMap::is_empty")]
-    pub failures: std::collections::BTreeMap<String, FailureJson>,
+    pub(crate) failures: std::collections::BTreeMap<String, FailureJson>,
     // Ours from here on.
-    pub running: Vec<InFlightJson>,
-    pub queue: Vec<QueuedJson>,
-    pub waiting_to_publish: Vec<QueuedJson>,
-    pub broken_recipes: std::collections::BTreeMap<String, String>,
-    pub moved_tags: Vec<MovedJson>,
-    pub polls: std::collections::BTreeMap<String, PollJson>,
-    pub upload: UploadJson,
-    pub started_at: String,
-    pub draining: bool,
+    pub(crate) running: Vec<InFlightJson>,
+    pub(crate) queue: Vec<QueuedJson>,
+    pub(crate) waiting_to_publish: Vec<QueuedJson>,
+    pub(crate) broken_recipes: std::collections::BTreeMap<String, String>,
+    pub(crate) moved_tags: Vec<MovedJson>,
+    pub(crate) polls: std::collections::BTreeMap<String, PollJson>,
+    pub(crate) upload: UploadJson,
+    pub(crate) started_at: String,
+    pub(crate) draining: bool,
     /// Build workers running now.
-    pub workers: usize,
+    pub(crate) workers: usize,
     /// Paused recipes and why.
-    pub paused: std::collections::BTreeMap<String, String>,
+    pub(crate) paused: std::collections::BTreeMap<String, String>,
     /// Every loaded recipe: what it builds, how it is watched, its polls.
-    pub recipe_details: Vec<RecipeJson>,
+    pub(crate) recipe_details: Vec<RecipeJson>,
     /// How builds are isolated.
-    pub sandbox: SandboxJson,
+    pub(crate) sandbox: SandboxJson,
 }
 
 #[derive(Serialize)]
-pub struct SandboxJson {
+pub(crate) struct SandboxJson {
     /// `[build].sandbox`: `required` or `none`.
-    pub mode: String,
+    pub(crate) mode: String,
     #[serde(skip_serializing_if = "Option::is_none")]
-    pub warning: Option<String>,
+    pub(crate) warning: Option<String>,
     /// Recipes granted the network inside the sandbox (`[[grant]] network`).
-    pub network: Vec<String>,
+    pub(crate) network: Vec<String>,
 }
 
 #[derive(Serialize)]
-pub struct RecipeJson {
-    pub id: String,
-    pub packages: Vec<String>,
+pub(crate) struct RecipeJson {
+    pub(crate) id: String,
+    pub(crate) packages: Vec<String>,
     #[serde(skip_serializing_if = "Option::is_none")]
-    pub git: Option<String>,
+    pub(crate) git: Option<String>,
     /// `every 1h0m0s`, `on request` (no `[watch]`) or `not built` (no
     /// `[upstream]`).
-    pub schedule: String,
-    pub github_webhook: bool,
-    pub paused: bool,
+    pub(crate) schedule: String,
+    pub(crate) github_webhook: bool,
+    pub(crate) paused: bool,
     #[serde(skip_serializing_if = "Option::is_none")]
-    pub last_poll: Option<PollJson>,
+    pub(crate) last_poll: Option<PollJson>,
     #[serde(skip_serializing_if = "Option::is_none")]
-    pub next_poll: Option<String>,
+    pub(crate) next_poll: Option<String>,
 }
 
 #[derive(Serialize, Clone)]
-pub struct InFlightJson {
-    pub recipe: String,
-    pub version: String,
-    pub started_at: String,
-    pub tag: String,
-    pub build_id: i64,
-    pub log: String,
+pub(crate) struct InFlightJson {
+    pub(crate) recipe: String,
+    pub(crate) version: String,
+    pub(crate) started_at: String,
+    pub(crate) tag: String,
+    pub(crate) build_id: i64,
+    pub(crate) log: String,
     /// The build's cluster job (`[build].executor = "slurm"`).
     #[serde(skip_serializing_if = "Option::is_none")]
-    pub job: Option<JobJson>,
+    pub(crate) job: Option<JobJson>,
 }
 
 #[derive(Serialize, Clone)]
-pub struct JobJson {
-    pub backend: String,
-    pub id: String,
-    pub state: String,
+pub(crate) struct JobJson {
+    pub(crate) backend: String,
+    pub(crate) id: String,
+    pub(crate) state: String,
 }
 
 impl From<crate::executor::BackendJob> for JobJson {
@@ -96,79 +96,76 @@ impl From<crate::executor::BackendJob> for JobJson {
 }
 
 #[derive(Serialize)]
-pub struct FailureJson {
-    pub failures: i64,
-    pub next_retry: String,
-    pub last_error: String,
+pub(crate) struct FailureJson {
+    pub(crate) failures: i64,
+    pub(crate) next_retry: String,
+    pub(crate) last_error: String,
 }
 
 #[derive(Serialize)]
-pub struct QueuedJson {
-    pub recipe: String,
-    pub version: String,
-    pub tag: String,
-    pub build_id: i64,
-    pub source: String,
+pub(crate) struct QueuedJson {
+    pub(crate) recipe: String,
+    pub(crate) version: String,
+    pub(crate) tag: String,
+    pub(crate) build_id: i64,
+    pub(crate) source: String,
 }
 
 #[derive(Serialize)]
-pub struct MovedJson {
-    pub recipe: String,
-    pub tag: String,
-    pub version: String,
-    pub published_commit: String,
-    pub current_commit: String,
-    pub first_seen: String,
+pub(crate) struct MovedJson {
+    pub(crate) recipe: String,
+    pub(crate) tag: String,
+    pub(crate) version: String,
+    pub(crate) published_commit: String,
+    pub(crate) current_commit: String,
+    pub(crate) first_seen: String,
 }
 
 #[derive(Serialize, Clone)]
-pub struct PollJson {
-    pub last_poll: String,
-    pub ok: bool,
+pub(crate) struct PollJson {
+    pub(crate) last_poll: String,
+    pub(crate) ok: bool,
     #[serde(skip_serializing_if = "Option::is_none")]
-    pub error: Option<String>,
+    pub(crate) error: Option<String>,
 }
 
 #[derive(Serialize)]
-pub struct UploadJson {
-    pub backend: String,
-    pub pending: bool,
-    pub published_generation: i64,
-    pub uploaded_generation: i64,
-    pub failures: i64,
+pub(crate) struct UploadJson {
+    pub(crate) backend: String,
+    pub(crate) pending: bool,
+    pub(crate) published_generation: i64,
+    pub(crate) uploaded_generation: i64,
+    pub(crate) failures: i64,
     #[serde(skip_serializing_if = "Option::is_none")]
-    pub last_error: Option<String>,
+    pub(crate) last_error: Option<String>,
     #[serde(skip_serializing_if = "Option::is_none")]
-    pub next_attempt: Option<String>,
+    pub(crate) next_attempt: Option<String>,
     #[serde(skip_serializing_if = "Option::is_none")]
-    pub last_success: Option<String>,
+    pub(crate) last_success: Option<String>,
 }
 
-pub fn status(farm: &Farm) -> anyhow::Result<Status> {
-    let roster = farm.roster();
+pub(crate) fn status(farm: &Farm) -> anyhow::Result<Status> {
+    let roster = farm.settings().roster();
     let mut running: Vec<InFlightJson> = farm
-        .running
-        .lock()
-        .map(|r| {
-            r.values()
-                .map(|f| InFlightJson {
-                    recipe: f.recipe.clone(),
-                    version: f.version.clone(),
-                    started_at: rfc3339(f.started_at),
-                    tag: f.tag.clone(),
-                    build_id: f.id,
-                    log: format!("/builds/{}/log", f.id),
-                    job: None,
-                })
-                .collect()
+        .activity()
+        .running()
+        .into_iter()
+        .map(|f| InFlightJson {
+            recipe: f.recipe,
+            version: f.version,
+            started_at: rfc3339(f.started_at),
+            tag: f.tag,
+            build_id: f.id,
+            log: format!("/builds/{}/log", f.id),
+            job: None,
         })
-        .unwrap_or_default();
+        .collect();
     running.sort_by_key(|r| r.build_id);
-    let st = farm.store();
+    let st = farm.queue().store();
     for r in &mut running {
         r.job = st.job_of(r.build_id)?.map(JobJson::from);
     }
-    let counts = st.counts(farm.started_at)?;
+    let counts = st.counts(farm.activity().started_at())?;
     let failures = st
         .failures()?
         .into_iter()
@@ -229,12 +226,8 @@ pub fn status(farm: &Farm) -> anyhow::Result<Status> {
         .collect();
     let up = st.upload_status()?;
     drop(st);
-    let cfg = farm.cfg();
-    let plan = farm
-        .next_polls
-        .lock()
-        .map(|p| p.clone())
-        .unwrap_or_default();
+    let cfg = farm.settings().cfg();
+    let plan = farm.schedule().plan();
     let recipe_details = roster
         .recipes
         .values()
@@ -256,7 +249,7 @@ pub fn status(farm: &Farm) -> anyhow::Result<Status> {
             next_poll: plan.get(&r.id).map(|t| rfc3339(*t)),
         })
         .collect();
-    let cfg = farm.cfg();
+    let cfg = farm.settings().cfg();
     Ok(Status {
         farm_id: cfg.farm_id.clone(),
         recipes: roster.recipes.keys().cloned().collect(),
@@ -287,9 +280,9 @@ pub fn status(farm: &Farm) -> anyhow::Result<Status> {
             next_attempt: up.next_attempt_at.map(rfc3339),
             last_success: up.last_success_at.map(rfc3339),
         },
-        started_at: rfc3339(farm.started_at),
-        draining: farm.is_stopping(),
-        workers: farm.pool.count(),
+        started_at: rfc3339(farm.activity().started_at()),
+        draining: farm.shutdown().is_stopping(),
+        workers: farm.pool().count(),
         paused,
         recipe_details,
         sandbox: SandboxJson {

@@ -18,12 +18,12 @@ use peipkg_format::repository::{DecodeError, Index, IndexKind};
 
 /// The (name, version, architecture) triples in the archive.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
-pub struct Archive {
+pub(crate) struct Archive {
     entries: BTreeSet<(String, String, String)>,
 }
 
 #[derive(Debug, thiserror::Error)]
-pub enum ArchiveError {
+pub(crate) enum ArchiveError {
     #[error("read {path}: {source}")]
     Read {
         path: String,
@@ -36,7 +36,7 @@ pub enum ArchiveError {
 impl Archive {
     /// Reads `<repo>/index/archive.json`; a repository without one (not
     /// initialised yet) is empty.
-    pub fn load(repo: &Path) -> Result<Archive, ArchiveError> {
+    pub(crate) fn load(repo: &Path) -> Result<Archive, ArchiveError> {
         let path = repo.join("index").join("archive.json");
         let file = match std::fs::File::open(&path) {
             Ok(f) => f,
@@ -70,7 +70,7 @@ impl Archive {
     /// than rewrite it) is not read and parsed again. Polls, workers and
     /// the publisher all ask, so without this a farm pass re-read an index
     /// that grows with every publish once per recipe.
-    pub fn load_cached(repo: &Path) -> Result<Arc<Archive>, ArchiveError> {
+    pub(crate) fn load_cached(repo: &Path) -> Result<Arc<Archive>, ArchiveError> {
         use std::os::unix::fs::MetadataExt;
         type Cache = Mutex<HashMap<PathBuf, ((u64, u64, u64, i64, i64), Arc<Archive>)>>;
         static CACHE: OnceLock<Cache> = OnceLock::new();
@@ -93,13 +93,13 @@ impl Archive {
         Ok(a)
     }
 
-    pub fn contains(&self, name: &str, version: &str, arch: &str) -> bool {
+    pub(crate) fn contains(&self, name: &str, version: &str, arch: &str) -> bool {
         self.entries
             .contains(&(name.to_string(), version.to_string(), arch.to_string()))
     }
 
     /// Which of `names` are present at `version` (any architecture).
-    pub fn published_names<'a>(&self, names: &'a [String], version: &str) -> Vec<&'a str> {
+    pub(crate) fn published_names<'a>(&self, names: &'a [String], version: &str) -> Vec<&'a str> {
         names
             .iter()
             .filter(|n| {
@@ -113,11 +113,8 @@ impl Archive {
             .collect()
     }
 
-    pub fn len(&self) -> usize {
-        self.entries.len()
-    }
-
-    pub fn is_empty(&self) -> bool {
+    #[cfg(test)]
+    fn is_empty(&self) -> bool {
         self.entries.is_empty()
     }
 }
@@ -126,7 +123,7 @@ impl Archive {
 /// ([`parse_package_file_name`]); `None` for a name that is not a valid
 /// package file name. The version comes back in canonical form, which is
 /// how the indexes spell it.
-pub fn split_file_name(file: &str) -> Option<(String, String, String)> {
+pub(crate) fn split_file_name(file: &str) -> Option<(String, String, String)> {
     let (name, version, arch) = parse_package_file_name(file).ok()?;
     Some((name.to_string(), version.to_string(), arch.to_string()))
 }

@@ -10,29 +10,29 @@ use crate::process::{self, Cancel, Cmd, RunError, Sink};
 
 /// Everything `peipkg-build build` is told.
 #[derive(Debug, Clone)]
-pub struct BuildArgs {
-    pub recipe_file: PathBuf,
-    pub source: PathBuf,
-    pub version: String,
-    pub git: String,
-    pub tag: String,
-    pub farm_id: String,
-    pub timestamp: String,
-    pub out: PathBuf,
-    pub sign_key: PathBuf,
+pub(crate) struct BuildArgs {
+    pub(crate) recipe_file: PathBuf,
+    pub(crate) source: PathBuf,
+    pub(crate) version: String,
+    pub(crate) git: String,
+    pub(crate) tag: String,
+    pub(crate) farm_id: String,
+    pub(crate) timestamp: String,
+    pub(crate) out: PathBuf,
+    pub(crate) sign_key: PathBuf,
     /// `--build-env NAME=HEX`, one per granted injected public key.
-    pub build_env: Vec<(String, String)>,
+    pub(crate) build_env: Vec<(String, String)>,
     /// `--binary-sign-key NAME=PATH`, one per granted signing key.
-    pub binary_sign_keys: Vec<(String, PathBuf)>,
+    pub(crate) binary_sign_keys: Vec<(String, PathBuf)>,
     /// Ours, after the reference's arguments: `--sandbox ...`, `--limit-*`.
-    pub sandbox_args: Vec<String>,
+    pub(crate) sandbox_args: Vec<String>,
     /// Ours, in the environment (the command line stays the reference's).
-    pub sandbox_env: Vec<(String, String)>,
+    pub(crate) sandbox_env: Vec<(String, String)>,
 }
 
 impl BuildArgs {
     /// The argument vector, in the reference's order.
-    pub fn argv(&self) -> Vec<String> {
+    pub(crate) fn argv(&self) -> Vec<String> {
         let mut v: Vec<String> = vec![
             "build".into(),
             "--recipe".into(),
@@ -67,7 +67,7 @@ impl BuildArgs {
 
 /// The last lines of a log file (skipping our own `#` notes and command
 /// lines), for an error message.
-pub fn log_tail(log: &Path, lines: usize) -> String {
+pub(crate) fn log_tail(log: &Path, lines: usize) -> String {
     let text = std::fs::read(log).unwrap_or_default();
     let text = String::from_utf8_lossy(&text);
     // Warnings are not the cause of a failure: left out, so they never
@@ -86,12 +86,12 @@ pub fn log_tail(log: &Path, lines: usize) -> String {
 
 /// The text of a `peipkg-build: warning: ...` line, or `None` for any
 /// other line.
-pub fn warning_text(line: &str) -> Option<&str> {
+pub(crate) fn warning_text(line: &str) -> Option<&str> {
     line.trim().strip_prefix("peipkg-build: warning: ")
 }
 
 /// The warnings peipkg-build wrote to a build log.
-pub fn build_warnings(log: &Path) -> Vec<String> {
+pub(crate) fn build_warnings(log: &Path) -> Vec<String> {
     let text = std::fs::read(log).unwrap_or_default();
     String::from_utf8_lossy(&text)
         .lines()
@@ -101,12 +101,12 @@ pub fn build_warnings(log: &Path) -> Vec<String> {
 }
 
 /// `git+<url as written in the recipe>#refs/tags/<tag>`.
-pub fn source_ref(git: &str, tag: &str) -> String {
+pub(crate) fn source_ref(git: &str, tag: &str) -> String {
     format!("git+{git}#refs/tags/{tag}")
 }
 
 #[derive(Debug, thiserror::Error)]
-pub enum BuildError {
+pub(crate) enum BuildError {
     #[error("peipkg-build: {}", .0.reason())]
     Run(RunError),
     #[error("read build output directory {path}: {source}")]
@@ -121,7 +121,7 @@ pub enum BuildError {
 }
 
 /// Runs the build; returns the produced package files (in `args.out`).
-pub fn run_build(
+pub(crate) fn run_build(
     program: &Path,
     args: &BuildArgs,
     packages: &[String],
@@ -162,7 +162,7 @@ pub fn run_build(
 /// The `.peipkg` files in `out`, each checked to be one of the recipe's
 /// packages at the version we asked for. Anything else means the builder
 /// did not do what we asked, and publishing it would be wrong.
-pub fn collect_outputs(
+pub(crate) fn collect_outputs(
     out: &Path,
     packages: &[String],
     version: &str,

@@ -11,15 +11,15 @@ use crate::process::{self, Cancel, RunError, Sink};
 use crate::watch::git::git_cmd;
 
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Fetched {
+pub(crate) struct Fetched {
     /// The commit the tag pointed to when it was cloned.
-    pub commit: String,
+    pub(crate) commit: String,
     /// Its committer time, RFC 3339 UTC with `Z`.
-    pub timestamp: String,
+    pub(crate) timestamp: String,
 }
 
 #[derive(Debug, thiserror::Error)]
-pub enum FetchError {
+pub(crate) enum FetchError {
     #[error("git clone --branch {tag} {url}: {}", source.reason())]
     Clone {
         tag: String,
@@ -48,7 +48,7 @@ pub enum FetchError {
 /// The URL handed to `git clone`: a plain absolute path becomes a
 /// `file://` URL, because git ignores `--depth` for a plain-path clone and
 /// warns about it in every build log.
-pub fn clone_url(url: &str) -> String {
+pub(crate) fn clone_url(url: &str) -> String {
     if url.starts_with('/') {
         let mut out = String::from("file://");
         for c in url.chars() {
@@ -66,7 +66,7 @@ pub fn clone_url(url: &str) -> String {
 
 /// Clones `tag` of `url` into `dest` (which must not exist). Git's own
 /// output goes to `log`.
-pub fn fetch(
+pub(crate) fn fetch(
     git: &GitConfig,
     url: &str,
     tag: &str,
@@ -169,7 +169,7 @@ pub fn fetch(
 
 /// Writes a line into a build log. A log that cannot be written must not
 /// fail the build, so errors are ignored here.
-pub fn note(log: &Path, line: &str) {
+pub(crate) fn note(log: &Path, line: &str) {
     if let Ok(mut f) = std::fs::File::options().create(true).append(true).open(log) {
         let _ = writeln!(f, "{line}");
     }

@@ -18,7 +18,7 @@ use crate::pipeline::tree::{clone_for_publish, exchange, remove_all};
 use crate::process::{self, Cmd, RunError, Sink};
 
 #[derive(Debug, thiserror::Error)]
-pub enum PublishError {
+pub(crate) enum PublishError {
     #[error("peipkg-repo init: {}", .0.reason())]
     Init(RunError),
     #[error("peipkg-repo publish: {}", .0.reason())]
@@ -47,15 +47,15 @@ fn io<'a>(what: &'static str, path: &'a Path) -> impl FnOnce(std::io::Error) -> 
 
 /// Where the publisher keeps things under `state_dir`.
 #[derive(Debug, Clone)]
-pub struct Layout {
-    pub repo: PathBuf,
-    pub next: PathBuf,
-    pub swap: PathBuf,
-    pub incoming: PathBuf,
+pub(crate) struct Layout {
+    pub(crate) repo: PathBuf,
+    pub(crate) next: PathBuf,
+    pub(crate) swap: PathBuf,
+    pub(crate) incoming: PathBuf,
 }
 
 impl Layout {
-    pub fn new(state_dir: &Path) -> Layout {
+    pub(crate) fn new(state_dir: &Path) -> Layout {
         Layout {
             repo: state_dir.join("repo"),
             next: state_dir.join("repo.next"),
@@ -65,7 +65,7 @@ impl Layout {
     }
 
     /// Start-up recovery from a publish that was interrupted.
-    pub fn recover(&self) -> Result<(), PublishError> {
+    pub(crate) fn recover(&self) -> Result<(), PublishError> {
         if !self.repo.exists() && self.swap.join("repo.json").exists() {
             // Interrupted between the two fallback renames: the old state
             // is complete; put it back (the unpublished builds will be
@@ -111,16 +111,16 @@ fn wait_for_writer(dir: &Path, wait: Duration) -> Result<Option<std::fs::File>, 
 
 /// How the manager runs `peipkg-repo`.
 #[derive(Debug, Clone)]
-pub struct RepoTool {
-    pub program: PathBuf,
-    pub sign_key: PathBuf,
-    pub timeout: Duration,
-    pub verify: bool,
+pub(crate) struct RepoTool {
+    pub(crate) program: PathBuf,
+    pub(crate) sign_key: PathBuf,
+    pub(crate) timeout: Duration,
+    pub(crate) verify: bool,
     /// Where `peipkg-repo`'s output goes.
-    pub log: PathBuf,
+    pub(crate) log: PathBuf,
     /// The program switches a state atomically by itself (its hidden
     /// `capabilities` subcommand says `atomic-publish`): publish in place.
-    pub in_place: bool,
+    pub(crate) in_place: bool,
 }
 
 impl RepoTool {
@@ -140,7 +140,7 @@ impl RepoTool {
 /// Asks `program` (hidden `capabilities` subcommand of our `peipkg-repo`)
 /// whether it publishes atomically by itself. Any other program, or any
 /// failure, means no: the manager then keeps its own copy-and-swap.
-pub fn atomic_publisher(program: &Path) -> bool {
+pub(crate) fn atomic_publisher(program: &Path) -> bool {
     let cmd = Cmd::new(program, Duration::from_secs(10))
         .arg("capabilities")
         .stdout(Sink::Capture)
@@ -156,7 +156,7 @@ pub fn atomic_publisher(program: &Path) -> bool {
 /// Brings a live state that a killed in-place publish left half-switched
 /// back to a complete one (`peipkg-repo recover`), at start, before
 /// anything reads or uploads it.
-pub fn recover_in_place(tool: &RepoTool, layout: &Layout) -> Result<(), PublishError> {
+pub(crate) fn recover_in_place(tool: &RepoTool, layout: &Layout) -> Result<(), PublishError> {
     if !tool.in_place || !layout.repo.join("repo.json").exists() {
         return Ok(());
     }
@@ -167,12 +167,12 @@ pub fn recover_in_place(tool: &RepoTool, layout: &Layout) -> Result<(), PublishE
     tool.run(cmd).map_err(PublishError::Publish)
 }
 
-pub fn now_rfc3339() -> String {
+pub(crate) fn now_rfc3339() -> String {
     crate::store::rfc3339(crate::store::now())
 }
 
 /// Creates the repository on first run. Returns whether it did.
-pub fn ensure_repo(
+pub(crate) fn ensure_repo(
     tool: &RepoTool,
     layout: &Layout,
     name: &str,
@@ -225,7 +225,7 @@ pub fn ensure_repo(
 /// publish then costs what the two index documents cost, whatever the
 /// size of the state. Otherwise into `repo.next`, a copy of the live state
 /// swapped in afterwards.
-pub fn publish(
+pub(crate) fn publish(
     tool: &RepoTool,
     layout: &Layout,
     files: &[PathBuf],

@@ -7,7 +7,7 @@ use std::time::{Duration, Instant};
 use crate::log::{s, Logger, Val};
 
 #[derive(Debug, Clone)]
-pub struct Stages {
+pub(crate) struct Stages {
     last: Instant,
     done: Vec<(&'static str, Duration)>,
 }
@@ -19,7 +19,7 @@ impl Default for Stages {
 }
 
 impl Stages {
-    pub fn start() -> Stages {
+    pub(crate) fn start() -> Stages {
         Stages {
             last: Instant::now(),
             done: Vec::new(),
@@ -27,27 +27,14 @@ impl Stages {
     }
 
     /// Ends the stage running since the last mark, naming it.
-    pub fn mark(&mut self, stage: &'static str) {
+    pub(crate) fn mark(&mut self, stage: &'static str) {
         let now = Instant::now();
         self.done.push((stage, now - self.last));
         self.last = now;
     }
 
-    /// Appends another run's stages (a build's executor stages).
-    pub fn extend(&mut self, other: &Stages) {
-        self.done.extend(other.done.iter().copied());
-    }
-
-    pub fn get(&self, stage: &str) -> Option<Duration> {
-        self.done
-            .iter()
-            .filter(|(n, _)| *n == stage)
-            .map(|(_, d)| *d)
-            .reduce(|a, b| a + b)
-    }
-
     /// One debug line: `what`, the context attributes, then every stage.
-    pub fn log(&self, log: &Logger, what: &str, context: Vec<(&'static str, Val<'static>)>) {
+    pub(crate) fn log(&self, log: &Logger, what: &str, context: Vec<(&'static str, Val<'static>)>) {
         if !log.enabled(crate::log::Level::Debug) {
             return;
         }

@@ -7,12 +7,12 @@ use std::fs;
 use std::io;
 use std::path::Path;
 
-pub use peipkg_os::remove_all;
+pub(crate) use peipkg_os::remove_all;
 
 /// Removes every `.git` entry (directory or gitlink file) below `root`, at
 /// any depth, without descending into what it removes or following
 /// symlinks. Builds must not see, or embed, repository metadata.
-pub fn strip_git(root: &Path) -> io::Result<()> {
+pub(crate) fn strip_git(root: &Path) -> io::Result<()> {
     for entry in fs::read_dir(root)? {
         let entry = entry?;
         let kind = entry.file_type()?;
@@ -30,13 +30,13 @@ pub fn strip_git(root: &Path) -> io::Result<()> {
 /// `src`: package files (immutable once published) are hard-linked, every
 /// other file is copied, because publishing rewrites indexes, signatures
 /// and sidecars in place.
-pub fn clone_for_publish(src: &Path, dst: &Path) -> io::Result<()> {
+pub(crate) fn clone_for_publish(src: &Path, dst: &Path) -> io::Result<()> {
     replicate(src, dst, &|f| f.extension().is_some_and(|e| e == "peipkg"))
 }
 
 /// Hard-links a whole tree (used for upload snapshots of a live state,
 /// whose files are never modified in place).
-pub fn link_tree(src: &Path, dst: &Path) -> io::Result<()> {
+pub(crate) fn link_tree(src: &Path, dst: &Path) -> io::Result<()> {
     replicate(src, dst, &|_| true)
 }
 
@@ -65,7 +65,7 @@ fn replicate(src: &Path, dst: &Path, link: &dyn Fn(&Path) -> bool) -> io::Result
 /// the live repository is at every instant either the old state or the
 /// new one. Falls back to two renames where the filesystem cannot
 /// exchange; the window between them is then recovered at start.
-pub fn exchange(a: &Path, b: &Path) -> io::Result<()> {
+pub(crate) fn exchange(a: &Path, b: &Path) -> io::Result<()> {
     match peipkg_os::exchange(a, b) {
         Err(e) if e.kind() == io::ErrorKind::Unsupported => {
             let tmp = a.with_extension("swap");
