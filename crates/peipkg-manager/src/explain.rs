@@ -217,7 +217,7 @@ mod tests {
             Path::new("/r/zlib"),
             Path::new("/r/zlib/peipkg.toml"),
             "[meta]\nbuild_script = \"build.sh\"\n[[package]]\nname = \"libz\"\narchitecture = \"noarch\"\n[[package]]\nname = \"libz-dev\"\narchitecture = \"noarch\"\n[upstream]\ngit = \"https://x/zlib\"\ntag_pattern = \"^v(.+)$\"\nmin_version = \"1.1\"\n".into(),
-            String::new(),
+            Default::default(),
         )
         .unwrap()
     }

@@ -16,16 +16,18 @@ use std::time::Duration;
 
 use peipkg_recipe::strict::{Problem, Problems};
 use peipkg_recipe::RecipeError;
-use sha2::{Digest, Sha256};
+use sha2::{Digest as _, Sha256};
 
 pub use peipkg_recipe::{check_git_url, SignStanza, Upstream, Watch};
 
 pub const RECIPE_FILE: &str = "peipkg.toml";
 
+/// A recipe file's SHA-256.
+pub type Digest = [u8; 32];
+
 #[derive(Debug, Clone)]
 pub struct Recipe {
     pub id: String,
-    pub dir: PathBuf,
     pub path: PathBuf,
     /// `[[package]].name` values, in file order.
     pub packages: Vec<String>,
@@ -34,8 +36,9 @@ pub struct Recipe {
     /// `[[sign]]` stanzas, in file order; grants decide their keys
     /// (`sign_grant`).
     pub signs: Vec<SignStanza>,
-    /// SHA-256 of the file, so a reload can tell a changed recipe.
-    pub digest: String,
+    /// SHA-256 of the file, so a reload can tell a changed recipe (raw
+    /// bytes: the roster of a large farm holds thousands).
+    pub digest: Digest,
 }
 
 impl Recipe {
@@ -182,7 +185,7 @@ pub fn load_recipe(id: &str, dir: &Path) -> Result<Recipe, Problems> {
         };
         problems(&path, read)
     })?;
-    let digest = hex::encode(Sha256::digest(&bytes));
+    let digest: Digest = Sha256::digest(&bytes).into();
     let text = String::from_utf8(bytes)
         .map_err(|_| problems(&path, RecipeError::NotUtf8 { path: path.clone() }))?;
     parse_recipe(id, dir, &path, text, digest)
@@ -194,14 +197,13 @@ pub fn parse_recipe(
     dir: &Path,
     path: &Path,
     text: String,
-    digest: String,
+    digest: Digest,
 ) -> Result<Recipe, Problems> {
     let loaded =
         peipkg_recipe::parse(path, dir.to_path_buf(), text).map_err(|e| problems(path, e))?;
     let recipe = loaded.recipe;
     Ok(Recipe {
         id: id.to_string(),
-        dir: dir.to_path_buf(),
         path: path.to_path_buf(),
         // Cloned, not `into_iter().map(..).collect()`: that would reuse the
         // stanzas' allocation (hundreds of bytes per recipe, kept for the

@@ -68,7 +68,7 @@ mod tests {
             Path::new("/r/loregd"),
             Path::new("/r/loregd/peipkg.toml"),
             text,
-            String::new(),
+            Default::default(),
         )
         .unwrap()
     }

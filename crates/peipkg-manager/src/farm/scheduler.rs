@@ -51,7 +51,7 @@ fn seed(id: &str) -> u64 {
 /// A recipe polled on a schedule.
 struct Slot {
     due: Instant,
-    digest: String,
+    digest: crate::roster::Digest,
     /// The interval `due` was planned with; a reload that changes it
     /// re-plans from the last poll.
     every: Duration,
@@ -125,7 +125,7 @@ impl Scheduler {
                         r.id.clone(),
                         Slot {
                             due: now,
-                            digest: r.digest.clone(),
+                            digest: r.digest,
                             every: r.poll_interval(cfg.default_interval),
                             last: None,
                             busy,

@@ -19,13 +19,14 @@
 pub(crate) mod dashboard;
 pub(crate) mod metrics;
 pub(crate) mod status;
+mod stream;
 
 use std::net::SocketAddr;
 use std::sync::Arc;
 use std::time::Duration;
 
 use anyhow::{anyhow, Result};
-use http_body_util::{BodyExt, Full, Limited};
+use http_body_util::{BodyExt, Either, Full, Limited};
 use hyper::body::{Bytes, Incoming};
 use hyper::header::{HeaderMap, HeaderValue, CONTENT_TYPE};
 use hyper::{Method, Request, Response, StatusCode};
@@ -164,6 +165,8 @@ struct Reply {
     content_type: &'static str,
     nosniff: bool,
     body: Vec<u8>,
+    /// Sent as it is rendered (already redacted), instead of `body`.
+    streamed: Option<stream::Pieces>,
 }
 
 const TEXT: &str = "text/plain; charset=utf-8";
@@ -174,6 +177,7 @@ fn text(status: u16, body: &str) -> Reply {
         content_type: TEXT,
         nosniff: true,
         body: body.as_bytes().to_vec(),
+        streamed: None,
     }
 }
 
@@ -183,6 +187,7 @@ fn typed(content_type: &'static str, body: String) -> Reply {
         content_type,
         nosniff: false,
         body: body.into_bytes(),
+        streamed: None,
     }
 }
 
@@ -191,7 +196,7 @@ async fn handle(
     req: Request<Incoming>,
     remote: SocketAddr,
     read_timeout: Duration,
-) -> Response<Full<Bytes>> {
+) -> Response<Either<Full<Bytes>, stream::Pieces>> {
     let path = req.uri().path().to_string();
     let method = req.method().clone();
     let mut reply = match (&method, path.as_str()) {
@@ -222,7 +227,7 @@ async fn handle(
             let f = Arc::clone(&farm);
             let p = path.clone();
             let m = method.clone();
-            blocking(move || route_get(&f, &m, &p)).await
+            blocking(move || route_get(&f, &m, &p, read_timeout)).await
         }
     };
     farm.log().debug(
@@ -234,16 +239,17 @@ async fn handle(
         ],
     );
     // Most bodies have nothing to redact: send them as they are rather
-    // than copy them (`/status` is megabytes on a large farm).
-    let redacted = match crate::redact::redact_bytes(&reply.body) {
-        std::borrow::Cow::Owned(v) => Some(v),
-        std::borrow::Cow::Borrowed(_) => None,
+    // than copy them.
+    let body = match reply.streamed.take() {
+        Some(pieces) => Either::Right(pieces),
+        None => Either::Left(Full::new(Bytes::from(
+            match crate::redact::redact_bytes(&reply.body) {
+                std::borrow::Cow::Owned(v) => v,
+                std::borrow::Cow::Borrowed(_) => std::mem::take(&mut reply.body),
+            },
+        ))),
     };
-    let body = match redacted {
-        Some(v) => v,
-        None => std::mem::take(&mut reply.body),
-    };
-    let mut resp = Response::new(Full::new(Bytes::from(body)));
+    let mut resp = Response::new(body);
     *resp.status_mut() =
         StatusCode::from_u16(reply.status).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR);
     let h = resp.headers_mut();
@@ -264,25 +270,17 @@ async fn blocking(f: impl FnOnce() -> Reply + Send + 'static) -> Reply {
         .unwrap_or_else(|_| text(500, "internal error\n"))
 }
 
-fn route_get(farm: &Farm, method: &Method, path: &str) -> Reply {
+fn route_get(farm: &Farm, method: &Method, path: &str, read_timeout: Duration) -> Reply {
     let get = *method == Method::GET || *method == Method::HEAD;
     match path {
         "/readyz" => match ready(farm) {
             Ok(()) => text(200, "ready\n"),
             Err(why) => text(503, &format!("not ready: {why}\n")),
         },
-        "/status" if get => large_page(
-            match status::status(farm)
-                .map_err(|e| e.to_string())
-                .and_then(|s| serde_json::to_string_pretty(&s).map_err(|e| e.to_string()))
-            {
-                Ok(mut body) => {
-                    body.push('\n');
-                    typed("application/json; charset=utf-8", body)
-                }
-                Err(e) => text(500, &format!("status: {e}\n")),
-            },
-        ),
+        "/status" if get => match status::status(farm) {
+            Ok(st) => streamed_json(st, read_timeout),
+            Err(e) => text(500, &format!("status: {e}\n")),
+        },
         "/metrics" if get => match metrics::metrics(farm) {
             Ok(body) => typed("text/plain; version=0.0.4; charset=utf-8", body),
             Err(e) => text(500, &format!("metrics: {e}\n")),
@@ -294,6 +292,41 @@ fn route_get(farm: &Farm, method: &Method, path: &str) -> Reply {
         p if get && p.starts_with("/builds/") && p.ends_with("/log") => build_log(farm, p),
         p if Forge::from_path(p).is_some() => text(405, "method not allowed\n"),
         _ => text(404, "404 page not found\n"),
+    }
+}
+
+/// A JSON document sent while it is rendered (see [`stream`]), from a
+/// thread of its own so that a slow reader holds no page thread; a reader
+/// that takes no piece for `read_timeout` is dropped.
+fn streamed_json(st: status::Status, read_timeout: Duration) -> Reply {
+    let len = match stream::length(&st) {
+        Ok(n) => n,
+        Err(e) => return text(500, &format!("status: {e}\n")),
+    };
+    let (tx, rx) = tokio::sync::mpsc::channel(2);
+    let rt = tokio::runtime::Handle::current();
+    let sent = std::thread::Builder::new()
+        .name("http-stream".into())
+        .spawn(move || {
+            stream::send(&st, &|piece| {
+                // The timer is made inside block_on, in the runtime's
+                // context (outside it, tokio has no timer to register with).
+                rt.block_on(async { tokio::time::timeout(read_timeout, tx.send(piece)).await })
+                    .map_err(|_| ())
+                    .and_then(|r| r.map_err(|_| ()))
+            });
+            drop(st);
+            peipkg_os::memory::release_free_memory();
+        });
+    if let Err(e) = sent {
+        return text(500, &format!("status: {e}\n"));
+    }
+    Reply {
+        status: 200,
+        content_type: "application/json; charset=utf-8",
+        nosniff: false,
+        body: Vec::new(),
+        streamed: Some(stream::Pieces::new(rx, len)),
     }
 }
 
@@ -348,6 +381,7 @@ fn build_log(farm: &Farm, path: &str) -> Reply {
             content_type: TEXT,
             nosniff: true,
             body: bytes,
+            streamed: None,
         },
         Err(_) => text(404, "log file is gone\n"),
     }

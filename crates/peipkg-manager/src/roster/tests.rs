@@ -47,7 +47,7 @@ fn reads_upstream_watch_and_package_names() {
         r.poll_interval(Duration::from_secs(3600)),
         Duration::from_secs(1800)
     );
-    assert_eq!(r.digest.len(), 64);
+    assert_ne!(r.digest, [0; 32]);
 }
 
 #[test]
@@ -203,7 +203,7 @@ fn every_corpus_recipe_loads() {
             continue;
         };
         let text = fs::read_to_string(e.path()).unwrap();
-        let r = parse_recipe(id, &corpus, &e.path(), text, String::new())
+        let r = parse_recipe(id, &corpus, &e.path(), text, Default::default())
             .unwrap_or_else(|p| panic!("{id}: {p}"));
         assert_eq!(r.packages, vec![id.to_string()], "{id}");
         assert!(r.upstream.is_some(), "{id}");
