@@ -1,0 +1,92 @@
+//! [`HostSide`]: what a job description means on this host. The paths and
+//! key material a description only names come from the config the
+//! executor was built from, never from the job.
+
+use std::collections::BTreeMap;
+use std::path::PathBuf;
+use std::sync::Arc;
+
+use super::{BuildJob, JobError};
+use crate::config::Config;
+
+const UNUSABLE_KEY: &str = "the recipe's grant names a signing key that is not usable";
+
+/// This host's side of every job: the config in force when the executor
+/// was built, and the public keys it resolved.
+#[derive(Clone)]
+pub(crate) struct HostSide {
+    pub(crate) cfg: Arc<Config>,
+    /// Granted public keys to inject, by signing-key name (lowercase hex).
+    pub(crate) inject_hex: BTreeMap<String, String>,
+    /// This host's `peipkg-build`.
+    pub(crate) peipkg_build: PathBuf,
+}
+
+/// A description resolved against this host.
+pub(crate) struct Resolved {
+    pub(crate) recipe_file: PathBuf,
+    pub(crate) sign_key: PathBuf,
+    pub(crate) build_env: Vec<(String, String)>,
+    pub(crate) binary_sign_keys: Vec<(String, PathBuf)>,
+    /// Appended to the reference's arguments: the sandbox and limits
+    /// (see [`crate::sandbox::build_args`]).
+    pub(crate) sandbox_args: Vec<String>,
+    /// Set in `peipkg-build`'s environment (`PEIPKG_BUILD_SANDBOX=none`).
+    pub(crate) sandbox_env: Vec<(String, String)>,
+}
+
+impl HostSide {
+    /// Resolves the keys the job is granted, its recipe file and its
+    /// sandbox. A key name this host cannot use rejects the job.
+    pub(crate) fn resolve(&self, job: &BuildJob) -> Result<Resolved, JobError> {
+        let cfg = &self.cfg;
+        let entry = |k: &String| cfg.signing_keys.iter().find(|e| &e.name == k);
+        let unusable = || JobError::Rejected(UNUSABLE_KEY.into());
+        let mut build_env = Vec::new();
+        for k in &job.keys.inject_pubkey {
+            let env = entry(k).and_then(|e| e.pubkey_env.clone());
+            let hex = self.inject_hex.get(k).cloned();
+            match (env, hex) {
+                (Some(env), Some(hex)) => build_env.push((env, hex)),
+                _ => return Err(unusable()),
+            }
+        }
+        let mut binary_sign_keys = Vec::new();
+        for k in &job.keys.sign {
+            let e = entry(k).ok_or_else(unusable)?;
+            binary_sign_keys.push((k.clone(), e.private.clone()));
+        }
+        Ok(Resolved {
+            recipe_file: cfg
+                .recipes_dir
+                .join(&job.recipe)
+                .join(crate::roster::RECIPE_FILE),
+            sign_key: cfg.key_file.clone(),
+            build_env,
+            binary_sign_keys,
+            sandbox_args: crate::sandbox::build_args(cfg, &job.recipe),
+            sandbox_env: crate::sandbox::build_env(cfg),
+        })
+    }
+
+    pub(crate) fn farm_id(&self) -> &str {
+        &self.cfg.farm_id
+    }
+
+    /// The build's scratch space. Unique per process: a build orphaned by
+    /// a crashed manager must not write into the directory of its re-run.
+    pub(crate) fn work_dir(&self, build_id: i64) -> PathBuf {
+        self.cfg
+            .state_dir
+            .join("work")
+            .join(format!("{build_id}.{}", std::process::id()))
+    }
+
+    /// The build's log file; everything the build prints goes here.
+    pub(crate) fn log(&self, build_id: i64) -> PathBuf {
+        self.cfg
+            .state_dir
+            .join("logs")
+            .join(format!("build-{build_id}.log"))
+    }
+}
