@@ -3,7 +3,7 @@
 
 use std::collections::HashMap;
 use std::path::{Path, PathBuf};
-use std::sync::{Mutex, MutexGuard};
+use std::sync::Mutex;
 use std::time::{Duration, Instant};
 
 use super::contract::{
@@ -13,7 +13,8 @@ use super::contract::{
 use super::engine::{JobState, Observed, Slurm};
 use crate::config::SlurmConfig;
 use crate::executor::{
-    file_artifacts, BackendJob, BuildJob, Built, Executor, HostSide, JobError, JobHandle, JobStatus,
+    file_artifacts, lock, BackendJob, BuildJob, Built, Executor, HostSide, JobError, JobHandle,
+    JobStatus,
 };
 use crate::pipeline::build::{collect_outputs, log_tail, source_ref};
 use crate::pipeline::fetch::note;
@@ -62,10 +63,6 @@ fn unavailable(e: impl std::fmt::Display) -> JobError {
 /// `'text'` for a POSIX shell.
 fn sh_quote(s: &str) -> String {
     format!("'{}'", s.replace('\'', r"'\''"))
-}
-
-fn lock<T>(m: &Mutex<T>) -> MutexGuard<'_, T> {
-    m.lock().unwrap_or_else(|p| p.into_inner())
 }
 
 impl SlurmExecutor {

@@ -3,13 +3,19 @@
 //! executor was built from, never from the job.
 
 use std::collections::BTreeMap;
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
 use super::{BuildJob, JobError};
 use crate::config::Config;
 
 const UNUSABLE_KEY: &str = "the recipe's grant names a signing key that is not usable";
+
+/// A build's log file in the logs directory: the worker starts it, the
+/// executor appends to it.
+pub(crate) fn build_log(logs: &Path, build_id: i64) -> PathBuf {
+    logs.join(format!("build-{build_id}.log"))
+}
 
 /// This host's side of every job: the config in force when the executor
 /// was built, and the public keys it resolved.
@@ -84,9 +90,6 @@ impl HostSide {
 
     /// The build's log file; everything the build prints goes here.
     pub(crate) fn log(&self, build_id: i64) -> PathBuf {
-        self.cfg
-            .state_dir
-            .join("logs")
-            .join(format!("build-{build_id}.log"))
+        build_log(&self.cfg.state_dir.join("logs"), build_id)
     }
 }

@@ -3,11 +3,13 @@
 
 use std::collections::HashMap;
 use std::path::Path;
-use std::sync::{Arc, Mutex, MutexGuard};
+use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use super::host::HostSide;
-use super::{chain, file_artifacts, BuildJob, Built, Executor, JobError, JobHandle, JobStatus};
+use super::{
+    chain, file_artifacts, lock, BuildJob, Built, Executor, JobError, JobHandle, JobStatus,
+};
 use crate::config::GitConfig;
 use crate::pipeline::build::{run_build, BuildArgs, BuildError};
 use crate::pipeline::fetch::{fetch, FetchError};
@@ -86,10 +88,6 @@ impl LocalError {
             _ => JobError::BuildFailed { reason, log },
         }
     }
-}
-
-fn lock<T>(m: &Mutex<T>) -> MutexGuard<'_, T> {
-    m.lock().unwrap_or_else(|p| p.into_inner())
 }
 
 impl LocalExecutor {

@@ -23,9 +23,10 @@ mod host;
 mod local;
 
 use std::path::{Path, PathBuf};
+use std::sync::{Mutex, MutexGuard};
 use std::time::Duration;
 
-pub(crate) use host::HostSide;
+pub(crate) use host::{build_log, HostSide};
 pub(crate) use local::LocalExecutor;
 
 /// Everything that says what to build, and nothing about where: the same
@@ -227,6 +228,12 @@ pub(crate) fn file_artifacts(outputs: Vec<PathBuf>) -> Result<Vec<ArtifactRef>, 
             })
         })
         .collect()
+}
+
+/// A job table's lock; a worker that panicked holding it left nothing
+/// half-written that the others cannot read.
+pub(crate) fn lock<T>(m: &Mutex<T>) -> MutexGuard<'_, T> {
+    m.lock().unwrap_or_else(|p| p.into_inner())
 }
 
 /// An error and its causes as one line, the way the failure record has

@@ -202,7 +202,7 @@ impl Worker {
     }
 
     fn run_claimed(&self, b: BuildRow) -> Result<()> {
-        let log_path = self.h.dirs.logs().join(format!("build-{}.log", b.id));
+        let log_path = crate::executor::build_log(&self.h.dirs.logs(), b.id);
         // A cluster job from before a restart is re-attached to, not
         // submitted again, and its log continues.
         let kept = self.h.queue.store().job_of(b.id)?;
