@@ -35,7 +35,7 @@ pub(crate) struct Resolved {
     pub(crate) build_env: Vec<(String, String)>,
     pub(crate) binary_sign_keys: Vec<(String, PathBuf)>,
     /// Appended to the reference's arguments: the sandbox and limits
-    /// (see [`crate::sandbox::build_args`]).
+    /// (see [`crate::sandbox::granted_args`]).
     pub(crate) sandbox_args: Vec<String>,
     /// Set in `peipkg-build`'s environment (`PEIPKG_BUILD_SANDBOX=none`).
     pub(crate) sandbox_env: Vec<(String, String)>,
@@ -49,7 +49,7 @@ impl HostSide {
         let entry = |k: &String| cfg.signing_keys.iter().find(|e| &e.name == k);
         let unusable = || JobError::Rejected(UNUSABLE_KEY.into());
         let mut build_env = Vec::new();
-        for k in &job.keys.inject_pubkey {
+        for k in &job.grant.inject_pubkey {
             let env = entry(k).and_then(|e| e.pubkey_env.clone());
             let hex = self.inject_hex.get(k).cloned();
             match (env, hex) {
@@ -58,7 +58,7 @@ impl HostSide {
             }
         }
         let mut binary_sign_keys = Vec::new();
-        for k in &job.keys.sign {
+        for k in &job.grant.sign {
             let e = entry(k).ok_or_else(unusable)?;
             binary_sign_keys.push((k.clone(), e.private.clone()));
         }
@@ -70,7 +70,7 @@ impl HostSide {
             sign_key: cfg.key_file.clone(),
             build_env,
             binary_sign_keys,
-            sandbox_args: crate::sandbox::build_args(cfg, &job.recipe),
+            sandbox_args: crate::sandbox::granted_args(cfg, job.grant.network),
             sandbox_env: crate::sandbox::build_env(cfg),
         })
     }

@@ -6,8 +6,8 @@
 //!
 //! - a job is a *description* ([`BuildJob`]: recipe id, version, tag and the
 //!   commit it pointed at, where the source is, which keys it is granted by
-//!   name). Paths (the recipe directory, key files, scratch space, the log)
-//!   are this host's business: the executor resolves them from the config it
+//!   name, whether it keeps the network). Paths (the recipe directory, key
+//!   files, scratch space, the log) are this host's business: the executor resolves them from the config it
 //!   was built from, so a description means the same on any node;
 //! - running is `submit`, then `poll` until a final [`JobStatus`]; the
 //!   handle ([`JobHandle`]) is plain data, re-created after a restart from
@@ -40,7 +40,7 @@ pub(crate) struct BuildJob {
     pub(crate) version: String,
     pub(crate) tag: String,
     pub(crate) source: SourceRef,
-    pub(crate) keys: KeyGrant,
+    pub(crate) grant: Grant,
 }
 
 /// Where the source comes from.
@@ -55,14 +55,18 @@ pub(crate) struct SourceRef {
     pub(crate) submodules: bool,
 }
 
-/// The signing keys a build is granted, by their names in
-/// `[[signing.keys]]`; the executor maps names to key material.
+/// What a build is granted beyond the default sandbox: signing keys by
+/// their names in `[[signing.keys]]` (the executor maps names to key
+/// material) and the network. The limits are the host's policy, not the
+/// job's.
 #[derive(Debug, Clone, Default)]
-pub(crate) struct KeyGrant {
+pub(crate) struct Grant {
     /// Keys whose public half is injected into the build environment.
     pub(crate) inject_pubkey: Vec<String>,
     /// Keys that sign the build's trusted binaries.
     pub(crate) sign: Vec<String>,
+    /// The build's sandbox keeps its network.
+    pub(crate) network: bool,
 }
 
 /// A build's job on a cluster engine, as `/status` and `explain` show it

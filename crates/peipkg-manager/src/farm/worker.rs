@@ -11,7 +11,7 @@ use super::activity::{Activity, InFlight};
 use super::handles::Handles;
 use super::pool::Pool;
 use crate::executor::{
-    ArtifactRef, BackendJob, BuildJob, Built, Executor, JobError, JobHandle, JobStatus, KeyGrant,
+    ArtifactRef, BackendJob, BuildJob, Built, Executor, Grant, JobError, JobHandle, JobStatus,
     SourceRef,
 };
 use crate::log::{n, s};
@@ -179,11 +179,12 @@ impl Worker {
         let recipe = roster.get(&b.recipe)?;
         let up = recipe.upstream.as_ref()?;
         let cfg = self.h.settings.cfg();
-        let keys = cfg
+        let grant = cfg
             .grant_for(&b.recipe)
-            .map(|g| KeyGrant {
+            .map(|g| Grant {
                 inject_pubkey: g.inject_pubkey.clone(),
                 sign: g.sign.clone(),
+                network: g.network,
             })
             .unwrap_or_default();
         Some(BuildJob {
@@ -197,7 +198,7 @@ impl Worker {
                 commit: b.tag_commit.clone(),
                 submodules: up.submodules,
             },
-            keys,
+            grant,
         })
     }
 
