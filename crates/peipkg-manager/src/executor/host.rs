@@ -93,3 +93,109 @@ impl HostSide {
         build_log(&self.cfg.state_dir.join("logs"), build_id)
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::executor::{Grant, SourceRef};
+
+    const CONFIG: &str = r#"
+[manager]
+id = "farm-1"
+recipes_dir = "/r"
+state_dir = "/s"
+[repo]
+name = "r"
+[signing]
+key_file = "/farm.key"
+[poll]
+default_interval = "1h"
+[[signing_key]]
+name = "tcb"
+private = "/tcb.key"
+pubkey_env = "TCB_HEX"
+"#;
+
+    fn host() -> HostSide {
+        let cfg = Config::parse(Path::new("/c/config.toml"), CONFIG.to_string()).unwrap();
+        HostSide {
+            cfg: Arc::new(cfg),
+            inject_hex: [("tcb".to_string(), "ab".to_string())].into(),
+            peipkg_build: "peipkg-build".into(),
+        }
+    }
+
+    fn job(grant: Grant) -> BuildJob {
+        BuildJob {
+            id: 3,
+            recipe: "zlib".into(),
+            packages: vec!["zlib".into()],
+            version: "1.3.1-1".into(),
+            tag: "v1.3.1".into(),
+            source: SourceRef {
+                git: "https://example.org/zlib".into(),
+                commit: "a".repeat(40),
+                submodules: false,
+            },
+            grant,
+        }
+    }
+
+    #[test]
+    fn names_in_the_description_resolve_to_this_hosts_paths_and_keys() {
+        let h = host();
+        let r = h
+            .resolve(&job(Grant {
+                inject_pubkey: vec!["tcb".into()],
+                sign: vec!["tcb".into()],
+                network: false,
+            }))
+            .unwrap();
+        assert_eq!(r.recipe_file, Path::new("/r/zlib/peipkg.toml"));
+        assert_eq!(r.sign_key, Path::new("/farm.key"));
+        assert_eq!(r.build_env, vec![("TCB_HEX".into(), "ab".into())]);
+        assert_eq!(r.binary_sign_keys, vec![("tcb".into(), "/tcb.key".into())]);
+        assert_eq!(h.log(3), Path::new("/s/logs/build-3.log"));
+        let work = h.work_dir(3);
+        assert_eq!(work.parent(), Some(Path::new("/s/work")));
+        assert_eq!(
+            work.file_name(),
+            Some(format!("3.{}", std::process::id()).as_ref())
+        );
+    }
+
+    #[test]
+    fn a_key_name_this_host_cannot_use_rejects_the_job() {
+        for grant in [
+            Grant {
+                sign: vec!["nope".into()],
+                ..Grant::default()
+            },
+            Grant {
+                inject_pubkey: vec!["nope".into()],
+                ..Grant::default()
+            },
+        ] {
+            match host().resolve(&job(grant)) {
+                Err(JobError::Rejected(m)) => assert_eq!(m, UNUSABLE_KEY),
+                other => panic!("{:?}", other.map(|_| ())),
+            }
+        }
+    }
+
+    #[test]
+    fn the_network_grant_is_the_descriptions() {
+        let h = host();
+        let with = h
+            .resolve(&job(Grant {
+                network: true,
+                ..Grant::default()
+            }))
+            .unwrap();
+        assert!(with.sandbox_args.contains(&"--sandbox-network".to_string()));
+        let without = h.resolve(&job(Grant::default())).unwrap();
+        assert!(!without
+            .sandbox_args
+            .contains(&"--sandbox-network".to_string()));
+    }
+}

@@ -252,3 +252,40 @@ pub(crate) fn chain(e: &dyn std::error::Error) -> String {
     }
     text
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[derive(Debug, thiserror::Error)]
+    #[error("outer")]
+    struct Outer(#[source] std::io::Error);
+
+    #[test]
+    fn a_chain_reads_like_anyhows_alternate_form() {
+        let e = Outer(std::io::Error::other("inner"));
+        assert_eq!(chain(&e), "outer: inner");
+        assert_eq!(chain(&e), format!("{:#}", anyhow::Error::from(e)));
+    }
+
+    #[test]
+    fn only_a_stop_requeues() {
+        assert!(JobError::Cancelled("x".into()).is_cancelled());
+        assert!(JobError::Detached("slurm job 4".into()).is_cancelled());
+        let log = PathBuf::from("/l");
+        assert!(!JobError::TimedOut {
+            reason: "x".into(),
+            log: log.clone()
+        }
+        .is_cancelled());
+        assert!(!JobError::BuildFailed {
+            reason: "x".into(),
+            log
+        }
+        .is_cancelled());
+        assert_eq!(
+            JobError::Detached("slurm job 4".into()).to_string(),
+            "left slurm job 4 running for the next start (shutting down)"
+        );
+    }
+}
