@@ -184,9 +184,19 @@ impl Executor for LocalExecutor {
         std::thread::Builder::new()
             .name(format!("build-{}", job.id))
             .spawn(move || {
-                let status = match inner.run(&job, &slot.cancel) {
-                    Ok(built) => JobStatus::Succeeded(built),
-                    Err(e) => JobStatus::Failed(e.at_seam(&inner.host.log(job.id))),
+                let log = inner.host.log(job.id);
+                // A panicking build must still end its job, or its worker
+                // would poll a `Running` forever.
+                let run = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
+                    inner.run(&job, &slot.cancel)
+                }));
+                let status = match run {
+                    Ok(Ok(built)) => JobStatus::Succeeded(built),
+                    Ok(Err(e)) => JobStatus::Failed(e.at_seam(&log)),
+                    Err(_) => JobStatus::Failed(JobError::BuildFailed {
+                        reason: "the build thread panicked".into(),
+                        log,
+                    }),
                 };
                 *lock(&slot.status) = status;
             })
