@@ -1,6 +1,8 @@
 //! A build worker: takes the oldest queued build, re-checks it against the
-//! current roster, runs it through the executor, and leaves the outputs
-//! for the publisher. Its work directory is removed on every path.
+//! current roster, describes it to the executor, polls the job, and
+//! fetches its artifacts into `built/<id>/` for the publisher. The job is
+//! released (its scratch removed) on every path but a detach, which leaves
+//! a cluster job running for the next start.
 
 use std::sync::Arc;
 use std::time::{Duration, Instant};
