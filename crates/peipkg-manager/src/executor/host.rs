@@ -99,25 +99,21 @@ mod tests {
     use super::*;
     use crate::executor::{Grant, SourceRef};
 
-    const CONFIG: &str = r#"
-[manager]
-id = "farm-1"
-recipes_dir = "/r"
-state_dir = "/s"
-[repo]
-name = "r"
-[signing]
-key_file = "/farm.key"
-[poll]
-default_interval = "1h"
-[[signing_key]]
-name = "tcb"
-private = "/tcb.key"
-pubkey_env = "TCB_HEX"
-"#;
-
     fn host() -> HostSide {
-        let cfg = Config::parse(Path::new("/c/config.toml"), CONFIG.to_string()).unwrap();
+        let paths = peipkg_testkit::farm_config::FarmPaths {
+            id: "farm-1",
+            repo_name: "r",
+            description: None,
+            recipes: Path::new("/r"),
+            state: Path::new("/s"),
+            key: Path::new("/farm.key"),
+            peipkg_build: Path::new("peipkg-build"),
+            peipkg_repo: Path::new("peipkg-repo"),
+        };
+        let keys =
+            "[[signing_key]]\nname = \"tcb\"\nprivate = \"/tcb.key\"\npubkey_env = \"TCB_HEX\"\n";
+        let text = peipkg_testkit::farm_config::farm_config(&paths, keys);
+        let cfg = Config::parse(Path::new("/c/config.toml"), text).unwrap();
         HostSide {
             cfg: Arc::new(cfg),
             inject_hex: [("tcb".to_string(), "ab".to_string())].into(),
