@@ -63,12 +63,20 @@ pub fn build_env(cfg: &Config) -> Vec<(String, String)> {
     }
 }
 
-/// The arguments appended to `peipkg-build build` for `recipe`.
+/// The arguments appended to `peipkg-build build` for `recipe` under its
+/// grant in `cfg` (the farm passes the grant in the job description).
+#[cfg(test)]
 pub fn build_args(cfg: &Config, recipe: &str) -> Vec<String> {
+    granted_args(cfg, cfg.grant_for(recipe).is_some_and(|g| g.network))
+}
+
+/// The arguments appended to `peipkg-build build` for a build that is
+/// (or is not) granted the network: the host's sandbox and limits.
+pub fn granted_args(cfg: &Config, network: bool) -> Vec<String> {
     let mut v: Vec<String> = Vec::new();
     if cfg.build.sandbox == SandboxPolicy::Required {
         v.extend(["--sandbox".into(), "bwrap".into()]);
-        if cfg.grant_for(recipe).is_some_and(|g| g.network) {
+        if network {
             v.push("--sandbox-network".into());
         }
         let mut hide: Vec<&Path> = Vec::new();

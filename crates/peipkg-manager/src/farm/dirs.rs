@@ -21,14 +21,6 @@ impl StateDirs {
         self.root.join("logs")
     }
 
-    /// Unique per process: a build orphaned by a crashed manager must not
-    /// write into the directory of its re-run.
-    pub(super) fn work(&self, id: i64) -> PathBuf {
-        self.root
-            .join("work")
-            .join(format!("{id}.{}", std::process::id()))
-    }
-
     /// Where a build's outputs wait for the publisher.
     pub(super) fn built(&self, id: i64) -> PathBuf {
         self.root.join("built").join(id.to_string())

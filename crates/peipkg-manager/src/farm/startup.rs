@@ -24,7 +24,7 @@ use super::shutdown::Shutdown;
 use super::wake::Wakes;
 use super::Farm;
 use crate::config::{Config, UploadBackend};
-use crate::executor::{Executor, LocalExecutor};
+use crate::executor::{Executor, HostSide, LocalExecutor};
 use crate::log::{s, Logger};
 use crate::pipeline::publish::Layout;
 use crate::process::find_program;
@@ -246,20 +246,15 @@ fn remove_leaked_outputs(log: &Logger, store: &Store, built: &Path) -> Result<()
 /// The executor `[build].executor` names (the name is the reference's
 /// default; it is `local` unless the config says `slurm`).
 pub(super) fn local_executor(cfg: &Config, resolved: &Resolved) -> Arc<dyn Executor> {
-    if let (crate::config::ExecutorKind::Slurm, Some(slurm)) = (cfg.build.executor, &cfg.slurm) {
-        return Arc::new(crate::cluster::SlurmExecutor {
-            cfg: slurm.clone(),
-            git: cfg.git.clone(),
-            peipkg_build: resolved.peipkg_build.clone(),
-            timeout: cfg.build.timeout,
-            private_dir: cfg.state_dir.join("jobs"),
-        });
-    }
-    Arc::new(LocalExecutor {
-        git: cfg.git.clone(),
+    let host = HostSide {
+        cfg: Arc::new(cfg.clone()),
+        inject_hex: resolved.inject_hex.clone(),
         peipkg_build: resolved.peipkg_build.clone(),
-        timeout: cfg.build.timeout,
-    })
+    };
+    if let (crate::config::ExecutorKind::Slurm, Some(slurm)) = (cfg.build.executor, &cfg.slurm) {
+        return Arc::new(crate::cluster::SlurmExecutor::new(slurm.clone(), host));
+    }
+    Arc::new(LocalExecutor::new(host))
 }
 
 /// Checks everything, recovers what a previous process left, and

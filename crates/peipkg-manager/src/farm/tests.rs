@@ -7,9 +7,8 @@ use std::sync::{Arc, Mutex};
 
 use super::*;
 use crate::config::Config;
-use crate::executor::{BuildJob, BuildResult, Executor, JobError};
+use crate::executor::{BuildJob, Built, Executor, JobError, JobHandle, JobStatus};
 use crate::log::Level;
-use crate::process::Cancel;
 use crate::store::{BuildState, NewBuild};
 
 /// Records every job; "builds" by returning the configured outputs.
@@ -20,15 +19,32 @@ struct Recorder {
 }
 
 impl Executor for Recorder {
-    fn run(&self, job: &BuildJob, _: &Cancel) -> Result<BuildResult, JobError> {
+    fn submit(&self, job: &BuildJob) -> Result<JobHandle, JobError> {
         self.jobs.lock().unwrap().push(job.clone());
-        Ok(BuildResult {
-            outputs: self.outputs.lock().unwrap().clone(),
+        Ok(JobHandle {
+            build_id: job.id,
+            backend: "recorder".into(),
+            job_id: job.id.to_string(),
+        })
+    }
+
+    fn poll(&self, _: &JobHandle) -> JobStatus {
+        let outputs = self.outputs.lock().unwrap().clone();
+        JobStatus::Succeeded(Built {
+            artifacts: crate::executor::file_artifacts(outputs).unwrap(),
             commit: "c".repeat(40),
             timestamp: "2024-03-15T10:30:00Z".into(),
             stages: Default::default(),
         })
     }
+
+    fn poll_interval(&self) -> std::time::Duration {
+        std::time::Duration::ZERO
+    }
+
+    fn cancel(&self, _: &JobHandle) {}
+
+    fn release(&self, _: &JobHandle) {}
 }
 
 const RECIPE: &str = r#"[meta]
@@ -125,8 +141,8 @@ fn a_queued_build_runs_with_the_recipe_as_it_is_now() {
     let jobs = rec.jobs.lock().unwrap().clone();
     assert_eq!(jobs.len(), 1);
     assert_eq!(jobs[0].id, same);
-    assert_eq!(jobs[0].git, "https://new.example/x");
-    assert!(jobs[0].submodules);
+    assert_eq!(jobs[0].source.git, "https://new.example/x");
+    assert!(jobs[0].source.submodules);
 
     // A revision bump changes the version the tag gives: the stale build
     // is dropped, not built under the old version.

@@ -1,17 +1,21 @@
 //! A build worker: takes the oldest queued build, re-checks it against the
-//! current roster, runs it through the executor, and leaves the outputs
-//! for the publisher. Its work directory is removed on every path.
+//! current roster, describes it to the executor, polls the job, and
+//! fetches its artifacts into `built/<id>/` for the publisher. The job is
+//! released (its scratch removed) on every path but a detach, which leaves
+//! a cluster job running for the next start.
 
-use std::path::PathBuf;
 use std::sync::Arc;
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
 use anyhow::Result;
 
 use super::activity::{Activity, InFlight};
 use super::handles::Handles;
 use super::pool::Pool;
-use crate::executor::BuildJob;
+use crate::executor::{
+    ArtifactRef, BackendJob, BuildJob, Built, Executor, Grant, JobError, JobHandle, JobStatus,
+    SourceRef,
+};
 use crate::log::{n, s};
 use crate::pipeline::archive::Archive;
 use crate::pipeline::tree::remove_all;
@@ -20,6 +24,9 @@ use crate::tag_version::compose;
 
 const REMOVED: &str = "recipe removed from roster";
 const MIN_FORBIDS: &str = "current recipe min_version";
+
+/// How soon a wait between polls notices a shutdown.
+const CANCEL_CHECK: Duration = Duration::from_millis(50);
 
 pub(super) enum Step {
     /// Took and finished (or dropped) one build.
@@ -92,10 +99,13 @@ impl Worker {
         };
         if let Some(why) = self.still_wanted(&b)? {
             // A cluster job of a build from before a restart goes too.
-            let job = self.h.queue.store().job_of(b.id)?;
-            if let Some(j) = job {
-                let farm_id = self.h.settings.cfg().farm_id.clone();
-                self.h.settings.executor().abandon(b.id, &farm_id, &j);
+            let kept = self.h.queue.store().job_of(b.id)?;
+            if let Some(kept) = kept {
+                let executor = self.h.settings.executor();
+                if let Some(handle) = executor.handle_of(b.id, &kept) {
+                    executor.cancel(&handle);
+                    executor.release(&handle);
+                }
             }
             {
                 let st = self.h.queue.store();
@@ -164,53 +174,42 @@ impl Worker {
         Ok(None)
     }
 
-    fn job_for(&self, b: &BuildRow, log: PathBuf) -> Option<BuildJob> {
+    /// The build as a description: what to build and which keys it is
+    /// granted by name; the executor resolves the rest on its side.
+    fn job_for(&self, b: &BuildRow) -> Option<BuildJob> {
         let roster = self.h.settings.roster();
         let recipe = roster.get(&b.recipe)?;
         let up = recipe.upstream.as_ref()?;
-        let mut build_env = Vec::new();
-        let mut binary_sign_keys = Vec::new();
         let cfg = self.h.settings.cfg();
-        let resolved = self.h.settings.resolved();
-        if let Some(g) = cfg.grant_for(&b.recipe) {
-            for k in &g.inject_pubkey {
-                let entry = cfg.signing_keys.iter().find(|e| &e.name == k)?;
-                let env = entry.pubkey_env.clone()?;
-                let hex = resolved.inject_hex.get(k)?.clone();
-                build_env.push((env, hex));
-            }
-            for k in &g.sign {
-                let entry = cfg.signing_keys.iter().find(|e| &e.name == k)?;
-                binary_sign_keys.push((k.clone(), entry.private.clone()));
-            }
-        }
+        let grant = cfg
+            .grant_for(&b.recipe)
+            .map(|g| Grant {
+                inject_pubkey: g.inject_pubkey.clone(),
+                sign: g.sign.clone(),
+                network: g.network,
+            })
+            .unwrap_or_default();
         Some(BuildJob {
             id: b.id,
             recipe: b.recipe.clone(),
-            recipe_file: recipe.path.clone(),
             packages: recipe.packages.clone(),
-            git: up.git.clone(),
-            tag: b.tag.clone(),
             version: b.version.clone(),
-            submodules: up.submodules,
-            farm_id: cfg.farm_id.clone(),
-            sign_key: cfg.key_file.clone(),
-            build_env,
-            binary_sign_keys,
-            sandbox_args: crate::sandbox::build_args(&cfg, &b.recipe),
-            sandbox_env: crate::sandbox::build_env(&cfg),
-            work_dir: self.h.dirs.work(b.id),
-            log,
-            attach: None,
+            tag: b.tag.clone(),
+            source: SourceRef {
+                git: up.git.clone(),
+                commit: b.tag_commit.clone(),
+                submodules: up.submodules,
+            },
+            grant,
         })
     }
 
     fn run_claimed(&self, b: BuildRow) -> Result<()> {
-        let log_path = self.h.dirs.logs().join(format!("build-{}.log", b.id));
+        let log_path = crate::executor::build_log(&self.h.dirs.logs(), b.id);
         // A cluster job from before a restart is re-attached to, not
         // submitted again, and its log continues.
-        let attach = self.h.queue.store().job_of(b.id)?;
-        if attach.is_none() {
+        let kept = self.h.queue.store().job_of(b.id)?;
+        if kept.is_none() {
             let _ = remove_all(&log_path);
         }
         self.h
@@ -241,7 +240,7 @@ impl Worker {
             self.fail_build(&b, &err, &log_path)?;
             return Ok(());
         }
-        let Some(mut job) = self.job_for(&b, log_path.clone()) else {
+        let Some(job) = self.job_for(&b) else {
             let err = "the recipe's grant names a signing key that is not usable".to_string();
             self.fail_build(&b, &err, &log_path)?;
             return Ok(());
@@ -263,21 +262,18 @@ impl Worker {
             tag: b.tag.clone(),
             started_at: store::now(),
         });
-        job.attach = attach;
-        let track = |j: &crate::executor::BackendJob| {
-            if let Err(e) = self.h.queue.store().record_job(b.id, j, store::now()) {
-                self.h
-                    .log
-                    .error("record cluster job failed", &[("err", s(e))]);
-            }
+        // The executor in force now stays this build's to the end.
+        let executor = self.h.settings.executor();
+        let handle = match kept.as_ref().and_then(|k| executor.attach(&job, k)) {
+            Some(h) => Ok(h),
+            None => executor.submit(&job),
         };
-        let result = self
-            .h
-            .settings
-            .executor()
-            .run_tracked(&job, self.h.shutdown.cancel(), &track);
+        let result = match &handle {
+            Ok(h) => self.wait(executor.as_ref(), h, kept),
+            Err(e) => Err(e.clone()),
+        };
         // Warnings are their own events, never part of a failure message.
-        for w in crate::pipeline::build::build_warnings(&job.log) {
+        for w in crate::pipeline::build::build_warnings(&log_path) {
             self.h.log.warn(
                 "build warning",
                 &[
@@ -287,8 +283,10 @@ impl Worker {
                 ],
             );
         }
+        // A detached job stays where it is for the next start.
+        let detached = matches!(result, Err(JobError::Detached(_)));
         let outcome = match result {
-            Ok(mut r) => match self.keep_outputs(&b, &r.outputs) {
+            Ok(mut r) => match self.keep_outputs(&b, executor.as_ref(), &r.artifacts) {
                 Ok(names) => {
                     crate::failpoint::hit("kept");
                     r.stages.mark("move_outputs");
@@ -311,7 +309,9 @@ impl Worker {
             },
             Err(e) => Err(e.into()),
         };
-        let _ = remove_all(&job.work_dir);
+        if let (Ok(h), false) = (&handle, detached) {
+            executor.release(h);
+        }
         self.activity.build_ended(b.id);
         match outcome {
             Ok((names, mut r)) => {
@@ -341,8 +341,8 @@ impl Worker {
             }
             Err(e) => {
                 let cancelled = e
-                    .downcast_ref::<crate::executor::JobError>()
-                    .is_some_and(|j| j.is_cancelled());
+                    .downcast_ref::<JobError>()
+                    .is_some_and(JobError::is_cancelled);
                 if cancelled {
                     let _ = remove_all(&self.h.dirs.built(b.id));
                     self.h.queue.store().requeue(b.id)?;
@@ -358,23 +358,83 @@ impl Worker {
         Ok(())
     }
 
-    /// Moves the outputs out of the work directory into `built/<id>/`,
-    /// where they wait (across restarts) for the publisher.
-    fn keep_outputs(&self, b: &BuildRow, outputs: &[PathBuf]) -> Result<Vec<String>> {
+    /// Polls the job until it ends. A shutdown that must stop running
+    /// work now detaches a job that survives restarts and cancels any
+    /// other. Each change of its engine job is recorded, so that a next
+    /// start can re-attach.
+    fn wait(
+        &self,
+        executor: &dyn Executor,
+        h: &JobHandle,
+        mut recorded: Option<BackendJob>,
+    ) -> std::result::Result<Built, JobError> {
+        let record = |recorded: &mut Option<BackendJob>| {
+            let Some(j) = executor.observed(h) else {
+                return;
+            };
+            if recorded.as_ref() == Some(&j) {
+                return;
+            }
+            if let Err(e) = self
+                .h
+                .queue
+                .store()
+                .record_job(h.build_id, &j, store::now())
+            {
+                self.h
+                    .log
+                    .error("record cluster job failed", &[("err", s(e))]);
+            }
+            *recorded = Some(j);
+        };
+        let cancel = self.h.shutdown.cancel();
+        let mut cancelled = false;
+        record(&mut recorded);
+        loop {
+            let status = executor.poll(h);
+            record(&mut recorded);
+            match status {
+                JobStatus::Succeeded(built) => return Ok(built),
+                JobStatus::Failed(e) => return Err(e),
+                JobStatus::Queued | JobStatus::Running => {}
+            }
+            let until = Instant::now() + executor.poll_interval();
+            loop {
+                if !cancelled && cancel.is_cancelled() {
+                    if executor.detach(h) {
+                        return Err(JobError::Detached(format!(
+                            "{} job {}",
+                            h.backend, h.job_id
+                        )));
+                    }
+                    executor.cancel(h);
+                    cancelled = true;
+                    break;
+                }
+                let left = until.saturating_duration_since(Instant::now());
+                if left.is_zero() {
+                    break;
+                }
+                std::thread::sleep(left.min(CANCEL_CHECK));
+            }
+        }
+    }
+
+    /// Fetches the artifacts into `built/<id>/`, where they wait (across
+    /// restarts) for the publisher.
+    fn keep_outputs(
+        &self,
+        b: &BuildRow,
+        executor: &dyn Executor,
+        artifacts: &[ArtifactRef],
+    ) -> Result<Vec<String>> {
         let dir = self.h.dirs.built(b.id);
         remove_all(&dir)?;
         std::fs::create_dir_all(&dir)?;
         let mut names = Vec::new();
-        for f in outputs {
-            let name = f
-                .file_name()
-                .map(|n| n.to_string_lossy().into_owned())
-                .ok_or_else(|| anyhow::anyhow!("output {} has no file name", f.display()))?;
-            let to = dir.join(&name);
-            if std::fs::rename(f, &to).is_err() {
-                std::fs::copy(f, &to)?;
-            }
-            names.push(name);
+        for a in artifacts {
+            executor.fetch(a, &dir)?;
+            names.push(a.name.clone());
         }
         Ok(names)
     }
