@@ -386,8 +386,14 @@ mod tests {
             let text = format!(
                 "[meta]\nbuild_script = \"build.sh\"\n[[package]]\nname = \"{id}\"\narchitecture = \"noarch\"\n[upstream]\ngit = \"https://github.com/peios/peipkgs-official-recipes.git\"\ntag_pattern = \"{pattern}\"\n[watch]\ngithub_webhook = {hook}\n"
             );
-            let rec =
-                parse_recipe(id, Path::new("/r"), Path::new("/r/x"), text, Default::default()).unwrap();
+            let rec = parse_recipe(
+                id,
+                Path::new("/r"),
+                Path::new("/r/x"),
+                text,
+                Default::default(),
+            )
+            .unwrap();
             r.recipes.insert(id.into(), rec);
         }
         r
